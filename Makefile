@@ -1,0 +1,56 @@
+# Two commands on a fresh machine: `make run` and `make test`.  Everything else is a helper.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test lint typecheck check schema bench lock db-stop clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall whenever the lock file or the project metadata changes.
+$(STAMP): requirements.lock pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install the locked dependencies
+
+run: $(STAMP) ## start PostgreSQL, migrate, load the demo country once, serve the API
+	$(BIN)/mhi dev
+
+test: $(STAMP) ## run the whole test suite against a real PostgreSQL
+	$(BIN)/python -m pytest
+
+lint: $(STAMP) ## ruff
+	$(BIN)/ruff check backend auth notifications tests bench
+
+typecheck: $(STAMP) ## mypy --strict
+	$(BIN)/mypy backend auth notifications
+
+check: lint typecheck test ## everything CI cares about
+
+schema: $(STAMP) ## export graphql/schema.graphql from the code
+	$(BIN)/mhi export-schema
+
+bench: $(STAMP) ## benchmarks (print their figures)
+	$(BIN)/python bench/demo_load.py
+
+lock: $(STAMP) ## re-resolve requirements.lock from pyproject.toml
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes \
+		--custom-compile-command "make lock" -o requirements.lock
+
+db-stop: $(STAMP) ## stop the embedded PostgreSQL
+	$(BIN)/mhi db stop
+
+clean: ## remove the virtualenv (the database under .data/ stays)
+	rm -rf $(VENV)
+
+token: $(STAMP) ## print an access token for the first demo citizen
+	@$(BIN)/mhi token --demo 1

@@ -1,0 +1,1 @@
+"""Backend of the citizens' app for compulsory social health insurance (ОСМС / МӘМС)."""

@@ -1,0 +1,85 @@
+"""The FastAPI application factory: GraphQL, health and readiness, and the public key set."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from strawberry.fastapi import GraphQLRouter
+
+from auth.service import AuthService
+from backend.db.engine import create_engine, create_session_factory
+from backend.gql.context import Context, language_from_header
+from backend.gql.schema import build_schema
+from backend.settings import AppSettings
+
+
+def create_app(
+    settings: AppSettings,
+    auth: AuthService,
+    *,
+    database_url: str | None = None,
+    engine: AsyncEngine | None = None,
+) -> FastAPI:
+    """Build the app around a database (an engine, or a URL to open one at startup)."""
+    if engine is None and database_url is None:
+        raise ValueError("create_app needs an engine or a database URL")
+    state: dict[str, Any] = {}
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        own = engine is None
+        active = engine or create_engine(
+            str(database_url), pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+        )
+        state["engine"] = active
+        state["sessions"] = create_session_factory(active)
+        try:
+            yield
+        finally:
+            if own:
+                await active.dispose()
+
+    def sessions() -> async_sessionmaker[AsyncSession]:
+        factory: async_sessionmaker[AsyncSession] = state["sessions"]
+        return factory
+
+    async def context_getter(request: Request) -> Context:
+        return Context(
+            principal=auth.principal_from_header(request.headers.get("authorization")),
+            sessions=sessions(),
+            header_language=language_from_header(request.headers.get("accept-language")),
+        )
+
+    app = FastAPI(title="MHI citizens' API", lifespan=lifespan, docs_url=None, redoc_url=None)
+    graphql = GraphQLRouter[Context, None](
+        build_schema(),
+        context_getter=context_getter,
+        graphql_ide="graphiql" if settings.graphiql_enabled else None,
+    )
+    app.include_router(graphql, prefix="/graphql")
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> JSONResponse:
+        try:
+            async with state["engine"].connect() as conn:
+                await conn.execute(text("SELECT 1 FROM core.region LIMIT 1"))
+        except Exception:  # noqa: BLE001 - any failure means not ready
+            return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
+        return JSONResponse({"status": "ready", "database": "up"})
+
+    @app.get("/.well-known/jwks.json", include_in_schema=False)
+    async def jwks() -> dict[str, Any]:
+        return {"keys": [auth.issuer.key.public_jwk()]}
+
+    return app

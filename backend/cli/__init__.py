@@ -1,0 +1,56 @@
+"""The project's command line: ``mhi <command>``.  Run ``mhi --help`` for the list."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from backend.cli import commands
+from backend.logs import configure_logging
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """All subcommands with their options."""
+    parser = argparse.ArgumentParser(prog="mhi", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    db = sub.add_parser("db", help="the database: up, migrate, stop, url")
+    db.add_argument("action", choices=["up", "migrate", "stop", "url", "revision"])
+    db.add_argument("-m", "--message", help="for `revision`: what the migration does")
+
+    demo = sub.add_parser("demo", help="load the deterministic demo country")
+    demo.add_argument("--people", type=int, default=10_000)
+    demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument("--if-empty", action="store_true", help="do nothing when people exist")
+    demo.add_argument("--replace", action="store_true", help="clear existing people first")
+    demo.add_argument("--as-of", help="the day the country is seen on (default: today)")
+    demo.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    token = sub.add_parser("token", help="mint an access token for a person (development)")
+    who = token.add_mutually_exclusive_group(required=True)
+    who.add_argument("--person-id")
+    who.add_argument("--demo", type=int, metavar="N", help="the Nth demo person (1-based)")
+
+    sub.add_parser("serve", help="serve the API with uvicorn")
+    sub.add_parser("dev", help="what `make run` does: database, demo data, token, API")
+    export = sub.add_parser("export-schema", help="write the SDL of the GraphQL schema")
+    export.add_argument("--output", default="graphql/schema.graphql")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``mhi`` script."""
+    configure_logging(logging.WARNING)
+    args = build_parser().parse_args(argv)
+    handler = getattr(commands, args.command.replace("-", "_"))
+    result = handler(args)
+    if asyncio.iscoroutine(result):
+        result = asyncio.run(result)
+    return int(result or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

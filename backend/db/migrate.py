@@ -1,0 +1,68 @@
+"""Applying Alembic migrations from async code (the CLI, tests, the app's readiness)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def alembic_config() -> Config:
+    """An Alembic config pointing at ``backend/migrations`` (no ini file needed)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def _with_connection(connection: Connection, action: str, target: str) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    if action == "upgrade":
+        command.upgrade(config, target)
+    elif action == "downgrade":
+        command.downgrade(config, target)
+    else:
+        command.revision(config, message=target, autogenerate=True)
+
+
+async def upgrade(engine: AsyncEngine, target: str = "head") -> None:
+    """Migrate the database up to ``target`` in one transaction."""
+    async with engine.begin() as conn:
+        await conn.run_sync(_with_connection, "upgrade", target)
+
+
+async def downgrade(engine: AsyncEngine, target: str) -> None:
+    """Migrate the database down to ``target`` in one transaction."""
+    async with engine.begin() as conn:
+        await conn.run_sync(_with_connection, "downgrade", target)
+
+
+async def autogenerate(engine: AsyncEngine, message: str) -> None:
+    """Write a new revision with what the models have and the database lacks (review it!)."""
+    async with engine.begin() as conn:
+        await conn.run_sync(_with_connection, "revision", message)
+
+
+def head_revision() -> str | None:
+    """The newest revision in the code."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+async def current_revision(engine: AsyncEngine) -> str | None:
+    """The revision the database is at (None before the first migration)."""
+
+    def read(connection: Connection) -> str | None:
+        context = MigrationContext.configure(
+            connection, opts={"version_table_schema": "public"}
+        )
+        return context.get_current_revision()
+
+    async with engine.connect() as conn:
+        return await conn.run_sync(read)

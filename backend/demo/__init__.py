@@ -1,0 +1,1 @@
+"""Deterministic demo country: name pools, service catalogue, organisations, generator."""

@@ -1,0 +1,158 @@
+"""``mhi demo``: build the deterministic demo country and load it with COPY.
+
+The same ``--seed`` and ``--as-of`` give the same country.  Everything is written in one
+transaction: a run that fails midway leaves nothing behind, and ``--if-empty`` makes a second
+``make run`` reuse what the first loaded.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from backend.demo.care import SERVICE_PAYMENT_COLUMNS, CareBook
+from backend.demo.cast import CAST
+from backend.demo.catalogue import SERVICES
+from backend.demo.money_flows import CONTRIBUTION_COLUMNS, Ledger, Row
+from backend.demo.population import (
+    MEMBERSHIP_COLUMNS,
+    PERSON_COLUMNS,
+    Population,
+    add_person,
+    random_profile,
+)
+from backend.demo.world import STATE_PAYER_NAMES, World, build_world, region_weights
+from backend.models import Person
+from backend.rates.repository import load_rate_book
+from backend.reference.regions import REGIONS
+
+CHUNK = 5_000
+DEMO_TABLES = ("service_payment", "contribution", "category_membership", "person", "payer",
+               "provider", "medical_service")
+
+
+@dataclass(frozen=True)
+class DemoReport:
+    """What a run loaded, and how long it took."""
+
+    people: int
+    contributions: int
+    service_payments: int
+    seconds: float
+
+
+async def count_people(engine: AsyncEngine) -> int:
+    """How many people the database holds."""
+    async with engine.connect() as conn:
+        return int((await conn.execute(select(func.count()).select_from(Person))).scalar_one())
+
+
+async def _copy(conn: AsyncConnection, table: str, columns: Sequence[str],
+                rows: Sequence[Row]) -> None:
+    if not rows:
+        return
+    raw: Any = (await conn.get_raw_connection()).driver_connection
+    await raw.copy_records_to_table(table, records=rows, columns=list(columns), schema_name="core")
+
+
+async def _load_organisations(conn: AsyncConnection, world: World) -> None:
+    await _copy(conn, "medical_service",
+                ("code", "name_kk", "name_ru", "name_en", "package", "category", "sex",
+                 "min_age", "max_age"),
+                [(s.code, s.name_kk, s.name_ru, s.name_en, s.package, s.category, s.sex,
+                  s.min_age, s.max_age) for s in SERVICES])
+    payers: list[Row] = [(world.state_payer_id, "state", None, *STATE_PAYER_NAMES, None)]
+    for region in REGIONS:
+        payers.append((world.local_budget_ids[region.code], "local_budget", None,
+                       f"{region.name_kk} жергілікті бюджеті",
+                       f"Местный бюджет: {region.name_ru}",
+                       f"Local budget of {region.name_en}", region.code))
+    for employers in world.employers_by_region.values():
+        payers.extend((e.id, "employer", e.bin, *e.names, e.region_code) for e in employers)
+    await _copy(conn, "payer",
+                ("id", "kind", "bin", "name_kk", "name_ru", "name_en", "region_code"), payers)
+    await _copy(conn, "provider",
+                ("id", "bin", "name_kk", "name_ru", "name_en", "region_code", "kind",
+                 "ownership", "quality_zone"),
+                [(p.id, p.bin, *p.names, p.region_code, p.kind, p.ownership, p.quality_zone)
+                 for p in world.providers])
+
+
+def _progress(done: int, total: int, started: float, quiet: bool) -> None:
+    if quiet:
+        return
+    width = 30
+    filled = width * done // max(total, 1)
+    rate = done / max(time.monotonic() - started, 1e-6)
+    sys.stderr.write(f"\r  people [{'#' * filled}{'.' * (width - filled)}] "
+                     f"{done:,}/{total:,}  {rate:,.0f}/s ")
+    if done >= total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
+async def generate(engine: AsyncEngine, *, people: int, seed: int, as_of: date,
+                   quiet: bool = False) -> DemoReport:
+    """Load a country of ``people`` (the cast included) seen on ``as_of``."""
+    started = time.monotonic()
+    rng = random.Random(seed)
+    world = build_world(rng, people)
+    weights = region_weights()
+    totals = [0, 0]
+    async with engine.begin() as conn:
+        rates = await load_rate_book(conn)
+        await _load_organisations(conn, world)
+        ledger = Ledger(rates, as_of)
+        care = CareBook(world, as_of)
+        pop = Population(world, ledger)
+        done = 0
+        while done < people:
+            size = min(CHUNK, people - done)
+            chunk_rng = random.Random(f"{seed}:{done}")
+            for index in range(done, done + size):
+                profile = CAST[index] if index < len(CAST) else random_profile(
+                    chunk_rng, weights, as_of)
+                scenario = add_person(pop, chunk_rng, profile)
+                person = pop.persons[-1]
+                care.add_history(chunk_rng, profile.id, profile.birth_date, profile.sex,
+                                 profile.region_code, person[10],  # type: ignore[arg-type]
+                                 insured=scenario != "uninsured")
+            await _copy(conn, "person", PERSON_COLUMNS, pop.persons)
+            await _copy(conn, "category_membership", MEMBERSHIP_COLUMNS, pop.memberships)
+            await _copy(conn, "contribution", CONTRIBUTION_COLUMNS, ledger.rows)
+            await _copy(conn, "service_payment", SERVICE_PAYMENT_COLUMNS, care.rows)
+            totals[0] += len(ledger.rows)
+            totals[1] += len(care.rows)
+            pop.persons.clear()
+            pop.memberships.clear()
+            ledger.rows.clear()
+            care.rows.clear()
+            done += size
+            _progress(done, people, started, quiet)
+    async with engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        for table in DEMO_TABLES:
+            await conn.execute(text(f"ANALYZE core.{table}"))
+    return DemoReport(people, totals[0], totals[1], time.monotonic() - started)
+
+
+async def clear(engine: AsyncEngine) -> None:
+    """Remove all demo-loaded rows (reference data stays)."""
+    async with engine.begin() as conn:
+        tables = ", ".join(f"core.{table}" for table in DEMO_TABLES)
+        await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+async def database_size(engine: AsyncEngine) -> str:
+    """The database's size on disk, human-readable."""
+    async with engine.connect() as conn:
+        size = await conn.execute(text("SELECT pg_size_pretty(pg_database_size(current_database()))"))
+        return str(size.scalar_one())

@@ -1,0 +1,1 @@
+"""The GraphQL glue: schema, context, permissions, errors and DataLoaders (never `graphql`)."""

@@ -1,0 +1,62 @@
+"""The per-request GraphQL context: the principal, a session factory, and the language."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from strawberry.fastapi import BaseContext
+
+from auth.principals import Anonymous, Citizen, Principal
+from backend.errors import Unauthenticated
+
+SUPPORTED_LANGUAGES = ("kk", "ru", "en")
+DEFAULT_LANGUAGE = "kk"
+
+
+def language_from_header(accept_language: str | None) -> str:
+    """The first supported language in an ``Accept-Language`` header, by quality; else kk."""
+    if not accept_language:
+        return DEFAULT_LANGUAGE
+    ranked: list[tuple[float, int, str]] = []
+    for index, part in enumerate(accept_language.split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        primary = tag.strip().lower().split("-")[0]
+        if primary in SUPPORTED_LANGUAGES and quality > 0:
+            ranked.append((-quality, index, primary))
+    return min(ranked)[2] if ranked else DEFAULT_LANGUAGE
+
+
+@dataclass
+class Context(BaseContext):
+    """What every resolver receives as ``info.context``; built anew for each request."""
+
+    principal: Principal
+    sessions: async_sessionmaker[AsyncSession]
+    header_language: str
+
+    def __post_init__(self) -> None:
+        super().__init__()
+
+    @asynccontextmanager
+    async def read_session(self) -> AsyncIterator[AsyncSession]:
+        """A short session of its own for one resolver (sibling resolvers run concurrently)."""
+        async with self.sessions() as session:
+            yield session
+
+    def require_citizen(self) -> Citizen:
+        """The citizen behind the request, or ``UNAUTHENTICATED`` with the reason."""
+        principal = self.principal
+        if isinstance(principal, Citizen):
+            return principal
+        if isinstance(principal, Anonymous) and principal.failure is not None:
+            raise Unauthenticated(principal.failure.message)
+        raise Unauthenticated("Sign in to see this.")

@@ -1,0 +1,55 @@
+"""Rendering errors: known errors keep their message and get ``extensions.code``; everything
+else is masked as ``INTERNAL`` so that no stack trace, SQL or personal data reaches a client."""
+
+from __future__ import annotations
+
+import logging
+
+from graphql.error import GraphQLError
+from strawberry.extensions import MaskErrors
+
+from auth.errors import AuthError
+from backend.errors import AppError
+
+log = logging.getLogger(__name__)
+
+INTERNAL_MESSAGE = "Something went wrong on our side. Please try again later."
+
+
+def _code_for(error: GraphQLError) -> str | None:
+    original = error.original_error
+    if isinstance(original, AppError | AuthError):
+        return original.code
+    if original is None:
+        # Raised by graphql-core itself: syntax, validation, variable coercion.
+        return (error.extensions or {}).get("code") or "GRAPHQL_VALIDATION_FAILED"
+    return None
+
+
+class ErrorCodes(MaskErrors):
+    """``MaskErrors`` that labels what it lets through and logs what it hides."""
+
+    def __init__(self) -> None:
+        super().__init__(error_message=INTERNAL_MESSAGE)
+
+    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        processed: list[GraphQLError] = []
+        for error in errors:
+            code = _code_for(error)
+            if code is None:
+                log.error(
+                    "unexpected error in %s", ".".join(map(str, error.path or [])),
+                    exc_info=error.original_error,
+                )
+                masked = self.anonymise_error(error)
+                masked.extensions = {"code": "INTERNAL"}
+                processed.append(masked)
+                continue
+            extensions = dict(error.extensions or {})
+            extensions["code"] = code
+            retry_after = getattr(error.original_error, "retry_after", None)
+            if retry_after is not None:
+                extensions["retryAfter"] = retry_after
+            error.extensions = extensions
+            processed.append(error)
+        return processed

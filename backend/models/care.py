@@ -1,0 +1,91 @@
+"""Medical providers, the service catalogue, and what the Fund paid for a person's care."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Identity,
+    Index,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.models.base import Base, Timestamped, str_enum
+from backend.models.enums import OrgOwnership, Package, ProviderKind, QualityZone, ServiceCategory
+from backend.models.enums import Sex
+
+
+class Provider(Timestamped, Base):
+    """A medical organisation under contract with the Fund."""
+
+    __tablename__ = "provider"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, server_default=func.gen_random_uuid())
+    bin: Mapped[str] = mapped_column(String(12), unique=True)
+    name_kk: Mapped[str] = mapped_column(Text)
+    name_ru: Mapped[str] = mapped_column(Text)
+    name_en: Mapped[str] = mapped_column(Text)
+    region_code: Mapped[str] = mapped_column(ForeignKey("region.code"))
+    kind: Mapped[ProviderKind] = mapped_column(str_enum(ProviderKind, "provider_kind"))
+    ownership: Mapped[OrgOwnership] = mapped_column(str_enum(OrgOwnership, "ownership", 8))
+    quality_zone: Mapped[QualityZone] = mapped_column(str_enum(QualityZone, "quality_zone", 8))
+
+    __table_args__ = (
+        CheckConstraint("core.iin_check_digit_ok(bin)", name="bin_valid"),
+        Index(None, "region_code"),
+    )
+
+
+class MedicalService(Base):
+    """A service of the catalogue, with who it is meant for (used to spot impossible bills)."""
+
+    __tablename__ = "medical_service"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name_kk: Mapped[str] = mapped_column(Text)
+    name_ru: Mapped[str] = mapped_column(Text)
+    name_en: Mapped[str] = mapped_column(Text)
+    package: Mapped[Package] = mapped_column(str_enum(Package, "service_package", 8))
+    category: Mapped[ServiceCategory] = mapped_column(
+        str_enum(ServiceCategory, "service_category")
+    )
+    sex: Mapped[Sex | None] = mapped_column(str_enum(Sex, "service_sex", 1))
+    min_age: Mapped[int] = mapped_column(SmallInteger, server_default="0")
+    max_age: Mapped[int] = mapped_column(SmallInteger, server_default="120")
+
+    __table_args__ = (CheckConstraint("min_age <= max_age", name="age_range"),)
+
+
+class ServicePayment(Timestamped, Base):
+    """An amount the Fund paid a provider for a service given to a person."""
+
+    __tablename__ = "service_payment"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id"))
+    provider_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("provider.id"))
+    service_code: Mapped[str] = mapped_column(ForeignKey("medical_service.code"))
+    care_date: Mapped[date] = mapped_column(Date)
+    amount_tiyn: Mapped[int] = mapped_column(BigInteger)
+    package: Mapped[Package] = mapped_column(str_enum(Package, "payment_package", 8))
+    paid_on: Mapped[date] = mapped_column(Date)
+    practitioner_ref: Mapped[str | None] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(64))
+    source_record_id: Mapped[str] = mapped_column(String(128))
+
+    __table_args__ = (
+        UniqueConstraint("source", "source_record_id"),
+        CheckConstraint("amount_tiyn > 0", name="amount_positive"),
+        CheckConstraint("paid_on >= care_date", name="paid_after_care"),
+        Index("ix_service_payment_person_care_date", "person_id", care_date.desc(), id.desc()),
+    )

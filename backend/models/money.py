@@ -1,0 +1,96 @@
+"""Payers and the contributions they send for people."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Identity,
+    Index,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.models.base import Base, Timestamped, str_enum
+from backend.models.enums import ContributionKind, PayerKind
+
+
+class Payer(Timestamped, Base):
+    """An employer (by BIN), the republican budget, or a local budget.
+
+    A person who pays for themself is not a payer row: their contributions have no payer.
+    """
+
+    __tablename__ = "payer"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, server_default=func.gen_random_uuid())
+    kind: Mapped[PayerKind] = mapped_column(str_enum(PayerKind, "payer_kind", 16))
+    bin: Mapped[str | None] = mapped_column(String(12), unique=True)
+    name_kk: Mapped[str] = mapped_column(Text)
+    name_ru: Mapped[str] = mapped_column(Text)
+    name_en: Mapped[str] = mapped_column(Text)
+    region_code: Mapped[str | None] = mapped_column(ForeignKey("region.code"))
+
+    __table_args__ = (
+        CheckConstraint("(kind = 'employer') = (bin IS NOT NULL)", name="employer_has_bin"),
+        CheckConstraint("bin IS NULL OR core.iin_check_digit_ok(bin)", name="bin_valid"),
+        CheckConstraint(
+            "(kind = 'local_budget') = (region_code IS NOT NULL) OR kind = 'employer'",
+            name="local_budget_has_region",
+        ),
+    )
+
+
+# Which payer kinds and payment codes (КНП) each contribution kind admits.
+KIND_RULES = (
+    "(kind = 'employer_deduction' AND payment_code = 121 AND payer_kind = 'employer')"
+    " OR (kind = 'employee_contribution' AND payment_code = 122 AND payer_kind = 'employer')"
+    " OR (kind IN ('self_payment', 'entrepreneur_contribution') AND payment_code = 122"
+    " AND payer_kind IS NULL)"
+    " OR (kind = 'state_contribution' AND payment_code IS NULL"
+    " AND payer_kind IN ('state', 'local_budget'))"
+)
+
+
+class Contribution(Timestamped, Base):
+    """Money received for one person for one calendar month.
+
+    ``(source, source_record_id)`` is the sender's identity of the record: ingestion is
+    idempotent on it.  ``payer_kind`` repeats the payer's kind so that the rules on kind, payer
+    and payment code hold as a constraint on the row itself.
+    """
+
+    __tablename__ = "contribution"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id"))
+    payer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("payer.id"))
+    payer_kind: Mapped[PayerKind | None] = mapped_column(
+        str_enum(PayerKind, "contribution_payer_kind", 16)
+    )
+    kind: Mapped[ContributionKind] = mapped_column(str_enum(ContributionKind, "contribution_kind"))
+    period: Mapped[date] = mapped_column(Date)
+    amount_tiyn: Mapped[int] = mapped_column(BigInteger)
+    paid_on: Mapped[date] = mapped_column(Date)
+    payment_code: Mapped[int | None] = mapped_column(SmallInteger)
+    source: Mapped[str] = mapped_column(String(64))
+    source_record_id: Mapped[str] = mapped_column(String(128))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        UniqueConstraint("source", "source_record_id"),
+        CheckConstraint("extract(day FROM period) = 1", name="period_is_month"),
+        CheckConstraint("amount_tiyn > 0", name="amount_positive"),
+        CheckConstraint("(payer_id IS NULL) = (payer_kind IS NULL)", name="payer_kind_matches"),
+        CheckConstraint(KIND_RULES, name="kind_payer_code"),
+        Index("ix_contribution_person_period", "person_id", period.desc(), id.desc()),
+    )

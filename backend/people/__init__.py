@@ -1,0 +1,1 @@
+"""People: profiles, category memberships, and the person-facing GraphQL types."""

@@ -1,0 +1,1 @@
+"""Reference data: regions and preferential categories, in Kazakh, Russian and English."""

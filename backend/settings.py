@@ -1,0 +1,38 @@
+"""Settings of the `backend` package (prefix ``APP_``), read once and passed into factories."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class AppSettings(BaseSettings):
+    """Everything the API, the CLI and the worker need to start, from the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="APP_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DATABASE_URL", "APP_DATABASE_URL"),
+        description="PostgreSQL URL; unset means the embedded server under data_dir.",
+    )
+    data_dir: Path = PROJECT_ROOT / ".data"
+    embedded_pg_port: int = 54329
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+    host: str = "127.0.0.1"
+    port: int = 8000
+    graphiql: bool | None = None
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        """GraphiQL is on in development unless switched off, off elsewhere unless switched on."""
+        if self.graphiql is not None:
+            return self.graphiql
+        return self.environment == "development"

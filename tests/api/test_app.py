@@ -1,0 +1,106 @@
+"""The app over HTTP: health, readiness, the key set, GraphiQL, and who `me` is."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from auth.service import AuthService
+from auth.tokens import Audience
+from tests.factories import create_person
+
+ME = "{ me { firstName lastName patronymic maskedIin language region { code name } } }"
+
+
+async def graphql(client: httpx.AsyncClient, query: str, *, token: str | None = None,
+                  headers: dict[str, str] | None = None) -> dict[str, Any]:
+    all_headers = dict(headers or {})
+    if token is not None:
+        all_headers["Authorization"] = f"Bearer {token}"
+    response = await client.post("/graphql", json={"query": query}, headers=all_headers)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def codes(body: dict[str, Any]) -> list[str]:
+    return [error["extensions"]["code"] for error in body.get("errors", [])]
+
+
+class TestProbes:
+    async def test_health(self, client: httpx.AsyncClient) -> None:
+        response = await client.get("/healthz")
+        assert response.json() == {"status": "ok"}
+
+    async def test_ready_when_the_database_answers(self, client: httpx.AsyncClient) -> None:
+        response = await client.get("/readyz")
+        assert response.status_code == 200
+        assert response.json()["database"] == "up"
+
+    async def test_jwks_publishes_the_signing_key(
+        self, client: httpx.AsyncClient, auth_service: AuthService
+    ) -> None:
+        keys = (await client.get("/.well-known/jwks.json")).json()["keys"]
+        assert [key["kid"] for key in keys] == [auth_service.issuer.key.kid]
+        assert all("d" not in key for key in keys)
+
+    async def test_graphiql_is_served_in_development(self, client: httpx.AsyncClient) -> None:
+        response = await client.get("/graphql", headers={"Accept": "text/html"})
+        assert response.status_code == 200
+        assert "graphiql" in response.text.lower()
+
+
+class TestMe:
+    async def test_citizen_sees_own_profile_in_own_language(
+        self, client: httpx.AsyncClient, committed: AsyncSession, auth_service: AuthService
+    ) -> None:
+        person = await create_person(committed, language="kk", region_code="KZ-79",
+                                     first_name="Айгерім", last_name="Ахметова")
+        await committed.commit()
+        token = auth_service.issuer.mint(str(person.id), Audience.MOBILE)
+        body = await graphql(client, ME, token=token, headers={"Accept-Language": "en"})
+        me = body["data"]["me"]
+        assert me["firstName"] == "Айгерім"
+        assert me["language"] == "KK"
+        assert me["region"] == {"code": "KZ-79", "name": "Шымкент"}
+        assert me["maskedIin"].endswith(person.iin[-4:])
+        assert person.iin[:8] not in me["maskedIin"]
+
+    async def test_no_token_is_unauthenticated(self, client: httpx.AsyncClient) -> None:
+        body = await graphql(client, ME)
+        assert body["data"] is None
+        assert codes(body) == ["UNAUTHENTICATED"]
+
+    async def test_expired_token_is_unauthenticated_with_the_reason(
+        self, client: httpx.AsyncClient, auth_service: AuthService
+    ) -> None:
+        old = datetime.now(UTC) - timedelta(hours=2)
+        token = auth_service.issuer.mint(
+            "00000000-0000-4000-8000-000000000001", Audience.MOBILE, now=old
+        )
+        body = await graphql(client, ME, token=token)
+        assert codes(body) == ["UNAUTHENTICATED"]
+        assert "expired" in body["errors"][0]["message"]
+
+    async def test_desk_token_is_not_a_citizen(
+        self, client: httpx.AsyncClient, auth_service: AuthService
+    ) -> None:
+        token = auth_service.issuer.mint(
+            "00000000-0000-4000-8000-000000000001", Audience.DESK
+        )
+        assert codes(await graphql(client, ME, token=token)) == ["UNAUTHENTICATED"]
+
+    async def test_token_for_a_person_who_does_not_exist_is_not_found(
+        self, client: httpx.AsyncClient, auth_service: AuthService
+    ) -> None:
+        token = auth_service.issuer.mint(
+            "00000000-0000-4000-8000-0000000000ff", Audience.MOBILE
+        )
+        assert codes(await graphql(client, ME, token=token)) == ["NOT_FOUND"]
+
+    async def test_malformed_query_has_a_code(self, client: httpx.AsyncClient) -> None:
+        body = await graphql(client, "{ me { ")
+        assert codes(body) == ["GRAPHQL_VALIDATION_FAILED"]
