@@ -28,7 +28,8 @@ class AuthService:
                 key, settings.issuer, timedelta(seconds=settings.access_token_ttl_seconds)
             ),
             verifier=verifier_for(
-                key, issuer=settings.issuer,
+                key,
+                issuer=settings.issuer,
                 leeway=timedelta(seconds=settings.clock_leeway_seconds),
             ),
         )
@@ -43,7 +44,9 @@ class AuthService:
             return Anonymous()
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            return Anonymous(InvalidToken("Use an Authorization header of the form 'Bearer <token>'."))
+            return Anonymous(
+                InvalidToken("Use an Authorization header of the form 'Bearer <token>'.")
+            )
         try:
             return principal_from_claims(self.verifier.verify(token.strip(), Audience.MOBILE))
         except InvalidToken as exc:

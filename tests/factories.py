@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auth.identifiers import make_iin, make_bin
+from auth.identifiers import make_bin, make_iin
 from backend.models import Contribution, Payer, Person
 
 _serial = itertools.count(1)

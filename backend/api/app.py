@@ -35,7 +35,8 @@ def create_app(
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         own = engine is None
         active = engine or create_engine(
-            str(database_url), pool_size=settings.db_pool_size,
+            str(database_url),
+            pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
         )
         state["engine"] = active
@@ -74,7 +75,7 @@ def create_app(
         try:
             async with state["engine"].connect() as conn:
                 await conn.execute(text("SELECT 1 FROM core.region LIMIT 1"))
-        except Exception:  # noqa: BLE001 - any failure means not ready
+        except Exception:
             return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
         return JSONResponse({"status": "ready", "database": "up"})
 

@@ -60,22 +60,30 @@ async def demo(args: argparse.Namespace) -> int:
             print(f"demo data already loaded ({existing:,} people); reusing it")
             return 0
         if existing and not args.replace:
-            print(f"the database already holds {existing:,} people; "
-                  "use --replace to load the demo again", file=sys.stderr)
+            print(
+                f"the database already holds {existing:,} people; "
+                "use --replace to load the demo again",
+                file=sys.stderr,
+            )
             return 1
         if existing:
             await generator.clear(engine)
         as_of = date.fromisoformat(args.as_of) if args.as_of else date.today()
-        print(f"loading the demo country: {args.people:,} people, seed {args.seed}, "
-              f"seen on {as_of.isoformat()}")
-        report = await generator.generate(engine, people=args.people, seed=args.seed,
-                                          as_of=as_of, quiet=args.quiet)
+        print(
+            f"loading the demo country: {args.people:,} people, seed {args.seed}, "
+            f"seen on {as_of.isoformat()}"
+        )
+        report = await generator.generate(
+            engine, people=args.people, seed=args.seed, as_of=as_of, quiet=args.quiet
+        )
         size = await generator.database_size(engine)
     finally:
         await engine.dispose()
-    print(f"loaded {report.people:,} people, {report.contributions:,} contributions, "
-          f"{report.service_payments:,} service payments in {report.seconds:,.1f} s; "
-          f"database size {size}")
+    print(
+        f"loaded {report.people:,} people, {report.contributions:,} contributions, "
+        f"{report.service_payments:,} service payments in {report.seconds:,.1f} s; "
+        f"database size {size}"
+    )
     return 0
 
 
@@ -107,9 +115,14 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def _serve(settings: AppSettings, url: str) -> None:
+    import logging
+
     import uvicorn
 
     from backend.api.app import create_app
+
+    for name in ("uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).setLevel(logging.INFO)
 
     app = create_app(settings, AuthService.from_settings(AuthSettings()), database_url=url)
     uvicorn.run(app, host=settings.host, port=settings.port, log_config=None)
@@ -123,15 +136,23 @@ def dev(args: argparse.Namespace) -> int:
 
     settings = AppSettings()
     url = asyncio.run(prepare_database(settings))
-    loaded = argparse.Namespace(people=10_000, seed=1, if_empty=True, replace=False,
-                                as_of=None, quiet=False)
+    loaded = argparse.Namespace(
+        people=10_000, seed=1, if_empty=True, replace=False, as_of=None, quiet=False
+    )
     asyncio.run(demo(loaded))
     auth = AuthService.from_settings(AuthSettings())
     person = CAST[0]
     access = auth.issuer.mint(str(person.id), Audience.MOBILE)
     base = f"http://{settings.host}:{settings.port}"
-    print(BANNER.format(base=base, db=_safe(url), name=f"{person.first_name} {person.last_name}",
-                        token=access, minutes=AuthSettings().access_token_ttl_seconds // 60))
+    print(
+        BANNER.format(
+            base=base,
+            db=_safe(url),
+            name=f"{person.first_name} {person.last_name}",
+            token=access,
+            minutes=AuthSettings().access_token_ttl_seconds // 60,
+        )
+    )
     _serve(settings, url)
     return 0
 

@@ -129,13 +129,36 @@ def ensure_running(data_dir: Path, preferred_port: int) -> EmbeddedServer:
             _prepare_root_ownership(pgdata)
         if not (pgdata / "PG_VERSION").exists():
             log.info("initialising embedded PostgreSQL in %s", pgdata)
-            _run_as_owner([_bin("initdb"), "-D", str(pgdata), "-U", "postgres", "--auth=trust",
-                           "--encoding=UTF8", "--locale-provider=builtin",
-                           "--builtin-locale=C.UTF-8"])
+            _run_as_owner(
+                [
+                    _bin("initdb"),
+                    "-D",
+                    str(pgdata),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--locale-provider=builtin",
+                    "--builtin-locale=C.UTF-8",
+                ]
+            )
         port = _free_port(preferred_port)
         options = " ".join((*SERVER_OPTIONS, f"-p {port}"))
-        _run_as_owner([_bin("pg_ctl"), "-D", str(pgdata), "-w", "-t", "60",
-                       "-l", str(pgdata / "server.log"), "-o", options, "start"])
+        _run_as_owner(
+            [
+                _bin("pg_ctl"),
+                "-D",
+                str(pgdata),
+                "-w",
+                "-t",
+                "60",
+                "-l",
+                str(pgdata / "server.log"),
+                "-o",
+                options,
+                "start",
+            ]
+        )
         log.info("embedded PostgreSQL listening on 127.0.0.1:%d", port)
         return EmbeddedServer(pgdata, port)
 

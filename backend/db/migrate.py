@@ -59,9 +59,7 @@ async def current_revision(engine: AsyncEngine) -> str | None:
     """The revision the database is at (None before the first migration)."""
 
     def read(connection: Connection) -> str | None:
-        context = MigrationContext.configure(
-            connection, opts={"version_table_schema": "public"}
-        )
+        context = MigrationContext.configure(connection, opts={"version_table_schema": "public"})
         return context.get_current_revision()
 
     async with engine.connect() as conn:

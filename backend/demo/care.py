@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 import random
 import uuid
@@ -15,8 +17,16 @@ from backend.demo.world import DemoProvider, World
 from backend.months import age_on
 
 SERVICE_PAYMENT_COLUMNS = (
-    "person_id", "provider_id", "service_code", "care_date", "amount_tiyn", "package", "paid_on",
-    "practitioner_ref", "source", "source_record_id",
+    "person_id",
+    "provider_id",
+    "service_code",
+    "care_date",
+    "amount_tiyn",
+    "package",
+    "paid_on",
+    "practitioner_ref",
+    "source",
+    "source_record_id",
 )
 PROVIDER_KINDS_FOR = {
     "primary_care": ("polyclinic",),
@@ -46,20 +56,33 @@ class CareBook:
         default_factory=dict
     )
 
-    def eligible(self, age: int, sex: str, insured: bool) -> tuple[
-        list[ServiceDef], list[float], float
-    ]:
-        """Services for this age and sex (ОСМС only when insured), weights, yearly total."""
+    def eligible(
+        self, age: int, sex: str, insured: bool
+    ) -> tuple[list[ServiceDef], list[float], float]:
+        """Services for this age and sex (ОСМС only when insured), cumulative weights, total."""
         key = (min(age, 100), sex, insured)
         if key not in self._eligible:
-            chosen = [s for s in SERVICES if s.min_age <= age <= s.max_age
-                      and (s.sex is None or s.sex == sex) and (insured or s.package == "gobmp")]
-            weights = [s.yearly_rate for s in chosen]
-            self._eligible[key] = (chosen, weights, sum(weights))
+            chosen = [
+                s
+                for s in SERVICES
+                if s.min_age <= age <= s.max_age
+                and (s.sex is None or s.sex == sex)
+                and (insured or s.package == "gobmp")
+            ]
+            cumulative = list(itertools.accumulate(s.yearly_rate for s in chosen))
+            self._eligible[key] = (chosen, cumulative, cumulative[-1] if cumulative else 0.0)
         return self._eligible[key]
 
-    def add_history(self, rng: random.Random, person: uuid.UUID, birth: date, sex: str,
-                    region: str, death: date | None, insured: bool) -> None:
+    def add_history(
+        self,
+        rng: random.Random,
+        person: uuid.UUID,
+        birth: date,
+        sex: str,
+        region: str,
+        death: date | None,
+        insured: bool,
+    ) -> None:
         """Two years of care for one person, paid 10-40 days after each visit."""
         last_day = min(death, self.as_of) if death else self.as_of
         first_day = max(birth, self.as_of - timedelta(days=HISTORY_DAYS))
@@ -67,25 +90,40 @@ class CareBook:
         if span <= 0:
             return
         age = age_on(birth, self.as_of)
-        services, weights, yearly = self.eligible(age, sex, insured)
+        services, cumulative, yearly = self.eligible(age, sex, insured)
         if not services:
             return
         home = self._home_polyclinic(rng, region)
         for _ in range(_poisson(rng, yearly * span / 365)):
-            service = rng.choices(services, weights=weights)[0]
-            care = first_day + timedelta(days=rng.randrange(span))
-            paid_on = care + timedelta(days=rng.randint(10, 40))
+            pick = bisect.bisect(cumulative, rng.random() * yearly)
+            service = services[min(pick, len(services) - 1)]
+            care = first_day + timedelta(days=int(rng.random() * span))
+            paid_on = care + timedelta(days=10 + int(rng.random() * 31))
             if paid_on > self.as_of:
                 continue
-            provider = home if service.category == "primary_care" else rng.choice(
-                self.world.providers_for(region, PROVIDER_KINDS_FOR[service.category]))
+            provider = (
+                home
+                if service.category == "primary_care"
+                else rng.choice(
+                    self.world.providers_for(region, PROVIDER_KINDS_FOR[service.category])
+                )
+            )
             tariff = rng.randint(service.tariff_kzt_min, service.tariff_kzt_max) // 10 * 10
             self.counter += 1
-            self.rows.append((
-                person, provider.id, service.code, care, tariff * 100, service.package, paid_on,
-                f"{provider.bin}-D{rng.randint(1, 60):02d}", self.source,
-                f"S{self.counter:010d}",
-            ))
+            self.rows.append(
+                (
+                    person,
+                    provider.id,
+                    service.code,
+                    care,
+                    tariff * 100,
+                    service.package,
+                    paid_on,
+                    f"{provider.bin}-D{rng.randint(1, 60):02d}",
+                    self.source,
+                    f"S{self.counter:010d}",
+                )
+            )
 
     def _home_polyclinic(self, rng: random.Random, region: str) -> DemoProvider:
         polyclinics: Sequence[DemoProvider] = self.world.providers_for(region, ("polyclinic",))

@@ -7,6 +7,7 @@ transaction: a run that fails midway leaves nothing behind, and ``--if-empty`` m
 
 from __future__ import annotations
 
+import asyncio
 import random
 import sys
 import time
@@ -18,6 +19,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from backend.db.bulk import deferred_indexes
 from backend.demo.care import SERVICE_PAYMENT_COLUMNS, CareBook
 from backend.demo.cast import CAST
 from backend.demo.catalogue import SERVICES
@@ -35,8 +37,15 @@ from backend.rates.repository import load_rate_book
 from backend.reference.regions import REGIONS
 
 CHUNK = 5_000
-DEMO_TABLES = ("service_payment", "contribution", "category_membership", "person", "payer",
-               "provider", "medical_service")
+DEMO_TABLES = (
+    "service_payment",
+    "contribution",
+    "category_membership",
+    "person",
+    "payer",
+    "provider",
+    "medical_service",
+)
 
 
 @dataclass(frozen=True)
@@ -55,8 +64,9 @@ async def count_people(engine: AsyncEngine) -> int:
         return int((await conn.execute(select(func.count()).select_from(Person))).scalar_one())
 
 
-async def _copy(conn: AsyncConnection, table: str, columns: Sequence[str],
-                rows: Sequence[Row]) -> None:
+async def _copy(
+    conn: AsyncConnection, table: str, columns: Sequence[str], rows: Sequence[Row]
+) -> None:
     if not rows:
         return
     raw: Any = (await conn.get_raw_connection()).driver_connection
@@ -64,26 +74,72 @@ async def _copy(conn: AsyncConnection, table: str, columns: Sequence[str],
 
 
 async def _load_organisations(conn: AsyncConnection, world: World) -> None:
-    await _copy(conn, "medical_service",
-                ("code", "name_kk", "name_ru", "name_en", "package", "category", "sex",
-                 "min_age", "max_age"),
-                [(s.code, s.name_kk, s.name_ru, s.name_en, s.package, s.category, s.sex,
-                  s.min_age, s.max_age) for s in SERVICES])
+    await _copy(
+        conn,
+        "medical_service",
+        (
+            "code",
+            "name_kk",
+            "name_ru",
+            "name_en",
+            "package",
+            "category",
+            "sex",
+            "min_age",
+            "max_age",
+        ),
+        [
+            (
+                s.code,
+                s.name_kk,
+                s.name_ru,
+                s.name_en,
+                s.package,
+                s.category,
+                s.sex,
+                s.min_age,
+                s.max_age,
+            )
+            for s in SERVICES
+        ],
+    )
     payers: list[Row] = [(world.state_payer_id, "state", None, *STATE_PAYER_NAMES, None)]
     for region in REGIONS:
-        payers.append((world.local_budget_ids[region.code], "local_budget", None,
-                       f"{region.name_kk} жергілікті бюджеті",
-                       f"Местный бюджет: {region.name_ru}",
-                       f"Local budget of {region.name_en}", region.code))
+        payers.append(
+            (
+                world.local_budget_ids[region.code],
+                "local_budget",
+                None,
+                f"{region.name_kk} жергілікті бюджеті",
+                f"Местный бюджет: {region.name_ru}",
+                f"Local budget of {region.name_en}",
+                region.code,
+            )
+        )
     for employers in world.employers_by_region.values():
         payers.extend((e.id, "employer", e.bin, *e.names, e.region_code) for e in employers)
-    await _copy(conn, "payer",
-                ("id", "kind", "bin", "name_kk", "name_ru", "name_en", "region_code"), payers)
-    await _copy(conn, "provider",
-                ("id", "bin", "name_kk", "name_ru", "name_en", "region_code", "kind",
-                 "ownership", "quality_zone"),
-                [(p.id, p.bin, *p.names, p.region_code, p.kind, p.ownership, p.quality_zone)
-                 for p in world.providers])
+    await _copy(
+        conn, "payer", ("id", "kind", "bin", "name_kk", "name_ru", "name_en", "region_code"), payers
+    )
+    await _copy(
+        conn,
+        "provider",
+        (
+            "id",
+            "bin",
+            "name_kk",
+            "name_ru",
+            "name_en",
+            "region_code",
+            "kind",
+            "ownership",
+            "quality_zone",
+        ),
+        [
+            (p.id, p.bin, *p.names, p.region_code, p.kind, p.ownership, p.quality_zone)
+            for p in world.providers
+        ],
+    )
 
 
 def _progress(done: int, total: int, started: float, quiet: bool) -> None:
@@ -92,51 +148,88 @@ def _progress(done: int, total: int, started: float, quiet: bool) -> None:
     width = 30
     filled = width * done // max(total, 1)
     rate = done / max(time.monotonic() - started, 1e-6)
-    sys.stderr.write(f"\r  people [{'#' * filled}{'.' * (width - filled)}] "
-                     f"{done:,}/{total:,}  {rate:,.0f}/s ")
+    sys.stderr.write(
+        f"\r  people [{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,}  {rate:,.0f}/s "
+    )
     if done >= total:
         sys.stderr.write("\n")
     sys.stderr.flush()
 
 
-async def generate(engine: AsyncEngine, *, people: int, seed: int, as_of: date,
-                   quiet: bool = False) -> DemoReport:
-    """Load a country of ``people`` (the cast included) seen on ``as_of``."""
+@dataclass
+class _Builder:
+    """Builds chunks of people (in a worker thread, while the previous chunk is copied)."""
+
+    pop: Population
+    care: CareBook
+    seed: int
+    weights: list[float]
+
+    def build(self, start: int, size: int) -> tuple[list[Row], list[Row], list[Row], list[Row]]:
+        """Rows of people ``start .. start + size - 1`` (the cast first)."""
+        pop, care, as_of = self.pop, self.care, self.pop.as_of
+        rng = random.Random(f"{self.seed}:{start}")
+        for index in range(start, start + size):
+            profile = CAST[index] if index < len(CAST) else random_profile(rng, self.weights, as_of)
+            scenario = add_person(pop, rng, profile)
+            death = pop.persons[-1][10]
+            care.add_history(
+                rng,
+                profile.id,
+                profile.birth_date,
+                profile.sex,
+                profile.region_code,
+                death if isinstance(death, date) else None,
+                insured=scenario != "uninsured",
+            )
+        chunk = (pop.persons, pop.memberships, pop.ledger.rows, care.rows)
+        pop.persons, pop.memberships, pop.ledger.rows, care.rows = [], [], [], []
+        return chunk
+
+
+async def _copy_chunk(
+    conn: AsyncConnection, chunk: tuple[list[Row], list[Row], list[Row], list[Row]]
+) -> None:
+    persons, memberships, contributions, payments = chunk
+    await _copy(conn, "person", PERSON_COLUMNS, persons)
+    await _copy(conn, "category_membership", MEMBERSHIP_COLUMNS, memberships)
+    await _copy(conn, "contribution", CONTRIBUTION_COLUMNS, contributions)
+    await _copy(conn, "service_payment", SERVICE_PAYMENT_COLUMNS, payments)
+
+
+async def generate(
+    engine: AsyncEngine, *, people: int, seed: int, as_of: date, quiet: bool = False
+) -> DemoReport:
+    """Load a country of ``people`` (the cast included) seen on ``as_of`` into empty tables."""
     started = time.monotonic()
     rng = random.Random(seed)
     world = build_world(rng, people)
-    weights = region_weights()
     totals = [0, 0]
     async with engine.begin() as conn:
-        rates = await load_rate_book(conn)
-        await _load_organisations(conn, world)
-        ledger = Ledger(rates, as_of)
-        care = CareBook(world, as_of)
-        pop = Population(world, ledger)
-        done = 0
-        while done < people:
-            size = min(CHUNK, people - done)
-            chunk_rng = random.Random(f"{seed}:{done}")
-            for index in range(done, done + size):
-                profile = CAST[index] if index < len(CAST) else random_profile(
-                    chunk_rng, weights, as_of)
-                scenario = add_person(pop, chunk_rng, profile)
-                person = pop.persons[-1]
-                care.add_history(chunk_rng, profile.id, profile.birth_date, profile.sex,
-                                 profile.region_code, person[10],  # type: ignore[arg-type]
-                                 insured=scenario != "uninsured")
-            await _copy(conn, "person", PERSON_COLUMNS, pop.persons)
-            await _copy(conn, "category_membership", MEMBERSHIP_COLUMNS, pop.memberships)
-            await _copy(conn, "contribution", CONTRIBUTION_COLUMNS, ledger.rows)
-            await _copy(conn, "service_payment", SERVICE_PAYMENT_COLUMNS, care.rows)
-            totals[0] += len(ledger.rows)
-            totals[1] += len(care.rows)
-            pop.persons.clear()
-            pop.memberships.clear()
-            ledger.rows.clear()
-            care.rows.clear()
-            done += size
-            _progress(done, people, started, quiet)
+        ledger = Ledger(await load_rate_book(conn), as_of)
+        builder = _Builder(
+            Population(world, ledger), CareBook(world, as_of), seed, region_weights()
+        )
+        async with deferred_indexes(conn, [f"core.{table}" for table in DEMO_TABLES]):
+            await _load_organisations(conn, world)
+            done = 0
+            pending = asyncio.create_task(asyncio.to_thread(builder.build, 0, min(CHUNK, people)))
+            while done < people:
+                chunk = await pending
+                size = len(chunk[0])
+                if done + size < people:
+                    pending = asyncio.create_task(
+                        asyncio.to_thread(
+                            builder.build, done + size, min(CHUNK, people - done - size)
+                        )
+                    )
+                await _copy_chunk(conn, chunk)
+                totals[0] += len(chunk[2])
+                totals[1] += len(chunk[3])
+                done += size
+                _progress(done, people, started, quiet)
+            if not quiet:
+                sys.stderr.write("  building indexes and checking references…\n")
     async with engine.connect() as conn:
         await conn.execution_options(isolation_level="AUTOCOMMIT")
         for table in DEMO_TABLES:
@@ -154,5 +247,5 @@ async def clear(engine: AsyncEngine) -> None:
 async def database_size(engine: AsyncEngine) -> str:
     """The database's size on disk, human-readable."""
     async with engine.connect() as conn:
-        size = await conn.execute(text("SELECT pg_size_pretty(pg_database_size(current_database()))"))
-        return str(size.scalar_one())
+        query = text("SELECT pg_size_pretty(pg_database_size(current_database()))")
+        return str((await conn.execute(query)).scalar_one())

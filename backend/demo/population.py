@@ -21,18 +21,38 @@ from backend.rates.kinds import ContributionKind as K
 from backend.reference.regions import REGIONS
 
 PERSON_COLUMNS = (
-    "id", "iin", "last_name", "first_name", "patronymic", "birth_date", "sex", "region_code",
-    "language", "phone", "death_date",
+    "id",
+    "iin",
+    "last_name",
+    "first_name",
+    "patronymic",
+    "birth_date",
+    "sex",
+    "region_code",
+    "language",
+    "phone",
+    "death_date",
 )
 MEMBERSHIP_COLUMNS = ("person_id", "category_code", "valid_from", "valid_to")
 WORKING_SCENARIOS = (
-    ("employee", 50), ("employee_gap", 8), ("employee_stopped", 5), ("entrepreneur", 8),
-    ("self_payer", 4), ("self_payer_arrears", 3), ("self_payer_prepaid", 1),
-    ("state_category", 11), ("unemployed_registered", 2), ("uninsured", 8),
+    ("employee", 50),
+    ("employee_gap", 8),
+    ("employee_stopped", 5),
+    ("entrepreneur", 8),
+    ("self_payer", 4),
+    ("self_payer_arrears", 3),
+    ("self_payer_prepaid", 1),
+    ("state_category", 11),
+    ("unemployed_registered", 2),
+    ("uninsured", 8),
 )
 WORKING_CATEGORIES = (
-    ("student", 30), ("parent_child_under_3", 25), ("pregnant_non_working", 10),
-    ("disabled", 15), ("carer", 8), ("mother_many_children", 12),
+    ("student", 30),
+    ("parent_child_under_3", 25),
+    ("pregnant_non_working", 10),
+    ("disabled", 15),
+    ("carer", 8),
+    ("mother_many_children", 12),
 )
 
 
@@ -98,9 +118,14 @@ def random_profile(rng: random.Random, region_weights: list[float], as_of: date)
     if rng.random() < 0.02:
         language = "en"
     return Profile(
-        id=det_uuid(rng), last_name=last, first_name=first,
+        id=det_uuid(rng),
+        last_name=last,
+        first_name=first,
         patronymic=names.patronymic(father, "M" if sex == "M" else "F", style),
-        birth_date=birth, sex=sex, region_code=region.code, language=language,
+        birth_date=birth,
+        sex=sex,
+        region_code=region.code,
+        language=language,
     )
 
 
@@ -117,11 +142,21 @@ def add_person(pop: Population, rng: random.Random, profile: Profile) -> str:
     if age >= 70 and profile.scenario is None and rng.random() < 0.01:
         death = pop.as_of - timedelta(days=rng.randint(1, 500))
     phone = None if age < 14 else f"+77{rng.choice('0124578')}{rng.randint(0, 99_999_999):08d}"
-    pop.persons.append((
-        profile.id, pop.new_iin(profile.birth_date, profile.sex), profile.last_name,
-        profile.first_name, profile.patronymic, profile.birth_date, profile.sex,
-        profile.region_code, profile.language, phone, death,
-    ))
+    pop.persons.append(
+        (
+            profile.id,
+            pop.new_iin(profile.birth_date, profile.sex),
+            profile.last_name,
+            profile.first_name,
+            profile.patronymic,
+            profile.birth_date,
+            profile.sex,
+            profile.region_code,
+            profile.language,
+            phone,
+            death,
+        )
+    )
     scenario = profile.scenario or _scenario_for(rng, profile, age)
     _apply_scenario(pop, rng, profile, scenario, death)
     return scenario
@@ -136,8 +171,9 @@ def _scenario_for(rng: random.Random, profile: Profile, age: int) -> str:
     return rng.choices(options, weights=weights)[0]
 
 
-def _apply_scenario(pop: Population, rng: random.Random, p: Profile, scenario: str,
-                    death: date | None) -> None:
+def _apply_scenario(
+    pop: Population, rng: random.Random, p: Profile, scenario: str, death: date | None
+) -> None:
     start = max(pop.window_start(), month_start(p.birth_date))
     end = month_start(min(death, pop.as_of) if death else pop.as_of)
     ledger, world = pop.ledger, pop.world
@@ -148,8 +184,13 @@ def _apply_scenario(pop: Population, rng: random.Random, p: Profile, scenario: s
     elif scenario == "pensioner":
         retired = add_years(p.birth_date, 63 if p.sex == "M" else 61)
         _member(pop, p, "pensioner", retired, death)
-        ledger.state(rng, p.id, world.state_payer_id, "state",
-                     months_between(max(start, month_start(retired)), end))
+        ledger.state(
+            rng,
+            p.id,
+            world.state_payer_id,
+            "state",
+            months_between(max(start, month_start(retired)), end),
+        )
     elif scenario.startswith("employee"):
         _employee(pop, rng, p, scenario, start, end)
     elif scenario.startswith("self_payer") or scenario == "entrepreneur":
@@ -173,8 +214,9 @@ def _payroll(pop: Population, rng: random.Random, p: Profile, first: date, last:
     pop.ledger.payroll(rng, p.id, employer.id, wage_kzt * 100, months_between(first, last))
 
 
-def _employee(pop: Population, rng: random.Random, p: Profile, scenario: str,
-              start: date, end: date) -> None:
+def _employee(
+    pop: Population, rng: random.Random, p: Profile, scenario: str, start: date, end: date
+) -> None:
     if scenario == "employee":
         _payroll(pop, rng, p, start, end)
     elif scenario == "employee_gap":
@@ -188,8 +230,9 @@ def _employee(pop: Population, rng: random.Random, p: Profile, scenario: str,
         _payroll(pop, rng, p, start, add_months(end, -rng.randint(2, 9)))
 
 
-def _self_payer(pop: Population, rng: random.Random, p: Profile, scenario: str,
-                start: date, end: date) -> None:
+def _self_payer(
+    pop: Population, rng: random.Random, p: Profile, scenario: str, start: date, end: date
+) -> None:
     ledger = pop.ledger
     kind = K.ENTREPRENEUR_CONTRIBUTION if scenario == "entrepreneur" else K.SELF_PAYMENT
     if scenario in ("entrepreneur", "self_payer"):
@@ -211,22 +254,31 @@ def _self_payer(pop: Population, rng: random.Random, p: Profile, scenario: str,
                 ledger.lump(p.id, kind, resume, months, resume + timedelta(days=rng.randint(1, 20)))
 
 
-def _state_category(pop: Population, rng: random.Random, p: Profile, scenario: str,
-                    start: date, end: date) -> None:
+def _state_category(
+    pop: Population, rng: random.Random, p: Profile, scenario: str, start: date, end: date
+) -> None:
     world = pop.world
     if scenario == "unemployed_registered":
         since = add_months(end, -rng.randint(1, 10))
         _member(pop, p, "unemployed", since, None)
-        pop.ledger.state(rng, p.id, world.local_budget_ids[p.region_code], "local_budget",
-                         months_between(since, end))
+        pop.ledger.state(
+            rng,
+            p.id,
+            world.local_budget_ids[p.region_code],
+            "local_budget",
+            months_between(since, end),
+        )
         return
     codes, weights = zip(*WORKING_CATEGORIES, strict=True)
     code = rng.choices(codes, weights=weights)[0]
     if code in ("pregnant_non_working", "mother_many_children") and p.sex == "M":
         code = "disabled"
     since = add_months(start, rng.randint(0, 12))
-    until = None if code in ("disabled", "mother_many_children") else (
-        add_months(since, rng.randint(9, 36)) - timedelta(days=1))
+    until = (
+        None
+        if code in ("disabled", "mother_many_children")
+        else (add_months(since, rng.randint(9, 36)) - timedelta(days=1))
+    )
     _member(pop, p, code, since, until)
     last = min(end, month_start(until)) if until else end
     pop.ledger.state(rng, p.id, world.state_payer_id, "state", months_between(since, last))

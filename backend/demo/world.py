@@ -95,8 +95,19 @@ def _providers_for_region(
     rng: random.Random, bins: BinFactory, region: Region, count: int
 ) -> list[DemoProvider]:
     kinds = list(PROVIDER_KINDS)
-    plan = kinds + [rng.choice(("polyclinic", "polyclinic", "medical_center", "hospital",
-                                "diagnostic_center", "dental_clinic")) for _ in range(count)]
+    plan = kinds + [
+        rng.choice(
+            (
+                "polyclinic",
+                "polyclinic",
+                "medical_center",
+                "hospital",
+                "diagnostic_center",
+                "dental_clinic",
+            )
+        )
+        for _ in range(count)
+    ]
     result: list[DemoProvider] = []
     numbers: dict[str, int] = {}
     for kind in plan:
@@ -104,13 +115,21 @@ def _providers_for_region(
         private = kind in {"medical_center", "diagnostic_center", "dental_clinic"} and (
             rng.random() < 0.75
         )
-        names = provider_name(kind, numbers[kind], region.center_kk, region.center_ru,
-                              region.center_en, private, rng)
+        names = provider_name(
+            kind, numbers[kind], region.center_kk, region.center_ru, region.center_en, private, rng
+        )
         zone = rng.choices(("green", "yellow", "red"), weights=(80, 15, 5))[0]
-        result.append(DemoProvider(
-            id=det_uuid(rng), bin=bins.new(), names=names, region_code=region.code, kind=kind,
-            ownership="private" if private else "public", quality_zone=zone,
-        ))
+        result.append(
+            DemoProvider(
+                id=det_uuid(rng),
+                bin=bins.new(),
+                names=names,
+                region_code=region.code,
+                kind=kind,
+                ownership="private" if private else "public",
+                quality_zone=zone,
+            )
+        )
     return result
 
 
@@ -124,10 +143,15 @@ def build_world(rng: random.Random, people: int) -> World:
         share = people * region.population / total_population
         for _ in range(max(3, round(share / 40))):
             sector = rng.choice(list(SECTORS))
-            employers[region.code].append(Employer(
-                id=det_uuid(rng), bin=bins.new(), names=employer_name(rng, sector),
-                region_code=region.code, median_wage_kzt=SECTORS[sector],
-            ))
+            employers[region.code].append(
+                Employer(
+                    id=det_uuid(rng),
+                    bin=bins.new(),
+                    names=employer_name(rng, sector),
+                    region_code=region.code,
+                    median_wage_kzt=SECTORS[sector],
+                )
+            )
         providers.extend(_providers_for_region(rng, bins, region, max(3, round(share / 8000))))
     world = World(
         state_payer_id=det_uuid(rng),
@@ -136,7 +160,7 @@ def build_world(rng: random.Random, people: int) -> World:
         providers=providers,
     )
     for provider in providers:
-        world.providers_by_region_kind.setdefault(
-            (provider.region_code, provider.kind), []
-        ).append(provider)
+        world.providers_by_region_kind.setdefault((provider.region_code, provider.kind), []).append(
+            provider
+        )
     return world

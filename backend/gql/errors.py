@@ -38,7 +38,8 @@ class ErrorCodes(MaskErrors):
             code = _code_for(error)
             if code is None:
                 log.error(
-                    "unexpected error in %s", ".".join(map(str, error.path or [])),
+                    "unexpected error in %s",
+                    ".".join(map(str, error.path or [])),
                     exc_info=error.original_error,
                 )
                 masked = self.anonymise_error(error)

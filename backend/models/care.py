@@ -21,8 +21,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.models.base import Base, Timestamped, str_enum
-from backend.models.enums import OrgOwnership, Package, ProviderKind, QualityZone, ServiceCategory
-from backend.models.enums import Sex
+from backend.models.enums import (
+    OrgOwnership,
+    Package,
+    ProviderKind,
+    QualityZone,
+    ServiceCategory,
+    Sex,
+)
 
 
 class Provider(Timestamped, Base):

@@ -15,8 +15,8 @@ __all__ = [
     "ProviderKind",
     "QualityZone",
     "RegionKind",
-    "Sex",
     "ServiceCategory",
+    "Sex",
 ]
 
 

@@ -12,9 +12,9 @@ from backend.models import Person, Region
 
 @strawberry.enum(description="A language the app is read in.")
 class LanguageCode(Enum):
-    KK = "kk"
-    RU = "ru"
-    EN = "en"
+    KK = strawberry.enum_value("kk", description="Kazakh (қазақ тілі).")
+    RU = strawberry.enum_value("ru", description="Russian (русский язык).")
+    EN = strawberry.enum_value("en", description="English.")
 
 
 def localized(row: Region, language: str) -> str:

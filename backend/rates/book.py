@@ -12,6 +12,7 @@ the end.
 from __future__ import annotations
 
 import decimal
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -94,7 +95,7 @@ class RateBook:
             raise ValueError("a minimum wage must be positive")
         object.__setattr__(self, "minimum_wages", MappingProxyType(dict(self.minimum_wages)))
         rules = tuple(sorted(self.rules, key=lambda rule: (rule.kind, rule.valid_from)))
-        for before, after in zip(rules, rules[1:], strict=False):
+        for before, after in itertools.pairwise(rules):
             if before.kind == after.kind and (
                 before.valid_to is None or before.valid_to >= after.valid_from
             ):

@@ -24,13 +24,16 @@ def auth_service(tmp_path_factory: pytest.TempPathFactory) -> AuthService:
 
 
 @pytest.fixture
-async def client(engine: AsyncEngine, auth_service: AuthService) -> AsyncIterator[httpx.AsyncClient]:
+async def client(
+    engine: AsyncEngine, auth_service: AuthService
+) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client talking to the app through ASGI (lifespan included)."""
     app = create_app(AppSettings(environment="development"), auth_service, engine=engine)
     transport = httpx.ASGITransport(app=app)
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-        transport=transport, base_url="http://testserver"
-    ) as http:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://testserver") as http,
+    ):
         yield http
 
 

@@ -15,8 +15,13 @@ from tests.factories import create_person
 ME = "{ me { firstName lastName patronymic maskedIin language region { code name } } }"
 
 
-async def graphql(client: httpx.AsyncClient, query: str, *, token: str | None = None,
-                  headers: dict[str, str] | None = None) -> dict[str, Any]:
+async def graphql(
+    client: httpx.AsyncClient,
+    query: str,
+    *,
+    token: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
     all_headers = dict(headers or {})
     if token is not None:
         all_headers["Authorization"] = f"Bearer {token}"
@@ -57,8 +62,13 @@ class TestMe:
     async def test_citizen_sees_own_profile_in_own_language(
         self, client: httpx.AsyncClient, committed: AsyncSession, auth_service: AuthService
     ) -> None:
-        person = await create_person(committed, language="kk", region_code="KZ-79",
-                                     first_name="Айгерім", last_name="Ахметова")
+        person = await create_person(
+            committed,
+            language="kk",
+            region_code="KZ-79",
+            first_name="Айгерім",
+            last_name="Ахметова",
+        )
         await committed.commit()
         token = auth_service.issuer.mint(str(person.id), Audience.MOBILE)
         body = await graphql(client, ME, token=token, headers={"Accept-Language": "en"})
@@ -88,17 +98,13 @@ class TestMe:
     async def test_desk_token_is_not_a_citizen(
         self, client: httpx.AsyncClient, auth_service: AuthService
     ) -> None:
-        token = auth_service.issuer.mint(
-            "00000000-0000-4000-8000-000000000001", Audience.DESK
-        )
+        token = auth_service.issuer.mint("00000000-0000-4000-8000-000000000001", Audience.DESK)
         assert codes(await graphql(client, ME, token=token)) == ["UNAUTHENTICATED"]
 
     async def test_token_for_a_person_who_does_not_exist_is_not_found(
         self, client: httpx.AsyncClient, auth_service: AuthService
     ) -> None:
-        token = auth_service.issuer.mint(
-            "00000000-0000-4000-8000-0000000000ff", Audience.MOBILE
-        )
+        token = auth_service.issuer.mint("00000000-0000-4000-8000-0000000000ff", Audience.MOBILE)
         assert codes(await graphql(client, ME, token=token)) == ["NOT_FOUND"]
 
     async def test_malformed_query_has_a_code(self, client: httpx.AsyncClient) -> None:

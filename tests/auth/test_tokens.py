@@ -16,10 +16,11 @@ from auth.keys import load_or_create, signing_key_from, thumbprint
 from auth.tokens import Audience, TokenIssuer, TokenVerifier, verifier_for
 
 ISSUER = "https://mhi.test"
+Pair = tuple[TokenIssuer, TokenVerifier]
 
 
 @pytest.fixture
-def key_pair() -> tuple[TokenIssuer, TokenVerifier]:
+def key_pair() -> Pair:
     key = signing_key_from(Ed25519PrivateKey.generate())
     issuer = TokenIssuer(key, ISSUER, timedelta(minutes=15))
     return issuer, verifier_for(key, issuer=ISSUER, leeway=timedelta(seconds=30))
@@ -31,7 +32,7 @@ def _b64(data: dict[str, object]) -> str:
 
 
 class TestVerify:
-    def test_a_fresh_token_verifies_with_its_claims(self, key_pair: tuple[TokenIssuer, TokenVerifier]) -> None:
+    def test_a_fresh_token_verifies_with_its_claims(self, key_pair: Pair) -> None:
         issuer, verifier = key_pair
         claims = verifier.verify(issuer.mint("person-1", Audience.MOBILE), Audience.MOBILE)
         assert claims.subject == "person-1"
@@ -39,21 +40,19 @@ class TestVerify:
         assert claims.expires_at - claims.issued_at == timedelta(minutes=15)
         assert len(claims.token_id) == 32
 
-    def test_header_names_the_key_and_algorithm(self, key_pair: tuple[TokenIssuer, TokenVerifier]) -> None:
+    def test_header_names_the_key_and_algorithm(self, key_pair: Pair) -> None:
         issuer, _ = key_pair
         header = jwt.get_unverified_header(issuer.mint("p", Audience.MOBILE))
         assert header == {"alg": "EdDSA", "kid": issuer.key.kid, "typ": "JWT"}
 
-    def test_unsigned_token_is_rejected(self, key_pair: tuple[TokenIssuer, TokenVerifier]) -> None:
+    def test_unsigned_token_is_rejected(self, key_pair: Pair) -> None:
         issuer, verifier = key_pair
         payload = jwt.decode(issuer.mint("p", Audience.MOBILE), options={"verify_signature": False})
         forged = f"{_b64({'alg': 'none', 'kid': issuer.key.kid})}.{_b64(payload)}."
         with pytest.raises(InvalidToken):
             verifier.verify(forged, Audience.MOBILE)
 
-    def test_hmac_signed_with_the_public_key_is_rejected(
-        self, key_pair: tuple[TokenIssuer, TokenVerifier]
-    ) -> None:
+    def test_hmac_signed_with_the_public_key_is_rejected(self, key_pair: Pair) -> None:
         issuer, verifier = key_pair
         public_pem = issuer.key.public_key.public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
@@ -64,51 +63,51 @@ class TestVerify:
         import hashlib
         import hmac
 
-        signature = base64.urlsafe_b64encode(
-            hmac.new(public_pem, signing_input, hashlib.sha256).digest()
-        ).rstrip(b"=").decode()
+        signature = (
+            base64.urlsafe_b64encode(hmac.new(public_pem, signing_input, hashlib.sha256).digest())
+            .rstrip(b"=")
+            .decode()
+        )
         with pytest.raises(InvalidToken):
             verifier.verify(f"{signing_input.decode()}.{signature}", Audience.MOBILE)
 
-    def test_expired_token_is_rejected(self, key_pair: tuple[TokenIssuer, TokenVerifier]) -> None:
+    def test_expired_token_is_rejected(self, key_pair: Pair) -> None:
         issuer, verifier = key_pair
         old = datetime.now(UTC) - timedelta(hours=1)
         with pytest.raises(InvalidToken, match="expired"):
             verifier.verify(issuer.mint("p", Audience.MOBILE, now=old), Audience.MOBILE)
 
-    def test_token_for_another_audience_is_rejected(
-        self, key_pair: tuple[TokenIssuer, TokenVerifier]
-    ) -> None:
+    def test_token_for_another_audience_is_rejected(self, key_pair: Pair) -> None:
         issuer, verifier = key_pair
         with pytest.raises(InvalidToken):
             verifier.verify(issuer.mint("p", Audience.DESK), Audience.MOBILE)
 
-    def test_token_from_another_issuer_is_rejected(
-        self, key_pair: tuple[TokenIssuer, TokenVerifier]
-    ) -> None:
+    def test_token_from_another_issuer_is_rejected(self, key_pair: Pair) -> None:
         issuer, verifier = key_pair
         other = TokenIssuer(issuer.key, "https://evil.example", timedelta(minutes=5))
         with pytest.raises(InvalidToken):
             verifier.verify(other.mint("p", Audience.MOBILE), Audience.MOBILE)
 
-    def test_unknown_key_is_rejected(self, key_pair: tuple[TokenIssuer, TokenVerifier]) -> None:
+    def test_unknown_key_is_rejected(self, key_pair: Pair) -> None:
         _, verifier = key_pair
-        stranger = TokenIssuer(signing_key_from(Ed25519PrivateKey.generate()), ISSUER,
-                               timedelta(minutes=5))
+        stranger = TokenIssuer(
+            signing_key_from(Ed25519PrivateKey.generate()), ISSUER, timedelta(minutes=5)
+        )
         with pytest.raises(InvalidToken, match="unknown key"):
             verifier.verify(stranger.mint("p", Audience.MOBILE), Audience.MOBILE)
 
     def test_key_id_pointing_at_a_trusted_key_does_not_save_a_foreign_signature(
-        self, key_pair: tuple[TokenIssuer, TokenVerifier]
+        self, key_pair: Pair
     ) -> None:
         issuer, verifier = key_pair
         foreign = signing_key_from(Ed25519PrivateKey.generate())
-        token = jwt.encode({"sub": "p"}, foreign.private_key, algorithm="EdDSA",
-                           headers={"kid": issuer.key.kid})
+        token = jwt.encode(
+            {"sub": "p"}, foreign.private_key, algorithm="EdDSA", headers={"kid": issuer.key.kid}
+        )
         with pytest.raises(InvalidToken):
             verifier.verify(token, Audience.MOBILE)
 
-    def test_tampered_payload_is_rejected(self, key_pair: tuple[TokenIssuer, TokenVerifier]) -> None:
+    def test_tampered_payload_is_rejected(self, key_pair: Pair) -> None:
         issuer, verifier = key_pair
         header, payload, signature = issuer.mint("alice", Audience.MOBILE).split(".")
         claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
@@ -117,7 +116,7 @@ class TestVerify:
             verifier.verify(f"{header}.{_b64(claims)}.{signature}", Audience.MOBILE)
 
     @pytest.mark.parametrize("garbage", ["", "abc", "a.b.c", "...."])
-    def test_garbage_is_rejected(self, key_pair: tuple[TokenIssuer, TokenVerifier], garbage: str) -> None:
+    def test_garbage_is_rejected(self, key_pair: Pair, garbage: str) -> None:
         _, verifier = key_pair
         with pytest.raises(InvalidToken):
             verifier.verify(garbage, Audience.MOBILE)

@@ -1,0 +1,47 @@
+"""The command line: tokens for demo people, and loading the demo country only once."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+
+import pytest
+
+from auth.service import AuthService
+from auth.settings import AuthSettings
+from auth.tokens import Audience
+from backend.cli import main
+from backend.db.admin import drop_database
+from backend.demo.cast import CAST
+from backend.settings import AppSettings
+from tests.conftest import throwaway_url
+
+
+def test_token_for_a_demo_person_verifies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key = tmp_path / "key.pem"
+    monkeypatch.setenv("AUTH_SIGNING_KEY_FILE", str(key))
+    assert main(["token", "--demo", "2"]) == 0
+    token = capsys.readouterr().out.strip()
+    auth = AuthService.from_settings(AuthSettings(signing_key_file=key))
+    claims = auth.verifier.verify(token, Audience.MOBILE)
+    assert uuid.UUID(claims.subject) == CAST[1].id
+
+
+def test_demo_loads_once(
+    settings: AppSettings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = throwaway_url(settings, "cli")
+    monkeypatch.setenv("DATABASE_URL", url)
+    try:
+        args = ["demo", "--people", "40", "--seed", "5", "--as-of", "2026-11-23", "--quiet"]
+        assert main(args) == 0
+        assert "loaded 40 people" in capsys.readouterr().out
+        assert main([*args, "--if-empty"]) == 0
+        assert "already loaded (40 people)" in capsys.readouterr().out
+        assert main(args) == 1
+        assert "--replace" in capsys.readouterr().err
+    finally:
+        asyncio.run(drop_database(url))
