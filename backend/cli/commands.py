@@ -90,9 +90,10 @@ async def demo(args: argparse.Namespace) -> int:
 async def _person_id(args: argparse.Namespace) -> uuid.UUID:
     if args.person_id:
         return uuid.UUID(args.person_id)
-    if not 1 <= args.demo <= len(CAST):
+    index = int(args.demo)
+    if not 1 <= index <= len(CAST):
         raise SystemExit(f"--demo takes 1..{len(CAST)}")
-    return CAST[args.demo - 1].id
+    return CAST[index - 1].id
 
 
 async def token(args: argparse.Namespace) -> int:

@@ -69,6 +69,8 @@ def _prepare_root_ownership(pgdata: Path) -> None:
     )
 
     entry = ensure_user_exists(SYSTEM_USER)
+    if entry is None:
+        raise RuntimeError(f"could not create the system user {SYSTEM_USER}")
     read = stat.S_IRGRP | stat.S_IROTH
     ensure_prefix_permissions(pgdata)
     ensure_prefix_permissions(POSTGRES_BIN_PATH)

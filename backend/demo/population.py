@@ -168,7 +168,7 @@ def _scenario_for(rng: random.Random, profile: Profile, age: int) -> str:
     if age >= (63 if profile.sex == "M" else 61):
         return "pensioner"
     options, weights = zip(*WORKING_SCENARIOS, strict=True)
-    return rng.choices(options, weights=weights)[0]
+    return str(rng.choices(options, weights=weights)[0])
 
 
 def _apply_scenario(
@@ -235,6 +235,9 @@ def _self_payer(
 ) -> None:
     ledger = pop.ledger
     kind = K.ENTREPRENEUR_CONTRIBUTION if scenario == "entrepreneur" else K.SELF_PAYMENT
+    # They were employees for the year before: a self-payer's money pays uncovered months of
+    # the last 12 first (status rule R5), so a history that began empty would be all arrears.
+    _payroll(pop, rng, p, add_months(start, -12), add_months(start, -1))
     if scenario in ("entrepreneur", "self_payer"):
         ledger.own(rng, p.id, kind, months_between(start, end))
     elif scenario == "self_payer_cast_grace":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 import logging
 
 import pytest
@@ -32,7 +33,7 @@ schema = strawberry.Schema(query=Query, extensions=[ErrorCodes])
 
 
 @pytest.fixture
-def log_stream() -> io.StringIO:
+def log_stream() -> Iterator[io.StringIO]:
     """What the app's log handler writes, through the same redacting formatter."""
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)

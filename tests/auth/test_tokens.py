@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import jwt
 import pytest
@@ -26,7 +28,7 @@ def key_pair() -> Pair:
     return issuer, verifier_for(key, issuer=ISSUER, leeway=timedelta(seconds=30))
 
 
-def _b64(data: dict[str, object]) -> str:
+def _b64(data: Mapping[str, object]) -> str:
     raw = json.dumps(data, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
@@ -123,7 +125,7 @@ class TestVerify:
 
 
 class TestKeys:
-    def test_key_file_is_created_private_and_reused(self, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    def test_key_file_is_created_private_and_reused(self, tmp_path: Path) -> None:
         path = tmp_path / "auth" / "key.pem"
         first = load_or_create(path)
         assert path.stat().st_mode & 0o777 == 0o600

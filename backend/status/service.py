@@ -1,0 +1,24 @@
+"""A person's insurance status from the database, through the pure engine."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from backend.rates.book import RateBook
+from backend.status.engine import compute_status
+from backend.status.models import StatusResult
+from backend.status.repository import contributions_of, memberships_of
+
+
+async def status_of(db: AsyncSession | AsyncConnection, person_id: uuid.UUID, *,
+                    as_of: date, rates: RateBook, language: str = "kk") -> StatusResult:
+    """The status of one person on ``as_of`` (payer names in ``language``)."""
+    return compute_status(
+        as_of=as_of,
+        memberships=await memberships_of(db, person_id),
+        contributions=await contributions_of(db, person_id, language),
+        rates=rates,
+    )
