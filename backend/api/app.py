@@ -8,11 +8,11 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from strawberry.fastapi import GraphQLRouter
 
 from auth.service import AuthService
+from backend.db import migrate
 from backend.db.engine import create_engine, create_session_factory
 from backend.gql.context import Context, language_from_header
 from backend.gql.schema import build_schema
@@ -70,14 +70,18 @@ def create_app(
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    head = migrate.head_revision()
+
     @app.get("/readyz", include_in_schema=False)
     async def readyz() -> JSONResponse:
         try:
-            async with state["engine"].connect() as conn:
-                await conn.execute(text("SELECT 1 FROM core.region LIMIT 1"))
-        except Exception:
+            current = await migrate.current_revision(state["engine"])
+        except Exception:  # any failure to reach the database means not ready
             return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
-        return JSONResponse({"status": "ready", "database": "up"})
+        if current != head:
+            body = {"status": "unavailable", "database": "up", "migrations": "behind"}
+            return JSONResponse(body, status_code=503)
+        return JSONResponse({"status": "ready", "database": "up", "migrations": "current"})
 
     @app.get("/.well-known/jwks.json", include_in_schema=False)
     async def jwks() -> dict[str, Any]:

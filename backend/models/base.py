@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Enum, MetaData, func
+from sqlalchemy import DateTime, Enum, MetaData, Text, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -31,6 +31,19 @@ class Timestamped:
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
+
+
+class Trilingual:
+    """A name in Kazakh, Russian and English (every string a person reads exists in all three)."""
+
+    name_kk: Mapped[str] = mapped_column(Text)
+    name_ru: Mapped[str] = mapped_column(Text)
+    name_en: Mapped[str] = mapped_column(Text)
+
+    def name_in(self, language: str) -> str:
+        """The name in ``language`` (kk, ru or en)."""
+        name: str = getattr(self, f"name_{language}")
+        return name
 
 
 def str_enum(enum_cls: type[enum.Enum], name: str, length: int = 32) -> Enum:

@@ -14,13 +14,12 @@ from sqlalchemy import (
     Index,
     SmallInteger,
     String,
-    Text,
     UniqueConstraint,
     func,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend.models.base import Base, Timestamped, str_enum
+from backend.models.base import Base, Timestamped, Trilingual, str_enum
 from backend.models.enums import (
     OrgOwnership,
     Package,
@@ -31,16 +30,13 @@ from backend.models.enums import (
 )
 
 
-class Provider(Timestamped, Base):
+class Provider(Trilingual, Timestamped, Base):
     """A medical organisation under contract with the Fund."""
 
     __tablename__ = "provider"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, server_default=func.gen_random_uuid())
     bin: Mapped[str] = mapped_column(String(12), unique=True)
-    name_kk: Mapped[str] = mapped_column(Text)
-    name_ru: Mapped[str] = mapped_column(Text)
-    name_en: Mapped[str] = mapped_column(Text)
     region_code: Mapped[str] = mapped_column(ForeignKey("region.code"))
     kind: Mapped[ProviderKind] = mapped_column(str_enum(ProviderKind, "provider_kind"))
     ownership: Mapped[OrgOwnership] = mapped_column(str_enum(OrgOwnership, "ownership", 8))
@@ -52,15 +48,12 @@ class Provider(Timestamped, Base):
     )
 
 
-class MedicalService(Base):
+class MedicalService(Trilingual, Base):
     """A service of the catalogue, with who it is meant for (used to spot impossible bills)."""
 
     __tablename__ = "medical_service"
 
     code: Mapped[str] = mapped_column(String(32), primary_key=True)
-    name_kk: Mapped[str] = mapped_column(Text)
-    name_ru: Mapped[str] = mapped_column(Text)
-    name_en: Mapped[str] = mapped_column(Text)
     package: Mapped[Package] = mapped_column(str_enum(Package, "service_package", 8))
     category: Mapped[ServiceCategory] = mapped_column(
         str_enum(ServiceCategory, "service_category")

@@ -20,11 +20,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend.models.base import Base, Timestamped, str_enum
+from backend.models.base import Base, Timestamped, Trilingual, str_enum
 from backend.models.enums import ContributionKind, PayerKind
 
 
-class Payer(Timestamped, Base):
+class Payer(Trilingual, Timestamped, Base):
     """An employer (by BIN), the republican budget, or a local budget.
 
     A person who pays for themself is not a payer row: their contributions have no payer.
@@ -35,9 +35,6 @@ class Payer(Timestamped, Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, server_default=func.gen_random_uuid())
     kind: Mapped[PayerKind] = mapped_column(str_enum(PayerKind, "payer_kind", 16))
     bin: Mapped[str | None] = mapped_column(String(12), unique=True)
-    name_kk: Mapped[str] = mapped_column(Text)
-    name_ru: Mapped[str] = mapped_column(Text)
-    name_en: Mapped[str] = mapped_column(Text)
     region_code: Mapped[str | None] = mapped_column(ForeignKey("region.code"))
 
     __table_args__ = (

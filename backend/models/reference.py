@@ -20,34 +20,28 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend.models.base import Base, str_enum
+from backend.models.base import Base, Trilingual, str_enum
 from backend.models.enums import ContributionKind, PayerKind, RegionKind
 from backend.rates.book import RateBase
 
 
-class Region(Base):
+class Region(Trilingual, Base):
     """One of the 17 oblasts and 3 cities of republican significance (ISO 3166-2:KZ)."""
 
     __tablename__ = "region"
 
     code: Mapped[str] = mapped_column(String(5), primary_key=True)
-    name_kk: Mapped[str] = mapped_column(Text)
-    name_ru: Mapped[str] = mapped_column(Text)
-    name_en: Mapped[str] = mapped_column(Text)
     kind: Mapped[RegionKind] = mapped_column(str_enum(RegionKind, "region_kind", 8))
 
     __table_args__ = (CheckConstraint("code ~ '^KZ-[0-9]{2}$'", name="code_format"),)
 
 
-class PreferentialCategory(Base):
+class PreferentialCategory(Trilingual, Base):
     """A group of people for whom the state or a local budget pays (a list kept as data)."""
 
     __tablename__ = "preferential_category"
 
     code: Mapped[str] = mapped_column(String(40), primary_key=True)
-    name_kk: Mapped[str] = mapped_column(Text)
-    name_ru: Mapped[str] = mapped_column(Text)
-    name_en: Mapped[str] = mapped_column(Text)
     payer_kind: Mapped[PayerKind] = mapped_column(str_enum(PayerKind, "category_payer_kind", 16))
     confirmed_2026: Mapped[bool] = mapped_column(Boolean)
 

@@ -17,12 +17,6 @@ class LanguageCode(Enum):
     EN = strawberry.enum_value("en", description="English.")
 
 
-def localized(row: Region, language: str) -> str:
-    """The name of a trilingual row in ``language``."""
-    name: str = getattr(row, f"name_{language}")
-    return name
-
-
 @strawberry.type(name="Region", description="An oblast or a city of republican significance.")
 class RegionType:
     code: str = strawberry.field(description="ISO 3166-2 code, for example KZ-75 (Almaty).")
@@ -50,5 +44,5 @@ class ProfileType:
             patronymic=person.patronymic,
             masked_iin=mask_iin(person.iin),
             language=LanguageCode(language),
-            region=RegionType(code=region.code, name=localized(region, language)),
+            region=RegionType(code=region.code, name=region.name_in(language)),
         )

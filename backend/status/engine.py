@@ -85,18 +85,7 @@ from backend.status.models import (
     StatusResult,
 )
 
-__all__ = [
-    "ContributionFact",
-    "Membership",
-    "Reason",
-    "ReasonCode",
-    "SelfPayment",
-    "Status",
-    "StatusChange",
-    "StatusResult",
-    "compute_status",
-    "status_changes",
-]
+__all__ = ["compute_status", "status_changes"]
 
 DUE_DAY = 25
 

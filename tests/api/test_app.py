@@ -10,6 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.service import AuthService
 from auth.tokens import Audience
+from backend.api.app import create_app
+from backend.db import migrate
+from backend.db.admin import drop_database
+from backend.settings import AppSettings
+from tests.conftest import migrated_database, throwaway_url
 from tests.factories import create_person
 
 ME = "{ me { firstName lastName patronymic maskedIin language region { code name } } }"
@@ -43,7 +48,26 @@ class TestProbes:
     async def test_ready_when_the_database_answers(self, client: httpx.AsyncClient) -> None:
         response = await client.get("/readyz")
         assert response.status_code == 200
-        assert response.json()["database"] == "up"
+        assert response.json() == {"status": "ready", "database": "up", "migrations": "current"}
+
+    async def test_not_ready_when_migrations_are_behind(
+        self, settings: AppSettings, auth_service: AuthService
+    ) -> None:
+        url = throwaway_url(settings, "behind")
+        engine = await migrated_database(url)
+        try:
+            await migrate.downgrade(engine, "0001")
+            app = create_app(AppSettings(environment="test"), auth_service, engine=engine)
+            transport = httpx.ASGITransport(app=app)
+            async with app.router.lifespan_context(app), httpx.AsyncClient(
+                transport=transport, base_url="http://testserver"
+            ) as http:
+                response = await http.get("/readyz")
+            assert response.status_code == 503
+            assert response.json()["migrations"] == "behind"
+        finally:
+            await engine.dispose()
+            await drop_database(url)
 
     async def test_jwks_publishes_the_signing_key(
         self, client: httpx.AsyncClient, auth_service: AuthService
