@@ -32,7 +32,7 @@ lint: $(STAMP) ## ruff
 	$(BIN)/ruff check backend auth notifications tests bench
 
 typecheck: $(STAMP) ## mypy --strict
-	$(BIN)/mypy backend auth notifications tests
+	$(BIN)/mypy backend auth notifications tests bench
 
 check: lint typecheck test ## everything CI cares about
 

