@@ -12,6 +12,7 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -20,6 +21,10 @@ from backend.db import migrate
 from backend.db.admin import drop_database, ensure_database
 from backend.db.engine import create_engine, resolve_database_url
 from backend.settings import AppSettings
+
+# Property tests judge behaviour, not speed: a busy CI machine must not turn them red.
+hypothesis_settings.register_profile("mhi", deadline=None)
+hypothesis_settings.load_profile("mhi")
 
 DATA_TABLES = ("service_payment", "contribution", "category_membership", "person", "payer",
                "provider", "medical_service")

@@ -182,3 +182,40 @@ async def test_same_seed_same_country(settings: AppSettings) -> None:
             await engine.dispose()
             await drop_database(url)
     assert fingerprints[0] == fingerprints[1]
+
+
+async def test_a_load_that_fails_midway_leaves_nothing_behind(
+    settings: AppSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = throwaway_url(settings, "crash")
+    engine = await migrated_database(url)
+    indexes_sql = "SELECT indexname FROM pg_indexes WHERE schemaname = 'core' ORDER BY 1"
+    constraints_sql = ("SELECT conname FROM pg_constraint c JOIN pg_namespace n "
+                       "ON n.oid = c.connamespace WHERE n.nspname = 'core' ORDER BY 1")
+    try:
+        indexes_before = await _rows(engine, indexes_sql)
+        constraints_before = await _rows(engine, constraints_sql)
+        real_copy = generator._copy_chunk
+        calls = 0
+
+        async def disk_full_on_the_second_chunk(conn: Any, chunk: Any) -> None:
+            nonlocal calls
+            calls += 1
+            if calls == 2:
+                raise OSError("No space left on device")
+            await real_copy(conn, chunk)
+
+        monkeypatch.setattr(generator, "CHUNK", 40)
+        monkeypatch.setattr(generator, "_copy_chunk", disk_full_on_the_second_chunk)
+        with pytest.raises(OSError, match="No space left"):
+            await generator.generate(engine, people=120, seed=1, as_of=AS_OF, quiet=True)
+        for table in ("person", "contribution", "service_payment", "payer", "provider"):
+            assert await _one(engine, f"SELECT count(*) FROM core.{table}") == 0
+        assert await _rows(engine, indexes_sql) == indexes_before
+        assert await _rows(engine, constraints_sql) == constraints_before
+        monkeypatch.undo()
+        report = await generator.generate(engine, people=120, seed=1, as_of=AS_OF, quiet=True)
+        assert await _one(engine, "SELECT count(*) FROM core.person") == report.people == 120
+    finally:
+        await engine.dispose()
+        await drop_database(url)
