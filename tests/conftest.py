@@ -20,14 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from backend.db import migrate
 from backend.db.admin import drop_database, ensure_database
 from backend.db.engine import create_engine, resolve_database_url
+from backend.demo.generator import DEMO_TABLES
 from backend.settings import AppSettings
 
 # Property tests judge behaviour, not speed: a busy CI machine must not turn them red.
 hypothesis_settings.register_profile("mhi", deadline=None)
 hypothesis_settings.load_profile("mhi")
 
-DATA_TABLES = ("service_payment", "contribution", "category_membership", "person", "payer",
-               "provider", "medical_service")
 
 
 def throwaway_url(settings: AppSettings, label: str = "test") -> str:
@@ -86,5 +85,5 @@ async def committed(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
     finally:
         await db.close()
         async with engine.begin() as conn:
-            tables = ", ".join(f"core.{table}" for table in DATA_TABLES)
+            tables = ", ".join(f"core.{table}" for table in DEMO_TABLES)
             await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))

@@ -12,13 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth.identifiers import make_bin, make_iin
 from backend.models import Contribution, Payer, Person
 
-_serial = itertools.count(1)
+_iin_serials = itertools.count(1)
+_bin_serials = itertools.count(1)
 
 
 def new_iin(birth: date, sex: str) -> str:
     """A valid IIN that no other factory call returned."""
     while True:
-        iin = make_iin(birth, "M" if sex == "M" else "F", next(_serial))
+        iin = make_iin(birth, "M" if sex == "M" else "F", next(_iin_serials) % 10_000)
         if iin is not None:
             return iin
 
@@ -26,7 +27,7 @@ def new_iin(birth: date, sex: str) -> str:
 def new_bin() -> str:
     """A valid BIN that no other factory call returned."""
     while True:
-        value = make_bin(date(2010, 5, 1), next(_serial))
+        value = make_bin(date(2010, 5, 1), next(_bin_serials) % 100_000)
         if value is not None:
             return value
 
