@@ -19,6 +19,8 @@ from backend.demo.world import World, det_uuid
 from backend.months import add_months, add_years, age_on, month_start, months_between
 from backend.rates.kinds import ContributionKind as K
 from backend.reference.regions import REGIONS
+from backend.status.coverage import due_month
+from backend.status.coverage import month_start as coverage_month_start
 
 PERSON_COLUMNS = (
     "id",
@@ -242,8 +244,8 @@ def _self_payer(
         ledger.own(rng, p.id, kind, months_between(start, end))
     elif scenario == "self_payer_cast_grace":
         # Paid up to the month before the one now due: in the grace period, with arrears.
-        due = add_months(month_start(pop.as_of), -1 if pop.as_of.day > 25 else -2)
-        ledger.own(rng, p.id, kind, months_between(start, add_months(due, -1)))
+        last_paid = coverage_month_start(due_month(pop.as_of) - 1)
+        ledger.own(rng, p.id, kind, months_between(start, last_paid))
     elif scenario == "self_payer_prepaid":
         period = add_months(end, -rng.randint(0, 9))
         ledger.lump(p.id, kind, period, 12, period + timedelta(days=rng.randint(0, 9)))

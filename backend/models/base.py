@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import DateTime, Enum, MetaData, Text, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -28,9 +27,7 @@ class Base(DeclarativeBase):
 class Timestamped:
     """``created_at`` set by the database, in UTC."""
 
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class Trilingual:
@@ -57,8 +54,3 @@ def str_enum(enum_cls: type[enum.Enum], name: str, length: int = 32) -> Enum:
         values_callable=lambda cls: [member.value for member in cls],
         validate_strings=True,
     )
-
-
-def kwargs_for(**values: Any) -> dict[str, Any]:
-    """Drop ``None`` values (handy for factories that take overrides)."""
-    return {key: value for key, value in values.items() if value is not None}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.models import Person, Region
@@ -18,9 +17,3 @@ async def get_person(session: AsyncSession, person_id: uuid.UUID) -> Person | No
 async def get_region(session: AsyncSession, code: str) -> Region | None:
     """The region with this ISO code, or None."""
     return await session.get(Region, code)
-
-
-async def person_id_by_iin(session: AsyncSession, iin: str) -> uuid.UUID | None:
-    """The id of the person with this (already validated) IIN, or None."""
-    result = await session.execute(select(Person.id).where(Person.iin == iin))
-    return result.scalar_one_or_none()
