@@ -10,10 +10,19 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.identifiers import make_bin, make_iin
-from backend.models import Contribution, Payer, Person
+from backend.models import (
+    CategoryMembership,
+    Contribution,
+    MedicalService,
+    Payer,
+    Person,
+    Provider,
+    ServicePayment,
+)
 
 _iin_serials = itertools.count(1)
 _bin_serials = itertools.count(1)
+_service_codes = itertools.count(1)
 
 
 def new_iin(birth: date, sex: str) -> str:
@@ -71,6 +80,76 @@ async def create_contribution(session: AsyncSession, person: Person, **overrides
     }
     values.update(overrides)
     row = Contribution(**values)
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def create_state_payer(session: AsyncSession, **overrides: Any) -> Payer:
+    """The republican budget."""
+    values: dict[str, Any] = {
+        "kind": "state", "name_kk": "Республикалық бюджет", "name_ru": "Республиканский бюджет",
+        "name_en": "Republican budget",
+    }
+    values.update(overrides)
+    payer = Payer(**values)
+    session.add(payer)
+    await session.flush()
+    return payer
+
+
+async def create_membership(session: AsyncSession, person: Person, **overrides: Any
+                            ) -> CategoryMembership:
+    """Pensioner since 2020, open-ended."""
+    values: dict[str, Any] = {"person_id": person.id, "category_code": "pensioner",
+                              "valid_from": date(2020, 1, 1), "valid_to": None}
+    values.update(overrides)
+    row = CategoryMembership(**values)
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def create_provider(session: AsyncSession, **overrides: Any) -> Provider:
+    """A green-zone city polyclinic in Almaty."""
+    values: dict[str, Any] = {
+        "bin": new_bin(), "region_code": "KZ-75", "kind": "polyclinic", "ownership": "public",
+        "quality_zone": "green", "name_kk": "№ 5 қалалық емхана",
+        "name_ru": "Городская поликлиника № 5", "name_en": "City Polyclinic No. 5",
+    }
+    values.update(overrides)
+    row = Provider(**values)
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def create_medical_service(session: AsyncSession, **overrides: Any) -> MedicalService:
+    """A GP visit in the guaranteed volume."""
+    values: dict[str, Any] = {
+        "code": f"T{next(_service_codes):05d}", "package": "gobmp", "category": "primary_care",
+        "sex": None, "name_kk": "Жалпы практика дәрігерінің қабылдауы",
+        "name_ru": "Приём врача общей практики", "name_en": "General practitioner visit",
+    }
+    values.update(overrides)
+    row = MedicalService(**values)
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def create_service_payment(
+    session: AsyncSession, person: Person, provider: Provider, service: MedicalService,
+    **overrides: Any,
+) -> ServicePayment:
+    """12,400 KZT paid for care on 3 November 2025, paid on 20 November."""
+    values: dict[str, Any] = {
+        "person_id": person.id, "provider_id": provider.id, "service_code": service.code,
+        "care_date": date(2025, 11, 3), "amount_tiyn": 1_240_000, "package": service.package,
+        "paid_on": date(2025, 11, 20), "source": "test", "source_record_id": uuid.uuid4().hex,
+    }
+    values.update(overrides)
+    row = ServicePayment(**values)
     session.add(row)
     await session.flush()
     return row

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -12,11 +14,22 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from strawberry.fastapi import GraphQLRouter
 
 from auth.service import AuthService
+from backend.api.etag import ETagMiddleware
 from backend.db import migrate
 from backend.db.engine import create_engine, create_session_factory
 from backend.gql.context import Context, language_from_header
+from backend.gql.limits import BodySizeLimit, Limits
 from backend.gql.schema import build_schema
+from backend.help.library import HelpLibrary
+from backend.rates.cache import RateCache
 from backend.settings import AppSettings
+
+ALMATY = ZoneInfo("Asia/Almaty")
+
+
+def almaty_today() -> date:
+    """Today's date in Kazakhstan (what a person reads is in Almaty time)."""
+    return datetime.now(ALMATY).date()
 
 
 def create_app(
@@ -25,10 +38,17 @@ def create_app(
     *,
     database_url: str | None = None,
     engine: AsyncEngine | None = None,
+    today: Callable[[], date] = almaty_today,
+    limits: Limits | None = None,
 ) -> FastAPI:
-    """Build the app around a database (an engine, or a URL to open one at startup)."""
+    """Build the app around a database (an engine, or a URL to open one at startup).
+
+    ``today`` is the clock statuses are judged by (tests pin it); ``limits`` the guard rails.
+    """
     if engine is None and database_url is None:
         raise ValueError("create_app needs an engine or a database URL")
+    limits = limits or Limits()
+    help_library = HelpLibrary.load()
     state: dict[str, Any] = {}
 
     @asynccontextmanager
@@ -41,6 +61,7 @@ def create_app(
         )
         state["engine"] = active
         state["sessions"] = create_session_factory(active)
+        state["rates"] = RateCache(state["sessions"])
         try:
             yield
         finally:
@@ -56,15 +77,20 @@ def create_app(
             principal=auth.principal_from_header(request.headers.get("authorization")),
             sessions=sessions(),
             header_language=language_from_header(request.headers.get("accept-language")),
+            rate_cache=state["rates"],
+            help=help_library,
+            today=today(),
         )
 
     app = FastAPI(title="MHI citizens' API", lifespan=lifespan, docs_url=None, redoc_url=None)
     graphql = GraphQLRouter[Context, None](
-        build_schema(),
+        build_schema(limits),
         context_getter=context_getter,
         graphql_ide="graphiql" if settings.graphiql_enabled else None,
     )
     app.include_router(graphql, prefix="/graphql")
+    app.add_middleware(ETagMiddleware, path="/graphql")
+    app.add_middleware(BodySizeLimit, path="/graphql", max_bytes=limits.max_body_bytes)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

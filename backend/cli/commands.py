@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import uuid
 from datetime import date
@@ -15,7 +16,7 @@ from auth.settings import AuthSettings
 from auth.tokens import Audience
 from backend.demo import generator
 from backend.demo.cast import CAST
-from backend.settings import AppSettings
+from backend.settings import PROJECT_ROOT, AppSettings
 
 
 def _safe(url: str) -> str:
@@ -166,6 +167,13 @@ def export_schema(args: argparse.Namespace) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(build_schema().as_str() + "\n")
     print(f"wrote {path}")
+    from backend.gql.persisted import manifest
+
+    contract = PROJECT_ROOT / "mobile_contract"
+    target = contract / "manifest.json"
+    entries = manifest((contract / "operations").glob("*.graphql"))
+    target.write_text(json.dumps(entries, indent=2, ensure_ascii=False) + "\n")
+    print(f"wrote {target}")
     return 0
 
 
@@ -183,6 +191,8 @@ BANNER = """
 
  {{"Authorization": "Bearer {token}"}}
 
- then run:  {{ me {{ firstName lastName maskedIin region {{ name }} }} }}
+ then run the app's home screen (mobile_contract/operations/HomeScreen.graphql), e.g.
+   {{ me {{ firstName insurance {{ statusName reason {{ text }} guaranteedUntil }} }} }}
+ Languages: the person's own setting; help articles follow Accept-Language (kk, ru, en).
 ────────────────────────────────────────────────────────────────────────
 """

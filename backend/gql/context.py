@@ -1,16 +1,21 @@
-"""The per-request GraphQL context: the principal, a session factory, and the language."""
+"""The per-request GraphQL context: the principal, sessions, loaders, language and today."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.fastapi import BaseContext
 
 from auth.principals import Anonymous, Citizen, Principal
 from backend.errors import Unauthenticated
+from backend.gql.dataloaders import Loaders
+from backend.help.library import HelpLibrary
+from backend.rates.book import RateBook
+from backend.rates.cache import RateCache
 
 SUPPORTED_LANGUAGES = ("kk", "ru", "en")
 DEFAULT_LANGUAGE = "kk"
@@ -37,14 +42,22 @@ def language_from_header(accept_language: str | None) -> str:
 
 @dataclass
 class Context(BaseContext):
-    """What every resolver receives as ``info.context``; built anew for each request."""
+    """What every resolver receives as ``info.context``; built anew for each request.
+
+    ``today`` is the date in Almaty when the request arrived: statuses are judged on it.
+    """
 
     principal: Principal
     sessions: async_sessionmaker[AsyncSession]
     header_language: str
+    rate_cache: RateCache
+    help: HelpLibrary
+    today: date
+    loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
         super().__init__()
+        self.loaders = Loaders(self.sessions)
 
     @asynccontextmanager
     async def read_session(self) -> AsyncIterator[AsyncSession]:
@@ -60,3 +73,15 @@ class Context(BaseContext):
         if isinstance(principal, Anonymous) and principal.failure is not None:
             raise Unauthenticated(principal.failure.message)
         raise Unauthenticated("Sign in to see this.")
+
+    async def language(self) -> str:
+        """The reader's language: the person's own setting, else ``Accept-Language``, else kk."""
+        if isinstance(self.principal, Citizen):
+            person = await self.loaders.person.load(self.principal.person_id)
+            if person is not None:
+                return person.language.value
+        return self.header_language
+
+    async def rates(self) -> RateBook:
+        """The dated rate table (shared by the process, refreshed every few minutes)."""
+        return await self.rate_cache.get()

@@ -10,6 +10,7 @@ from strawberry.extensions import MaskErrors
 
 from auth.errors import AuthError
 from backend.errors import AppError
+from backend.gql.limits import limit_of
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,10 @@ class ErrorCodes(MaskErrors):
                 continue
             extensions = dict(error.extensions or {})
             extensions["code"] = code
+            limit = limit_of(error) if error.original_error is None else None
+            if limit is not None:
+                extensions["code"] = "BAD_USER_INPUT"
+                extensions["limit"] = limit
             retry_after = getattr(error.original_error, "retry_after", None)
             if retry_after is not None:
                 extensions["retryAfter"] = retry_after

@@ -2,31 +2,117 @@
 
 from __future__ import annotations
 
+import inspect
+
 import strawberry
+from strawberry import relay
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 
-from backend.errors import NotFound
+from backend.care.types import CoveredServiceType, ProviderType
+from backend.contributions.types import ContributionType
+from backend.errors import BadUserInput, NotFound
 from backend.gql.context import Context
+from backend.gql.enums import LanguageCode
 from backend.gql.errors import ErrorCodes
-from backend.people import repository as people
-from backend.people.types import ProfileType
+from backend.gql.limits import Limits, limit_extensions
+from backend.gql.pagination import build_connection, decode_cursor, page_size
+from backend.gql.scalars import SCALAR_MAP
+from backend.help.types import HelpArticleType, HelpAudienceType, audience_of
+from backend.people.types import CitizenType
+
+NODE_TYPES: dict[str, type[relay.Node]] = {
+    "Citizen": CitizenType,
+    "Contribution": ContributionType,
+    "CoveredService": CoveredServiceType,
+    "Provider": ProviderType,
+    "HelpArticle": HelpArticleType,
+}
+MAX_SEARCH_RESULTS = 50
+LANGUAGE_CODES = {LanguageCode.KK: "kk", LanguageCode.RU: "ru", LanguageCode.EN: "en"}
+
+
+async def _language(info: Info[Context, None], language: LanguageCode | None) -> str:
+    return LANGUAGE_CODES[language] if language is not None else await info.context.language()
 
 
 @strawberry.type(description="Everything a client can read.")
 class Query:
-    @strawberry.field(description="The signed-in citizen's own profile.")
-    async def me(self, info: Info[Context, None]) -> ProfileType:
+    @strawberry.field(description="The signed-in citizen.")
+    async def me(self, info: Info[Context, None]) -> CitizenType:
         citizen = info.context.require_citizen()
-        async with info.context.read_session() as session:
-            person = await people.get_person(session, citizen.person_id)
-            if person is None:
-                raise NotFound("Your profile was not found.")
-            region = await people.get_region(session, person.region_code)
-        if region is None:
-            raise NotFound("Your region was not found.")
-        return ProfileType.build(person, region)
+        person = await info.context.loaders.person.load(citizen.person_id)
+        if person is None:
+            raise NotFound("Your profile was not found.")
+        return CitizenType.build(person)
+
+    @strawberry.field(description="Any object by its global id (your own data only).")
+    async def node(self, info: Info[Context, None], id: strawberry.ID) -> relay.Node:
+        try:
+            global_id = relay.GlobalID.from_id(id)
+        except ValueError:
+            raise BadUserInput("This is not a valid id.") from None
+        node_type = NODE_TYPES.get(global_id.type_name)
+        if node_type is None:
+            raise NotFound("Nothing was found with this id.")
+        found = node_type.resolve_nodes(info=info, node_ids=[global_id.node_id])
+        if inspect.isawaitable(found):
+            found = await found
+        node: relay.Node | None = next(iter(found), None)
+        if node is None:
+            raise NotFound("Nothing was found with this id.")
+        return node
+
+    @strawberry.field(description="Help articles in a language, in reading order.")
+    async def help_articles(
+        self, info: Info[Context, None], language: LanguageCode | None = None,
+        audience: HelpAudienceType | None = None, tag: str | None = None,
+        first: int | None = None, after: str | None = None,
+    ) -> relay.Connection[HelpArticleType]:
+        size = page_size(first)
+        articles = info.context.help.articles(
+            await _language(info, language), audience=audience_of(audience), tag=tag)
+        key = decode_cursor("help", after, 2)
+        if key is not None:
+            articles = [a for a in articles if (a.order, a.slug) > (key[0], key[1])]
+        return build_connection(
+            articles[: size + 1], size, kind="help", has_previous=key is not None,
+            key=lambda a: (a.order, a.slug), node=HelpArticleType.build)
+
+    @strawberry.field(description="One help article by its slug.")
+    async def help_article(
+        self, info: Info[Context, None], slug: str, language: LanguageCode | None = None
+    ) -> HelpArticleType:
+        article = info.context.help.get(slug, await _language(info, language))
+        if article is None:
+            raise NotFound("There is no help article with this name.")
+        return HelpArticleType.build(article)
+
+    @strawberry.field(description="Help articles matching words (every word must match), "
+                                  "best first.")
+    async def search_help(
+        self, info: Info[Context, None], query: str, language: LanguageCode | None = None,
+        audience: HelpAudienceType | None = None, first: int | None = None,
+    ) -> relay.Connection[HelpArticleType]:
+        size = page_size(first)
+        found = info.context.help.search(
+            query, await _language(info, language), audience=audience_of(audience),
+            limit=min(size + 1, MAX_SEARCH_RESULTS))
+        return build_connection(
+            found, size, kind="help_search", has_previous=False,
+            key=lambda a: (a.order, a.slug), node=HelpArticleType.build)
+
+    @strawberry.field(description="Changes whenever any help article changes (for offline "
+                                  "caches).")
+    def help_version(self, info: Info[Context, None]) -> str:
+        return info.context.help.etag
 
 
-def build_schema() -> strawberry.Schema:
-    """The schema with error codes and masking on."""
-    return strawberry.Schema(query=Query, extensions=[ErrorCodes])
+def build_schema(limits: Limits | None = None) -> strawberry.Schema:
+    """The schema with guard rails, caches, error codes and masking on."""
+    return strawberry.Schema(
+        query=Query,
+        types=list(NODE_TYPES.values()),
+        extensions=[*limit_extensions(limits or Limits()), ErrorCodes],
+        config=StrawberryConfig(scalar_map=SCALAR_MAP),
+    )

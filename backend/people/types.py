@@ -1,48 +1,161 @@
-"""GraphQL types of people (the citizen's own profile)."""
+"""The signed-in citizen: profile, and the entry to their status, receipts, care and money."""
 
 from __future__ import annotations
 
-from enum import Enum
+import uuid
+from collections.abc import Iterable
+from datetime import date
 
 import strawberry
+from strawberry import relay
+from strawberry.types import Info
 
 from auth.identifiers import mask_iin
-from backend.models import Person, Region
+from backend.allocations.types import MoneyFlowYear, money_flow
+from backend.care import repository as care
+from backend.care.types import CoveredServiceType
+from backend.contributions import repository as contributions
+from backend.contributions.types import (
+    ContributionMonth,
+    ContributionType,
+    month_state,
+)
+from backend.errors import BadUserInput, NotFound
+from backend.gql.context import Context
+from backend.gql.enums import ContributionKindType, LanguageCode, PackageType
+from backend.gql.pagination import build_connection, decode_cursor, page_size
+from backend.gql.scalars import Money, YearMonth
+from backend.models import Person
+from backend.models.enums import ContributionKind, Package
+from backend.reference.types import RegionType
+from backend.status.coverage import compute_coverage, month_index, month_start
+from backend.status.types import InsuranceStatus, insurance_status
 
 
-@strawberry.enum(description="A language the app is read in.")
-class LanguageCode(Enum):
-    KK = strawberry.enum_value("kk", description="Kazakh (қазақ тілі).")
-    RU = strawberry.enum_value("ru", description="Russian (русский язык).")
-    EN = strawberry.enum_value("en", description="English.")
+def _after(kind: str, cursor: str | None) -> tuple[date, int] | None:
+    key = decode_cursor(kind, cursor, 2)
+    if key is None:
+        return None
+    try:
+        return date.fromisoformat(key[0]), int(key[1])
+    except (TypeError, ValueError):
+        raise BadUserInput("The cursor is not valid for this list.") from None
 
 
-@strawberry.type(name="Region", description="An oblast or a city of republican significance.")
-class RegionType:
-    code: str = strawberry.field(description="ISO 3166-2 code, for example KZ-75 (Almaty).")
-    name: str = strawberry.field(description="Name in the reader's language.")
-
-
-@strawberry.type(name="Profile", description="The signed-in person's own profile.")
-class ProfileType:
+@strawberry.type(name="Citizen", description="The signed-in person: profile, insurance, "
+                                              "receipts, covered care and money flow.")
+class CitizenType(relay.Node):
+    row_id: relay.NodeID[str]
+    person_id: strawberry.Private[uuid.UUID]
+    region_code: strawberry.Private[str]
     first_name: str = strawberry.field(description="Given name.")
     last_name: str = strawberry.field(description="Family name.")
     patronymic: str | None = strawberry.field(description="Patronymic, when the person has one.")
     masked_iin: str = strawberry.field(
-        description="The IIN with all but its last 4 digits hidden, for example ••••••••2568."
-    )
+        description="The IIN with all but its last 4 digits hidden, for example ••••••••2568.")
     language: LanguageCode = strawberry.field(description="The language the person reads in.")
-    region: RegionType = strawberry.field(description="Region of residence.")
 
     @classmethod
-    def build(cls, person: Person, region: Region) -> ProfileType:
-        """Project a person row (and their region) in the person's own language."""
-        language = person.language.value
+    def build(cls, person: Person) -> CitizenType:
+        """The citizen's own view of their person row."""
         return cls(
-            first_name=person.first_name,
-            last_name=person.last_name,
-            patronymic=person.patronymic,
-            masked_iin=mask_iin(person.iin),
-            language=LanguageCode(language),
-            region=RegionType(code=region.code, name=region.name_in(language)),
+            row_id=str(person.id), person_id=person.id, region_code=person.region_code,
+            first_name=person.first_name, last_name=person.last_name,
+            patronymic=person.patronymic, masked_iin=mask_iin(person.iin),
+            language=LanguageCode(person.language.value),
         )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False
+    ) -> list[CitizenType | None]:
+        """Only the signed-in citizen themself."""
+        citizen = info.context.require_citizen()
+        results: list[CitizenType | None] = []
+        for node_id in node_ids:
+            person = None
+            if node_id == str(citizen.person_id):
+                person = await info.context.loaders.person.load(citizen.person_id)
+            results.append(None if person is None else cls.build(person))
+        return results
+
+    @strawberry.field(description="Region of residence.")
+    async def region(self, info: Info[Context, None]) -> RegionType:
+        region = await info.context.loaders.region.load(self.region_code)
+        if region is None:
+            raise NotFound("Your region was not found.")
+        return RegionType.build(region, await info.context.language())
+
+    @strawberry.field(description="Insurance status today: why, until when, what is owed.")
+    async def insurance(self, info: Info[Context, None]) -> InsuranceStatus:
+        return await insurance_status(info, self.person_id)
+
+    @strawberry.field(description="Contribution receipts, newest month first.")
+    async def contributions(
+        self, info: Info[Context, None], first: int | None = None, after: str | None = None,
+        year: int | None = None, kind: ContributionKindType | None = None,
+    ) -> relay.Connection[ContributionType]:
+        size = page_size(first)
+        cursor = _after("contribution", after)
+        async with info.context.read_session() as session:
+            rows = await contributions.page(
+                session, self.person_id, limit=size + 1, after=cursor, year=year,
+                kind=None if kind is None else ContributionKind[kind.name])
+        return build_connection(
+            rows, size, kind="contribution", has_previous=cursor is not None,
+            key=lambda row: (row.period.isoformat(), row.id), node=ContributionType.build)
+
+    @strawberry.field(description="The last months one by one, newest first, gaps included: "
+                                  "a month nobody paid for is shown as missing, not skipped.")
+    async def contribution_months(
+        self, info: Info[Context, None], months: int = 12
+    ) -> list[ContributionMonth]:
+        if not 1 <= months <= 36:
+            raise BadUserInput("`months` must be between 1 and 36.")
+        today = info.context.today
+        last = month_index(today)
+        facts = await info.context.loaders.status_facts.load(
+            (self.person_id, await info.context.language()))
+        known = [fact for fact in facts.contributions if fact.paid_on <= today]
+        covered = compute_coverage(known, await info.context.rates()).covered
+        async with info.context.read_session() as session:
+            rows = await contributions.in_periods(
+                session, self.person_id, first=month_start(last - months + 1),
+                last=month_start(last))
+        result = []
+        for index in range(last, last - months, -1):
+            period = month_start(index)
+            receipts = [ContributionType.build(row) for row in rows if row.period == period]
+            due = month_start(index + 1).replace(day=25)
+            result.append(ContributionMonth(
+                period=YearMonth(period), due_date=due, contributions=receipts,
+                total=Money.of_tiyn(sum(row.amount_tiyn for row in rows if row.period == period)),
+                state=month_state(covered=index in covered, has_receipts=bool(receipts),
+                                  due=due, today=today),
+            ))
+        return result
+
+    @strawberry.field(description="Care the Fund paid for, newest first.")
+    async def covered_services(
+        self, info: Info[Context, None], first: int | None = None, after: str | None = None,
+        year: int | None = None, package: PackageType | None = None,
+    ) -> relay.Connection[CoveredServiceType]:
+        size = page_size(first)
+        cursor = _after("covered_service", after)
+        async with info.context.read_session() as session:
+            rows = await care.page(
+                session, self.person_id, limit=size + 1, after=cursor, year=year,
+                package=None if package is None else Package[package.name])
+        return build_connection(
+            rows, size, kind="covered_service", has_previous=cursor is not None,
+            key=lambda row: (row.care_date.isoformat(), row.id), node=CoveredServiceType.build)
+
+    @strawberry.field(description="Where the money went in a year (default: this year).")
+    async def money_flow(self, info: Info[Context, None], year: int | None = None
+                         ) -> MoneyFlowYear:
+        return await money_flow(info, self.person_id, year)
+
+    @strawberry.field(description="Unread items in the in-app inbox. The inbox arrives with the "
+                                  "notification service; until then this is always 0.")
+    def unread_notifications(self) -> int:
+        return 0

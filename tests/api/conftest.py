@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
@@ -14,6 +14,9 @@ from auth.service import AuthService
 from auth.settings import AuthSettings
 from backend.api.app import create_app
 from backend.settings import AppSettings
+
+TODAY = date(2026, 11, 23)
+"""The day every API test is judged on (statuses depend on the date)."""
 
 
 @pytest.fixture(scope="session")
@@ -28,7 +31,8 @@ async def client(
     engine: AsyncEngine, auth_service: AuthService
 ) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client talking to the app through ASGI (lifespan included)."""
-    app = create_app(AppSettings(environment="development"), auth_service, engine=engine)
+    app = create_app(AppSettings(environment="development"), auth_service, engine=engine,
+                     today=lambda: TODAY)
     transport = httpx.ASGITransport(app=app)
     async with (
         app.router.lifespan_context(app),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,30 +13,11 @@ from backend.api.app import create_app
 from backend.db import migrate
 from backend.db.admin import drop_database
 from backend.settings import AppSettings
+from tests.api.gql import codes, graphql
 from tests.conftest import migrated_database, throwaway_url
 from tests.factories import create_person
 
 ME = "{ me { firstName lastName patronymic maskedIin language region { code name } } }"
-
-
-async def graphql(
-    client: httpx.AsyncClient,
-    query: str,
-    *,
-    token: str | None = None,
-    headers: dict[str, str] | None = None,
-) -> dict[str, Any]:
-    all_headers = dict(headers or {})
-    if token is not None:
-        all_headers["Authorization"] = f"Bearer {token}"
-    response = await client.post("/graphql", json={"query": query}, headers=all_headers)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def codes(body: dict[str, Any]) -> list[str]:
-    return [error["extensions"]["code"] for error in body.get("errors", [])]
 
 
 class TestProbes:

@@ -1,0 +1,1 @@
+"""Care the Fund paid for: providers, the service catalogue, and a person's covered services."""

@@ -1,0 +1,120 @@
+"""GraphQL types of care the Fund paid for: providers, services, covered services."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import date
+
+import strawberry
+from strawberry import relay
+from strawberry.types import Info
+
+from backend.care import repository
+from backend.errors import NotFound
+from backend.gql.context import Context
+from backend.gql.enums import PackageType, QualityZoneType, ServiceCategoryType
+from backend.gql.scalars import Money
+from backend.models import MedicalService, Provider, ServicePayment
+from backend.reference.types import RegionType
+
+
+@strawberry.type(name="Provider", description="A medical organisation under contract with the "
+                                               "Fund (public information).")
+class ProviderType(relay.Node):
+    row_id: relay.NodeID[str]
+    region_code: strawberry.Private[str]
+    name: str = strawberry.field(description="Name in the reader's language.")
+    bin: str = strawberry.field(description="The organisation's BIN (12 digits).")
+    quality_zone: QualityZoneType = strawberry.field(
+        description="The Fund's rating by its result coefficient (green, yellow, red).")
+
+    @strawberry.field(description="Region where the provider works.")
+    async def region(self, info: Info[Context, None]) -> RegionType:
+        region = await info.context.loaders.region.load(self.region_code)
+        if region is None:
+            raise NotFound("The provider's region was not found.")
+        return RegionType.build(region, await info.context.language())
+
+    @classmethod
+    def build(cls, row: Provider, language: str) -> ProviderType:
+        """The provider in ``language``."""
+        return cls(row_id=str(row.id), region_code=row.region_code, name=row.name_in(language),
+                   bin=row.bin, quality_zone=QualityZoneType(row.quality_zone.value))
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False
+    ) -> list[ProviderType | None]:
+        """Providers by id (public: any reader may look one up)."""
+        keys = [_uuid(value) for value in node_ids]
+        language = await info.context.language()
+        rows = await info.context.loaders.provider.load_many([k for k in keys if k is not None])
+        found = {row.id: row for row in rows if row is not None}
+        return [cls.build(found[key], language) if key in found else None for key in keys]
+
+
+def _uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+@strawberry.type(name="MedicalService", description="A service of the Fund's catalogue.")
+class MedicalServiceType:
+    code: str = strawberry.field(description="Catalogue code.")
+    name: str = strawberry.field(description="Name in the reader's language.")
+    package: PackageType = strawberry.field(description="The package it normally belongs to.")
+    category: ServiceCategoryType = strawberry.field(description="Group of services.")
+
+    @classmethod
+    def build(cls, row: MedicalService, language: str) -> MedicalServiceType:
+        """The catalogue entry in ``language``."""
+        return cls(code=row.code, name=row.name_in(language),
+                   package=PackageType(row.package.value),
+                   category=ServiceCategoryType(row.category.value))
+
+
+@strawberry.type(name="CoveredService",
+                 description="Care given to the person that the Fund paid a provider for.")
+class CoveredServiceType(relay.Node):
+    row_id: relay.NodeID[int]
+    provider_id: strawberry.Private[uuid.UUID]
+    service_code: strawberry.Private[str]
+    care_date: date = strawberry.field(description="The day of care.")
+    package: PackageType = strawberry.field(description="The package that paid.")
+    amount: Money = strawberry.field(description="What the Fund paid the provider.")
+    paid_on: date = strawberry.field(description="The day the Fund paid.")
+
+    @strawberry.field(description="Who gave the care.")
+    async def provider(self, info: Info[Context, None]) -> ProviderType:
+        row = await info.context.loaders.provider.load(self.provider_id)
+        if row is None:
+            raise NotFound("The provider was not found.")
+        return ProviderType.build(row, await info.context.language())
+
+    @strawberry.field(description="What was done, from the catalogue.")
+    async def service(self, info: Info[Context, None]) -> MedicalServiceType:
+        row = await info.context.loaders.medical_service.load(self.service_code)
+        if row is None:
+            raise NotFound("The service was not found in the catalogue.")
+        return MedicalServiceType.build(row, await info.context.language())
+
+    @classmethod
+    def build(cls, row: ServicePayment) -> CoveredServiceType:
+        """The covered service of a service-payment row."""
+        return cls(row_id=row.id, provider_id=row.provider_id, service_code=row.service_code,
+                   care_date=row.care_date, package=PackageType(row.package.value),
+                   amount=Money.of_tiyn(row.amount_tiyn), paid_on=row.paid_on)
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False
+    ) -> list[CoveredServiceType | None]:
+        """The signed-in citizen's covered services among ``node_ids`` (nobody else's)."""
+        citizen = info.context.require_citizen()
+        ids = [int(value) if value.isdigit() else -1 for value in node_ids]
+        async with info.context.read_session() as session:
+            found = await repository.by_ids(session, citizen.person_id, ids)
+        return [cls.build(found[key]) if key in found else None for key in ids]

@@ -1,0 +1,109 @@
+"""GraphQL types of contributions: receipts, payers, and the month-by-month view."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import date
+from enum import Enum
+from typing import Any
+
+import strawberry
+from strawberry import relay
+from strawberry.types import Info
+
+from backend.contributions import repository
+from backend.gql.context import Context
+from backend.gql.enums import ContributionKindType, PayerKindType
+from backend.gql.scalars import Money, YearMonth
+from backend.i18n import Texts, pick
+from backend.models import Contribution, Payer
+
+SELF_NAME: Texts = {"kk": "Өзіңіз", "ru": "Вы сами", "en": "You"}
+
+
+@strawberry.type(name="Payer", description="Who sent a contribution: an employer, a budget, "
+                                            "or the person themself.")
+class PayerType:
+    kind: PayerKindType = strawberry.field(description="Employer, state, local budget or self.")
+    name: str = strawberry.field(description="Name in the reader's language.")
+    bin: str | None = strawberry.field(description="An employer's BIN (12 digits).")
+
+    @classmethod
+    def build(cls, payer: Payer | None, language: str) -> PayerType:
+        """The payer row in ``language``; None is the person paying for themself."""
+        if payer is None:
+            return cls(kind=PayerKindType.SELF, name=pick(SELF_NAME, language), bin=None)
+        return cls(kind=PayerKindType(payer.kind.value), name=payer.name_in(language),
+                   bin=payer.bin)
+
+
+@strawberry.type(name="Contribution",
+                 description="A contribution receipt: money received for the person for a month.")
+class ContributionType(relay.Node):
+    row_id: relay.NodeID[int]
+    payer_id: strawberry.Private[uuid.UUID | None]
+    period: YearMonth = strawberry.field(
+        description="The month the money is for.")
+    kind: ContributionKindType = strawberry.field(description="What kind of contribution.")
+    amount: Money = strawberry.field(description="Amount received.")
+    paid_on: date = strawberry.field(description="The day the payment was made.")
+    payment_code: int | None = strawberry.field(
+        description="Payment purpose code (КНП): 121 employer deduction, 122 contribution; "
+                    "absent for budget transfers.")
+
+    @strawberry.field(description="Who paid.")
+    async def payer(self, info: Info[Context, None]) -> PayerType:
+        language = await info.context.language()
+        if self.payer_id is None:
+            return PayerType.build(None, language)
+        return PayerType.build(await info.context.loaders.payer.load(self.payer_id), language)
+
+    @classmethod
+    def build(cls, row: Contribution) -> ContributionType:
+        """The receipt of a contribution row."""
+        return cls(
+            row_id=row.id, payer_id=row.payer_id, period=YearMonth(row.period),
+            kind=ContributionKindType(row.kind.value), amount=Money.of_tiyn(row.amount_tiyn),
+            paid_on=row.paid_on, payment_code=row.payment_code,
+        )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False
+    ) -> list[ContributionType | None]:
+        """The signed-in citizen's receipts among ``node_ids`` (nobody else's)."""
+        citizen = info.context.require_citizen()
+        ids = [int(value) if value.isdigit() else -1 for value in node_ids]
+        async with info.context.read_session() as session:
+            found = await repository.by_ids(session, citizen.person_id, ids)
+        return [cls.build(found[key]) if key in found else None for key in ids]
+
+
+@strawberry.enum(description="Whether a month is paid, as the 12-month view shows it.")
+class ContributionMonthState(Enum):
+    PAID = strawberry.enum_value("paid", description="Money for this month arrived.")
+    COVERED = strawberry.enum_value(
+        "covered", description="Covered by a payment for another month (arrears paid off or "
+                               "paid in advance).")
+    MISSING = strawberry.enum_value("missing", description="Due and not paid: a gap.")
+    PENDING = strawberry.enum_value("pending", description="Not paid yet, and not yet due.")
+
+
+@strawberry.type(description="One calendar month of the person's contribution history.")
+class ContributionMonth:
+    period: YearMonth = strawberry.field(
+        description="The month.")
+    state: ContributionMonthState = strawberry.field(description="Paid, covered, missing or "
+                                                                 "pending.")
+    due_date: date = strawberry.field(description="Payments for the month are due by this day.")
+    total: Money = strawberry.field(description="Sum of the receipts for this month.")
+    contributions: list[ContributionType] = strawberry.field(
+        description="The receipts for this month, newest first (empty for a gap).")
+
+
+def month_state(*, covered: bool, has_receipts: bool, due: date, today: date) -> Any:
+    """The state of a month in the 12-month view."""
+    if covered:
+        return ContributionMonthState.PAID if has_receipts else ContributionMonthState.COVERED
+    return ContributionMonthState.MISSING if today > due else ContributionMonthState.PENDING

@@ -1,0 +1,76 @@
+"""Keyset pagination for Relay connections.
+
+A cursor is the sort key of the last row a client saw (for example a month and a row id),
+JSON-encoded and base64url-wrapped so that clients treat it as opaque.  Pages are read with
+``(key) < (cursor)`` on an index in the same order, so page 1,000 costs what page 1 costs.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from strawberry import relay
+
+from backend.errors import BadUserInput
+
+DEFAULT_PAGE = 20
+MAX_PAGE = 100
+
+Row = TypeVar("Row")
+NodeT = TypeVar("NodeT", bound=relay.Node)
+
+
+def page_size(first: int | None) -> int:
+    """``first`` checked against the limits (default 20, at most 100)."""
+    if first is None:
+        return DEFAULT_PAGE
+    if not 1 <= first <= MAX_PAGE:
+        raise BadUserInput(f"`first` must be between 1 and {MAX_PAGE}.")
+    return first
+
+
+def encode_cursor(kind: str, key: Sequence[Any]) -> str:
+    """An opaque cursor for a sort key of JSON-friendly values."""
+    raw = json.dumps([kind, *key], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(kind: str, cursor: str | None, arity: int) -> list[Any] | None:
+    """The sort key inside ``cursor`` (None for no cursor); ``BAD_USER_INPUT`` if foreign."""
+    if cursor is None:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        value = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        value = None
+    if not isinstance(value, list) or len(value) != arity + 1 or value[0] != kind:
+        raise BadUserInput("The cursor is not valid for this list.")
+    return value[1:]
+
+
+def build_connection(
+    rows: Sequence[Row],
+    size: int,
+    *,
+    kind: str,
+    key: Callable[[Row], Sequence[Any]],
+    node: Callable[[Row], NodeT],
+    has_previous: bool,
+) -> relay.Connection[NodeT]:
+    """A connection from up to ``size + 1`` rows (the extra row only says a next page exists)."""
+    page = rows[:size]
+    edges = [relay.Edge(cursor=encode_cursor(kind, key(row)), node=node(row)) for row in page]
+    return relay.Connection(
+        edges=edges,
+        page_info=relay.PageInfo(
+            has_next_page=len(rows) > size,
+            has_previous_page=has_previous,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+    )

@@ -1,0 +1,99 @@
+"""The main screens cost a fixed number of SQL statements, however many items they show."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from typing import Any
+
+import httpx
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from auth.service import AuthService
+from auth.tokens import Audience
+from backend.models import Person
+from tests.api.gql import data, graphql, operation
+from tests.factories import (
+    create_contribution,
+    create_employer,
+    create_medical_service,
+    create_person,
+    create_provider,
+    create_service_payment,
+)
+
+
+@contextmanager
+def counting(engine: AsyncEngine) -> Iterator[list[str]]:
+    """Every statement the engine sends while the block runs."""
+    statements: list[str] = []
+
+    def record(*args: Any) -> None:
+        statements.append(args[2])
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+async def person_with(session: AsyncSession, months: int, services: int) -> Person:
+    """A person whose every month has a different employer, and as many distinct providers."""
+    person = await create_person(session, language="en")
+    for index in range(months):
+        employer = await create_employer(session)
+        period = date(2026 - index // 12, 12 - index % 12, 1)
+        await create_contribution(
+            session, person, kind="employer_deduction", payment_code=121, payer_id=employer.id,
+            payer_kind="employer", period=period, paid_on=date(2026, 12, 31))
+    for index in range(services):
+        provider = await create_provider(session)
+        service = await create_medical_service(session)
+        await create_service_payment(session, person, provider, service,
+                                     care_date=date(2026, 1 + index % 10, 1 + index % 28),
+                                     paid_on=date(2026, 11, 1))
+    return person
+
+
+async def statements_for(
+    client: httpx.AsyncClient, engine: AsyncEngine, token: str, query: str,
+    variables: dict[str, Any] | None = None,
+) -> list[str]:
+    with counting(engine) as statements:
+        data(await graphql(client, query, variables, token=token))
+    return [sql for sql in statements if not sql.lstrip().upper().startswith("SELECT 1")]
+
+
+class TestStatementCounts:
+    async def test_home_screen_does_not_grow_with_the_history(
+        self, client: httpx.AsyncClient, committed: AsyncSession, engine: AsyncEngine,
+        auth_service: AuthService,
+    ) -> None:
+        small = await person_with(committed, months=3, services=3)
+        large = await person_with(committed, months=60, services=40)
+        await committed.commit()
+        warm = auth_service.issuer.mint(str(small.id), Audience.MOBILE)
+        await statements_for(client, engine, warm, operation("HomeScreen"))  # loads the rates
+        counts = []
+        for person in (small, large):
+            token = auth_service.issuer.mint(str(person.id), Audience.MOBILE)
+            counts.append(await statements_for(client, engine, token, operation("HomeScreen")))
+        assert len(counts[0]) == len(counts[1]), (counts[0], counts[1])
+        assert len(counts[1]) <= 10, counts[1]
+
+    async def test_a_hundred_item_page_costs_what_a_ten_item_page_costs(
+        self, client: httpx.AsyncClient, committed: AsyncSession, engine: AsyncEngine,
+        auth_service: AuthService,
+    ) -> None:
+        person = await person_with(committed, months=110, services=110)
+        await committed.commit()
+        token = auth_service.issuer.mint(str(person.id), Audience.MOBILE)
+        for name in ("Receipts", "CoveredServices"):
+            ten = await statements_for(client, engine, token, operation(name), {"first": 10})
+            hundred = await statements_for(client, engine, token, operation(name),
+                                           {"first": 100})
+            assert len(ten) == len(hundred), (name, ten, hundred)
+            assert len(hundred) <= 5, (name, hundred)
