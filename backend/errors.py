@@ -1,10 +1,14 @@
 """The one error hierarchy of the backend.
 
 Each error carries the code that clients see in GraphQL ``extensions.code`` (and the HTTP
-status used when it crosses a plain HTTP endpoint).  Messages never contain personal data.
+status used when it crosses a plain HTTP endpoint).  Its message is one string, or the same
+message in several languages (``backend.messages.message``), shown in the reader's language.
+Messages never contain personal data.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 
 class AppError(Exception):
@@ -13,9 +17,15 @@ class AppError(Exception):
     code = "INTERNAL"
     status_code = 500
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str | Mapping[str, str]) -> None:
+        texts = {"en": message} if isinstance(message, str) else dict(message)
+        self.texts = texts
+        self.message = texts.get("en") or next(iter(texts.values()))
+        super().__init__(self.message)
+
+    def message_in(self, language: str) -> str:
+        """The message in ``language`` when it exists, else in English."""
+        return self.texts.get(language, self.message)
 
 
 class Unauthenticated(AppError):
@@ -52,6 +62,6 @@ class RateLimited(AppError):
     code = "RATE_LIMITED"
     status_code = 429
 
-    def __init__(self, message: str, retry_after: int) -> None:
+    def __init__(self, message: str | Mapping[str, str], retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after

@@ -17,6 +17,7 @@ from backend.gql.context import Context
 from backend.gql.enums import ContributionKindType, PackageType
 from backend.gql.scalars import Money
 from backend.i18n import Texts, format_money, pick
+from backend.messages import message
 from backend.models.enums import PayerKind
 
 FIRST_YEAR = 2020  # contributions started in July 2020
@@ -93,7 +94,7 @@ async def money_flow(info: Info[Context, None], person_id: uuid.UUID,
     context = info.context
     year = context.today.year if year is None else year
     if not FIRST_YEAR <= year <= context.today.year:
-        raise BadUserInput(f"`year` must be between {FIRST_YEAR} and {context.today.year}.")
+        raise BadUserInput(message("range", name="year", low=FIRST_YEAR, high=context.today.year))
     language = await context.language()
     async with context.read_session() as session:
         paid_in = await contributions.year_totals(session, person_id, year)

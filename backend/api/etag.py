@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class ETagMiddleware:
-    """Adds a strong ETag to successful JSON responses under ``path``; answers 304 on a match."""
+    """Adds a strong ETag to error-free JSON responses under ``path``; 304 on a match."""
 
     def __init__(self, app: ASGIApp, *, path: str) -> None:
         self.app = app
@@ -47,7 +47,8 @@ class ETagMiddleware:
     async def _finish(start: Message, body: bytes, request: Headers, send: Send) -> None:
         headers = MutableHeaders(scope=start)
         is_json = headers.get("content-type", "").startswith("application/json")
-        if start["status"] != 200 or not is_json:
+        # A response with errors is not worth keeping: it is sent as it is, without a tag.
+        if start["status"] != 200 or not is_json or b'"errors":' in body:
             await send(start)
             await send({"type": "http.response.body", "body": body})
             return

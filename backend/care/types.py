@@ -15,6 +15,7 @@ from backend.errors import NotFound
 from backend.gql.context import Context
 from backend.gql.enums import PackageType, QualityZoneType, ServiceCategoryType
 from backend.gql.scalars import Money
+from backend.messages import message
 from backend.models import MedicalService, Provider, ServicePayment
 from backend.reference.types import RegionType
 
@@ -33,7 +34,7 @@ class ProviderType(relay.Node):
     async def region(self, info: Info[Context, None]) -> RegionType:
         region = await info.context.loaders.region.load(self.region_code)
         if region is None:
-            raise NotFound("The provider's region was not found.")
+            raise NotFound(message("missing_reference"))
         return RegionType.build(region, await info.context.language())
 
     @classmethod
@@ -91,14 +92,14 @@ class CoveredServiceType(relay.Node):
     async def provider(self, info: Info[Context, None]) -> ProviderType:
         row = await info.context.loaders.provider.load(self.provider_id)
         if row is None:
-            raise NotFound("The provider was not found.")
+            raise NotFound(message("missing_reference"))
         return ProviderType.build(row, await info.context.language())
 
     @strawberry.field(description="What was done, from the catalogue.")
     async def service(self, info: Info[Context, None]) -> MedicalServiceType:
         row = await info.context.loaders.medical_service.load(self.service_code)
         if row is None:
-            raise NotFound("The service was not found in the catalogue.")
+            raise NotFound(message("missing_reference"))
         return MedicalServiceType.build(row, await info.context.language())
 
     @classmethod

@@ -14,6 +14,7 @@ from auth.principals import Anonymous, Citizen, Principal
 from backend.errors import Unauthenticated
 from backend.gql.dataloaders import Loaders
 from backend.help.library import HelpLibrary
+from backend.messages import message
 from backend.rates.book import RateBook
 from backend.rates.cache import RateCache
 
@@ -54,6 +55,7 @@ class Context(BaseContext):
     help: HelpLibrary
     today: date
     loaders: Loaders = field(init=False)
+    _language: str | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         super().__init__()
@@ -72,15 +74,22 @@ class Context(BaseContext):
             return principal
         if isinstance(principal, Anonymous) and principal.failure is not None:
             raise Unauthenticated(principal.failure.message)
-        raise Unauthenticated("Sign in to see this.")
+        raise Unauthenticated(message("sign_in"))
 
     async def language(self) -> str:
         """The reader's language: the person's own setting, else ``Accept-Language``, else kk."""
-        if isinstance(self.principal, Citizen):
-            person = await self.loaders.person.load(self.principal.person_id)
-            if person is not None:
-                return person.language.value
-        return self.header_language
+        if self._language is None:
+            self._language = self.header_language
+            if isinstance(self.principal, Citizen):
+                person = await self.loaders.person.load(self.principal.person_id)
+                if person is not None:
+                    self._language = person.language.value
+        return self._language
+
+    @property
+    def known_language(self) -> str:
+        """The reader's language as far as this request has learnt it (no database read)."""
+        return self._language or self.header_language
 
     async def rates(self) -> RateBook:
         """The dated rate table (shared by the process, refreshed every few minutes)."""

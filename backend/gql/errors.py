@@ -33,6 +33,10 @@ class ErrorCodes(MaskErrors):
     def __init__(self) -> None:
         super().__init__(error_message=INTERNAL_MESSAGE)
 
+    def _language(self) -> str:
+        context = getattr(self.execution_context, "context", None)
+        return getattr(context, "known_language", "en")
+
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
         processed: list[GraphQLError] = []
         for error in errors:
@@ -47,6 +51,8 @@ class ErrorCodes(MaskErrors):
                 masked.extensions = {"code": "INTERNAL"}
                 processed.append(masked)
                 continue
+            if isinstance(error.original_error, AppError):
+                error.message = error.original_error.message_in(self._language())
             extensions = dict(error.extensions or {})
             extensions["code"] = code
             limit = limit_of(error) if error.original_error is None else None

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from graphql.error import GraphQLError
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import (
     MaxAliasesLimiter,
@@ -21,6 +22,9 @@ from strawberry.extensions import (
     SchemaExtension,
     ValidationCache,
 )
+
+from backend.gql.context import language_from_header
+from backend.messages import message
 
 
 @dataclass(frozen=True)
@@ -91,7 +95,7 @@ class BodySizeLimit:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._reject(send)
+            await self._reject(scope, send)
             return
         seen = 0
 
@@ -107,11 +111,13 @@ class BodySizeLimit:
         try:
             await self.app(scope, counted, send)
         except _BodyTooLarge:
-            await self._reject(send)
+            await self._reject(scope, send)
 
-    async def _reject(self, send: Send) -> None:
+    async def _reject(self, scope: Scope, send: Send) -> None:
+        language = language_from_header(Headers(scope=scope).get("accept-language"))
+        text = message("body_too_large", max=self.max_bytes)[language]
         body = json.dumps({"data": None, "errors": [{
-            "message": f"The request body is larger than {self.max_bytes} bytes.",
+            "message": text,
             "extensions": {"code": "BAD_USER_INPUT", "limit": "body_size"},
         }]}).encode()
         await send({"type": "http.response.start", "status": 413, "headers": [

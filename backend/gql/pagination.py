@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from strawberry import relay
 
 from backend.errors import BadUserInput
+from backend.messages import message
 
 DEFAULT_PAGE = 20
 MAX_PAGE = 100
@@ -29,7 +30,7 @@ def page_size(first: int | None) -> int:
     if first is None:
         return DEFAULT_PAGE
     if not 1 <= first <= MAX_PAGE:
-        raise BadUserInput(f"`first` must be between 1 and {MAX_PAGE}.")
+        raise BadUserInput(message("page_size", max=MAX_PAGE))
     return first
 
 
@@ -49,7 +50,7 @@ def decode_cursor(kind: str, cursor: str | None, arity: int) -> list[Any] | None
     except (binascii.Error, ValueError, UnicodeDecodeError):
         value = None
     if not isinstance(value, list) or len(value) != arity + 1 or value[0] != kind:
-        raise BadUserInput("The cursor is not valid for this list.")
+        raise BadUserInput(message("bad_cursor"))
     return value[1:]
 
 

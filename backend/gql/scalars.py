@@ -11,6 +11,7 @@ import strawberry
 from strawberry.types.scalar import ScalarDefinition
 
 from backend.errors import BadUserInput
+from backend.messages import message
 
 
 @strawberry.enum(description="Currency of an amount.")
@@ -41,7 +42,7 @@ def _parse_year_month(value: str) -> date:
             raise ValueError(value)
         return date(int(year), int(month), 1)
     except ValueError:
-        raise BadUserInput("A month is written YYYY-MM, for example 2025-10.") from None
+        raise BadUserInput(message("bad_month")) from None
 
 
 YearMonth = NewType("YearMonth", date)

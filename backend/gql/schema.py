@@ -19,6 +19,7 @@ from backend.gql.limits import Limits, limit_extensions
 from backend.gql.pagination import build_connection, decode_cursor, page_size
 from backend.gql.scalars import SCALAR_MAP
 from backend.help.types import HelpArticleType, HelpAudienceType, audience_of
+from backend.messages import message
 from backend.people.types import CitizenType
 
 NODE_TYPES: dict[str, type[relay.Node]] = {
@@ -43,7 +44,8 @@ class Query:
         citizen = info.context.require_citizen()
         person = await info.context.loaders.person.load(citizen.person_id)
         if person is None:
-            raise NotFound("Your profile was not found.")
+            raise NotFound(message("profile_not_found"))
+        await info.context.language()  # now known, for any error below (no extra query)
         return CitizenType.build(person)
 
     @strawberry.field(description="Any object by its global id (your own data only).")
@@ -51,16 +53,16 @@ class Query:
         try:
             global_id = relay.GlobalID.from_id(id)
         except ValueError:
-            raise BadUserInput("This is not a valid id.") from None
+            raise BadUserInput(message("invalid_id")) from None
         node_type = NODE_TYPES.get(global_id.type_name)
         if node_type is None:
-            raise NotFound("Nothing was found with this id.")
+            raise NotFound(message("not_found"))
         found = node_type.resolve_nodes(info=info, node_ids=[global_id.node_id])
         if inspect.isawaitable(found):
             found = await found
         node: relay.Node | None = next(iter(found), None)
         if node is None:
-            raise NotFound("Nothing was found with this id.")
+            raise NotFound(message("not_found"))
         return node
 
     @strawberry.field(description="Help articles in a language, in reading order.")
@@ -85,7 +87,7 @@ class Query:
     ) -> HelpArticleType:
         article = info.context.help.get(slug, await _language(info, language))
         if article is None:
-            raise NotFound("There is no help article with this name.")
+            raise NotFound(message("article_not_found"))
         return HelpArticleType.build(article)
 
     @strawberry.field(description="Help articles matching words (every word must match), "

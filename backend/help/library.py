@@ -18,7 +18,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-import yaml  # type: ignore[import-untyped, unused-ignore]
+import yaml
 
 CONTENT_ROOT = Path(__file__).resolve().parent / "content"
 FRONT_MATTER_KEYS = frozenset({"slug", "audience", "title", "summary", "tags", "order", "updated"})

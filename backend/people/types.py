@@ -25,6 +25,7 @@ from backend.gql.context import Context
 from backend.gql.enums import ContributionKindType, LanguageCode, PackageType
 from backend.gql.pagination import build_connection, decode_cursor, page_size
 from backend.gql.scalars import Money, YearMonth
+from backend.messages import message
 from backend.models import Person
 from backend.models.enums import ContributionKind, Package
 from backend.reference.types import RegionType
@@ -39,7 +40,7 @@ def _after(kind: str, cursor: str | None) -> tuple[date, int] | None:
     try:
         return date.fromisoformat(key[0]), int(key[1])
     except (TypeError, ValueError):
-        raise BadUserInput("The cursor is not valid for this list.") from None
+        raise BadUserInput(message("bad_cursor")) from None
 
 
 @strawberry.type(name="Citizen", description="The signed-in person: profile, insurance, "
@@ -83,7 +84,7 @@ class CitizenType(relay.Node):
     async def region(self, info: Info[Context, None]) -> RegionType:
         region = await info.context.loaders.region.load(self.region_code)
         if region is None:
-            raise NotFound("Your region was not found.")
+            raise NotFound(message("missing_reference"))
         return RegionType.build(region, await info.context.language())
 
     @strawberry.field(description="Insurance status today: why, until when, what is owed.")
@@ -111,7 +112,7 @@ class CitizenType(relay.Node):
         self, info: Info[Context, None], months: int = 12
     ) -> list[ContributionMonth]:
         if not 1 <= months <= 36:
-            raise BadUserInput("`months` must be between 1 and 36.")
+            raise BadUserInput(message("range", name="months", low=1, high=36))
         today = info.context.today
         last = month_index(today)
         facts = await info.context.loaders.status_facts.load(

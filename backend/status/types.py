@@ -14,6 +14,7 @@ from backend.gql.context import Context
 from backend.gql.enums import ContributionKindType
 from backend.gql.scalars import Money, YearMonth
 from backend.i18n import pick
+from backend.messages import message
 from backend.reference.types import CategoryType
 from backend.status import Reason, StatusResult, compute_status, status_changes
 from backend.status.texts import STATUS_NAMES, reason_text
@@ -125,7 +126,7 @@ class InsuranceStatus:
     @strawberry.field(description="Days the status changed, newest first, over recent months.")
     async def history(self, info: Info[Context, None], months: int = 24) -> list[StatusChange]:
         if not 1 <= months <= 60:
-            raise BadUserInput("`months` must be between 1 and 60.")
+            raise BadUserInput(message("range", name="months", low=1, high=60))
         facts = await info.context.loaders.status_facts.load((self.person_id, self.language))
         start = self.as_of.year * 12 + self.as_of.month - 1 - months
         since = date(start // 12, start % 12 + 1, 1)

@@ -347,3 +347,21 @@ class TestIsolation:
         body = await graphql(client, RECEIPTS)
         assert codes(body) == ["UNAUTHENTICATED"]
         assert body["data"] is None
+
+
+class TestLocalizedErrors:
+    async def test_a_person_reads_errors_in_their_language(
+        self, client: httpx.AsyncClient, committed: AsyncSession, auth_service: AuthService
+    ) -> None:
+        person = await create_person(committed, language="ru")
+        await committed.commit()
+        body = await graphql(client, RECEIPTS, {"first": 500},
+                             token=token_for(auth_service, person),
+                             headers={"Accept-Language": "en"})
+        assert body["errors"][0]["message"] == "Значение `first` должно быть от 1 до 100."
+
+    async def test_a_visitor_reads_them_in_the_accept_language(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        body = await graphql(client, RECEIPTS, headers={"Accept-Language": "kk"})
+        assert body["errors"][0]["message"] == "Бұл деректерді көру үшін жүйеге кіріңіз."

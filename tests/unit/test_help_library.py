@@ -16,10 +16,15 @@ from backend.help.library import CONTENT_ROOT, Audience, HelpContentError, HelpL
 
 LANGUAGES = HelpLibrary.LANGUAGES
 CITIZEN_TOPICS = (
-    "install-the-app", "log-in", "turn-on-notifications", "insured-status",
-    "read-a-contribution-receipt", "service-not-received", "where-my-money-went",
+    "install-the-app",
+    "log-in",
+    "turn-on-notifications",
+    "insured-status",
+    "read-a-contribution-receipt",
+    "service-not-received",
+    "where-my-money-went",
     "privacy-and-access-log",
-)  # fmt: skip
+)
 STAFF_TOPICS = ("desk-install-and-login", "desk-push-troubleshooting", "desk-explain-status")
 # Figures each article must state in every language (digit groups joined: "4 250" -> "4250").
 FIGURES = {
