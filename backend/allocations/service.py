@@ -82,5 +82,3 @@ def year_flow(
             bucket[0] += total
             bucket[1] += count
     return flow
-
-
