@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.models import ServicePayment
@@ -23,6 +23,19 @@ async def page(
     package: Package | None = None,
 ) -> Sequence[ServicePayment]:
     """Up to ``limit`` service payments, newest care first, after the cursor's key."""
+    query = page_query(person_id, limit=limit, after=after, year=year, package=package)
+    return (await session.scalars(query)).all()
+
+
+def page_query(
+    person_id: uuid.UUID,
+    *,
+    limit: int,
+    after: tuple[date, int] | None = None,
+    year: int | None = None,
+    package: Package | None = None,
+) -> Select[tuple[ServicePayment]]:
+    """The keyset query of ``page`` (an index range scan on ``(person_id, care_date, id)``)."""
     query = select(ServicePayment).where(ServicePayment.person_id == person_id)
     if year is not None:
         query = query.where(ServicePayment.care_date >= date(year, 1, 1),
@@ -32,7 +45,7 @@ async def page(
     if after is not None:
         query = query.where(tuple_(ServicePayment.care_date, ServicePayment.id) < tuple_(*after))
     query = query.order_by(ServicePayment.care_date.desc(), ServicePayment.id.desc())
-    return (await session.scalars(query.limit(limit))).all()
+    return query.limit(limit)
 
 
 async def by_ids(

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.models import Contribution
@@ -23,6 +23,19 @@ async def page(
     kind: ContributionKind | None = None,
 ) -> Sequence[Contribution]:
     """Up to ``limit`` contributions, newest period first, after the cursor's key."""
+    query = page_query(person_id, limit=limit, after=after, year=year, kind=kind)
+    return (await session.scalars(query)).all()
+
+
+def page_query(
+    person_id: uuid.UUID,
+    *,
+    limit: int,
+    after: tuple[date, int] | None = None,
+    year: int | None = None,
+    kind: ContributionKind | None = None,
+) -> Select[tuple[Contribution]]:
+    """The keyset query of ``page`` (an index range scan on ``(person_id, period, id)``)."""
     query = select(Contribution).where(Contribution.person_id == person_id)
     if year is not None:
         query = query.where(Contribution.period >= date(year, 1, 1),
@@ -31,8 +44,7 @@ async def page(
         query = query.where(Contribution.kind == kind)
     if after is not None:
         query = query.where(tuple_(Contribution.period, Contribution.id) < tuple_(*after))
-    query = query.order_by(Contribution.period.desc(), Contribution.id.desc()).limit(limit)
-    return (await session.scalars(query)).all()
+    return query.order_by(Contribution.period.desc(), Contribution.id.desc()).limit(limit)
 
 
 async def in_periods(
