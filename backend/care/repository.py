@@ -34,7 +34,7 @@ def page_query(
     after: tuple[date, int] | None = None,
     year: int | None = None,
     package: Package | None = None,
-) -> Select[tuple[ServicePayment]]:
+) -> Select[ServicePayment]:
     """The keyset query of ``page`` (an index range scan on ``(person_id, care_date, id)``)."""
     query = select(ServicePayment).where(ServicePayment.person_id == person_id)
     if year is not None:

@@ -34,7 +34,7 @@ def page_query(
     after: tuple[date, int] | None = None,
     year: int | None = None,
     kind: ContributionKind | None = None,
-) -> Select[tuple[Contribution]]:
+) -> Select[Contribution]:
     """The keyset query of ``page`` (an index range scan on ``(person_id, period, id)``)."""
     query = select(Contribution).where(Contribution.person_id == person_id)
     if year is not None:
