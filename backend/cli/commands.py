@@ -193,6 +193,7 @@ BANNER = """
 
  then run the app's home screen (mobile_contract/operations/HomeScreen.graphql), e.g.
    {{ me {{ firstName insurance {{ statusName reason {{ text }} guaranteedUntil }} }} }}
- Languages: the person's own setting; help articles follow Accept-Language (kk, ru, en).
+ Citizen 1 reads Kazakh; for Russian run `.venv/bin/mhi token --demo 2`, for English
+ `--demo 4`. Help articles follow Accept-Language (kk, ru, en).
 ────────────────────────────────────────────────────────────────────────
 """
