@@ -6,9 +6,10 @@ import uuid
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.db.keyset import keyset_query, within_year
 from backend.models import ServicePayment
 from backend.models.enums import Package
 
@@ -36,16 +37,12 @@ def page_query(
     package: Package | None = None,
 ) -> Select[ServicePayment]:
     """The keyset query of ``page`` (an index range scan on ``(person_id, care_date, id)``)."""
-    query = select(ServicePayment).where(ServicePayment.person_id == person_id)
-    if year is not None:
-        query = query.where(ServicePayment.care_date >= date(year, 1, 1),
-                            ServicePayment.care_date < date(year + 1, 1, 1))
+    where = within_year(ServicePayment.care_date, year)
     if package is not None:
-        query = query.where(ServicePayment.package == package)
-    if after is not None:
-        query = query.where(tuple_(ServicePayment.care_date, ServicePayment.id) < tuple_(*after))
-    query = query.order_by(ServicePayment.care_date.desc(), ServicePayment.id.desc())
-    return query.limit(limit)
+        where.append(ServicePayment.package == package)
+    return keyset_query(ServicePayment, owner=ServicePayment.person_id == person_id,
+                        sort=ServicePayment.care_date, row_id=ServicePayment.id, limit=limit,
+                        after=after, where=where)
 
 
 async def by_ids(
@@ -67,8 +64,7 @@ async def year_totals(
         select(ServicePayment.package, ServicePayment.provider_id,
                func.sum(ServicePayment.amount_tiyn), func.count())
         .where(ServicePayment.person_id == person_id,
-               ServicePayment.care_date >= date(year, 1, 1),
-               ServicePayment.care_date < date(year + 1, 1, 1))
+               *within_year(ServicePayment.care_date, year))
         .group_by(ServicePayment.package, ServicePayment.provider_id)
     )
     return [(package, provider_id, int(total), int(count))

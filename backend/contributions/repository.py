@@ -6,9 +6,10 @@ import uuid
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.db.keyset import keyset_query, within_year
 from backend.models import Contribution
 from backend.models.enums import ContributionKind, PayerKind
 
@@ -36,15 +37,12 @@ def page_query(
     kind: ContributionKind | None = None,
 ) -> Select[Contribution]:
     """The keyset query of ``page`` (an index range scan on ``(person_id, period, id)``)."""
-    query = select(Contribution).where(Contribution.person_id == person_id)
-    if year is not None:
-        query = query.where(Contribution.period >= date(year, 1, 1),
-                            Contribution.period < date(year + 1, 1, 1))
+    where = within_year(Contribution.period, year)
     if kind is not None:
-        query = query.where(Contribution.kind == kind)
-    if after is not None:
-        query = query.where(tuple_(Contribution.period, Contribution.id) < tuple_(*after))
-    return query.order_by(Contribution.period.desc(), Contribution.id.desc()).limit(limit)
+        where.append(Contribution.kind == kind)
+    return keyset_query(Contribution, owner=Contribution.person_id == person_id,
+                        sort=Contribution.period, row_id=Contribution.id, limit=limit,
+                        after=after, where=where)
 
 
 async def in_periods(
@@ -77,8 +75,7 @@ async def year_totals(
     rows = await session.execute(
         select(Contribution.kind, Contribution.payer_id, Contribution.payer_kind,
                func.sum(Contribution.amount_tiyn))
-        .where(Contribution.person_id == person_id, Contribution.period >= date(year, 1, 1),
-               Contribution.period < date(year + 1, 1, 1))
+        .where(Contribution.person_id == person_id, *within_year(Contribution.period, year))
         .group_by(Contribution.kind, Contribution.payer_id, Contribution.payer_kind)
     )
     return [(kind, payer_id, payer_kind, int(total)) for kind, payer_id, payer_kind, total

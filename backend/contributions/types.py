@@ -6,13 +6,13 @@ import uuid
 from collections.abc import Iterable
 from datetime import date
 from enum import Enum
-from typing import Any
 
 import strawberry
 from strawberry import relay
 from strawberry.types import Info
 
 from backend.contributions import repository
+from backend.contributions.service import Month
 from backend.gql.context import Context
 from backend.gql.enums import ContributionKindType, PayerKindType
 from backend.gql.scalars import Money, YearMonth
@@ -92,8 +92,7 @@ class ContributionMonthState(Enum):
 
 @strawberry.type(description="One calendar month of the person's contribution history.")
 class ContributionMonth:
-    period: YearMonth = strawberry.field(
-        description="The month.")
+    period: YearMonth = strawberry.field(description="The month.")
     state: ContributionMonthState = strawberry.field(description="Paid, covered, missing or "
                                                                  "pending.")
     due_date: date = strawberry.field(description="Payments for the month are due by this day.")
@@ -101,9 +100,10 @@ class ContributionMonth:
     contributions: list[ContributionType] = strawberry.field(
         description="The receipts for this month, newest first (empty for a gap).")
 
-
-def month_state(*, covered: bool, has_receipts: bool, due: date, today: date) -> Any:
-    """The state of a month in the 12-month view."""
-    if covered:
-        return ContributionMonthState.PAID if has_receipts else ContributionMonthState.COVERED
-    return ContributionMonthState.MISSING if today > due else ContributionMonthState.PENDING
+    @classmethod
+    def build(cls, month: Month) -> ContributionMonth:
+        """The GraphQL view of one month."""
+        return cls(
+            period=YearMonth(month.period), state=ContributionMonthState[month.state.name],
+            due_date=month.due_date, total=Money.of_tiyn(month.total_tiyn),
+            contributions=[ContributionType.build(row) for row in month.receipts])

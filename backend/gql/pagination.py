@@ -10,13 +10,18 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import date
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 
 from backend.errors import BadUserInput
 from backend.messages import message
+
+if TYPE_CHECKING:
+    from backend.gql.context import Context
 
 DEFAULT_PAGE = 20
 MAX_PAGE = 100
@@ -75,3 +80,37 @@ def build_connection(
             end_cursor=edges[-1].cursor if edges else None,
         ),
     )
+
+
+DatedRow = TypeVar("DatedRow")
+
+
+async def dated_connection(
+    context: Context,
+    *,
+    kind: str,
+    first: int | None,
+    after: str | None,
+    fetch: Callable[[AsyncSession, int, tuple[date, int] | None], Awaitable[Sequence[DatedRow]]],
+    key: Callable[[DatedRow], tuple[date, int]],
+    node: Callable[[DatedRow], NodeT],
+) -> relay.Connection[NodeT]:
+    """A page of rows sorted by (date, id) descending: check ``first``, decode ``after``, fetch
+    one row more than the page in a short session of its own, and build the connection."""
+    size = page_size(first)
+    cursor = _dated_key(kind, after)
+    async with context.read_session() as session:
+        rows = await fetch(session, size + 1, cursor)
+    return build_connection(
+        rows, size, kind=kind, has_previous=cursor is not None, node=node,
+        key=lambda row: (key(row)[0].isoformat(), key(row)[1]))
+
+
+def _dated_key(kind: str, cursor: str | None) -> tuple[date, int] | None:
+    key = decode_cursor(kind, cursor, 2)
+    if key is None:
+        return None
+    try:
+        return date.fromisoformat(key[0]), int(key[1])
+    except (TypeError, ValueError):
+        raise BadUserInput(message("bad_cursor")) from None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import date
 
 import strawberry
 from strawberry import relay
@@ -15,32 +14,18 @@ from backend.allocations.types import MoneyFlowYear, money_flow
 from backend.care import repository as care
 from backend.care.types import CoveredServiceType
 from backend.contributions import repository as contributions
-from backend.contributions.types import (
-    ContributionMonth,
-    ContributionType,
-    month_state,
-)
+from backend.contributions.service import month_view, window
+from backend.contributions.types import ContributionMonth, ContributionType
 from backend.errors import BadUserInput, NotFound
 from backend.gql.context import Context
 from backend.gql.enums import ContributionKindType, LanguageCode, PackageType
-from backend.gql.pagination import build_connection, decode_cursor, page_size
-from backend.gql.scalars import Money, YearMonth
+from backend.gql.pagination import dated_connection
 from backend.messages import message
 from backend.models import Person
 from backend.models.enums import ContributionKind, Package
 from backend.reference.types import RegionType
-from backend.status.coverage import compute_coverage, month_index, month_start
+from backend.status.coverage import compute_coverage
 from backend.status.types import InsuranceStatus, insurance_status
-
-
-def _after(kind: str, cursor: str | None) -> tuple[date, int] | None:
-    key = decode_cursor(kind, cursor, 2)
-    if key is None:
-        return None
-    try:
-        return date.fromisoformat(key[0]), int(key[1])
-    except (TypeError, ValueError):
-        raise BadUserInput(message("bad_cursor")) from None
 
 
 @strawberry.type(name="Citizen", description="The signed-in person: profile, insurance, "
@@ -96,15 +81,12 @@ class CitizenType(relay.Node):
         self, info: Info[Context, None], first: int | None = None, after: str | None = None,
         year: int | None = None, kind: ContributionKindType | None = None,
     ) -> relay.Connection[ContributionType]:
-        size = page_size(first)
-        cursor = _after("contribution", after)
-        async with info.context.read_session() as session:
-            rows = await contributions.page(
-                session, self.person_id, limit=size + 1, after=cursor, year=year,
-                kind=None if kind is None else ContributionKind[kind.name])
-        return build_connection(
-            rows, size, kind="contribution", has_previous=cursor is not None,
-            key=lambda row: (row.period.isoformat(), row.id), node=ContributionType.build)
+        domain_kind = None if kind is None else ContributionKind[kind.name]
+        return await dated_connection(
+            info.context, kind="contribution", first=first, after=after,
+            fetch=lambda session, limit, cursor: contributions.page(
+                session, self.person_id, limit=limit, after=cursor, year=year, kind=domain_kind),
+            key=lambda row: (row.period, row.id), node=ContributionType.build)
 
     @strawberry.field(description="The last months one by one, newest first, gaps included: "
                                   "a month nobody paid for is shown as missing, not skipped.")
@@ -114,42 +96,29 @@ class CitizenType(relay.Node):
         if not 1 <= months <= 36:
             raise BadUserInput(message("range", name="months", low=1, high=36))
         today = info.context.today
-        last = month_index(today)
         facts = await info.context.loaders.status_facts.load(
             (self.person_id, await info.context.language()))
         known = [fact for fact in facts.contributions if fact.paid_on <= today]
         covered = compute_coverage(known, await info.context.rates()).covered
+        first_month, last_month = window(today, months)
         async with info.context.read_session() as session:
-            rows = await contributions.in_periods(
-                session, self.person_id, first=month_start(last - months + 1),
-                last=month_start(last))
-        result = []
-        for index in range(last, last - months, -1):
-            period = month_start(index)
-            receipts = [ContributionType.build(row) for row in rows if row.period == period]
-            due = month_start(index + 1).replace(day=25)
-            result.append(ContributionMonth(
-                period=YearMonth(period), due_date=due, contributions=receipts,
-                total=Money.of_tiyn(sum(row.amount_tiyn for row in rows if row.period == period)),
-                state=month_state(covered=index in covered, has_receipts=bool(receipts),
-                                  due=due, today=today),
-            ))
-        return result
+            receipts = await contributions.in_periods(
+                session, self.person_id, first=first_month, last=last_month)
+        view = month_view(today=today, months=months, receipts=receipts, covered=covered)
+        return [ContributionMonth.build(month) for month in view]
 
     @strawberry.field(description="Care the Fund paid for, newest first.")
     async def covered_services(
         self, info: Info[Context, None], first: int | None = None, after: str | None = None,
         year: int | None = None, package: PackageType | None = None,
     ) -> relay.Connection[CoveredServiceType]:
-        size = page_size(first)
-        cursor = _after("covered_service", after)
-        async with info.context.read_session() as session:
-            rows = await care.page(
-                session, self.person_id, limit=size + 1, after=cursor, year=year,
-                package=None if package is None else Package[package.name])
-        return build_connection(
-            rows, size, kind="covered_service", has_previous=cursor is not None,
-            key=lambda row: (row.care_date.isoformat(), row.id), node=CoveredServiceType.build)
+        domain_package = None if package is None else Package[package.name]
+        return await dated_connection(
+            info.context, kind="covered_service", first=first, after=after,
+            fetch=lambda session, limit, cursor: care.page(
+                session, self.person_id, limit=limit, after=cursor, year=year,
+                package=domain_package),
+            key=lambda row: (row.care_date, row.id), node=CoveredServiceType.build)
 
     @strawberry.field(description="Where the money went in a year (default: this year).")
     async def money_flow(self, info: Info[Context, None], year: int | None = None
