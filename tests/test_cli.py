@@ -45,3 +45,22 @@ def test_demo_loads_once(
         assert "--replace" in capsys.readouterr().err
     finally:
         asyncio.run(drop_database(url))
+
+
+def test_a_stale_demo_is_loaded_again_for_today(
+    settings: AppSettings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = throwaway_url(settings, "cli")
+    monkeypatch.setenv("DATABASE_URL", url)
+    try:
+        old = ["demo", "--people", "30", "--seed", "5", "--as-of", "2026-03-15", "--quiet"]
+        assert main(old) == 0
+        capsys.readouterr()
+        fresh = ["demo", "--people", "30", "--quiet", "--if-empty", "--refresh-after-days", "20"]
+        assert main(fresh) == 0
+        out = capsys.readouterr().out
+        assert "generated around 2026-03" in out and "loaded 30 people" in out
+        assert main(fresh) == 0
+        assert "reusing it" in capsys.readouterr().out
+    finally:
+        asyncio.run(drop_database(url))

@@ -28,6 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--replace", action="store_true", help="clear existing people first")
     demo.add_argument("--as-of", help="the day the country is seen on (default: today)")
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
+    demo.add_argument("--refresh-after-days", type=int, metavar="N",
+                      help="with --if-empty: load again when the demo is older than N days")
 
     token = sub.add_parser("token", help="mint an access token for a person (development)")
     who = token.add_mutually_exclusive_group(required=True)

@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from auth.service import AuthService
 from auth.settings import AuthSettings
@@ -57,9 +58,11 @@ async def demo(args: argparse.Namespace) -> int:
     engine = open_engine(settings, await prepare_database(settings))
     try:
         existing = await generator.count_people(engine)
-        if existing and args.if_empty:
+        if existing and args.if_empty and not await _stale(engine, args):
             print(f"demo data already loaded ({existing:,} people); reusing it")
             return 0
+        if existing and args.if_empty:
+            args.replace = True  # a stale demo: statuses judged today would all look lapsed
         if existing and not args.replace:
             print(
                 f"the database already holds {existing:,} people; "
@@ -86,6 +89,18 @@ async def demo(args: argparse.Namespace) -> int:
         f"database size {size}"
     )
     return 0
+
+
+async def _stale(engine: AsyncEngine, args: argparse.Namespace) -> bool:
+    """Whether the loaded demo was generated too long ago (``--refresh-after-days``)."""
+    days = getattr(args, "refresh_after_days", None)
+    if days is None:
+        return False
+    latest = await generator.latest_demo_payment(engine)
+    if latest is None or (date.today() - latest).days <= days:
+        return False
+    print(f"the demo data was generated around {latest.isoformat()}; loading it again for today")
+    return True
 
 
 async def _person_id(args: argparse.Namespace) -> uuid.UUID:
@@ -139,7 +154,8 @@ def dev(args: argparse.Namespace) -> int:
     settings = AppSettings()
     url = asyncio.run(prepare_database(settings))
     loaded = argparse.Namespace(
-        people=10_000, seed=1, if_empty=True, replace=False, as_of=None, quiet=False
+        people=10_000, seed=1, if_empty=True, replace=False, as_of=None, quiet=False,
+        refresh_after_days=20,
     )
     asyncio.run(demo(loaded))
     auth = AuthService.from_settings(AuthSettings())

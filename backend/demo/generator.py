@@ -32,7 +32,7 @@ from backend.demo.population import (
     random_profile,
 )
 from backend.demo.world import STATE_PAYER_NAMES, World, build_world, region_weights
-from backend.models import Person
+from backend.models import Contribution, Person
 from backend.rates.repository import load_rate_book
 from backend.reference.regions import REGIONS
 
@@ -56,6 +56,14 @@ class DemoReport:
     contributions: int
     service_payments: int
     seconds: float
+
+
+async def latest_demo_payment(engine: AsyncEngine) -> date | None:
+    """The day of the latest demo contribution: about the day the demo was generated for."""
+    query = select(func.max(Contribution.paid_on)).where(Contribution.source.like("demo%"))
+    async with engine.connect() as conn:
+        latest: date | None = (await conn.execute(query)).scalar_one()
+        return latest
 
 
 async def count_people(engine: AsyncEngine) -> int:
