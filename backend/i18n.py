@@ -66,3 +66,14 @@ def format_money(tiyn: int, language: str) -> str:
         grouped = grouped.replace(",", "\u00a0")
         fraction = f",{cents:02d}" if cents else ""
     return f"{sign}{grouped}{fraction}\u00a0₸"
+
+
+class NamedInThree:
+    """A mixin for read rows with ``name_kk``, ``name_ru`` and ``name_en``."""
+
+    __slots__ = ()
+
+    def name_in(self, language: str) -> str:
+        """The name in ``language`` (kk, ru or en)."""
+        name: str = getattr(self, f"name_{language}")
+        return name

@@ -24,8 +24,14 @@ class AppSettings(BaseSettings):
     )
     data_dir: Path = PROJECT_ROOT / ".data"
     embedded_pg_port: int = 54329
-    db_pool_size: int = 10
-    db_max_overflow: int = 10
+    db_pool_size: int = 20
+    db_max_overflow: int = 0
+    db_pool_pre_ping: bool = Field(
+        default=False,
+        description="Ping each pooled connection before use (a round trip per session; "
+                    "off by default: a dropped connection fails one request, then the pool "
+                    "is discarded and rebuilt).",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     graphiql: bool | None = None

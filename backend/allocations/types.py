@@ -74,9 +74,9 @@ async def money_flow(info: Info[Context, None], person_id: uuid.UUID,
     if not FIRST_YEAR <= year <= context.today.year:
         raise BadUserInput(message("range", name="year", low=FIRST_YEAR, high=context.today.year))
     language = await context.language()
-    async with context.read_session() as session:
-        flow = year_flow(await contributions.year_totals(session, person_id, year),
-                         await care.year_totals(session, person_id, year))
+    async with context.reads.connection() as db:
+        flow = year_flow(await contributions.year_totals(db, person_id, year),
+                         await care.year_totals(db, person_id, year))
     payers = await context.loaders.payer.load_many([k for k in flow.by_payer if k is not None])
     payer_rows = {row.id: row for row in payers if row is not None}
     providers = await context.loaders.provider.load_many(list(flow.by_provider))

@@ -10,18 +10,20 @@ from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 from strawberry.fastapi import GraphQLRouter
 
 from auth.service import AuthService
 from backend.api.etag import ETagMiddleware
 from backend.db import migrate
 from backend.db.engine import create_engine, create_session_factory
+from backend.db.reads import Reads
 from backend.gql.context import Context, language_from_header
 from backend.gql.limits import BodySizeLimit, Limits
 from backend.gql.schema import build_schema
 from backend.help.library import HelpLibrary
 from backend.rates.cache import RateCache
+from backend.reference.cache import ReferenceCache
 from backend.settings import AppSettings
 
 ALMATY = ZoneInfo("Asia/Almaty")
@@ -52,32 +54,31 @@ def create_app(
     state: dict[str, Any] = {}
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = engine is None
         active = engine or create_engine(
             str(database_url),
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
+            pre_ping=settings.db_pool_pre_ping,
         )
         state["engine"] = active
-        state["sessions"] = create_session_factory(active)
-        state["rates"] = RateCache(state["sessions"])
+        state["reads"] = app.state.reads = Reads(active)
+        state["rates"] = RateCache(create_session_factory(active))
+        state["reference"] = ReferenceCache(state["reads"])
         try:
             yield
         finally:
             if own:
                 await active.dispose()
 
-    def sessions() -> async_sessionmaker[AsyncSession]:
-        factory: async_sessionmaker[AsyncSession] = state["sessions"]
-        return factory
-
     async def context_getter(request: Request) -> Context:
         return Context(
             principal=auth.principal_from_header(request.headers.get("authorization")),
-            sessions=sessions(),
+            reads=state["reads"],
             header_language=language_from_header(request.headers.get("accept-language")),
             rate_cache=state["rates"],
+            reference=state["reference"],
             help=help_library,
             today=today(),
         )

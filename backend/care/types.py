@@ -11,12 +11,13 @@ from strawberry import relay
 from strawberry.types import Info
 
 from backend.care import repository
+from backend.care.repository import ProviderRow, ServicePaymentRow
 from backend.errors import NotFound
 from backend.gql.context import Context
 from backend.gql.enums import PackageType, QualityZoneType, ServiceCategoryType
 from backend.gql.scalars import Money
 from backend.messages import message
-from backend.models import MedicalService, Provider, ServicePayment
+from backend.reference.cache import ServiceRow
 from backend.reference.types import RegionType
 
 
@@ -38,10 +39,10 @@ class ProviderType(relay.Node):
         return RegionType.build(region, await info.context.language())
 
     @classmethod
-    def build(cls, row: Provider, language: str) -> ProviderType:
+    def build(cls, row: ProviderRow, language: str) -> ProviderType:
         """The provider in ``language``."""
         return cls(row_id=str(row.id), region_code=row.region_code, name=row.name_in(language),
-                   bin=row.bin, quality_zone=QualityZoneType(row.quality_zone.value))
+                   bin=row.bin, quality_zone=QualityZoneType(row.quality_zone))
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
@@ -70,11 +71,11 @@ class MedicalServiceType:
     category: ServiceCategoryType = strawberry.field(description="Group of services.")
 
     @classmethod
-    def build(cls, row: MedicalService, language: str) -> MedicalServiceType:
+    def build(cls, row: ServiceRow, language: str) -> MedicalServiceType:
         """The catalogue entry in ``language``."""
         return cls(code=row.code, name=row.name_in(language),
-                   package=PackageType(row.package.value),
-                   category=ServiceCategoryType(row.category.value))
+                   package=PackageType(row.package),
+                   category=ServiceCategoryType(row.category))
 
 
 @strawberry.type(name="CoveredService",
@@ -103,10 +104,10 @@ class CoveredServiceType(relay.Node):
         return MedicalServiceType.build(row, await info.context.language())
 
     @classmethod
-    def build(cls, row: ServicePayment) -> CoveredServiceType:
+    def build(cls, row: ServicePaymentRow) -> CoveredServiceType:
         """The covered service of a service-payment row."""
         return cls(row_id=row.id, provider_id=row.provider_id, service_code=row.service_code,
-                   care_date=row.care_date, package=PackageType(row.package.value),
+                   care_date=row.care_date, package=PackageType(row.package),
                    amount=Money.of_tiyn(row.amount_tiyn), paid_on=row.paid_on)
 
     @classmethod
@@ -116,6 +117,5 @@ class CoveredServiceType(relay.Node):
         """The signed-in citizen's covered services among ``node_ids`` (nobody else's)."""
         citizen = info.context.require_citizen()
         ids = [int(value) if value.isdigit() else -1 for value in node_ids]
-        async with info.context.read_session() as session:
-            found = await repository.by_ids(session, citizen.person_id, ids)
+        found = await repository.by_ids(info.context.reads, citizen.person_id, ids)
         return [cls.build(found[key]) if key in found else None for key in ids]

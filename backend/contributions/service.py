@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from backend.models import Contribution
+from backend.contributions.repository import ContributionRow
 from backend.status.coverage import month_index, month_start
 
 DUE_DAY = 25
@@ -29,7 +29,7 @@ class Month:
     period: date
     state: MonthState
     due_date: date
-    receipts: tuple[Contribution, ...]
+    receipts: tuple[ContributionRow, ...]
 
     @property
     def total_tiyn(self) -> int:
@@ -43,7 +43,7 @@ def window(today: date, months: int) -> tuple[date, date]:
     return month_start(last - months + 1), month_start(last)
 
 
-def month_view(*, today: date, months: int, receipts: Sequence[Contribution],
+def month_view(*, today: date, months: int, receipts: Sequence[ContributionRow],
                covered: frozenset[int]) -> list[Month]:
     """The ``months`` months up to ``today``'s, newest first.
 

@@ -12,12 +12,12 @@ from strawberry import relay
 from strawberry.types import Info
 
 from backend.contributions import repository
+from backend.contributions.repository import ContributionRow, PayerRow
 from backend.contributions.service import Month
 from backend.gql.context import Context
 from backend.gql.enums import ContributionKindType, PayerKindType
 from backend.gql.scalars import Money, YearMonth
 from backend.i18n import Texts, pick
-from backend.models import Contribution, Payer
 
 SELF_NAME: Texts = {"kk": "Өзіңіз", "ru": "Вы сами", "en": "You"}
 
@@ -30,11 +30,11 @@ class PayerType:
     bin: str | None = strawberry.field(description="An employer's BIN (12 digits).")
 
     @classmethod
-    def build(cls, payer: Payer | None, language: str) -> PayerType:
+    def build(cls, payer: PayerRow | None, language: str) -> PayerType:
         """The payer row in ``language``; None is the person paying for themself."""
         if payer is None:
             return cls(kind=PayerKindType.SELF, name=pick(SELF_NAME, language), bin=None)
-        return cls(kind=PayerKindType(payer.kind.value), name=payer.name_in(language),
+        return cls(kind=PayerKindType(payer.kind), name=payer.name_in(language),
                    bin=payer.bin)
 
 
@@ -60,11 +60,11 @@ class ContributionType(relay.Node):
         return PayerType.build(await info.context.loaders.payer.load(self.payer_id), language)
 
     @classmethod
-    def build(cls, row: Contribution) -> ContributionType:
+    def build(cls, row: ContributionRow) -> ContributionType:
         """The receipt of a contribution row."""
         return cls(
             row_id=row.id, payer_id=row.payer_id, period=YearMonth(row.period),
-            kind=ContributionKindType(row.kind.value), amount=Money.of_tiyn(row.amount_tiyn),
+            kind=ContributionKindType(row.kind), amount=Money.of_tiyn(row.amount_tiyn),
             paid_on=row.paid_on, payment_code=row.payment_code,
         )
 
@@ -75,8 +75,7 @@ class ContributionType(relay.Node):
         """The signed-in citizen's receipts among ``node_ids`` (nobody else's)."""
         citizen = info.context.require_citizen()
         ids = [int(value) if value.isdigit() else -1 for value in node_ids]
-        async with info.context.read_session() as session:
-            found = await repository.by_ids(session, citizen.person_id, ids)
+        found = await repository.by_ids(info.context.reads, citizen.person_id, ids)
         return [cls.build(found[key]) if key in found else None for key in ids]
 
 

@@ -35,13 +35,17 @@ def resolve_database_url(settings: AppSettings) -> str:
     return ensure_running(settings.data_dir, settings.embedded_pg_port).url("mhi")
 
 
-def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
-    """An asyncpg engine with a pre-pinged pool and UTC sessions."""
+def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10,
+                  pre_ping: bool = True) -> AsyncEngine:
+    """An asyncpg engine with UTC sessions; its pool pings a connection before lending it
+    unless ``pre_ping`` is off (then a dropped connection fails one request, and SQLAlchemy
+    discards the whole pool on that disconnect)."""
     return create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=max_overflow,
-        pool_pre_ping=True,
+        pool_pre_ping=pre_ping,
+        pool_recycle=1800,
         connect_args={"server_settings": {"timezone": "UTC", "application_name": "mhi"}},
     )
 

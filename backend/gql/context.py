@@ -1,22 +1,21 @@
-"""The per-request GraphQL context: the principal, sessions, loaders, language and today."""
+"""The per-request GraphQL context: the principal, reads, loaders, language and today."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.fastapi import BaseContext
 
 from auth.principals import Anonymous, Citizen, Principal
+from backend.db.reads import Reads
 from backend.errors import Unauthenticated
 from backend.gql.dataloaders import Loaders
 from backend.help.library import HelpLibrary
 from backend.messages import message
 from backend.rates.book import RateBook
 from backend.rates.cache import RateCache
+from backend.reference.cache import ReferenceCache
 
 SUPPORTED_LANGUAGES = ("kk", "ru", "en")
 DEFAULT_LANGUAGE = "kk"
@@ -45,13 +44,17 @@ def language_from_header(accept_language: str | None) -> str:
 class Context(BaseContext):
     """What every resolver receives as ``info.context``; built anew for each request.
 
+    ``reads`` lends a pooled connection per statement (sibling resolvers run concurrently,
+    so nothing here holds one connection across resolvers).
+
     ``today`` is the date in Almaty when the request arrived: statuses are judged on it.
     """
 
     principal: Principal
-    sessions: async_sessionmaker[AsyncSession]
+    reads: Reads
     header_language: str
     rate_cache: RateCache
+    reference: ReferenceCache
     help: HelpLibrary
     today: date
     loaders: Loaders = field(init=False)
@@ -59,13 +62,7 @@ class Context(BaseContext):
 
     def __post_init__(self) -> None:
         super().__init__()
-        self.loaders = Loaders(self.sessions)
-
-    @asynccontextmanager
-    async def read_session(self) -> AsyncIterator[AsyncSession]:
-        """A short session of its own for one resolver (sibling resolvers run concurrently)."""
-        async with self.sessions() as session:
-            yield session
+        self.loaders = Loaders(self.reads, self.reference)
 
     def require_citizen(self) -> Citizen:
         """The citizen behind the request, or ``UNAUTHENTICATED`` with the reason."""
@@ -83,7 +80,7 @@ class Context(BaseContext):
             if isinstance(self.principal, Citizen):
                 person = await self.loaders.person.load(self.principal.person_id)
                 if person is not None:
-                    self._language = person.language.value
+                    self._language = person.language
         return self._language
 
     @property

@@ -14,9 +14,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 
+from backend.db.reads import Fetcher
 from backend.errors import BadUserInput
 from backend.messages import message
 
@@ -91,16 +91,15 @@ async def dated_connection(
     kind: str,
     first: int | None,
     after: str | None,
-    fetch: Callable[[AsyncSession, int, tuple[date, int] | None], Awaitable[Sequence[DatedRow]]],
+    fetch: Callable[[Fetcher, int, tuple[date, int] | None], Awaitable[Sequence[DatedRow]]],
     key: Callable[[DatedRow], tuple[date, int]],
     node: Callable[[DatedRow], NodeT],
 ) -> relay.Connection[NodeT]:
     """A page of rows sorted by (date, id) descending: check ``first``, decode ``after``, fetch
-    one row more than the page in a short session of its own, and build the connection."""
+    one row more than the page (on a pooled connection of its own), build the connection."""
     size = page_size(first)
     cursor = _dated_key(kind, after)
-    async with context.read_session() as session:
-        rows = await fetch(session, size + 1, cursor)
+    rows = await fetch(context.reads, size + 1, cursor)
     return build_connection(
         rows, size, kind=kind, has_previous=cursor is not None, node=node,
         key=lambda row: (key(row)[0].isoformat(), key(row)[1]))

@@ -1,19 +1,33 @@
-"""SQL for people."""
+"""SQL for people (the read path: see ``backend.db.reads``)."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from backend.models import Person, Region
-
-
-async def get_person(session: AsyncSession, person_id: uuid.UUID) -> Person | None:
-    """The person with this id, or None."""
-    return await session.get(Person, person_id)
+from backend.db.reads import Fetcher
 
 
-async def get_region(session: AsyncSession, code: str) -> Region | None:
-    """The region with this ISO code, or None."""
-    return await session.get(Region, code)
+@dataclass(frozen=True, slots=True)
+class PersonRow:
+    """What the API shows of a person."""
+
+    id: uuid.UUID
+    iin: str
+    last_name: str
+    first_name: str
+    patronymic: str | None
+    region_code: str
+    language: str
+
+
+PEOPLE_BY_IDS = (
+    "SELECT id, iin, last_name, first_name, patronymic, region_code, language"
+    " FROM core.person WHERE id = ANY($1::uuid[])"
+)
+
+
+async def people_by_ids(db: Fetcher, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, PersonRow]:
+    """The people with these ids (missing ids are simply absent)."""
+    return {row["id"]: PersonRow(*row) for row in await db.fetch(PEOPLE_BY_IDS, list(ids))}

@@ -21,8 +21,8 @@ from backend.gql.context import Context
 from backend.gql.enums import ContributionKindType, LanguageCode, PackageType
 from backend.gql.pagination import dated_connection
 from backend.messages import message
-from backend.models import Person
 from backend.models.enums import ContributionKind, Package
+from backend.people.repository import PersonRow
 from backend.reference.types import RegionType
 from backend.status.coverage import compute_coverage
 from backend.status.types import InsuranceStatus, insurance_status
@@ -42,13 +42,13 @@ class CitizenType(relay.Node):
     language: LanguageCode = strawberry.field(description="The language the person reads in.")
 
     @classmethod
-    def build(cls, person: Person) -> CitizenType:
+    def build(cls, person: PersonRow) -> CitizenType:
         """The citizen's own view of their person row."""
         return cls(
             row_id=str(person.id), person_id=person.id, region_code=person.region_code,
             first_name=person.first_name, last_name=person.last_name,
             patronymic=person.patronymic, masked_iin=mask_iin(person.iin),
-            language=LanguageCode(person.language.value),
+            language=LanguageCode(person.language),
         )
 
     @classmethod
@@ -84,8 +84,8 @@ class CitizenType(relay.Node):
         domain_kind = None if kind is None else ContributionKind[kind.name]
         return await dated_connection(
             info.context, kind="contribution", first=first, after=after,
-            fetch=lambda session, limit, cursor: contributions.page(
-                session, self.person_id, limit=limit, after=cursor, year=year, kind=domain_kind),
+            fetch=lambda db, limit, cursor: contributions.page(
+                db, self.person_id, limit=limit, after=cursor, year=year, kind=domain_kind),
             key=lambda row: (row.period, row.id), node=ContributionType.build)
 
     @strawberry.field(description="The last months one by one, newest first, gaps included: "
@@ -101,9 +101,8 @@ class CitizenType(relay.Node):
         known = [fact for fact in facts.contributions if fact.paid_on <= today]
         covered = compute_coverage(known, await info.context.rates()).covered
         first_month, last_month = window(today, months)
-        async with info.context.read_session() as session:
-            receipts = await contributions.in_periods(
-                session, self.person_id, first=first_month, last=last_month)
+        receipts = await contributions.in_periods(
+            info.context.reads, self.person_id, first=first_month, last=last_month)
         view = month_view(today=today, months=months, receipts=receipts, covered=covered)
         return [ContributionMonth.build(month) for month in view]
 
@@ -115,8 +114,8 @@ class CitizenType(relay.Node):
         domain_package = None if package is None else Package[package.name]
         return await dated_connection(
             info.context, kind="covered_service", first=first, after=after,
-            fetch=lambda session, limit, cursor: care.page(
-                session, self.person_id, limit=limit, after=cursor, year=year,
+            fetch=lambda db, limit, cursor: care.page(
+                db, self.person_id, limit=limit, after=cursor, year=year,
                 package=domain_package),
             key=lambda row: (row.care_date, row.id), node=CoveredServiceType.build)
 

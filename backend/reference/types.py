@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from backend.models import PreferentialCategory, Region
+from backend.reference.cache import CategoryRow, RegionRow
 
 
 @strawberry.type(name="Region", description="An oblast or a city of republican significance.")
@@ -13,7 +13,7 @@ class RegionType:
     name: str = strawberry.field(description="Name in the reader's language.")
 
     @classmethod
-    def build(cls, region: Region, language: str) -> RegionType:
+    def build(cls, region: RegionRow, language: str) -> RegionType:
         """The region in ``language``."""
         return cls(code=region.code, name=region.name_in(language))
 
@@ -25,6 +25,6 @@ class CategoryType:
     name: str = strawberry.field(description="Name in the reader's language.")
 
     @classmethod
-    def build(cls, category: PreferentialCategory, language: str) -> CategoryType:
+    def build(cls, category: CategoryRow, language: str) -> CategoryType:
         """The category in ``language``."""
         return cls(code=category.code, name=category.name_in(language))

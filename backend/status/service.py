@@ -7,6 +7,7 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from backend.db.reads import fetcher_of
 from backend.rates.book import RateBook
 from backend.status.engine import compute_status
 from backend.status.models import StatusResult
@@ -15,10 +16,12 @@ from backend.status.repository import contributions_of, memberships_of
 
 async def status_of(db: AsyncSession | AsyncConnection, person_id: uuid.UUID, *,
                     as_of: date, rates: RateBook, language: str = "kk") -> StatusResult:
-    """The status of one person on ``as_of`` (payer names in ``language``)."""
+    """The status of one person on ``as_of`` (payer names in ``language``), read inside the
+    caller's transaction."""
+    fetcher = await fetcher_of(db)
     return compute_status(
         as_of=as_of,
-        memberships=await memberships_of(db, person_id),
-        contributions=await contributions_of(db, person_id, language),
+        memberships=await memberships_of(fetcher, person_id),
+        contributions=await contributions_of(fetcher, person_id, language),
         rates=rates,
     )

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from auth.service import AuthService
@@ -27,12 +28,15 @@ def auth_service(tmp_path_factory: pytest.TempPathFactory) -> AuthService:
 
 
 @pytest.fixture
-async def client(
-    engine: AsyncEngine, auth_service: AuthService
-) -> AsyncIterator[httpx.AsyncClient]:
+def app(engine: AsyncEngine, auth_service: AuthService) -> FastAPI:
+    """The app on the suite's database, judging statuses on ``TODAY``."""
+    return create_app(AppSettings(environment="development"), auth_service, engine=engine,
+                      today=lambda: TODAY)
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client talking to the app through ASGI (lifespan included)."""
-    app = create_app(AppSettings(environment="development"), auth_service, engine=engine,
-                     today=lambda: TODAY)
     transport = httpx.ASGITransport(app=app)
     async with (
         app.router.lifespan_context(app),

@@ -8,11 +8,13 @@ from datetime import date
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from auth.service import AuthService
 from auth.tokens import Audience
+from backend.db.reads import Reads
 from backend.models import Person
 from tests.api.gql import data, graphql, operation
 from tests.factories import (
@@ -26,18 +28,22 @@ from tests.factories import (
 
 
 @contextmanager
-def counting(engine: AsyncEngine) -> Iterator[list[str]]:
-    """Every statement the engine sends while the block runs."""
+def counting(app: FastAPI, engine: AsyncEngine) -> Iterator[list[str]]:
+    """Every statement sent while the block runs: the app's reads through the driver, and
+    anything through SQLAlchemy (the rate table, say)."""
     statements: list[str] = []
 
     def record(*args: Any) -> None:
         statements.append(args[2])
 
+    reads: Reads = app.state.reads
     event.listen(engine.sync_engine, "before_cursor_execute", record)
+    reads.listeners.append(statements.append)
     try:
         yield statements
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", record)
+        reads.listeners.remove(statements.append)
 
 
 async def person_with(session: AsyncSession, months: int, services: int) -> Person:
@@ -59,41 +65,44 @@ async def person_with(session: AsyncSession, months: int, services: int) -> Pers
 
 
 async def statements_for(
-    client: httpx.AsyncClient, engine: AsyncEngine, token: str, query: str,
+    client: httpx.AsyncClient, app: FastAPI, engine: AsyncEngine, token: str, query: str,
     variables: dict[str, Any] | None = None,
 ) -> list[str]:
-    with counting(engine) as statements:
+    with counting(app, engine) as statements:
         data(await graphql(client, query, variables, token=token))
     return [sql for sql in statements if not sql.lstrip().upper().startswith("SELECT 1")]
 
 
 class TestStatementCounts:
     async def test_home_screen_does_not_grow_with_the_history(
-        self, client: httpx.AsyncClient, committed: AsyncSession, engine: AsyncEngine,
-        auth_service: AuthService,
+        self, client: httpx.AsyncClient, app: FastAPI, committed: AsyncSession,
+        engine: AsyncEngine, auth_service: AuthService,
     ) -> None:
         small = await person_with(committed, months=3, services=3)
         large = await person_with(committed, months=60, services=40)
         await committed.commit()
         warm = auth_service.issuer.mint(str(small.id), Audience.MOBILE)
-        await statements_for(client, engine, warm, operation("HomeScreen"))  # loads the rates
+        await statements_for(client, app, engine, warm, operation("HomeScreen"))  # loads rates and
+        # reference data once per process
         counts = []
         for person in (small, large):
             token = auth_service.issuer.mint(str(person.id), Audience.MOBILE)
-            counts.append(await statements_for(client, engine, token, operation("HomeScreen")))
+            counts.append(await statements_for(client, app, engine, token, operation("HomeScreen")))
         assert len(counts[0]) == len(counts[1]), (counts[0], counts[1])
-        assert len(counts[1]) <= 10, counts[1]
+        assert len(counts[1]) <= 7, counts[1]
 
     async def test_a_hundred_item_page_costs_what_a_ten_item_page_costs(
-        self, client: httpx.AsyncClient, committed: AsyncSession, engine: AsyncEngine,
-        auth_service: AuthService,
+        self, client: httpx.AsyncClient, app: FastAPI, committed: AsyncSession,
+        engine: AsyncEngine, auth_service: AuthService,
     ) -> None:
         person = await person_with(committed, months=110, services=110)
         await committed.commit()
         token = auth_service.issuer.mint(str(person.id), Audience.MOBILE)
+        for name in ("Receipts", "CoveredServices"):  # the first also loads reference data
+            await statements_for(client, app, engine, token, operation(name), {"first": 1})
         for name in ("Receipts", "CoveredServices"):
-            ten = await statements_for(client, engine, token, operation(name), {"first": 10})
-            hundred = await statements_for(client, engine, token, operation(name),
+            ten = await statements_for(client, app, engine, token, operation(name), {"first": 10})
+            hundred = await statements_for(client, app, engine, token, operation(name),
                                            {"first": 100})
             assert len(ten) == len(hundred), (name, ten, hundred)
             assert len(hundred) <= 5, (name, hundred)

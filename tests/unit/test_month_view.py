@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import date
 
 from backend.contributions.service import MonthState, month_view, window
-from backend.models import Contribution
+from backend.contributions.repository import ContributionRow
 from backend.status.coverage import month_index
 
 TODAY = date(2026, 11, 23)
 
 
-def receipt(period: date, tiyn: int = 425_000) -> Contribution:
-    return Contribution(period=period, amount_tiyn=tiyn, kind="self_payment")
+def receipt(period: date, tiyn: int = 425_000) -> ContributionRow:
+    return ContributionRow(id=1, payer_id=None, kind="self_payment", period=period,
+                           amount_tiyn=tiyn, paid_on=period, payment_code=122)
 
 
 def test_window_is_the_months_ending_with_todays() -> None:

@@ -1,31 +1,41 @@
-"""One mechanism for every "row by key" relation: a batched ``WHERE key IN (...)``."""
+"""Two mechanisms for every "row by key" relation: a batched ``= ANY($1)`` read, or a lookup
+in the process's reference data."""
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from typing import TypeVar
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import InstrumentedAttribute
 from strawberry.dataloader import DataLoader
 
+from backend.db.reads import Fetcher, Reads
+from backend.reference.cache import ReferenceCache, ReferenceData
+
 K = TypeVar("K", bound=Hashable)
-M = TypeVar("M")
+V = TypeVar("V")
 
 
 def keyed_loader(
-    sessions: async_sessionmaker[AsyncSession],
-    model: type[M],
-    column: InstrumentedAttribute[Any],
-) -> DataLoader[Any, M | None]:
-    """Rows of ``model`` by ``column`` (a primary or unique key), one query per batch."""
-    name = column.key
+    reads: Reads, fetch_many: Callable[[Fetcher, Sequence[K]], Awaitable[dict[K, V]]]
+) -> DataLoader[K, V | None]:
+    """Rows by key through ``fetch_many`` (one statement per batch, on a pooled connection)."""
 
-    async def load(keys: Sequence[Any]) -> list[M | None]:
-        async with sessions() as session:
-            rows = (await session.scalars(select(model).where(column.in_(set(keys))))).all()
-        found = {getattr(row, name): row for row in rows}
+    async def load(keys: Sequence[K]) -> list[V | None]:
+        found = await fetch_many(reads, list(set(keys)))
         return [found.get(key) for key in keys]
+
+    return DataLoader(load_fn=load)
+
+
+def reference_loader(
+    cache: ReferenceCache, table: Callable[[ReferenceData], dict[str, V]]
+) -> DataLoader[str, V | None]:
+    """Reference rows by code from the process's cache (reloaded when a code is unknown)."""
+
+    async def load(keys: Sequence[str]) -> list[V | None]:
+        rows = table(await cache.get())
+        if any(key not in rows for key in keys):
+            rows = table(await cache.get(refresh=True))
+        return [rows.get(key) for key in keys]
 
     return DataLoader(load_fn=load)

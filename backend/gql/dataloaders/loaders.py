@@ -6,18 +6,14 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.dataloader import DataLoader
 
-from backend.gql.dataloaders.keyed import keyed_loader
-from backend.models import (
-    MedicalService,
-    Payer,
-    Person,
-    PreferentialCategory,
-    Provider,
-    Region,
-)
+from backend.care.repository import ProviderRow, providers_by_ids
+from backend.contributions.repository import PayerRow, payers_by_ids
+from backend.db.reads import Reads
+from backend.gql.dataloaders.keyed import keyed_loader, reference_loader
+from backend.people.repository import PersonRow, people_by_ids
+from backend.reference.cache import CategoryRow, ReferenceCache, RegionRow, ServiceRow
 from backend.status.models import ContributionFact, Membership
 from backend.status.repository import contributions_of, memberships_of
 
@@ -33,36 +29,32 @@ class StatusFacts:
 class Loaders:
     """Every DataLoader of one request.  Build a new one per request; never share it."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        self._sessions = sessions
-        self.person: DataLoader[uuid.UUID, Person | None] = keyed_loader(
-            sessions, Person, Person.id
-        )
-        self.region: DataLoader[str, Region | None] = keyed_loader(sessions, Region, Region.code)
-        self.payer: DataLoader[uuid.UUID, Payer | None] = keyed_loader(sessions, Payer, Payer.id)
-        self.provider: DataLoader[uuid.UUID, Provider | None] = keyed_loader(
-            sessions, Provider, Provider.id
-        )
-        self.medical_service: DataLoader[str, MedicalService | None] = keyed_loader(
-            sessions, MedicalService, MedicalService.code
-        )
-        self.category: DataLoader[str, PreferentialCategory | None] = keyed_loader(
-            sessions, PreferentialCategory, PreferentialCategory.code
-        )
+    def __init__(self, reads: Reads, reference: ReferenceCache) -> None:
+        self._reads = reads
+        self.person: DataLoader[uuid.UUID, PersonRow | None] = keyed_loader(
+            reads, people_by_ids)
+        self.payer: DataLoader[uuid.UUID, PayerRow | None] = keyed_loader(reads, payers_by_ids)
+        self.provider: DataLoader[uuid.UUID, ProviderRow | None] = keyed_loader(
+            reads, providers_by_ids)
+        self.region: DataLoader[str, RegionRow | None] = reference_loader(
+            reference, lambda data: data.regions)
+        self.category: DataLoader[str, CategoryRow | None] = reference_loader(
+            reference, lambda data: data.categories)
+        self.medical_service: DataLoader[str, ServiceRow | None] = reference_loader(
+            reference, lambda data: data.services)
         self.status_facts: DataLoader[tuple[uuid.UUID, str], StatusFacts] = DataLoader(
-            load_fn=self._load_status_facts
-        )
+            load_fn=self._load_status_facts)
 
     async def _load_status_facts(
         self, keys: Sequence[tuple[uuid.UUID, str]]
     ) -> list[StatusFacts]:
-        # The graph asks for one person at a time (the signed-in citizen), so a loop of two
-        # small indexed reads per key is the whole cost; the loader dedupes within a request.
+        # The graph asks for one person at a time (the signed-in citizen), so two small
+        # indexed reads per key on one connection are the whole cost.
         facts: list[StatusFacts] = []
-        async with self._sessions() as session:
+        async with self._reads.connection() as db:
             for person_id, language in keys:
                 facts.append(StatusFacts(
-                    memberships=await memberships_of(session, person_id),
-                    contributions=await contributions_of(session, person_id, language),
+                    memberships=await memberships_of(db, person_id),
+                    contributions=await contributions_of(db, person_id, language),
                 ))
         return facts
