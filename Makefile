@@ -39,8 +39,9 @@ check: lint typecheck test ## everything CI cares about
 schema: $(STAMP) ## export graphql/schema.graphql from the code
 	$(BIN)/mhi export-schema
 
-bench: $(STAMP) ## benchmarks (print their figures)
+bench: $(STAMP) ## benchmarks (print their figures): the demo load, then HomeScreen vs a raw floor
 	$(BIN)/python bench/demo_load.py
+	$(BIN)/python bench/home_screen.py
 
 lock: $(STAMP) ## re-resolve requirements.lock from pyproject.toml
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes \

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from backend.contributions.service import MonthState, month_view, window
 from backend.contributions.repository import ContributionRow
+from backend.contributions.service import MonthState, month_view, window
 from backend.status.coverage import month_index
 
 TODAY = date(2026, 11, 23)
