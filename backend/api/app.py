@@ -11,10 +11,11 @@ from zoneinfo import ZoneInfo
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncEngine
-from strawberry.fastapi import GraphQLRouter
+from starlette.routing import Route
 
 from auth.service import AuthService
 from backend.api.etag import ETagMiddleware
+from backend.api.graphql_app import GraphQLApp
 from backend.db import migrate
 from backend.db.engine import create_engine, create_session_factory
 from backend.db.reads import Reads
@@ -72,7 +73,7 @@ def create_app(
             if own:
                 await active.dispose()
 
-    async def context_getter(request: Request) -> Context:
+    def context_for(request: Request) -> Context:
         return Context(
             principal=auth.principal_from_header(request.headers.get("authorization")),
             reads=state["reads"],
@@ -84,12 +85,10 @@ def create_app(
         )
 
     app = FastAPI(title="MHI citizens' API", lifespan=lifespan, docs_url=None, redoc_url=None)
-    graphql = GraphQLRouter[Context, None](
-        build_schema(limits),
-        context_getter=context_getter,
-        graphql_ide="graphiql" if settings.graphiql_enabled else None,
-    )
-    app.include_router(graphql, prefix="/graphql")
+    graphql = GraphQLApp(build_schema(limits), context_factory=context_for,
+                         graphiql=settings.graphiql_enabled)
+    app.router.routes.append(
+        Route("/graphql", graphql, methods=["GET", "POST"], include_in_schema=False))
     app.add_middleware(ETagMiddleware, path="/graphql")
     app.add_middleware(BodySizeLimit, path="/graphql", max_bytes=limits.max_body_bytes)
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from strawberry.fastapi import BaseContext
-
 from auth.principals import Anonymous, Citizen, Principal
 from backend.db.reads import Reads
 from backend.errors import Unauthenticated
@@ -41,7 +39,7 @@ def language_from_header(accept_language: str | None) -> str:
 
 
 @dataclass
-class Context(BaseContext):
+class Context:
     """What every resolver receives as ``info.context``; built anew for each request.
 
     ``reads`` lends a pooled connection per statement (sibling resolvers run concurrently,
@@ -61,7 +59,6 @@ class Context(BaseContext):
     _language: str | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
-        super().__init__()
         self.loaders = Loaders(self.reads, self.reference)
 
     def require_citizen(self) -> Citizen:

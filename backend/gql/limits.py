@@ -10,19 +10,13 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cache, lru_cache
 
+from graphql import ASTValidationRule, DocumentNode, parse
 from graphql.error import GraphQLError
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    SchemaExtension,
-    ValidationCache,
-)
+from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter, SchemaExtension
 
 from backend.gql.context import language_from_header
 from backend.messages import message
@@ -39,39 +33,65 @@ class Limits:
     cache_size: int = 512
 
 
-class CachedParser(ParserCache):
-    """Strawberry's ``ParserCache``, except that a document that fails to parse is left to
-    Strawberry's own parse step, which turns the failure into a response error that the error
-    extension labels (raised from the cache, it would bypass every extension)."""
+class GuardRails(SchemaExtension):
+    """The token, depth and alias limits, with the parse and validation caches, as one
+    extension (each extension costs every request a few context managers).
+
+    The depth and alias rules are built once, by ``limit_extensions``: each Strawberry limiter
+    makes a new rule class when constructed, and the validation cache is keyed by the rule
+    classes, so rules built per request would miss the cache every time (about 5 ms of
+    validation).  A document that fails to parse is left to Strawberry's own parse step, which
+    turns the failure into a response error that the error extension labels.
+    """
+
+    def __init__(self, limits: Limits, rules: tuple[type[ASTValidationRule], ...]) -> None:
+        super().__init__()
+        self._limits = limits
+        self._rules = rules
+
+    def on_operation(self) -> Iterator[None]:
+        context = self.execution_context
+        context.parse_options["max_tokens"] = self._limits.max_tokens
+        context.validation_rules = (*context.validation_rules, *self._rules)
+        yield
 
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
-        if context.query:
+        if context.query and context.graphql_document is None:
             try:
-                context.graphql_document = self.cached_parse_document(
+                context.graphql_document = _cached_parse(self._limits.cache_size)(
                     context.query, **context.parse_options)
             except GraphQLError:
                 context.graphql_document = None
         yield
 
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.graphql_document is not None:
+            context.pre_execution_errors = _cached_validate(self._limits.cache_size)(
+                context.schema._schema, context.graphql_document, context.validation_rules)
+        yield
+
+
+@cache
+def _cached_parse(size: int) -> Callable[..., DocumentNode]:
+    return lru_cache(maxsize=size)(parse)
+
+
+@cache
+def _cached_validate(size: int) -> Callable[..., list[GraphQLError]]:
+    from strawberry.schema.schema import validate_document
+
+    return lru_cache(maxsize=size)(validate_document)
+
 
 def limit_extensions(limits: Limits) -> list[Callable[[], SchemaExtension]]:
-    """Strawberry extensions enforcing ``limits``, with the parse and validation caches.
-
-    The depth and alias rules are built once: each limiter makes a new rule class when it is
-    constructed, and the validation cache is keyed by the rule classes, so building them per
-    request would make every request miss the cache (about 5 ms of validation each).
-    """
-    rules = [
+    """The guard-rail extension factory for ``limits`` (its rules built once, here)."""
+    rules = (
         *QueryDepthLimiter(max_depth=limits.max_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules,
-    ]
-    return [
-        lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
-        lambda: CachedParser(maxsize=limits.cache_size),
-        lambda: AddValidationRules(rules),
-        lambda: ValidationCache(maxsize=limits.cache_size),
-    ]
+    )
+    return [lambda: GuardRails(limits, rules)]
 
 
 _LIMIT_MESSAGES = (
@@ -137,3 +157,11 @@ class BodySizeLimit:
 
 class _BodyTooLarge(Exception):
     """Raised inside the app when a streamed body passes the limit."""
+
+
+def cache_hits(limits: Limits) -> tuple[int, int]:
+    """How often the parse and the validation caches have answered (for metrics and tests)."""
+    parse_cache = _cached_parse(limits.cache_size)
+    validate_cache = _cached_validate(limits.cache_size)
+    return (parse_cache.cache_info().hits,  # type: ignore[attr-defined]
+            validate_cache.cache_info().hits)  # type: ignore[attr-defined]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from backend.gql.limits import Limits, cache_hits
 from tests.api.gql import graphql
 
 
@@ -65,3 +66,14 @@ class TestMasking:
         [error] = body["errors"]
         assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
         assert "Traceback" not in str(body) and "core." not in str(body)
+
+
+class TestCaches:
+    async def test_a_repeated_document_is_parsed_and_validated_once(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        query = "query CacheProbe { helpVersion }"
+        await graphql(client, query)
+        parsed, validated = cache_hits(Limits())
+        await graphql(client, query)
+        assert cache_hits(Limits()) == (parsed + 1, validated + 1)
