@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from strawberry.dataloader import DataLoader
 
@@ -27,23 +28,47 @@ class StatusFacts:
 
 
 class Loaders:
-    """Every DataLoader of one request.  Build a new one per request; never share it."""
+    """Every DataLoader of one request, each made on first use.  Build a new one per request;
+    never share it (a loader caches what it loaded for whoever asked)."""
 
     def __init__(self, reads: Reads, reference: ReferenceCache) -> None:
         self._reads = reads
-        self.person: DataLoader[uuid.UUID, PersonRow | None] = keyed_loader(
-            reads, people_by_ids)
-        self.payer: DataLoader[uuid.UUID, PayerRow | None] = keyed_loader(reads, payers_by_ids)
-        self.provider: DataLoader[uuid.UUID, ProviderRow | None] = keyed_loader(
-            reads, providers_by_ids)
-        self.region: DataLoader[str, RegionRow | None] = reference_loader(
-            reference, lambda data: data.regions)
-        self.category: DataLoader[str, CategoryRow | None] = reference_loader(
-            reference, lambda data: data.categories)
-        self.medical_service: DataLoader[str, ServiceRow | None] = reference_loader(
-            reference, lambda data: data.services)
-        self.status_facts: DataLoader[tuple[uuid.UUID, str], StatusFacts] = DataLoader(
-            load_fn=self._load_status_facts)
+        self._reference = reference
+
+    @cached_property
+    def person(self) -> DataLoader[uuid.UUID, PersonRow | None]:
+        """People by id."""
+        return keyed_loader(self._reads, people_by_ids)
+
+    @cached_property
+    def payer(self) -> DataLoader[uuid.UUID, PayerRow | None]:
+        """Payers by id."""
+        return keyed_loader(self._reads, payers_by_ids)
+
+    @cached_property
+    def provider(self) -> DataLoader[uuid.UUID, ProviderRow | None]:
+        """Providers by id."""
+        return keyed_loader(self._reads, providers_by_ids)
+
+    @cached_property
+    def region(self) -> DataLoader[str, RegionRow | None]:
+        """Regions by ISO code (reference data)."""
+        return reference_loader(self._reference, lambda data: data.regions)
+
+    @cached_property
+    def category(self) -> DataLoader[str, CategoryRow | None]:
+        """Preferential categories by code (reference data)."""
+        return reference_loader(self._reference, lambda data: data.categories)
+
+    @cached_property
+    def medical_service(self) -> DataLoader[str, ServiceRow | None]:
+        """Catalogue entries by code (reference data)."""
+        return reference_loader(self._reference, lambda data: data.services)
+
+    @cached_property
+    def status_facts(self) -> DataLoader[tuple[uuid.UUID, str], StatusFacts]:
+        """A person's memberships and contributions (payer names in one language)."""
+        return DataLoader(load_fn=self._load_status_facts)
 
     async def _load_status_facts(
         self, keys: Sequence[tuple[uuid.UUID, str]]
