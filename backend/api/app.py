@@ -23,8 +23,8 @@ from backend.gql.context import Context, language_from_header
 from backend.gql.limits import BodySizeLimit, Limits
 from backend.gql.schema import build_schema
 from backend.help.library import HelpLibrary
-from backend.rates.cache import RateCache
-from backend.reference.cache import ReferenceCache
+from backend.rates.cache import rate_cache
+from backend.reference.cache import reference_cache
 from backend.settings import AppSettings
 
 ALMATY = ZoneInfo("Asia/Almaty")
@@ -65,8 +65,8 @@ def create_app(
         )
         state["engine"] = active
         state["reads"] = app.state.reads = Reads(active)
-        state["rates"] = RateCache(create_session_factory(active))
-        state["reference"] = ReferenceCache(state["reads"])
+        state["rates"] = rate_cache(create_session_factory(active))
+        state["reference"] = reference_cache(state["reads"])
         try:
             yield
         finally:

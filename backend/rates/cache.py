@@ -2,32 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from backend.caching import Refreshing
 from backend.rates.book import RateBook
 from backend.rates.repository import load_rate_book
 
+RateCache = Refreshing[RateBook]
+"""The rate book of the process (see ``rate_cache``)."""
 
-class RateCache:
-    """A shared ``RateBook`` that is reloaded when older than ``ttl_seconds``."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], ttl_seconds: float = 300):
-        self._sessions = sessions
-        self._ttl = ttl_seconds
-        self._book: RateBook | None = None
-        self._loaded_at = 0.0
-        self._lock = asyncio.Lock()
+def rate_cache(sessions: async_sessionmaker[AsyncSession], ttl_seconds: float = 300
+               ) -> RateCache:
+    """The rate book, read on first use and again every ``ttl_seconds``."""
 
-    async def get(self) -> RateBook:
-        """The current rate book (a database read at most once per ``ttl_seconds``)."""
-        if self._book is not None and time.monotonic() - self._loaded_at < self._ttl:
-            return self._book
-        async with self._lock:
-            if self._book is None or time.monotonic() - self._loaded_at >= self._ttl:
-                async with self._sessions() as session:
-                    self._book = await load_rate_book(session)
-                self._loaded_at = time.monotonic()
-            return self._book
+    async def load() -> RateBook:
+        async with sessions() as session:
+            return await load_rate_book(session)
+
+    return Refreshing(load, ttl_seconds)

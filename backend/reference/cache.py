@@ -4,10 +4,9 @@ so naming them costs a request nothing."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 from dataclasses import dataclass
 
+from backend.caching import Refreshing
 from backend.db.reads import Fetcher, Reads
 from backend.i18n import NamedInThree
 
@@ -67,26 +66,16 @@ async def load_reference_data(db: Fetcher) -> ReferenceData:
     )
 
 
-class ReferenceCache:
-    """The reference data, reloaded when older than ``ttl_seconds`` (or when a code is
-    unknown: a service added to the catalogue shows up on the next request that names it)."""
+ReferenceCache = Refreshing[ReferenceData]
+"""The reference data of the process (see ``reference_cache``)."""
 
-    def __init__(self, reads: Reads, ttl_seconds: float = 300) -> None:
-        self._reads = reads
-        self._ttl = ttl_seconds
-        self._data: ReferenceData | None = None
-        self._loaded_at = 0.0
-        self._lock = asyncio.Lock()
 
-    async def get(self, *, refresh: bool = False) -> ReferenceData:
-        """The current reference data (``refresh``: reload unless just loaded)."""
-        age = time.monotonic() - self._loaded_at
-        if self._data is not None and age < self._ttl and not refresh:
-            return self._data
-        async with self._lock:
-            age = time.monotonic() - self._loaded_at
-            if self._data is None or age >= self._ttl or (refresh and age > 1):
-                async with self._reads.connection() as connection:
-                    self._data = await load_reference_data(connection)
-                self._loaded_at = time.monotonic()
-            return self._data
+def reference_cache(reads: Reads, ttl_seconds: float = 300) -> ReferenceCache:
+    """Reference data read whole on first use and again every ``ttl_seconds`` (or when a
+    code is unknown: a service added to the catalogue shows up on the next request naming it)."""
+
+    async def load() -> ReferenceData:
+        async with reads.connection() as connection:
+            return await load_reference_data(connection)
+
+    return Refreshing(load, ttl_seconds)

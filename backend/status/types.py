@@ -16,7 +16,7 @@ from backend.gql.scalars import Money, YearMonth
 from backend.i18n import pick
 from backend.messages import message
 from backend.reference.types import CategoryType
-from backend.status import Reason, StatusResult, compute_status, status_changes
+from backend.status import Reason, compute_status, status_changes
 from backend.status.texts import STATUS_NAMES, reason_text
 
 V = strawberry.enum_value
@@ -108,7 +108,6 @@ def _month(label: str | None) -> YearMonth | None:
 class InsuranceStatus:
     person_id: strawberry.Private[uuid.UUID]
     language: strawberry.Private[str]
-    result: strawberry.Private[StatusResult]
     as_of: date = strawberry.field(description="The day the status is judged on (Almaty time).")
     status: InsuranceStatusCode = strawberry.field(description="The status on that day.")
     status_name: str = strawberry.field(description="The status in the reader's language.")
@@ -155,7 +154,6 @@ async def insurance_status(info: Info[Context, None], person_id: uuid.UUID) -> I
     return InsuranceStatus(
         person_id=person_id,
         language=language,
-        result=result,
         as_of=context.today,
         status=InsuranceStatusCode(result.status.value),
         status_name=pick(STATUS_NAMES[result.status], language),
