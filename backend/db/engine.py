@@ -36,7 +36,7 @@ def resolve_database_url(settings: AppSettings) -> str:
 
 
 def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10,
-                  pre_ping: bool = True) -> AsyncEngine:
+                  pre_ping: bool = True, application_name: str = "mhi") -> AsyncEngine:
     """An asyncpg engine with UTC sessions; its pool pings a connection before lending it
     unless ``pre_ping`` is off (then a dropped connection fails one request, and SQLAlchemy
     discards the whole pool on that disconnect)."""
@@ -46,7 +46,7 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10,
         max_overflow=max_overflow,
         pool_pre_ping=pre_ping,
         pool_recycle=1800,
-        connect_args={"server_settings": {"timezone": "UTC", "application_name": "mhi"}},
+        connect_args={"server_settings": {"timezone": "UTC", "application_name": application_name}},
     )
 
 

@@ -48,7 +48,13 @@ class DriverFetcher:
 
 
 class Reads:
-    """Reads on connections lent by ``engine``'s pool, one checkout per call."""
+    """Reads on connections lent by ``engine``'s pool, one checkout per call.
+
+    The pool does not ping a connection before lending it.  When a statement finds its
+    connection gone (the server restarted, a proxy dropped it), every pooled connection is
+    suspect: the pool is replaced, and a single-statement ``fetch`` (a read, so safe to
+    repeat) is tried once more on a fresh connection.
+    """
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -56,22 +62,35 @@ class Reads:
 
     async def fetch(self, sql: str, *args: object) -> list[Record]:
         """The rows of ``sql`` on a connection held just for it."""
-        async with self.connection() as connection:
-            return await connection.fetch(sql, *args)
+        try:
+            async with self.connection() as connection:
+                return await connection.fetch(sql, *args)
+        except ConnectionLost:
+            async with self.connection() as connection:
+                return await connection.fetch(sql, *args)
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Fetcher]:
-        """One pooled connection for a few statements in a row (autocommit: no BEGIN)."""
+        """One pooled connection for a few statements in a row (autocommit: no BEGIN).
+
+        Raises ``ConnectionLost`` (and replaces the pool) when the connection died under it.
+        """
         raw = await self._engine.raw_connection()
         try:
             yield DriverFetcher(raw.driver_connection, self.listeners)
-        except BaseException:
+        except Exception as error:
             driver = raw.driver_connection
             if driver is None or driver.is_closed():
                 raw.invalidate()
+                await self._engine.dispose(close=False)
+                raise ConnectionLost("the database connection was lost") from error
             raise
         finally:
             raw.close()
+
+
+class ConnectionLost(Exception):
+    """A statement's connection closed under it; nothing was read."""
 
 
 async def fetcher_of(db: AsyncSession | AsyncConnection) -> Fetcher:
