@@ -7,7 +7,6 @@ from collections.abc import Iterable
 from datetime import date
 
 import strawberry
-from strawberry import relay
 from strawberry.types import Info
 
 from backend.care import repository
@@ -15,6 +14,7 @@ from backend.care.repository import ProviderRow, ServicePaymentRow
 from backend.errors import NotFound
 from backend.gql.context import Context
 from backend.gql.enums import PackageType, QualityZoneType, ServiceCategoryType
+from backend.gql.nodes import Node, global_id
 from backend.gql.scalars import Money
 from backend.messages import message
 from backend.reference.cache import ServiceRow
@@ -23,8 +23,7 @@ from backend.reference.types import RegionType
 
 @strawberry.type(name="Provider", description="A medical organisation under contract with the "
                                                "Fund (public information).")
-class ProviderType(relay.Node):
-    row_id: relay.NodeID[str]
+class ProviderType(Node):
     region_code: strawberry.Private[str]
     name: str = strawberry.field(description="Name in the reader's language.")
     bin: str = strawberry.field(description="The organisation's BIN (12 digits).")
@@ -41,13 +40,13 @@ class ProviderType(relay.Node):
     @classmethod
     def build(cls, row: ProviderRow, language: str) -> ProviderType:
         """The provider in ``language``."""
-        return cls(row_id=str(row.id), region_code=row.region_code, name=row.name_in(language),
-                   bin=row.bin, quality_zone=QualityZoneType(row.quality_zone))
+        return cls(id=global_id("Provider", row.id), region_code=row.region_code,
+                   name=row.name_in(language), bin=row.bin,
+                   quality_zone=QualityZoneType(row.quality_zone))
 
     @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False
-    ) -> list[ProviderType | None]:
+    async def resolve_nodes(cls, info: Info[Context, None], node_ids: Iterable[str]
+                            ) -> list[ProviderType | None]:
         """Providers by id (public: any reader may look one up)."""
         keys = [_uuid(value) for value in node_ids]
         language = await info.context.language()
@@ -80,8 +79,7 @@ class MedicalServiceType:
 
 @strawberry.type(name="CoveredService",
                  description="Care given to the person that the Fund paid a provider for.")
-class CoveredServiceType(relay.Node):
-    row_id: relay.NodeID[int]
+class CoveredServiceType(Node):
     provider_id: strawberry.Private[uuid.UUID]
     service_code: strawberry.Private[str]
     care_date: date = strawberry.field(description="The day of care.")
@@ -106,14 +104,14 @@ class CoveredServiceType(relay.Node):
     @classmethod
     def build(cls, row: ServicePaymentRow) -> CoveredServiceType:
         """The covered service of a service-payment row."""
-        return cls(row_id=row.id, provider_id=row.provider_id, service_code=row.service_code,
-                   care_date=row.care_date, package=PackageType(row.package),
+        return cls(id=global_id("CoveredService", row.id), provider_id=row.provider_id,
+                   service_code=row.service_code, care_date=row.care_date,
+                   package=PackageType(row.package),
                    amount=Money.of_tiyn(row.amount_tiyn), paid_on=row.paid_on)
 
     @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False
-    ) -> list[CoveredServiceType | None]:
+    async def resolve_nodes(cls, info: Info[Context, None], node_ids: Iterable[str]
+                            ) -> list[CoveredServiceType | None]:
         """The signed-in citizen's covered services among ``node_ids`` (nobody else's)."""
         citizen = info.context.require_citizen()
         ids = [int(value) if value.isdigit() else -1 for value in node_ids]

@@ -8,7 +8,6 @@ from datetime import date
 from enum import Enum
 
 import strawberry
-from strawberry import relay
 from strawberry.types import Info
 
 from backend.contributions import repository
@@ -16,6 +15,7 @@ from backend.contributions.repository import ContributionRow, PayerRow
 from backend.contributions.service import Month
 from backend.gql.context import Context
 from backend.gql.enums import ContributionKindType, PayerKindType
+from backend.gql.nodes import Node, global_id
 from backend.gql.scalars import Money, YearMonth
 from backend.i18n import Texts, pick
 
@@ -40,8 +40,7 @@ class PayerType:
 
 @strawberry.type(name="Contribution",
                  description="A contribution receipt: money received for the person for a month.")
-class ContributionType(relay.Node):
-    row_id: relay.NodeID[int]
+class ContributionType(Node):
     payer_id: strawberry.Private[uuid.UUID | None]
     period: YearMonth = strawberry.field(
         description="The month the money is for.")
@@ -63,15 +62,15 @@ class ContributionType(relay.Node):
     def build(cls, row: ContributionRow) -> ContributionType:
         """The receipt of a contribution row."""
         return cls(
-            row_id=row.id, payer_id=row.payer_id, period=YearMonth(row.period),
+            id=global_id("Contribution", row.id), payer_id=row.payer_id,
+            period=YearMonth(row.period),
             kind=ContributionKindType(row.kind), amount=Money.of_tiyn(row.amount_tiyn),
             paid_on=row.paid_on, payment_code=row.payment_code,
         )
 
     @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False
-    ) -> list[ContributionType | None]:
+    async def resolve_nodes(cls, info: Info[Context, None], node_ids: Iterable[str]
+                            ) -> list[ContributionType | None]:
         """The signed-in citizen's receipts among ``node_ids`` (nobody else's)."""
         citizen = info.context.require_citizen()
         ids = [int(value) if value.isdigit() else -1 for value in node_ids]

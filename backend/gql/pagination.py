@@ -12,9 +12,9 @@ import binascii
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from strawberry import relay
+import strawberry
 
 from backend.db.reads import Fetcher
 from backend.errors import BadUserInput
@@ -27,7 +27,29 @@ DEFAULT_PAGE = 20
 MAX_PAGE = 100
 
 Row = TypeVar("Row")
-NodeT = TypeVar("NodeT", bound=relay.Node)
+NodeT = TypeVar("NodeT")
+
+
+@strawberry.type(description="Where a page sits in its list.")
+class PageInfo:
+    has_next_page: bool = strawberry.field(description="Whether more items follow this page.")
+    has_previous_page: bool = strawberry.field(
+        description="Whether this page was asked for after a cursor.")
+    start_cursor: str | None = strawberry.field(description="Cursor of the first item.")
+    end_cursor: str | None = strawberry.field(
+        description="Cursor of the last item: pass it as `after` for the next page.")
+
+
+@strawberry.type(description="An item of a list, with its cursor.")
+class Edge(Generic[NodeT]):
+    cursor: str = strawberry.field(description="Opaque position of this item.")
+    node: NodeT = strawberry.field(description="The item.")
+
+
+@strawberry.type(description="A page of a list (Relay connection, keyset cursors).")
+class Connection(Generic[NodeT]):
+    edges: list[Edge[NodeT]] = strawberry.field(description="The items of this page.")
+    page_info: PageInfo = strawberry.field(description="Where the page sits in the list.")
 
 
 def page_size(first: int | None) -> int:
@@ -67,13 +89,13 @@ def build_connection(
     key: Callable[[Row], Sequence[Any]],
     node: Callable[[Row], NodeT],
     has_previous: bool,
-) -> relay.Connection[NodeT]:
+) -> Connection[NodeT]:
     """A connection from up to ``size + 1`` rows (the extra row only says a next page exists)."""
     page = rows[:size]
-    edges = [relay.Edge(cursor=encode_cursor(kind, key(row)), node=node(row)) for row in page]
-    return relay.Connection(
+    edges = [Edge(cursor=encode_cursor(kind, key(row)), node=node(row)) for row in page]
+    return Connection(
         edges=edges,
-        page_info=relay.PageInfo(
+        page_info=PageInfo(
             has_next_page=len(rows) > size,
             has_previous_page=has_previous,
             start_cursor=edges[0].cursor if edges else None,
@@ -94,7 +116,7 @@ async def dated_connection(
     fetch: Callable[[Fetcher, int, tuple[date, int] | None], Awaitable[Sequence[DatedRow]]],
     key: Callable[[DatedRow], tuple[date, int]],
     node: Callable[[DatedRow], NodeT],
-) -> relay.Connection[NodeT]:
+) -> Connection[NodeT]:
     """A page of rows sorted by (date, id) descending: check ``first``, decode ``after``, fetch
     one row more than the page (on a pooled connection of its own), build the connection."""
     size = page_size(first)

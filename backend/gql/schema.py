@@ -2,32 +2,30 @@
 
 from __future__ import annotations
 
-import inspect
-
 import strawberry
-from strawberry import relay
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 
 from backend.care.types import CoveredServiceType, ProviderType
 from backend.contributions.types import ContributionType
-from backend.errors import BadUserInput, NotFound
+from backend.errors import NotFound
 from backend.gql.context import Context
 from backend.gql.enums import LanguageCode
 from backend.gql.errors import ErrorCodes
 from backend.gql.limits import Limits, limit_extensions
-from backend.gql.pagination import build_connection, decode_cursor, page_size
+from backend.gql.nodes import Node, NodeLoader, parse_global_id
+from backend.gql.pagination import Connection, build_connection, decode_cursor, page_size
 from backend.gql.scalars import SCALAR_MAP
 from backend.help.types import HelpArticleType, HelpAudienceType, audience_of
 from backend.messages import message
 from backend.people.types import CitizenType
 
-NODE_TYPES: dict[str, type[relay.Node]] = {
-    "Citizen": CitizenType,
-    "Contribution": ContributionType,
-    "CoveredService": CoveredServiceType,
-    "Provider": ProviderType,
-    "HelpArticle": HelpArticleType,
+NODE_TYPES: dict[str, NodeLoader] = {
+    "Citizen": CitizenType.resolve_nodes,
+    "Contribution": ContributionType.resolve_nodes,
+    "CoveredService": CoveredServiceType.resolve_nodes,
+    "Provider": ProviderType.resolve_nodes,
+    "HelpArticle": HelpArticleType.resolve_nodes,
 }
 MAX_SEARCH_RESULTS = 50
 LANGUAGE_CODES = {LanguageCode.KK: "kk", LanguageCode.RU: "ru", LanguageCode.EN: "en"}
@@ -49,28 +47,23 @@ class Query:
         return CitizenType.build(person)
 
     @strawberry.field(description="Any object by its global id (your own data only).")
-    async def node(self, info: Info[Context, None], id: strawberry.ID) -> relay.Node:
-        try:
-            global_id = relay.GlobalID.from_id(id)
-        except ValueError:
-            raise BadUserInput(message("invalid_id")) from None
-        node_type = NODE_TYPES.get(global_id.type_name)
-        if node_type is None:
+    async def node(self, info: Info[Context, None], id: strawberry.ID) -> Node:
+        type_name, key = parse_global_id(id)
+        resolve_nodes = NODE_TYPES.get(type_name)
+        if resolve_nodes is None:
             raise NotFound(message("not_found"))
-        found = node_type.resolve_nodes(info=info, node_ids=[global_id.node_id])
-        if inspect.isawaitable(found):
-            found = await found
-        node: relay.Node | None = next(iter(found), None)
+        [node] = await resolve_nodes(info, [key])
         if node is None:
             raise NotFound(message("not_found"))
-        return node
+        found: Node = node
+        return found
 
     @strawberry.field(description="Help articles in a language, in reading order.")
     async def help_articles(
         self, info: Info[Context, None], language: LanguageCode | None = None,
         audience: HelpAudienceType | None = None, tag: str | None = None,
         first: int | None = None, after: str | None = None,
-    ) -> relay.Connection[HelpArticleType]:
+    ) -> Connection[HelpArticleType]:
         size = page_size(first)
         articles = info.context.help.articles(
             await _language(info, language), audience=audience_of(audience), tag=tag)
@@ -95,7 +88,7 @@ class Query:
     async def search_help(
         self, info: Info[Context, None], query: str, language: LanguageCode | None = None,
         audience: HelpAudienceType | None = None, first: int | None = None,
-    ) -> relay.Connection[HelpArticleType]:
+    ) -> Connection[HelpArticleType]:
         size = page_size(first)
         found = info.context.help.search(
             query, await _language(info, language), audience=audience_of(audience),
@@ -114,7 +107,7 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
     """The schema with guard rails, caches, error codes and masking on."""
     return strawberry.Schema(
         query=Query,
-        types=list(NODE_TYPES.values()),
+        types=[CitizenType, ContributionType, CoveredServiceType, ProviderType, HelpArticleType],
         extensions=[*limit_extensions(limits or Limits()), ErrorCodes],
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
     )

@@ -7,11 +7,11 @@ from datetime import date
 from enum import Enum
 
 import strawberry
-from strawberry import relay
 from strawberry.types import Info
 
 from backend.gql.context import Context
 from backend.gql.enums import LanguageCode
+from backend.gql.nodes import Node, global_id
 from backend.help.library import Article, Audience
 
 
@@ -22,8 +22,7 @@ class HelpAudienceType(Enum):
 
 
 @strawberry.type(name="HelpArticle", description="A digital-literacy article in one language.")
-class HelpArticleType(relay.Node):
-    row_id: relay.NodeID[str]
+class HelpArticleType(Node):
     slug: str = strawberry.field(description="Stable name, the same in every language.")
     language: LanguageCode = strawberry.field(description="Language of this version.")
     audience: HelpAudienceType = strawberry.field(description="Who it is for.")
@@ -40,7 +39,8 @@ class HelpArticleType(relay.Node):
     def build(cls, article: Article) -> HelpArticleType:
         """The GraphQL view of a loaded article."""
         return cls(
-            row_id=f"{article.language}/{article.slug}", slug=article.slug,
+            id=global_id("HelpArticle", f"{article.language}/{article.slug}"),
+            slug=article.slug,
             language=LanguageCode(article.language),
             audience=HelpAudienceType(article.audience.value), title=article.title,
             summary=article.summary, tags=list(article.tags), order=article.order,
@@ -48,9 +48,8 @@ class HelpArticleType(relay.Node):
         )
 
     @classmethod
-    def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False
-    ) -> list[HelpArticleType | None]:
+    async def resolve_nodes(cls, info: Info[Context, None], node_ids: Iterable[str]
+                            ) -> list[HelpArticleType | None]:
         """Articles by ``language/slug``."""
         results: list[HelpArticleType | None] = []
         for node_id in node_ids:

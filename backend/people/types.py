@@ -6,7 +6,6 @@ import uuid
 from collections.abc import Iterable
 
 import strawberry
-from strawberry import relay
 from strawberry.types import Info
 
 from auth.identifiers import mask_iin
@@ -19,7 +18,8 @@ from backend.contributions.types import ContributionMonth, ContributionType
 from backend.errors import BadUserInput, NotFound
 from backend.gql.context import Context
 from backend.gql.enums import ContributionKindType, LanguageCode, PackageType
-from backend.gql.pagination import dated_connection
+from backend.gql.nodes import Node, global_id
+from backend.gql.pagination import Connection, dated_connection
 from backend.messages import message
 from backend.models.enums import ContributionKind, Package
 from backend.people.repository import PersonRow
@@ -30,8 +30,7 @@ from backend.status.types import InsuranceStatus, insurance_status
 
 @strawberry.type(name="Citizen", description="The signed-in person: profile, insurance, "
                                               "receipts, covered care and money flow.")
-class CitizenType(relay.Node):
-    row_id: relay.NodeID[str]
+class CitizenType(Node):
     person_id: strawberry.Private[uuid.UUID]
     region_code: strawberry.Private[str]
     first_name: str = strawberry.field(description="Given name.")
@@ -45,16 +44,15 @@ class CitizenType(relay.Node):
     def build(cls, person: PersonRow) -> CitizenType:
         """The citizen's own view of their person row."""
         return cls(
-            row_id=str(person.id), person_id=person.id, region_code=person.region_code,
+            id=global_id("Citizen", person.id), person_id=person.id, region_code=person.region_code,
             first_name=person.first_name, last_name=person.last_name,
             patronymic=person.patronymic, masked_iin=mask_iin(person.iin),
             language=LanguageCode(person.language),
         )
 
     @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info[Context, None], node_ids: Iterable[str], required: bool = False
-    ) -> list[CitizenType | None]:
+    async def resolve_nodes(cls, info: Info[Context, None], node_ids: Iterable[str]
+                            ) -> list[CitizenType | None]:
         """Only the signed-in citizen themself."""
         citizen = info.context.require_citizen()
         results: list[CitizenType | None] = []
@@ -80,7 +78,7 @@ class CitizenType(relay.Node):
     async def contributions(
         self, info: Info[Context, None], first: int | None = None, after: str | None = None,
         year: int | None = None, kind: ContributionKindType | None = None,
-    ) -> relay.Connection[ContributionType]:
+    ) -> Connection[ContributionType]:
         domain_kind = None if kind is None else ContributionKind[kind.name]
         return await dated_connection(
             info.context, kind="contribution", first=first, after=after,
@@ -110,7 +108,7 @@ class CitizenType(relay.Node):
     async def covered_services(
         self, info: Info[Context, None], first: int | None = None, after: str | None = None,
         year: int | None = None, package: PackageType | None = None,
-    ) -> relay.Connection[CoveredServiceType]:
+    ) -> Connection[CoveredServiceType]:
         domain_package = None if package is None else Package[package.name]
         return await dated_connection(
             info.context, kind="covered_service", first=first, after=after,
