@@ -11,24 +11,14 @@ from dataclasses import dataclass
 from datetime import date
 
 from backend.db.keyset import DatedPage
-from backend.db.reads import Fetcher
+from backend.db.reads import Fetcher, Record
 from backend.i18n import NamedInThree
 from backend.models.enums import Package
 
-COLUMNS = "id, provider_id, service_code, care_date, package, amount_tiyn, paid_on"
-
-
-@dataclass(frozen=True, slots=True)
-class ServicePaymentRow:
-    """What the Fund paid a provider for a service given to the person."""
-
-    id: int
-    provider_id: uuid.UUID
-    service_code: str
-    care_date: date
-    package: str
-    amount_tiyn: int
-    paid_on: date
+# A covered service comes with its provider (one key lookup per row, in the same statement).
+COLUMNS = ("s.id, s.provider_id, s.service_code, s.care_date, s.package, s.amount_tiyn,"
+           " s.paid_on, p.bin, p.region_code, p.quality_zone, p.name_kk, p.name_ru, p.name_en")
+FROM = "core.service_payment s JOIN core.provider p ON p.id = s.provider_id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +34,25 @@ class ProviderRow(NamedInThree):
     name_en: str
 
 
+@dataclass(frozen=True, slots=True)
+class ServicePaymentRow:
+    """What the Fund paid a provider for a service given to the person, with the provider."""
+
+    id: int
+    provider_id: uuid.UUID
+    service_code: str
+    care_date: date
+    package: str
+    amount_tiyn: int
+    paid_on: date
+    provider: ProviderRow
+
+
+def _covered(row: Record) -> ServicePaymentRow:
+    provider = ProviderRow(row[1], *row[7:13])
+    return ServicePaymentRow(row[0], row[1], row[2], row[3], row[4], row[5], row[6], provider)
+
+
 def page_query(
     person_id: uuid.UUID,
     *,
@@ -53,10 +62,10 @@ def page_query(
     package: Package | None = None,
 ) -> tuple[str, list[object]]:
     """The keyset page: SQL and arguments."""
-    page = DatedPage("core.service_payment", COLUMNS, "care_date", person_id)
+    page = DatedPage(FROM, COLUMNS, "s.care_date", person_id, alias="s.")
     page.within_year(year)
     if package is not None:
-        page.where("package = {}", package.value)
+        page.where("s.package = {}", package.value)
     page.after(after)
     return page.sql(limit), page.args
 
@@ -66,18 +75,17 @@ async def page(db: Fetcher, person_id: uuid.UUID, *, limit: int,
                package: Package | None = None) -> list[ServicePaymentRow]:
     """Up to ``limit`` service payments, newest care first, after the cursor's key."""
     sql, args = page_query(person_id, limit=limit, after=after, year=year, package=package)
-    return [ServicePaymentRow(*row) for row in await db.fetch(sql, *args)]
+    return [_covered(row) for row in await db.fetch(sql, *args)]
 
 
-BY_IDS = (f"SELECT {COLUMNS} FROM core.service_payment"
-          " WHERE id = ANY($1::bigint[]) AND person_id = $2")
+BY_IDS = f"SELECT {COLUMNS} FROM {FROM} WHERE s.id = ANY($1::bigint[]) AND s.person_id = $2"
 
 
 async def by_ids(db: Fetcher, person_id: uuid.UUID, ids: Sequence[int]
                  ) -> dict[int, ServicePaymentRow]:
     """The person's service payments among ``ids`` (someone else's are simply not there)."""
     rows = await db.fetch(BY_IDS, list(ids), person_id)
-    return {row["id"]: ServicePaymentRow(*row) for row in rows}
+    return {row[0]: _covered(row) for row in rows}
 
 
 YEAR_TOTALS = (

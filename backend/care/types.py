@@ -80,19 +80,13 @@ class MedicalServiceType:
 @strawberry.type(name="CoveredService",
                  description="Care given to the person that the Fund paid a provider for.")
 class CoveredServiceType(Node):
-    provider_id: strawberry.Private[uuid.UUID]
     service_code: strawberry.Private[str]
     care_date: date = strawberry.field(description="The day of care.")
     package: PackageType = strawberry.field(description="The package that paid.")
     amount: Money = strawberry.field(description="What the Fund paid the provider.")
     paid_on: date = strawberry.field(description="The day the Fund paid.")
 
-    @strawberry.field(description="Who gave the care.")
-    async def provider(self, info: Info[Context, None]) -> ProviderType:
-        row = await info.context.loaders.provider.load(self.provider_id)
-        if row is None:
-            raise NotFound(message("missing_reference"))
-        return ProviderType.build(row, await info.context.language())
+    provider: ProviderType = strawberry.field(description="Who gave the care.")
 
     @strawberry.field(description="What was done, from the catalogue.")
     async def service(self, info: Info[Context, None]) -> MedicalServiceType:
@@ -102,9 +96,10 @@ class CoveredServiceType(Node):
         return MedicalServiceType.build(row, await info.context.language())
 
     @classmethod
-    def build(cls, row: ServicePaymentRow) -> CoveredServiceType:
-        """The covered service of a service-payment row."""
-        return cls(id=global_id("CoveredService", row.id), provider_id=row.provider_id,
+    def build(cls, row: ServicePaymentRow, language: str) -> CoveredServiceType:
+        """The covered service of a service-payment row, its provider named in ``language``."""
+        return cls(id=global_id("CoveredService", row.id),
+                   provider=ProviderType.build(row.provider, language),
                    service_code=row.service_code, care_date=row.care_date,
                    package=PackageType(row.package),
                    amount=Money.of_tiyn(row.amount_tiyn), paid_on=row.paid_on)
@@ -116,4 +111,5 @@ class CoveredServiceType(Node):
         citizen = info.context.require_citizen()
         ids = [int(value) if value.isdigit() else -1 for value in node_ids]
         found = await repository.by_ids(info.context.reads, citizen.person_id, ids)
-        return [cls.build(found[key]) if key in found else None for key in ids]
+        language = await info.context.language()
+        return [cls.build(found[key], language) if key in found else None for key in ids]

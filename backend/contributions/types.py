@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from datetime import date
 from enum import Enum
@@ -41,7 +40,6 @@ class PayerType:
 @strawberry.type(name="Contribution",
                  description="A contribution receipt: money received for the person for a month.")
 class ContributionType(Node):
-    payer_id: strawberry.Private[uuid.UUID | None]
     period: YearMonth = strawberry.field(
         description="The month the money is for.")
     kind: ContributionKindType = strawberry.field(description="What kind of contribution.")
@@ -51,18 +49,13 @@ class ContributionType(Node):
         description="Payment purpose code (КНП): 121 employer deduction, 122 contribution; "
                     "absent for budget transfers.")
 
-    @strawberry.field(description="Who paid.")
-    async def payer(self, info: Info[Context, None]) -> PayerType:
-        language = await info.context.language()
-        if self.payer_id is None:
-            return PayerType.build(None, language)
-        return PayerType.build(await info.context.loaders.payer.load(self.payer_id), language)
+    payer: PayerType = strawberry.field(description="Who paid.")
 
     @classmethod
-    def build(cls, row: ContributionRow) -> ContributionType:
-        """The receipt of a contribution row."""
+    def build(cls, row: ContributionRow, language: str) -> ContributionType:
+        """The receipt of a contribution row, its payer named in ``language``."""
         return cls(
-            id=global_id("Contribution", row.id), payer_id=row.payer_id,
+            id=global_id("Contribution", row.id), payer=PayerType.build(row.payer, language),
             period=YearMonth(row.period),
             kind=ContributionKindType(row.kind), amount=Money.of_tiyn(row.amount_tiyn),
             paid_on=row.paid_on, payment_code=row.payment_code,
@@ -75,7 +68,8 @@ class ContributionType(Node):
         citizen = info.context.require_citizen()
         ids = [int(value) if value.isdigit() else -1 for value in node_ids]
         found = await repository.by_ids(info.context.reads, citizen.person_id, ids)
-        return [cls.build(found[key]) if key in found else None for key in ids]
+        language = await info.context.language()
+        return [cls.build(found[key], language) if key in found else None for key in ids]
 
 
 @strawberry.enum(description="Whether a month is paid, as the 12-month view shows it.")
@@ -99,9 +93,9 @@ class ContributionMonth:
         description="The receipts for this month, newest first (empty for a gap).")
 
     @classmethod
-    def build(cls, month: Month) -> ContributionMonth:
-        """The GraphQL view of one month."""
+    def build(cls, month: Month, language: str) -> ContributionMonth:
+        """The GraphQL view of one month (payers named in ``language``)."""
         return cls(
             period=YearMonth(month.period), state=ContributionMonthState[month.state.name],
             due_date=month.due_date, total=Money.of_tiyn(month.total_tiyn),
-            contributions=[ContributionType.build(row) for row in month.receipts])
+            contributions=[ContributionType.build(row, language) for row in month.receipts])

@@ -21,11 +21,13 @@ class DatedPage:
     columns: str
     date_column: str
     person_id: object
+    alias: str = ""
     conditions: list[str] = field(default_factory=list)
     args: list[object] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.conditions.append(self._param("person_id = {}", self.person_id))
+        """``alias`` qualifies the key columns when ``table`` joins others (``"c."``)."""
+        self.conditions.append(self._param(f"{self.alias}person_id = {{}}", self.person_id))
 
     def _param(self, template: str, *values: object) -> str:
         names = []
@@ -49,10 +51,10 @@ class DatedPage:
     def after(self, key: tuple[date, int] | None) -> DatedPage:
         """Only rows after the cursor's ``(date, id)`` in the page order."""
         if key is not None:
-            self.where(f"({self.date_column}, id) < ({{}}, {{}})", *key)
+            self.where(f"({self.date_column}, {self.alias}id) < ({{}}, {{}})", *key)
         return self
 
     def sql(self, limit: int) -> str:
         """The statement, newest first, at most ``limit`` rows."""
         return (f"SELECT {self.columns} FROM {self.table} WHERE {' AND '.join(self.conditions)}"
-                f" ORDER BY {self.date_column} DESC, id DESC LIMIT {int(limit)}")
+                f" ORDER BY {self.date_column} DESC, {self.alias}id DESC LIMIT {int(limit)}")

@@ -80,11 +80,13 @@ class CitizenType(Node):
         year: int | None = None, kind: ContributionKindType | None = None,
     ) -> Connection[ContributionType]:
         domain_kind = None if kind is None else ContributionKind[kind.name]
+        language = await info.context.language()
         return await dated_connection(
             info.context, kind="contribution", first=first, after=after,
             fetch=lambda db, limit, cursor: contributions.page(
                 db, self.person_id, limit=limit, after=cursor, year=year, kind=domain_kind),
-            key=lambda row: (row.period, row.id), node=ContributionType.build)
+            key=lambda row: (row.period, row.id),
+            node=lambda row: ContributionType.build(row, language))
 
     @strawberry.field(description="The last months one by one, newest first, gaps included: "
                                   "a month nobody paid for is shown as missing, not skipped.")
@@ -94,15 +96,15 @@ class CitizenType(Node):
         if not 1 <= months <= 36:
             raise BadUserInput(message("range", name="months", low=1, high=36))
         today = info.context.today
-        facts = await info.context.loaders.status_facts.load(
-            (self.person_id, await info.context.language()))
+        language = await info.context.language()
+        facts = await info.context.loaders.status_facts.load((self.person_id, language))
         known = [fact for fact in facts.contributions if fact.paid_on <= today]
         covered = compute_coverage(known, await info.context.rates()).covered
         first_month, last_month = window(today, months)
         receipts = await contributions.in_periods(
             info.context.reads, self.person_id, first=first_month, last=last_month)
         view = month_view(today=today, months=months, receipts=receipts, covered=covered)
-        return [ContributionMonth.build(month) for month in view]
+        return [ContributionMonth.build(month, language) for month in view]
 
     @strawberry.field(description="Care the Fund paid for, newest first.")
     async def covered_services(
@@ -110,12 +112,14 @@ class CitizenType(Node):
         year: int | None = None, package: PackageType | None = None,
     ) -> Connection[CoveredServiceType]:
         domain_package = None if package is None else Package[package.name]
+        language = await info.context.language()
         return await dated_connection(
             info.context, kind="covered_service", first=first, after=after,
             fetch=lambda db, limit, cursor: care.page(
                 db, self.person_id, limit=limit, after=cursor, year=year,
                 package=domain_package),
-            key=lambda row: (row.care_date, row.id), node=CoveredServiceType.build)
+            key=lambda row: (row.care_date, row.id),
+            node=lambda row: CoveredServiceType.build(row, language))
 
     @strawberry.field(description="Where the money went in a year (default: this year).")
     async def money_flow(self, info: Info[Context, None], year: int | None = None
