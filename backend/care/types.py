@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date
 
 import strawberry
@@ -80,27 +80,21 @@ class MedicalServiceType:
 @strawberry.type(name="CoveredService",
                  description="Care given to the person that the Fund paid a provider for.")
 class CoveredServiceType(Node):
-    service_code: strawberry.Private[str]
     care_date: date = strawberry.field(description="The day of care.")
     package: PackageType = strawberry.field(description="The package that paid.")
     amount: Money = strawberry.field(description="What the Fund paid the provider.")
     paid_on: date = strawberry.field(description="The day the Fund paid.")
 
     provider: ProviderType = strawberry.field(description="Who gave the care.")
-
-    @strawberry.field(description="What was done, from the catalogue.")
-    async def service(self, info: Info[Context, None]) -> MedicalServiceType:
-        row = await info.context.loaders.medical_service.load(self.service_code)
-        if row is None:
-            raise NotFound(message("missing_reference"))
-        return MedicalServiceType.build(row, await info.context.language())
+    service: MedicalServiceType = strawberry.field(description="What was done, from the catalogue.")
 
     @classmethod
-    def build(cls, row: ServicePaymentRow, language: str) -> CoveredServiceType:
-        """The covered service of a service-payment row, its provider named in ``language``."""
+    def build(cls, row: ServicePaymentRow, service: ServiceRow, language: str
+              ) -> CoveredServiceType:
+        """A service-payment row and its catalogue entry, names in ``language``."""
         return cls(id=global_id("CoveredService", row.id),
                    provider=ProviderType.build(row.provider, language),
-                   service_code=row.service_code, care_date=row.care_date,
+                   service=MedicalServiceType.build(service, language), care_date=row.care_date,
                    package=PackageType(row.package),
                    amount=Money.of_tiyn(row.amount_tiyn), paid_on=row.paid_on)
 
@@ -111,5 +105,20 @@ class CoveredServiceType(Node):
         citizen = info.context.require_citizen()
         ids = [int(value) if value.isdigit() else -1 for value in node_ids]
         found = await repository.by_ids(info.context.reads, citizen.person_id, ids)
-        language = await info.context.language()
-        return [cls.build(found[key], language) if key in found else None for key in ids]
+        built = dict(zip(found, await covered_services(info.context, list(found.values())),
+                         strict=True))
+        return [built.get(key) for key in ids]
+
+
+async def covered_services(context: Context, rows: Sequence[ServicePaymentRow]
+                           ) -> list[CoveredServiceType]:
+    """Covered services for ``rows`` with their catalogue entries (one cached lookup)."""
+    language = await context.language()
+    services = await context.loaders.medical_service.load_many(
+        [row.service_code for row in rows])
+    built = []
+    for row, service in zip(rows, services, strict=True):
+        if service is None:  # the foreign key makes this impossible; say so if it happens
+            raise NotFound(message("missing_reference"))
+        built.append(CoveredServiceType.build(row, service, language))
+    return built

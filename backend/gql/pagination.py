@@ -87,12 +87,14 @@ def build_connection(
     *,
     kind: str,
     key: Callable[[Row], Sequence[Any]],
-    node: Callable[[Row], NodeT],
+    nodes: Sequence[NodeT],
     has_previous: bool,
 ) -> Connection[NodeT]:
-    """A connection from up to ``size + 1`` rows (the extra row only says a next page exists)."""
+    """A connection from up to ``size + 1`` rows (the extra row only says a next page exists)
+    and the nodes of the first ``size`` of them."""
     page = rows[:size]
-    edges = [Edge(cursor=encode_cursor(kind, key(row)), node=node(row)) for row in page]
+    edges = [Edge(cursor=encode_cursor(kind, key(row)), node=node)
+             for row, node in zip(page, nodes, strict=True)]
     return Connection(
         edges=edges,
         page_info=PageInfo(
@@ -115,15 +117,15 @@ async def dated_connection(
     after: str | None,
     fetch: Callable[[Fetcher, int, tuple[date, int] | None], Awaitable[Sequence[DatedRow]]],
     key: Callable[[DatedRow], tuple[date, int]],
-    node: Callable[[DatedRow], NodeT],
+    nodes: Callable[[Sequence[DatedRow]], Awaitable[Sequence[NodeT]]],
 ) -> Connection[NodeT]:
     """A page of rows sorted by (date, id) descending: check ``first``, decode ``after``, fetch
-    one row more than the page (on a pooled connection of its own), build the connection."""
+    one row more than the page (on a pooled connection of its own), build its ``nodes``."""
     size = page_size(first)
     cursor = _dated_key(kind, after)
     rows = await fetch(context.reads, size + 1, cursor)
     return build_connection(
-        rows, size, kind=kind, has_previous=cursor is not None, node=node,
+        rows, size, kind=kind, has_previous=cursor is not None, nodes=await nodes(rows[:size]),
         key=lambda row: (key(row)[0].isoformat(), key(row)[1]))
 
 

@@ -72,7 +72,8 @@ class Query:
             articles = [a for a in articles if (a.order, a.slug) > (key[0], key[1])]
         return build_connection(
             articles[: size + 1], size, kind="help", has_previous=key is not None,
-            key=lambda a: (a.order, a.slug), node=HelpArticleType.build)
+            key=lambda a: (a.order, a.slug),
+            nodes=[HelpArticleType.build(article) for article in articles[:size]])
 
     @strawberry.field(description="One help article by its slug.")
     async def help_article(
@@ -95,7 +96,8 @@ class Query:
             limit=min(size + 1, MAX_SEARCH_RESULTS))
         return build_connection(
             found, size, kind="help_search", has_previous=False,
-            key=lambda a: (a.order, a.slug), node=HelpArticleType.build)
+            key=lambda a: (a.order, a.slug),
+            nodes=[HelpArticleType.build(article) for article in found[:size]])
 
     @strawberry.field(description="Changes whenever any help article changes (for offline "
                                   "caches).")

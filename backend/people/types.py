@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import strawberry
 from strawberry.types import Info
@@ -11,8 +11,9 @@ from strawberry.types import Info
 from auth.identifiers import mask_iin
 from backend.allocations.types import MoneyFlowYear, money_flow
 from backend.care import repository as care
-from backend.care.types import CoveredServiceType
+from backend.care.types import CoveredServiceType, covered_services
 from backend.contributions import repository as contributions
+from backend.contributions.repository import ContributionRow
 from backend.contributions.service import month_view, window
 from backend.contributions.types import ContributionMonth, ContributionType
 from backend.errors import BadUserInput, NotFound
@@ -26,6 +27,11 @@ from backend.people.repository import PersonRow
 from backend.reference.types import RegionType
 from backend.status.coverage import compute_coverage
 from backend.status.types import InsuranceStatus, insurance_status
+
+
+async def receipts(rows: Sequence[ContributionRow], language: str) -> list[ContributionType]:
+    """Receipts for ``rows`` (their payers came with them)."""
+    return [ContributionType.build(row, language) for row in rows]
 
 
 @strawberry.type(name="Citizen", description="The signed-in person: profile, insurance, "
@@ -86,7 +92,7 @@ class CitizenType(Node):
             fetch=lambda db, limit, cursor: contributions.page(
                 db, self.person_id, limit=limit, after=cursor, year=year, kind=domain_kind),
             key=lambda row: (row.period, row.id),
-            node=lambda row: ContributionType.build(row, language))
+            nodes=lambda rows: receipts(rows, language))
 
     @strawberry.field(description="The last months one by one, newest first, gaps included: "
                                   "a month nobody paid for is shown as missing, not skipped.")
@@ -112,14 +118,13 @@ class CitizenType(Node):
         year: int | None = None, package: PackageType | None = None,
     ) -> Connection[CoveredServiceType]:
         domain_package = None if package is None else Package[package.name]
-        language = await info.context.language()
         return await dated_connection(
             info.context, kind="covered_service", first=first, after=after,
             fetch=lambda db, limit, cursor: care.page(
                 db, self.person_id, limit=limit, after=cursor, year=year,
                 package=domain_package),
             key=lambda row: (row.care_date, row.id),
-            node=lambda row: CoveredServiceType.build(row, language))
+            nodes=lambda rows: covered_services(info.context, rows))
 
     @strawberry.field(description="Where the money went in a year (default: this year).")
     async def money_flow(self, info: Info[Context, None], year: int | None = None
