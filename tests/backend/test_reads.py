@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -10,7 +13,19 @@ from backend.db.engine import create_engine
 from backend.db.reads import ConnectionLost, Reads
 
 
+@asynccontextmanager
+async def reads_named(engine: AsyncEngine, name: str) -> AsyncIterator[Reads]:
+    """Reads on a pool of their own (``application_name`` ``name``), as the API makes them."""
+    own = create_engine(engine.url.render_as_string(hide_password=False), pool_size=3,
+                        max_overflow=0, pre_ping=False, application_name=name)
+    try:
+        yield Reads(own)
+    finally:
+        await own.dispose()
+
+
 async def drop_connections(engine: AsyncEngine, application_name: str) -> None:
+    """What a server restart does to a pool: every connection of ``application_name`` ends."""
     async with engine.connect() as conn:
         await conn.execute(text(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
@@ -21,30 +36,19 @@ async def drop_connections(engine: AsyncEngine, application_name: str) -> None:
 async def test_a_read_after_the_server_dropped_every_connection_succeeds(
     engine: AsyncEngine,
 ) -> None:
-    url = engine.url.render_as_string(hide_password=False)
-    own = create_engine(url, pool_size=3, max_overflow=0, pre_ping=False,
-                        application_name="mhi-reads-test")
-    reads = Reads(own)
-    try:
-        assert (await reads.fetch("SELECT 1 AS one"))[0]["one"] == 1
+    async with reads_named(engine, "mhi-reads-test") as reads:
         async with reads.connection() as a, reads.connection() as b:  # two pooled connections
             await a.fetch("SELECT 1")
             await b.fetch("SELECT 1")
         await drop_connections(engine, "mhi-reads-test")
         assert (await reads.fetch("SELECT 2 AS two"))[0]["two"] == 2
         assert (await reads.fetch("SELECT 3 AS three"))[0]["three"] == 3
-    finally:
-        await own.dispose()
 
 
 async def test_a_lost_connection_inside_a_multi_statement_read_says_so(
     engine: AsyncEngine,
 ) -> None:
-    url = engine.url.render_as_string(hide_password=False)
-    own = create_engine(url, pool_size=2, max_overflow=0, pre_ping=False,
-                        application_name="mhi-reads-test-2")
-    reads = Reads(own)
-    try:
+    async with reads_named(engine, "mhi-reads-test-2") as reads:
         async with reads.connection() as warm:
             await warm.fetch("SELECT 1")
         await drop_connections(engine, "mhi-reads-test-2")
@@ -52,5 +56,3 @@ async def test_a_lost_connection_inside_a_multi_statement_read_says_so(
             async with reads.connection() as connection:
                 await connection.fetch("SELECT 1")
         assert (await reads.fetch("SELECT 4 AS four"))[0]["four"] == 4
-    finally:
-        await own.dispose()
