@@ -1,5 +1,5 @@
 """DataLoaders, built anew for every request (a module-level loader would leak one person's
-data into another's response).  Each batch reads through a short session of its own."""
+data into another's response).  Each batch reads on a pooled connection of its own."""
 
 from backend.gql.dataloaders.loaders import Loaders
 
