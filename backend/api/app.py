@@ -4,27 +4,26 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.routing import Route
 
 from auth.service import AuthService
 from backend.api.etag import ETagMiddleware
 from backend.api.graphql_app import GraphQLApp
-from backend.db import migrate
+from backend.api.probes import add_probes
 from backend.db.engine import create_engine, create_session_factory
 from backend.db.reads import Reads
 from backend.gql.context import Context, language_from_header
 from backend.gql.limits import BodySizeLimit, Limits
 from backend.gql.schema import build_schema
 from backend.help.library import HelpLibrary
-from backend.rates.cache import rate_cache
-from backend.reference.cache import reference_cache
+from backend.rates.cache import RateCache, rate_cache
+from backend.reference.cache import ReferenceCache, reference_cache
 from backend.settings import AppSettings
 
 ALMATY = ZoneInfo("Asia/Almaty")
@@ -33,6 +32,23 @@ ALMATY = ZoneInfo("Asia/Almaty")
 def almaty_today() -> date:
     """Today's date in Kazakhstan (what a person reads is in Almaty time)."""
     return datetime.now(ALMATY).date()
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What the app opens at startup and every request shares (``app.state.runtime``)."""
+
+    engine: AsyncEngine
+    reads: Reads
+    rates: RateCache
+    reference: ReferenceCache
+
+    @classmethod
+    def on(cls, engine: AsyncEngine) -> Runtime:
+        """The read path and the process-wide caches on ``engine``."""
+        reads = Reads(engine)
+        return cls(engine=engine, reads=reads, rates=rate_cache(create_session_factory(engine)),
+                   reference=reference_cache(reads))
 
 
 def create_app(
@@ -52,34 +68,27 @@ def create_app(
         raise ValueError("create_app needs an engine or a database URL")
     limits = limits or Limits()
     help_library = HelpLibrary.load()
-    state: dict[str, Any] = {}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        own = engine is None
         active = engine or create_engine(
-            str(database_url),
-            pool_size=settings.db_pool_size,
-            max_overflow=settings.db_max_overflow,
-            pre_ping=settings.db_pool_pre_ping,
-        )
-        state["engine"] = active
-        state["reads"] = app.state.reads = Reads(active)
-        state["rates"] = rate_cache(create_session_factory(active))
-        state["reference"] = reference_cache(state["reads"])
+            str(database_url), pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow, pre_ping=settings.db_pool_pre_ping)
+        app.state.runtime = Runtime.on(active)
         try:
             yield
         finally:
-            if own:
+            if engine is None:
                 await active.dispose()
 
     def context_for(request: Request) -> Context:
+        runtime: Runtime = request.app.state.runtime
         return Context(
             principal=auth.principal_from_header(request.headers.get("authorization")),
-            reads=state["reads"],
+            reads=runtime.reads,
             header_language=language_from_header(request.headers.get("accept-language")),
-            rate_cache=state["rates"],
-            reference=state["reference"],
+            rate_cache=runtime.rates,
+            reference=runtime.reference,
             help=help_library,
             today=today(),
         )
@@ -91,26 +100,5 @@ def create_app(
         Route("/graphql", graphql, methods=["GET", "POST"], include_in_schema=False))
     app.add_middleware(ETagMiddleware, path="/graphql")
     app.add_middleware(BodySizeLimit, path="/graphql", max_bytes=limits.max_body_bytes)
-
-    @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    head = migrate.head_revision()
-
-    @app.get("/readyz", include_in_schema=False)
-    async def readyz() -> JSONResponse:
-        try:
-            current = await migrate.current_revision(state["engine"])
-        except Exception:  # any failure to reach the database means not ready
-            return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
-        if current != head:
-            body = {"status": "unavailable", "database": "up", "migrations": "behind"}
-            return JSONResponse(body, status_code=503)
-        return JSONResponse({"status": "ready", "database": "up", "migrations": "current"})
-
-    @app.get("/.well-known/jwks.json", include_in_schema=False)
-    async def jwks() -> dict[str, Any]:
-        return {"keys": [auth.issuer.key.public_jwk()]}
-
+    add_probes(app, auth)
     return app

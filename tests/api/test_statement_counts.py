@@ -36,7 +36,7 @@ def counting(app: FastAPI, engine: AsyncEngine) -> Iterator[list[str]]:
     def record(*args: Any) -> None:
         statements.append(args[2])
 
-    reads: Reads = app.state.reads
+    reads: Reads = app.state.runtime.reads
     event.listen(engine.sync_engine, "before_cursor_execute", record)
     reads.listeners.append(statements.append)
     try:

@@ -1,0 +1,35 @@
+"""Health, readiness and the public key set: the routes that are not GraphQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from auth.service import AuthService
+from backend.db import migrate
+
+
+def add_probes(app: FastAPI, auth: AuthService) -> None:
+    """``/healthz``, ``/readyz`` (the database answers and is migrated) and the JWKS."""
+    head = migrate.head_revision()
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz(request: Request) -> JSONResponse:
+        try:
+            current = await migrate.current_revision(request.app.state.runtime.engine)
+        except Exception:  # any failure to reach the database means not ready
+            return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
+        if current != head:
+            body = {"status": "unavailable", "database": "up", "migrations": "behind"}
+            return JSONResponse(body, status_code=503)
+        return JSONResponse({"status": "ready", "database": "up", "migrations": "current"})
+
+    @app.get("/.well-known/jwks.json", include_in_schema=False)
+    async def jwks() -> dict[str, Any]:
+        return {"keys": [auth.issuer.key.public_jwk()]}
