@@ -2,7 +2,8 @@
 whether it changed (``If-None-Match`` → 304 with no body).
 
 The tag is a hash of the response body: the same data gives the same tag, on any server.
-Responses that depend on the caller say so (``Vary``) and stay private to that device.
+Responses vary by caller and language (``Vary``); a signed-in person's stay private to their
+device, an anonymous one (help articles) may sit in shared caches for five minutes.
 """
 
 from __future__ import annotations
@@ -55,7 +56,11 @@ class ETagMiddleware:
         etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
         headers["etag"] = etag
         headers["vary"] = "Authorization, Accept-Language"
-        headers["cache-control"] = "private, no-cache"
+        # Without credentials the answer is public (help articles): shared caches may keep it
+        # a few minutes; with them it is the person's own and is revalidated every time.
+        anonymous = "authorization" not in request
+        headers["cache-control"] = ("public, max-age=300" if anonymous
+                                    else "private, no-cache")
         if etag in [tag.strip() for tag in request.get("if-none-match", "").split(",")]:
             del headers["content-length"]
             del headers["content-type"]

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from auth.service import AuthService
+from auth.tokens import Audience
 from tests.api.gql import codes, data, graphql, operation
+from tests.factories import create_person
 
 LIST = operation("HelpList")
 
@@ -63,7 +67,7 @@ class TestETags:
         payload = {"query": LIST, "variables": {"language": "KK"}}
         first = await client.post("/graphql", json=payload)
         etag = first.headers["etag"]
-        assert first.headers["cache-control"] == "private, no-cache"
+        assert first.headers["cache-control"] == "public, max-age=300"
         again = await client.post("/graphql", json=payload, headers={"If-None-Match": etag})
         assert again.status_code == 304 and again.content == b""
         other = await client.post("/graphql", json={**payload, "variables": {"language": "EN"}},
@@ -74,3 +78,22 @@ class TestETags:
         response = await client.post("/graphql", json={"query": "{ me { firstName } }"})
         assert response.status_code == 200 and response.json()["errors"]
         assert "etag" not in response.headers
+
+    async def test_a_get_query_can_be_revalidated(self, client: httpx.AsyncClient) -> None:
+        params = {"query": "{ helpVersion }"}
+        first = await client.get("/graphql", params=params)
+        assert first.status_code == 200 and first.json()["data"]["helpVersion"]
+        again = await client.get("/graphql", params=params,
+                                 headers={"If-None-Match": first.headers["etag"]})
+        assert again.status_code == 304
+
+    async def test_a_signed_in_answer_stays_private(
+        self, client: httpx.AsyncClient, committed: AsyncSession, auth_service: AuthService
+    ) -> None:
+        person = await create_person(committed)
+        await committed.commit()
+        token = auth_service.issuer.mint(str(person.id), Audience.MOBILE)
+        response = await client.post("/graphql", json={"query": "{ me { firstName } }"},
+                                     headers={"Authorization": f"Bearer {token}"})
+        assert response.headers["cache-control"] == "private, no-cache"
+        assert "Authorization" in response.headers["vary"]
