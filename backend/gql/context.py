@@ -73,11 +73,14 @@ class Context:
     async def language(self) -> str:
         """The reader's language: the person's own setting, else ``Accept-Language``, else kk."""
         if self._language is None:
-            self._language = self.header_language
+            # Decided before it is stored: a sibling resolver asking meanwhile must not see
+            # the header's language stand in for the person's (both await the same load).
+            language = self.header_language
             if isinstance(self.principal, Citizen):
                 person = await self.loaders.person.load(self.principal.person_id)
                 if person is not None:
-                    self._language = person.language
+                    language = person.language
+            self._language = language
         return self._language
 
     @property

@@ -97,3 +97,18 @@ class TestETags:
                                      headers={"Authorization": f"Bearer {token}"})
         assert response.headers["cache-control"] == "private, no-cache"
         assert "Authorization" in response.headers["vary"]
+
+
+class TestLanguageOfASignedInReader:
+    async def test_sibling_fields_all_read_the_persons_language(
+        self, client: httpx.AsyncClient, committed: AsyncSession, auth_service: AuthService
+    ) -> None:
+        person = await create_person(committed, language="ru")
+        await committed.commit()
+        token = auth_service.issuer.mint(str(person.id), Audience.MOBILE)
+        query = ('{ helpArticle(slug: "log-in") { language } '
+                 "helpArticles(first: 1) { edges { node { language } } } }")
+        body = data(await graphql(client, query, token=token,
+                                  headers={"Accept-Language": "en"}))
+        assert body["helpArticle"]["language"] == "RU"
+        assert body["helpArticles"]["edges"][0]["node"]["language"] == "RU"
