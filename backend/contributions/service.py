@@ -8,9 +8,7 @@ from datetime import date
 from enum import StrEnum
 
 from backend.contributions.repository import ContributionRow
-from backend.status.coverage import month_index, month_start
-
-DUE_DAY = 25
+from backend.status.coverage import due_date, month_index, month_start
 
 
 class MonthState(StrEnum):
@@ -57,7 +55,7 @@ def month_view(*, today: date, months: int, receipts: Sequence[ContributionRow],
     for index in range(last, last - months, -1):
         period = month_start(index)
         mine = tuple(row for row in receipts if row.period == period)
-        due = month_start(index + 1).replace(day=DUE_DAY)
+        due = due_date(index)
         if index in covered:
             state = MonthState.PAID if mine else MonthState.COVERED
         else:

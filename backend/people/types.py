@@ -25,7 +25,7 @@ from backend.messages import message
 from backend.models.enums import ContributionKind, Package
 from backend.people.repository import PersonRow
 from backend.reference.types import RegionType
-from backend.status.coverage import compute_coverage
+from backend.status import covered_months
 from backend.status.types import InsuranceStatus, insurance_status
 
 
@@ -104,12 +104,12 @@ class CitizenType(Node):
         today = info.context.today
         language = await info.context.language()
         facts = await info.context.loaders.status_facts.load((self.person_id, language))
-        known = [fact for fact in facts.contributions if fact.paid_on <= today]
-        covered = compute_coverage(known, await info.context.rates()).covered
+        covered = covered_months(as_of=today, contributions=facts.contributions,
+                                 rates=await info.context.rates())
         first_month, last_month = window(today, months)
-        receipts = await contributions.in_periods(
+        rows = await contributions.in_periods(
             info.context.reads, self.person_id, first=first_month, last=last_month)
-        view = month_view(today=today, months=months, receipts=receipts, covered=covered)
+        view = month_view(today=today, months=months, receipts=rows, covered=covered)
         return [ContributionMonth.build(month, language) for month in view]
 
     @strawberry.field(description="Care the Fund paid for, newest first.")

@@ -1,6 +1,6 @@
 """Insurance status: a pure function of categories and contribution history."""
 
-from backend.status.engine import compute_status, status_changes
+from backend.status.engine import compute_status, covered_months, status_changes
 from backend.status.models import (
     ContributionFact,
     Membership,
@@ -22,5 +22,6 @@ __all__ = [
     "StatusChange",
     "StatusResult",
     "compute_status",
+    "covered_months",
     "status_changes",
 ]

@@ -32,6 +32,7 @@ LONG_GRACE_RUN = 60
 SHORT_GRACE, LONG_GRACE = 3, 6
 # A guard against absurd amounts: no single allocation runs past a century of months.
 MAX_MONTHS_PER_GROUP = 1200
+DUE_DAY = 25
 
 
 def month_index(day: date) -> int:
@@ -54,9 +55,14 @@ def month_label(index: int) -> str:
     return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
+def due_date(index: int) -> date:
+    """The deadline of month ``index``: the 25th of the next month (R3)."""
+    return month_start(index + 1).replace(day=DUE_DAY)
+
+
 def due_month(day: date) -> int:
     """The latest month whose payment deadline (the 25th of the next month) has passed (R3)."""
-    return month_index(day) - (1 if day.day > 25 else 2)
+    return month_index(day) - (1 if day.day > DUE_DAY else 2)
 
 
 @dataclass(frozen=True)

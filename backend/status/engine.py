@@ -64,9 +64,11 @@ from backend.rates.book import RateBook
 from backend.rates.kinds import ContributionKind
 from backend.status.coverage import (
     ARREARS_MONTHS,
+    DUE_DAY,
     SELF_KINDS,
     Coverage,
     compute_coverage,
+    due_date,
     due_month,
     grace_months,
     month_end,
@@ -85,10 +87,7 @@ from backend.status.models import (
     StatusResult,
 )
 
-__all__ = ["compute_status", "status_changes"]
-
-DUE_DAY = 25
-
+__all__ = ["compute_status", "covered_months", "status_changes"]
 
 def compute_status(
     *,
@@ -98,7 +97,7 @@ def compute_status(
     rates: RateBook,
 ) -> StatusResult:
     """The status on ``as_of`` (rules R0-R6 of this module)."""
-    known = [fact for fact in contributions if fact.paid_on <= as_of]  # R0
+    known = _known(as_of, contributions)
     coverage = compute_coverage(known, rates)
     grace = grace_months(as_of, coverage)
     active = [membership for membership in memberships if membership.valid_on(as_of)]
@@ -106,6 +105,19 @@ def compute_status(
         return _state_category(active, coverage, grace)
     result = _from_contributions(as_of, coverage, grace)
     return replace(result, self_payment=_self_payment(as_of, known, coverage, rates))
+
+
+def covered_months(
+    *, as_of: date, contributions: Sequence[ContributionFact], rates: RateBook
+) -> frozenset[int]:
+    """The months (``coverage.month_index`` values) paid for as known on ``as_of`` (R0, R2,
+    R5): a month paid off by a later payment counts, one paid after ``as_of`` does not."""
+    return compute_coverage(_known(as_of, contributions), rates).covered
+
+
+def _known(as_of: date, contributions: Sequence[ContributionFact]) -> list[ContributionFact]:
+    """R0: only what was paid by ``as_of``."""
+    return [fact for fact in contributions if fact.paid_on <= as_of]
 
 
 def status_changes(
@@ -232,7 +244,7 @@ def _self_payment(
     return SelfPayment(
         monthly_amount_tiyn=_monthly_amount(rates, kind, next_month),
         next_period=month_start(next_month),
-        next_due_date=month_start(next_month + 1).replace(day=DUE_DAY),
+        next_due_date=due_date(next_month),
         arrears_periods=tuple(month_start(month) for month in arrears),
         arrears_tiyn=sum(_monthly_amount(rates, kind, month) for month in arrears),
     )

@@ -17,6 +17,7 @@ from backend.i18n import pick
 from backend.messages import message
 from backend.reference.types import CategoryType
 from backend.status import Reason, compute_status, status_changes
+from backend.status.coverage import month_index, month_start
 from backend.status.texts import STATUS_NAMES, reason_text
 
 V = strawberry.enum_value
@@ -127,8 +128,7 @@ class InsuranceStatus:
         if not 1 <= months <= 60:
             raise BadUserInput(message("range", name="months", low=1, high=60))
         facts = await info.context.loaders.status_facts.load((self.person_id, self.language))
-        start = self.as_of.year * 12 + self.as_of.month - 1 - months
-        since = date(start // 12, start % 12 + 1, 1)
+        since = month_start(month_index(self.as_of) - months)
         changes = status_changes(
             since=since, until=self.as_of, memberships=facts.memberships,
             contributions=facts.contributions, rates=await info.context.rates(),
