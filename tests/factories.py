@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import uuid
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +19,8 @@ from backend.models import (
     Provider,
     ServicePayment,
 )
+
+M = TypeVar("M")
 
 _iin_serials = itertools.count(1)
 _bin_serials = itertools.count(1)
@@ -41,6 +43,15 @@ def new_bin() -> str:
             return value
 
 
+async def _insert(session: AsyncSession, model: type[M], values: dict[str, Any],
+                  overrides: dict[str, Any]) -> M:
+    """Add one ``model`` row from ``values`` with ``overrides`` applied, flushed."""
+    row = model(**{**values, **overrides})
+    session.add(row)
+    await session.flush()
+    return row
+
+
 async def create_person(session: AsyncSession, **overrides: Any) -> Person:
     """A person in Almaty who reads Russian, with a valid IIN for their birth date and sex."""
     birth = overrides.pop("birth_date", date(1985, 4, 12))
@@ -50,11 +61,7 @@ async def create_person(session: AsyncSession, **overrides: Any) -> Person:
         "patronymic": "Петровна", "birth_date": birth, "sex": sex, "region_code": "KZ-75",
         "language": "ru", "phone": "+77011234567",
     }
-    values.update(overrides)
-    person = Person(**values)
-    session.add(person)
-    await session.flush()
-    return person
+    return await _insert(session, Person, values, overrides)
 
 
 async def create_employer(session: AsyncSession, **overrides: Any) -> Payer:
@@ -63,11 +70,7 @@ async def create_employer(session: AsyncSession, **overrides: Any) -> Payer:
         "kind": "employer", "bin": new_bin(), "name_kk": "«Альфа» ЖШС",
         "name_ru": "ТОО «Альфа»", "name_en": "Alpha LLP", "region_code": "KZ-75",
     }
-    values.update(overrides)
-    payer = Payer(**values)
-    session.add(payer)
-    await session.flush()
-    return payer
+    return await _insert(session, Payer, values, overrides)
 
 
 async def create_contribution(session: AsyncSession, person: Person, **overrides: Any
@@ -78,11 +81,7 @@ async def create_contribution(session: AsyncSession, person: Person, **overrides
         "amount_tiyn": 425_000, "paid_on": date(2025, 11, 20), "payment_code": 122,
         "source": "test", "source_record_id": uuid.uuid4().hex,
     }
-    values.update(overrides)
-    row = Contribution(**values)
-    session.add(row)
-    await session.flush()
-    return row
+    return await _insert(session, Contribution, values, overrides)
 
 
 async def create_state_payer(session: AsyncSession, **overrides: Any) -> Payer:
@@ -91,11 +90,7 @@ async def create_state_payer(session: AsyncSession, **overrides: Any) -> Payer:
         "kind": "state", "name_kk": "Республикалық бюджет", "name_ru": "Республиканский бюджет",
         "name_en": "Republican budget",
     }
-    values.update(overrides)
-    payer = Payer(**values)
-    session.add(payer)
-    await session.flush()
-    return payer
+    return await _insert(session, Payer, values, overrides)
 
 
 async def create_membership(session: AsyncSession, person: Person, **overrides: Any
@@ -103,11 +98,7 @@ async def create_membership(session: AsyncSession, person: Person, **overrides: 
     """Pensioner since 2020, open-ended."""
     values: dict[str, Any] = {"person_id": person.id, "category_code": "pensioner",
                               "valid_from": date(2020, 1, 1), "valid_to": None}
-    values.update(overrides)
-    row = CategoryMembership(**values)
-    session.add(row)
-    await session.flush()
-    return row
+    return await _insert(session, CategoryMembership, values, overrides)
 
 
 async def create_provider(session: AsyncSession, **overrides: Any) -> Provider:
@@ -117,11 +108,7 @@ async def create_provider(session: AsyncSession, **overrides: Any) -> Provider:
         "quality_zone": "green", "name_kk": "№ 5 қалалық емхана",
         "name_ru": "Городская поликлиника № 5", "name_en": "City Polyclinic No. 5",
     }
-    values.update(overrides)
-    row = Provider(**values)
-    session.add(row)
-    await session.flush()
-    return row
+    return await _insert(session, Provider, values, overrides)
 
 
 async def create_medical_service(session: AsyncSession, **overrides: Any) -> MedicalService:
@@ -131,11 +118,7 @@ async def create_medical_service(session: AsyncSession, **overrides: Any) -> Med
         "sex": None, "name_kk": "Жалпы практика дәрігерінің қабылдауы",
         "name_ru": "Приём врача общей практики", "name_en": "General practitioner visit",
     }
-    values.update(overrides)
-    row = MedicalService(**values)
-    session.add(row)
-    await session.flush()
-    return row
+    return await _insert(session, MedicalService, values, overrides)
 
 
 async def create_service_payment(
@@ -148,8 +131,4 @@ async def create_service_payment(
         "care_date": date(2025, 11, 3), "amount_tiyn": 1_240_000, "package": service.package,
         "paid_on": date(2025, 11, 20), "source": "test", "source_record_id": uuid.uuid4().hex,
     }
-    values.update(overrides)
-    row = ServicePayment(**values)
-    session.add(row)
-    await session.flush()
-    return row
+    return await _insert(session, ServicePayment, values, overrides)
