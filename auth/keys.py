@@ -1,8 +1,7 @@
 """The asymmetric key that signs access tokens (Ed25519), and its public JWK.
 
-Foundation version: one key, generated on first use into a git-ignored file with mode 0600.
-The identity-and-access work moves keys into the database with rotation; the ``kid`` (an
-RFC 7638 thumbprint) already lets verifiers hold several keys at once.
+Keys live in the database and rotate (``auth.keyring``); the ``kid`` is the RFC 7638
+thumbprint, so verifiers can hold several keys at once.
 """
 
 from __future__ import annotations
@@ -10,9 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
@@ -56,21 +53,3 @@ def thumbprint(public_key: Ed25519PublicKey) -> str:
 def signing_key_from(private_key: Ed25519PrivateKey) -> SigningKey:
     """Wrap a private key with its thumbprint as ``kid``."""
     return SigningKey(kid=thumbprint(private_key.public_key()), private_key=private_key)
-
-
-def load_or_create(path: Path) -> SigningKey:
-    """Load the PEM key at ``path``, creating it (mode 0600) on first use."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pem = Ed25519PrivateKey.generate().private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(pem)
-    loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    if not isinstance(loaded, Ed25519PrivateKey):
-        raise ValueError("the signing key file does not hold an Ed25519 key")
-    return signing_key_from(loaded)

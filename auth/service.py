@@ -1,53 +1,141 @@
-"""What the API and the command line call: one object that issues and checks tokens."""
+"""What the API and the command line call: keys, tokens, sign-in, sessions, desk, clients."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import timedelta
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Mapping
+from datetime import datetime, timedelta
+from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from auth.clients import Clients
 from auth.errors import InvalidToken
-from auth.keys import load_or_create
+from auth.keyring import KeyRing, Schedule
+from auth.login import CitizenLogin, PersonDirectory
 from auth.principals import Anonymous, Principal, principal_from_claims
+from auth.secrets import Secrets
+from auth.sessions import Sessions
 from auth.settings import AuthSettings
-from auth.tokens import Audience, TokenIssuer, TokenVerifier, verifier_for
+from auth.sms import DevSmsSink, DisabledGateway, SmsGateway
+from auth.staff import Desk
+from auth.tokens import Audience, TokenIssuer, TokenVerifier
+
+log = logging.getLogger(__name__)
+ACCEPTED_AUDIENCES = (Audience.MOBILE, Audience.DESK, Audience.INTEGRATOR)
 
 
-@dataclass(frozen=True)
+class NoDirectory:
+    """A directory that knows no one (the CLI mints tokens without signing anyone in)."""
+
+    async def phone_of(self, iin: str) -> None:
+        """Nobody."""
+        return None
+
+
+def gateway_for(settings: AuthSettings) -> SmsGateway:
+    """The SMS gateway the settings name (the development sink is refused in production)."""
+    if settings.sms_gateway == "dev":
+        if settings.environment == "production":
+            raise RuntimeError("the development SMS sink cannot run in production")
+        return DevSmsSink(settings.dev_sms_file)
+    return DisabledGateway()
+
+
 class AuthService:
-    """Token issuer and verifier built from settings."""
+    """Everything ``auth`` offers, on one engine and one set of settings."""
 
-    issuer: TokenIssuer
-    verifier: TokenVerifier
+    def __init__(self, engine: AsyncEngine, settings: AuthSettings, *,
+                 directory: PersonDirectory | None = None,
+                 gateway: SmsGateway | None = None) -> None:
+        self.settings = settings
+        self.secrets = Secrets.from_settings(settings)
+        self.keyring = KeyRing(engine, self.secrets, Schedule.from_settings(settings))
+        self.sessions = Sessions(engine, self.secrets, settings, self._mint)
+        self.gateway = gateway or gateway_for(settings)
+        self.login = CitizenLogin(engine, self.secrets, settings, directory or NoDirectory(),
+                                  self.gateway, self.sessions)
+        self.desk = Desk(engine, self.secrets, settings, self.sessions)
+        self.clients = Clients(engine, self.secrets, settings, self._mint)
+        self._leeway = timedelta(seconds=settings.clock_leeway_seconds)
+        self._verifier: tuple[int, TokenVerifier] | None = None
 
     @classmethod
-    def from_settings(cls, settings: AuthSettings) -> AuthService:
-        """Load (or create) the signing key and build the pair."""
-        key = load_or_create(settings.signing_key_file)
-        return cls(
-            issuer=TokenIssuer(
-                key, settings.issuer, timedelta(seconds=settings.access_token_ttl_seconds)
-            ),
-            verifier=verifier_for(
-                key,
-                issuer=settings.issuer,
-                leeway=timedelta(seconds=settings.clock_leeway_seconds),
-            ),
-        )
+    async def open(cls, engine: AsyncEngine, settings: AuthSettings, *,
+                   directory: PersonDirectory | None = None,
+                   gateway: SmsGateway | None = None) -> AuthService:
+        """The service with its key ring loaded (a first key is created if there is none)."""
+        service = cls(engine, settings, directory=directory, gateway=gateway)
+        await service.keyring.refresh()
+        return service
 
-    def principal_from_header(self, authorization: str | None) -> Principal:
+    # -- tokens ---------------------------------------------------------------------------
+
+    def issuer(self) -> TokenIssuer:
+        """An issuer with the key that signs now."""
+        return TokenIssuer(self.keyring.signing_key, self.settings.issuer,
+                           timedelta(seconds=self.settings.access_token_ttl_seconds))
+
+    def _mint(self, subject: str, audience: Audience,
+              extra: Mapping[str, str]) -> tuple[str, datetime]:
+        return self.issuer().mint_with_expiry(subject, audience, extra=extra)
+
+    def mint(self, subject: str, audience: Audience, extra: Mapping[str, str] | None = None
+             ) -> str:
+        """An access token without a session (the CLI, tests and benchmarks)."""
+        return self._mint(subject, audience, extra or {})[0]
+
+    def verifier(self) -> TokenVerifier:
+        """A verifier trusting every key that verifies now (rebuilt when the ring reloads)."""
+        if self._verifier is None or self._verifier[0] != self.keyring.generation:
+            self._verifier = (self.keyring.generation, TokenVerifier(
+                self.keyring.public_keys(), self.settings.issuer, self._leeway))
+        return self._verifier[1]
+
+    async def principal_from_header(self, authorization: str | None) -> Principal:
         """The principal of an ``Authorization: Bearer`` header (``Anonymous`` when absent).
 
         A present but invalid token gives ``Anonymous(failure=...)``: public fields still work,
-        and fields that need a principal answer ``UNAUTHENTICATED`` with the reason.
+        and fields that need a principal answer ``UNAUTHENTICATED`` with the reason.  A token
+        signed by a key this process has not seen yet reloads the key ring (at most every 30 s).
         """
         if not authorization:
             return Anonymous()
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return Anonymous(
-                InvalidToken("Use an Authorization header of the form 'Bearer <token>'.")
-            )
+                InvalidToken("Use an Authorization header of the form 'Bearer <token>'."))
         try:
-            return principal_from_claims(self.verifier.verify(token.strip(), Audience.MOBILE))
+            return principal_from_claims(self.verifier().verify(token.strip(),
+                                                                *ACCEPTED_AUDIENCES))
         except InvalidToken as exc:
+            if "unknown key" in exc.message and self.keyring.due_for_reload():
+                await self.keyring.load()
+                return await self.principal_from_header(authorization)
             return Anonymous(exc)
+
+    def jwks(self) -> dict[str, Any]:
+        """The public key set."""
+        return self.keyring.jwks()
+
+    @contextlib.asynccontextmanager
+    async def maintained(self) -> AsyncIterator[None]:
+        """Keep the key ring fresh (and rotating) while the block runs."""
+        async def loop() -> None:
+            while True:
+                await asyncio.sleep(self.settings.keyring_refresh_seconds)
+                try:
+                    await self.keyring.refresh()
+                except Exception:  # the database is away; keep the keys we have
+                    log.exception("refreshing the signing keys failed")
+
+        task = asyncio.create_task(loop())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await self.login.drain()

@@ -1,20 +1,73 @@
-"""Settings of the ``auth`` package (prefix ``AUTH_``)."""
+"""Settings of the ``auth`` package (prefix ``AUTH_``).
+
+One secret, ``AUTH_SECRET_KEY`` (at least 32 random bytes, base64), is the root of everything
+``auth`` keeps hidden: the key that encrypts the signing keys at rest and the pepper of every
+stored code and secret hash are derived from it (HKDF, one label each).  Production refuses to
+start without it; development and tests create one on first use in a git-ignored file (0600).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-_DEFAULT_KEY = Path(__file__).resolve().parent.parent / ".data" / "auth" / "signing-key.pem"
+_DEFAULT_SECRET_FILE = Path(__file__).resolve().parent.parent / ".data" / "auth" / "secret.key"
 
 
 class AuthSettings(BaseSettings):
-    """Token issuing and verification."""
+    """Tokens, keys, login codes, throttles and sessions."""
 
     model_config = SettingsConfigDict(env_prefix="AUTH_", env_file=".env", extra="ignore")
 
+    environment: Literal["development", "test", "production"] = Field(
+        default="development",
+        description="Production needs AUTH_SECRET_KEY and a real SMS gateway.",
+        validation_alias=AliasChoices("environment", "AUTH_ENVIRONMENT", "APP_ENVIRONMENT"),
+    )
     issuer: str = "https://mhi.local"
+    secret_key: SecretStr | None = None
+    secret_key_file: Path = _DEFAULT_SECRET_FILE
+
     access_token_ttl_seconds: int = 900
     clock_leeway_seconds: int = 30
-    signing_key_file: Path = _DEFAULT_KEY
+
+    # Signing keys: a key signs for ``key_rotation_days``; its successor is published in the
+    # JWKS ``key_prepublish_seconds`` before it starts signing (caches pick it up first), and a
+    # retired key still verifies for ``key_overlap_seconds`` (tokens it signed run out).
+    key_rotation_days: int = 30
+    key_prepublish_seconds: int = 3600
+    key_overlap_seconds: int = 86_400
+    keyring_refresh_seconds: int = 300
+
+    # Citizen login by one-time code.
+    otp_ttl_seconds: int = 300
+    otp_max_attempts: int = 5
+    otp_sends_per_iin: int = 3
+    otp_sends_per_iin_window_seconds: int = 900
+    otp_sends_per_ip: int = 30
+    otp_sends_per_ip_window_seconds: int = 3600
+    verifies_per_ip: int = 60
+    verifies_per_ip_window_seconds: int = 900
+    sms_gateway: Literal["dev", "disabled"] = "dev"
+    dev_sms_file: Path = Path(__file__).resolve().parent.parent / ".data" / "dev-sms.jsonl"
+
+    # Sessions: a refresh token lives ``refresh_idle_days`` unused; a family (one device's
+    # sign-in) at most ``session_max_days`` before the person signs in again.
+    refresh_idle_days: int = 30
+    session_max_days: int = 90
+
+    # Registry-desk staff.
+    staff_sign_ins_per_name: int = 10
+    staff_sign_ins_window_seconds: int = 900
+    consent_code_ttl_seconds: int = 600
+    consent_window_seconds: int = 900
+    consent_failures_per_staff: int = 10
+    consent_failures_window_seconds: int = 900
+    onboarding_code_ttl_seconds: int = 600
+
+    # Integrators.
+    client_token_requests_per_minute: int = 30
+    default_client_requests_per_minute: int = 600

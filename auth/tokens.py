@@ -60,6 +60,17 @@ class TokenIssuer:
         extra: Mapping[str, Any] | None = None,
     ) -> str:
         """A signed token for ``subject`` valid for ``ttl`` from ``now``."""
+        return self.mint_with_expiry(subject, audience, now=now, extra=extra)[0]
+
+    def mint_with_expiry(
+        self,
+        subject: str,
+        audience: Audience,
+        *,
+        now: datetime | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> tuple[str, datetime]:
+        """A signed token and the moment it expires."""
         issued = now or datetime.now(UTC)
         payload: dict[str, Any] = {
             **(extra or {}),
@@ -70,9 +81,10 @@ class TokenIssuer:
             "exp": int((issued + self.ttl).timestamp()),
             "jti": uuid.uuid4().hex,
         }
-        return jwt.encode(
+        token = jwt.encode(
             payload, self.key.private_key, algorithm=ALGORITHM, headers={"kid": self.key.kid}
         )
+        return token, datetime.fromtimestamp(payload["exp"], UTC)
 
 
 @dataclass(frozen=True)
@@ -83,8 +95,10 @@ class TokenVerifier:
     issuer: str
     leeway: timedelta = timedelta(seconds=30)
 
-    def verify(self, token: str, audience: Audience) -> Claims:
-        """The claims of a valid token for ``audience``; ``InvalidToken`` otherwise."""
+    def verify(self, token: str, *audiences: Audience) -> Claims:
+        """The claims of a valid token for one of ``audiences``; ``InvalidToken`` otherwise."""
+        if not audiences:
+            raise ValueError("name the audiences a token may be for")
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -99,18 +113,20 @@ class TokenVerifier:
                 token,
                 key,
                 algorithms=[ALGORITHM],
-                audience=audience.value,
+                audience=[audience.value for audience in audiences],
                 issuer=self.issuer,
                 leeway=self.leeway,
                 options={"require": list(REQUIRED_CLAIMS)},
             )
         except jwt.ExpiredSignatureError as exc:
-            raise InvalidToken("The access token has expired.") from exc
+            raise InvalidToken("The access token has expired.", "TOKEN_EXPIRED") from exc
         except jwt.PyJWTError as exc:
             raise InvalidToken("The access token is not valid.") from exc
+        if not isinstance(payload["aud"], str):  # one token, one audience: never a list
+            raise InvalidToken("The access token is not valid.")
         return Claims(
             subject=str(payload["sub"]),
-            audience=audience,
+            audience=Audience(payload["aud"]),
             token_id=str(payload["jti"]),
             issued_at=datetime.fromtimestamp(payload["iat"], UTC),
             expires_at=datetime.fromtimestamp(payload["exp"], UTC),

@@ -16,6 +16,8 @@ class AppError(Exception):
 
     code = "INTERNAL"
     status_code = 500
+    reason: str | None = None
+    """A finer, stable cause a client may act on (``TOKEN_EXPIRED``: refresh the session)."""
 
     def __init__(self, message: str | Mapping[str, str]) -> None:
         texts = {"en": message} if isinstance(message, str) else dict(message)

@@ -42,9 +42,66 @@ MESSAGES: Mapping[str, Texts] = {
     "body_too_large": {"kk": "Сұраныс тым үлкен ({max} байттан асады).",
                        "ru": "Запрос слишком большой (больше {max} байт).",
                        "en": "The request body is larger than {max} bytes."},
+    "citizens_only": {"kk": "Бұл деректерді тек азаматтың өзі көре алады.",
+                      "ru": "Эти данные может видеть только сам гражданин.",
+                      "en": "Only the citizen themself can see this."},
+    "staff_only": {"kk": "Бұл тек тіркеу орнының қызметкерлеріне арналған.",
+                   "ru": "Это доступно только сотрудникам регистратуры.",
+                   "en": "This is for registry-desk staff only."},
+    "integrators_only": {"kk": "Бұл тек интеграцияланған жүйелерге арналған.",
+                         "ru": "Это доступно только интегрированным системам.",
+                         "en": "This is for integrated systems only."},
+    "scope_missing": {"kk": "Клиенттің «{scope}» рұқсаты жоқ.",
+                      "ru": "У клиента нет разрешения «{scope}».",
+                      "en": "The client does not hold the scope '{scope}'."},
+    "too_many_iins": {"kk": "Бір сұраныста ең көбі {max} ЖСН болады.",
+                      "ru": "В одном запросе не больше {max} ИИН.",
+                      "en": "At most {max} IINs in one request."},
+}
+
+# What ``auth`` refuses, by its ``reason``, in the reader's language.
+AUTH_MESSAGES: Mapping[str, Texts] = {
+    "UNAUTHENTICATED": {"kk": "Кіру деректері жарамсыз. Қайта кіріңіз.",
+                        "ru": "Данные входа недействительны. Войдите снова.",
+                        "en": "The sign-in is not valid. Please sign in again."},
+    "TOKEN_EXPIRED": {"kk": "Кіру мерзімі өтті. Сессияны жаңартыңыз немесе қайта кіріңіз.",
+                      "ru": "Срок входа истёк. Обновите сессию или войдите снова.",
+                      "en": "The sign-in has expired. Refresh the session or sign in again."},
+    "SESSION_ENDED": {"kk": "Сессия аяқталды. Қайта кіріңіз.",
+                      "ru": "Сессия завершена. Войдите снова.",
+                      "en": "The session has ended. Please sign in again."},
+    "RATE_LIMITED": {"kk": "Әрекет тым көп. {seconds} секундтан кейін қайталаңыз.",
+                     "ru": "Слишком много попыток. Повторите через {seconds} с.",
+                     "en": "Too many attempts. Try again in {seconds} seconds."},
+    "IIN_INVALID": {"kk": "ЖСН дұрыс емес: 12 цифрды тексеріңіз.",
+                    "ru": "ИИН указан неверно: проверьте 12 цифр.",
+                    "en": "The IIN is not valid: check its 12 digits."},
+    "PHONE_INVALID": {"kk": "Телефон нөмірі +7 және 10 цифр түрінде болуы керек.",
+                      "ru": "Номер телефона должен быть в виде +7 и 10 цифр.",
+                      "en": "The phone number must be +7 and 10 digits."},
+    "WRONG_CODE": {"kk": "Код дұрыс емес.", "ru": "Неверный код.",
+                   "en": "The code is not right."},
+    "CODE_EXPIRED": {"kk": "Кодтың мерзімі өтті. Жаңа код сұраңыз.",
+                     "ru": "Срок действия кода истёк. Запросите новый код.",
+                     "en": "The code has expired. Ask for a new one."},
+    "CODE_ATTEMPTS_EXHAUSTED": {"kk": "Қате код тым көп енгізілді. Жаңа код сұраңыз.",
+                                "ru": "Слишком много неверных кодов. Запросите новый код.",
+                                "en": "Too many wrong codes. Ask for a new one."},
+    "WRONG_CREDENTIALS": {"kk": "Логин немесе құпиясөз дұрыс емес.",
+                          "ru": "Неверный логин или пароль.",
+                          "en": "The name or the password is not right."},
+    "WINDOW_CLOSED": {"kk": "Пациенттің келісімі аяқталды. Жаңа келісім кодын сұраңыз.",
+                      "ru": "Согласие пациента истекло. Попросите новый код согласия.",
+                      "en": "The patient's consent has ended. Ask for a new consent code."},
 }
 
 
 def message(key: str, **values: object) -> Texts:
     """The message ``key`` in every language, with ``values`` filled in."""
     return {language: text.format(**values) for language, text in MESSAGES[key].items()}
+
+
+def auth_message(reason: str, **values: object) -> Texts:
+    """The words for an ``auth`` refusal (``reason``) in every language."""
+    texts = AUTH_MESSAGES.get(reason, AUTH_MESSAGES["UNAUTHENTICATED"])
+    return {language: text.format(**values) for language, text in texts.items()}

@@ -53,7 +53,7 @@ if str(ROOT) not in sys.path:  # run as a script: make ``bench`` and the project
 from auth.service import AuthService  # noqa: E402
 from auth.settings import AuthSettings  # noqa: E402
 from auth.tokens import Audience  # noqa: E402
-from backend.db.engine import resolve_database_url  # noqa: E402
+from backend.db.engine import create_engine, resolve_database_url  # noqa: E402
 from backend.settings import AppSettings  # noqa: E402
 from bench.raw_floor import asyncpg_dsn  # noqa: E402
 from bench.report import Facts, Load, Measure, print_block, print_summary  # noqa: E402
@@ -180,12 +180,22 @@ async def sample_people(url: str, count: int) -> list[str]:
     return [str(row["id"]) for row in rows]
 
 
-def write_inputs(folder: Path, people: list[str], seconds: int) -> tuple[Path, Path]:
+async def mint_tokens(url: str, people: list[str], seconds: int) -> list[str]:
+    """One token per person, valid ``seconds``, signed with that database's current key."""
+    engine = create_engine(url, pool_size=1, max_overflow=0)
+    try:
+        auth = await AuthService.open(engine, AuthSettings(access_token_ttl_seconds=seconds))
+        return [auth.mint(person, Audience.MOBILE) for person in people]
+    finally:
+        await engine.dispose()
+
+
+def write_inputs(folder: Path, url: str, people: list[str], seconds: int
+                 ) -> tuple[Path, Path]:
     """The tokens file (one per person, valid ``seconds``) and the POST body for wrk."""
-    auth = AuthService.from_settings(AuthSettings(access_token_ttl_seconds=seconds))
     tokens = folder / "tokens.txt"
-    tokens.write_text("".join(auth.issuer.mint(person, Audience.MOBILE) + "\n"
-                              for person in people))
+    tokens.write_text("".join(token + "\n" for token in
+                              asyncio.run(mint_tokens(url, people, seconds))))
     body = folder / "body.json"
     body.write_text(json.dumps({"query": OPERATION.read_text(encoding="utf-8"),
                                 "operationName": "HomeScreen"}))
@@ -297,7 +307,7 @@ def bench_size(url: str, load: Load) -> list[Measure]:
     results: list[Measure] = []
     answers: list[list[bytes]] = []
     with tempfile.TemporaryDirectory(prefix="mhi-bench-") as tmp:
-        inputs = write_inputs(Path(tmp), people, budget)
+        inputs = write_inputs(Path(tmp), url, people, budget)
         for endpoint, factory in ENDPOINTS:
             result, bodies = measure(endpoint, factory, url, load, inputs, Path(tmp))
             results.append(result)
@@ -339,7 +349,6 @@ def main() -> None:
     generator = ensure_wrk()
     settings = AppSettings()
     base = resolve_database_url(settings)
-    AuthService.from_settings(AuthSettings())  # create the signing key before the servers
     rows: list[tuple[Facts, list[Measure]]] = []
     for people in sizes:
         url = database_url(base, people)

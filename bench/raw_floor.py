@@ -34,6 +34,7 @@ from starlette.routing import Route
 
 from auth.principals import Anonymous, Citizen
 from auth.service import AuthService
+from auth.settings import AuthSettings
 from backend.contributions.types import SELF_NAME  # a text table (kk/ru/en), nothing more
 from backend.db.engine import create_engine
 from backend.i18n import pick
@@ -199,13 +200,15 @@ def asyncpg_dsn(database_url: str) -> str:
     return database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
-def create_floor_app(database_url: str, auth: AuthService, *,
+def create_floor_app(database_url: str, auth_settings: AuthSettings, *,
                      today: Callable[[], date], pool_size: int = 20) -> Starlette:
     """The floor app on ``database_url`` (a pool of up to ``pool_size`` connections)."""
     state: dict[str, Any] = {}
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        keys_engine = create_engine(database_url, pool_size=1, max_overflow=0)
+        state["auth"] = await AuthService.open(keys_engine, auth_settings)
         state["rates"] = await _load_rates(database_url)
         state["pool"] = await asyncpg.create_pool(
             asyncpg_dsn(database_url), min_size=min(10, pool_size), max_size=pool_size,
@@ -214,9 +217,11 @@ def create_floor_app(database_url: str, auth: AuthService, *,
             yield
         finally:
             await state["pool"].close()
+            await keys_engine.dispose()
 
     async def home(request: Request) -> Response:
-        principal = auth.principal_from_header(request.headers.get("authorization"))
+        auth: AuthService = state["auth"]
+        principal = await auth.principal_from_header(request.headers.get("authorization"))
         payload = json.loads(await request.body())
         if not isinstance(payload, dict) or "query" not in payload:
             return _error("Send a JSON body with a query.", "BAD_USER_INPUT")

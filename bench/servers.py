@@ -15,7 +15,6 @@ from datetime import date
 from fastapi import FastAPI
 from starlette.applications import Starlette
 
-from auth.service import AuthService
 from auth.settings import AuthSettings
 from backend.api.app import create_app
 from backend.settings import AppSettings
@@ -38,7 +37,7 @@ def _today() -> date:
 def graphql_app() -> FastAPI:
     """The real API (``create_app``), exactly as ``mhi serve`` builds it, on a fixed day."""
     day = _today()
-    return create_app(AppSettings(), AuthService.from_settings(AuthSettings()),
+    return create_app(AppSettings(), AuthSettings(),
                       database_url=_database_url(), today=lambda: day)
 
 
@@ -46,6 +45,6 @@ def floor_app() -> Starlette:
     """The raw floor (``bench.raw_floor``) with a pool as large as the API's."""
     settings = AppSettings()
     day = _today()
-    return create_floor_app(_database_url(), AuthService.from_settings(AuthSettings()),
+    return create_floor_app(_database_url(), AuthSettings(),
                             today=lambda: day,
                             pool_size=settings.db_pool_size + settings.db_max_overflow)

@@ -13,21 +13,35 @@ from auth.settings import AuthSettings
 from auth.tokens import Audience
 from backend.cli import main
 from backend.db.admin import drop_database
+from backend.db.engine import create_engine
 from backend.demo.cast import CAST
 from backend.settings import AppSettings
 from tests.conftest import throwaway_url
 
 
 def test_token_for_a_demo_person_verifies(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    settings: AppSettings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str]
 ) -> None:
-    key = tmp_path / "key.pem"
-    monkeypatch.setenv("AUTH_SIGNING_KEY_FILE", str(key))
-    assert main(["token", "--demo", "2"]) == 0
-    token = capsys.readouterr().out.strip()
-    auth = AuthService.from_settings(AuthSettings(signing_key_file=key))
-    claims = auth.verifier.verify(token, Audience.MOBILE)
-    assert uuid.UUID(claims.subject) == CAST[1].id
+    url = throwaway_url(settings, "cli")
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("AUTH_SECRET_KEY_FILE", str(tmp_path / "secret.key"))
+    try:
+        assert main(["token", "--demo", "2"]) == 0
+        token = capsys.readouterr().out.strip()
+
+        async def verify() -> str:
+            engine = create_engine(url, pool_size=1, max_overflow=0)
+            try:
+                auth = await AuthService.open(
+                    engine, AuthSettings(secret_key_file=tmp_path / "secret.key"))
+                return auth.verifier().verify(token, Audience.MOBILE).subject
+            finally:
+                await engine.dispose()
+
+        assert uuid.UUID(asyncio.run(verify())) == CAST[1].id
+    finally:
+        asyncio.run(drop_database(url))
 
 
 def test_demo_loads_once(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -9,12 +10,18 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.routing import Route
 
 from auth.service import AuthService
+from auth.settings import AuthSettings
+from auth.sms import SmsGateway
+from backend.access.directory import PeopleDirectory
+from backend.api.dev_pages import add_dev_pages
 from backend.api.etag import ETagMiddleware
 from backend.api.graphql_app import GraphQLApp
+from backend.api.oauth import add_oauth
 from backend.api.probes import add_probes
 from backend.db.engine import create_engine, create_session_factory
 from backend.db.reads import Reads
@@ -27,6 +34,7 @@ from backend.reference.cache import ReferenceCache, reference_cache
 from backend.settings import AppSettings
 
 ALMATY = ZoneInfo("Asia/Almaty")
+log = logging.getLogger(__name__)
 
 
 def almaty_today() -> date:
@@ -42,27 +50,42 @@ class Runtime:
     reads: Reads
     rates: RateCache
     reference: ReferenceCache
+    auth: AuthService
 
     @classmethod
-    def on(cls, engine: AsyncEngine) -> Runtime:
-        """The read path and the process-wide caches on ``engine``."""
+    async def on(cls, engine: AsyncEngine, auth_settings: AuthSettings,
+                 gateway: SmsGateway | None = None) -> Runtime:
+        """The read path, the process-wide caches and identity on ``engine``.
+
+        The signing keys are loaded (a first one made) here; if the database cannot give them
+        yet (not migrated), the app still starts, ``/readyz`` says so, and the keys are
+        retried every few minutes.
+        """
         reads = Reads(engine)
+        auth = AuthService(engine, auth_settings, directory=PeopleDirectory(reads),
+                           gateway=gateway)
+        try:
+            await auth.keyring.refresh()
+        except DBAPIError:
+            log.error("the signing keys could not be loaded; is the database migrated?")
         return cls(engine=engine, reads=reads, rates=rate_cache(create_session_factory(engine)),
-                   reference=reference_cache(reads))
+                   reference=reference_cache(reads), auth=auth)
 
 
 def create_app(
     settings: AppSettings,
-    auth: AuthService,
+    auth_settings: AuthSettings,
     *,
     database_url: str | None = None,
     engine: AsyncEngine | None = None,
     today: Callable[[], date] = almaty_today,
     limits: Limits | None = None,
+    sms_gateway: SmsGateway | None = None,
 ) -> FastAPI:
     """Build the app around a database (an engine, or a URL to open one at startup).
 
-    ``today`` is the clock statuses are judged by (tests pin it); ``limits`` the guard rails.
+    ``today`` is the clock statuses are judged by (tests pin it); ``limits`` the guard rails;
+    ``sms_gateway`` where sign-in codes go (default: as ``auth_settings`` say).
     """
     if engine is None and database_url is None:
         raise ValueError("create_app needs an engine or a database URL")
@@ -74,23 +97,28 @@ def create_app(
         active = engine or create_engine(
             str(database_url), pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow, pre_ping=settings.db_pool_pre_ping)
-        app.state.runtime = Runtime.on(active)
+        runtime = await Runtime.on(active, auth_settings, sms_gateway)
+        app.state.runtime = runtime
         try:
-            yield
+            async with runtime.auth.maintained():
+                yield
         finally:
             if engine is None:
                 await active.dispose()
 
-    def context_for(request: Request) -> Context:
+    async def context_for(request: Request) -> Context:
         runtime: Runtime = request.app.state.runtime
         return Context(
-            principal=auth.principal_from_header(request.headers.get("authorization")),
+            principal=await runtime.auth.principal_from_header(
+                request.headers.get("authorization")),
             reads=runtime.reads,
             header_language=language_from_header(request.headers.get("accept-language")),
             rate_cache=runtime.rates,
             reference=runtime.reference,
             help=help_library,
             today=today(),
+            auth=runtime.auth,
+            client_address=request.client.host if request.client else "unknown",
         )
 
     app = FastAPI(title="MHI citizens' API", lifespan=lifespan, docs_url=None, redoc_url=None)
@@ -100,5 +128,8 @@ def create_app(
         Route("/graphql", graphql, methods=["GET", "POST"], include_in_schema=False))
     app.add_middleware(ETagMiddleware, path="/graphql")
     app.add_middleware(BodySizeLimit, path="/graphql", max_bytes=limits.max_body_bytes)
-    add_probes(app, auth)
+    add_probes(app)
+    add_oauth(app)
+    if settings.environment != "production":
+        add_dev_pages(app, auth_settings)
     return app

@@ -7,7 +7,7 @@ request's headers by ``context_factory``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -21,7 +21,8 @@ from backend.gql.context import Context
 class GraphQLApp(GraphQL[Context, None]):
     """Strawberry's ASGI app with our per-request ``Context``."""
 
-    def __init__(self, schema: BaseSchema, *, context_factory: Callable[[Request], Context],
+    def __init__(self, schema: BaseSchema, *,
+                 context_factory: Callable[[Request], Awaitable[Context]],
                  graphiql: bool) -> None:
         super().__init__(schema, graphql_ide="graphiql" if graphiql else None)
         self._context_factory = context_factory
@@ -31,4 +32,4 @@ class GraphQLApp(GraphQL[Context, None]):
         """A new context (principal, loaders, language) for each request."""
         if not isinstance(request, Request):
             raise TypeError("subscriptions are not served")
-        return self._context_factory(request)
+        return await self._context_factory(request)

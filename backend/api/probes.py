@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from auth.service import AuthService
 from backend.db import migrate
 
 
-def add_probes(app: FastAPI, auth: AuthService) -> None:
-    """``/healthz``, ``/readyz`` (the database answers and is migrated) and the JWKS."""
+def add_probes(app: FastAPI) -> None:
+    """``/healthz``, ``/readyz`` (the database answers, is migrated, keys loaded), the JWKS."""
     head = migrate.head_revision()
 
     @app.get("/healthz", include_in_schema=False)
@@ -28,8 +25,14 @@ def add_probes(app: FastAPI, auth: AuthService) -> None:
         if current != head:
             body = {"status": "unavailable", "database": "up", "migrations": "behind"}
             return JSONResponse(body, status_code=503)
+        if not request.app.state.runtime.auth.keyring.ready:
+            body = {"status": "unavailable", "database": "up", "migrations": "current",
+                    "keys": "missing"}
+            return JSONResponse(body, status_code=503)
         return JSONResponse({"status": "ready", "database": "up", "migrations": "current"})
 
     @app.get("/.well-known/jwks.json", include_in_schema=False)
-    async def jwks() -> dict[str, Any]:
-        return {"keys": [auth.issuer.key.public_jwk()]}
+    async def jwks(request: Request) -> JSONResponse:
+        # Verifiers may cache the set briefly; a new key is published an hour before it signs.
+        return JSONResponse(request.app.state.runtime.auth.jwks(),
+                            headers={"Cache-Control": "public, max-age=300"})

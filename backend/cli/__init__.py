@@ -36,6 +36,36 @@ def build_parser() -> argparse.ArgumentParser:
     who.add_argument("--person-id")
     who.add_argument("--demo", type=int, metavar="N", help="the Nth demo person (1-based)")
 
+    staff = sub.add_parser("staff", help="registry-desk accounts: create, deactivate")
+    staff_sub = staff.add_subparsers(dest="action", required=True)
+    create = staff_sub.add_parser("create", help="a new desk account of one clinic")
+    create.add_argument("--username", required=True)
+    create.add_argument("--name", required=True, help="the worker's display name")
+    create.add_argument("--provider-bin", required=True, help="the clinic's BIN")
+    create.add_argument("--password-env", metavar="VAR",
+                        help="read the password from this environment variable "
+                             "(default: generate one and print it once)")
+    gone = staff_sub.add_parser("deactivate", help="stop an account and end its sessions")
+    gone.add_argument("--username", required=True)
+
+    client = sub.add_parser("client", help="integrator clients: create, deactivate")
+    client_sub = client.add_subparsers(dest="action", required=True)
+    new = client_sub.add_parser("create", help="a new client; prints its secret once")
+    new.add_argument("--name", required=True)
+    new.add_argument("--organization", required=True)
+    new.add_argument("--scope", action="append", required=True,
+                     help="repeat: eligibility:read, contributions:write, services:write, "
+                          "stats:read")
+    new.add_argument("--requests-per-minute", type=int)
+    old = client_sub.add_parser("deactivate", help="refuse new tokens to a client")
+    old.add_argument("--client-id", required=True)
+
+    keys = sub.add_parser("keys", help="signing keys: list, rotate")
+    keys.add_argument("action", choices=["list", "rotate"])
+    keys.add_argument("--now", action="store_true",
+                      help="with rotate: sign with the new key at once (a compromised key)")
+
+    sub.add_parser("sms", help="the development SMS sink: sign-in codes sent lately")
     sub.add_parser("serve", help="serve the API with uvicorn")
     sub.add_parser("dev", help="what `make run` does: database, demo data, token, API")
     export = sub.add_parser("export-schema", help="write the SDL of the GraphQL schema")

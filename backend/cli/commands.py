@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import secrets
 import sys
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
 
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from auth.service import AuthService
@@ -112,10 +118,110 @@ async def _person_id(args: argparse.Namespace) -> uuid.UUID:
     return CAST[index - 1].id
 
 
+@asynccontextmanager
+async def _auth() -> AsyncIterator[tuple[AuthService, AsyncEngine]]:
+    """``auth`` on the configured database (prepared and migrated first)."""
+    from backend.access.directory import PeopleDirectory
+    from backend.db.reads import Reads
+    from backend.runtime import open_engine, prepare_database
+
+    settings = AppSettings()
+    engine = open_engine(settings, await prepare_database(settings))
+    try:
+        service = await AuthService.open(engine, AuthSettings(),
+                                         directory=PeopleDirectory(Reads(engine)))
+        yield service, engine
+    finally:
+        await engine.dispose()
+
+
 async def token(args: argparse.Namespace) -> int:
-    """``mhi token``: print an access token for a person (development and benchmarks)."""
-    auth = AuthService.from_settings(AuthSettings())
-    print(auth.issuer.mint(str(await _person_id(args)), Audience.MOBILE))
+    """``mhi token``: print an access token for a person (tests and benchmarks; no session)."""
+    async with _auth() as (auth, _):
+        print(auth.mint(str(await _person_id(args)), Audience.MOBILE))
+    return 0
+
+
+async def staff(args: argparse.Namespace) -> int:
+    """``mhi staff create|deactivate``: registry-desk accounts."""
+    async with _auth() as (auth, engine):
+        if args.action == "deactivate":
+            done = await auth.desk.deactivate(args.username)
+            print("deactivated; its sessions ended" if done else "no such account")
+            return 0 if done else 1
+        async with engine.connect() as conn:
+            row = (await conn.execute(text(
+                "SELECT id, name_ru FROM core.provider WHERE bin = :bin"),
+                {"bin": args.provider_bin.strip()})).first()
+        if row is None:
+            print("no clinic has this BIN", file=sys.stderr)
+            return 1
+        generated = args.password_env is None
+        password = (secrets.token_urlsafe(12) if generated
+                    else os.environ.get(args.password_env, ""))
+        try:
+            member = await auth.desk.create_staff(args.username, args.name, password, row[0],
+                                                  row[1])
+        except ValueError as exc:
+            print(str(exc), file=sys.stderr)
+            return 1
+        except IntegrityError:
+            print("this username is taken", file=sys.stderr)
+            return 1
+    print(f"created desk account {member.username!r} for {member.provider_name}")
+    if generated:
+        print(f"password (shown once): {password}")
+    return 0
+
+
+async def client(args: argparse.Namespace) -> int:
+    """``mhi client create|deactivate``: integrator clients."""
+    from auth.clients import parse_scopes
+
+    async with _auth() as (auth, _):
+        if args.action == "deactivate":
+            done = await auth.clients.deactivate(args.client_id)
+            print("deactivated" if done else "no such client")
+            return 0 if done else 1
+        try:
+            scopes = parse_scopes(args.scope)
+        except ValueError as exc:
+            print(str(exc), file=sys.stderr)
+            return 1
+        created = await auth.clients.create(args.name, args.organization, scopes,
+                                            args.requests_per_minute)
+    print(f"client_id:     {created.info.id}")
+    print(f"client_secret: {created.secret}   (shown once; store it in the client's vault)")
+    print(f"scopes:        {' '.join(s.value for s in created.info.scopes)}")
+    print(f"rate limit:    {created.info.requests_per_minute} requests per minute")
+    return 0
+
+
+async def keys(args: argparse.Namespace) -> int:
+    """``mhi keys list|rotate``: the signing keys."""
+    async with _auth() as (auth, _):
+        if args.action == "rotate":
+            kid = await auth.keyring.rotate(immediately=args.now)
+            await auth.keyring.load()
+            print(f"new key {kid}" + (" signs now" if args.now else
+                                      " is published and signs within the hour"))
+        for key in auth.keyring.live_keys():
+            role = "signs" if key.key.kid == auth.keyring.signing_key.kid else (
+                "next" if key.verify_until is None else "verifies")
+            until = "" if key.verify_until is None else f" until {key.verify_until:%Y-%m-%d %H:%M}"
+            print(f"{key.key.kid}  {role:8} from {key.not_before:%Y-%m-%d %H:%M}{until}")
+    return 0
+
+
+def sms(args: argparse.Namespace) -> int:
+    """``mhi sms``: what the development SMS sink received, newest first."""
+    from auth.sms import DevSmsSink
+
+    messages = DevSmsSink(AuthSettings().dev_sms_file).recent(10)
+    for message in messages:
+        print(f"{message.sent_at[:19]}  {message.phone}  {message.text}")
+    if not messages:
+        print("no SMS yet: ask for a sign-in code first (requestSignInCode)")
     return 0
 
 
@@ -141,12 +247,12 @@ def _serve(settings: AppSettings, url: str) -> None:
     for name in ("uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).setLevel(logging.INFO)
 
-    app = create_app(settings, AuthService.from_settings(AuthSettings()), database_url=url)
+    app = create_app(settings, AuthSettings(), database_url=url)
     uvicorn.run(app, host=settings.host, port=settings.port, log_config=None)
 
 
 def dev(args: argparse.Namespace) -> int:
-    """``mhi dev`` (``make run``): database, demo data once, a token, the URLs, the API."""
+    """``mhi dev`` (``make run``): database, demo data once, how to sign in, the URLs, the API."""
     import asyncio
 
     from backend.runtime import prepare_database
@@ -158,17 +264,16 @@ def dev(args: argparse.Namespace) -> int:
         refresh_after_days=20,
     )
     asyncio.run(demo(loaded))
-    auth = AuthService.from_settings(AuthSettings())
     person = CAST[0]
-    access = auth.issuer.mint(str(person.id), Audience.MOBILE)
+    iin, phone = asyncio.run(_demo_login(url, person.id))
     base = f"http://{settings.host}:{settings.port}"
     print(
         BANNER.format(
             base=base,
             db=_safe(url),
             name=f"{person.first_name} {person.last_name}",
-            token=access,
-            minutes=AuthSettings().access_token_ttl_seconds // 60,
+            iin=iin,
+            phone=phone,
         )
     )
     _serve(settings, url)
@@ -193,23 +298,47 @@ def export_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _demo_login(url: str, person_id: uuid.UUID) -> tuple[str, str]:
+    """The IIN and phone of a demo person (to sign in with)."""
+    from backend.runtime import open_engine
+
+    engine = open_engine(AppSettings(), url)
+    try:
+        async with engine.connect() as conn:
+            row = (await conn.execute(text("SELECT iin, phone FROM core.person WHERE id = :id"),
+                                      {"id": person_id})).one()
+    finally:
+        await engine.dispose()
+    return str(row[0]), str(row[1])
+
+
 BANNER = """
 ────────────────────────────────────────────────────────────────────────
  MHI citizens' API is starting
 
    GraphiQL   {base}/graphql
+   SMS sink   {base}/dev/sms     (or `.venv/bin/mhi sms`)
    health     {base}/healthz      readiness {base}/readyz
    JWKS       {base}/.well-known/jwks.json
    database   {db}
 
- Demo citizen: {name} (a token valid {minutes} minutes; `make token` mints another)
- Paste into GraphiQL's headers:
+ Sign in as the demo citizen {name}: IIN {iin}, phone {phone}.
+ In GraphiQL run
 
- {{"Authorization": "Bearer {token}"}}
+   mutation {{ requestSignInCode(iin: "{iin}", phone: "{phone}") {{
+     challengeId expiresAt userErrors {{ code message }} }} }}
 
- then run the app's home screen (mobile_contract/operations/HomeScreen.graphql), e.g.
+ read the 6-digit code at {base}/dev/sms, then
+
+   mutation {{ signIn(challengeId: "<challengeId>", code: "<code>",
+     device: {{ name: "GraphiQL" }}) {{ session {{ accessToken refreshToken }}
+     userErrors {{ code message attemptsLeft }} }} }}
+
+ and paste {{"Authorization": "Bearer <accessToken>"}} into GraphiQL's headers. Then run the
+ home screen (mobile_contract/operations/HomeScreen.graphql), e.g.
    {{ me {{ firstName insurance {{ statusName reason {{ text }} guaranteedUntil }} }} }}
- Citizen 1 reads Kazakh; for Russian run `.venv/bin/mhi token --demo 2`, for English
- `--demo 4`. Help articles follow Accept-Language (kk, ru, en).
+ refreshSession(refreshToken:) renews the session; signOut ends it.
+ Citizen 1 reads Kazakh; `.venv/bin/mhi token --demo 2` mints a token for a Russian reader
+ (tests and benchmarks), `--demo 4` English.
 ────────────────────────────────────────────────────────────────────────
 """

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import date
 
-from auth.principals import Anonymous, Citizen, Principal
+from auth.errors import Refused
+from auth.principals import Anonymous, Citizen, Integrator, Principal, Scope, Staff
+from auth.service import AuthService
+from auth.staff import Window
 from backend.db.reads import Reads
-from backend.errors import Unauthenticated
+from backend.errors import BadUserInput, Forbidden, Unauthenticated
 from backend.gql.dataloaders import Loaders
+from backend.gql.nodes import parse_global_id
 from backend.help.library import HelpLibrary
-from backend.messages import message
+from backend.messages import auth_message, message
 from backend.rates.book import RateBook
 from backend.rates.cache import RateCache
 from backend.reference.cache import ReferenceCache
@@ -55,8 +60,13 @@ class Context:
     reference: ReferenceCache
     help: HelpLibrary
     today: date
+    auth: AuthService
+    client_address: str = "unknown"
     loaders: Loaders = field(init=False)
     _language: str | None = field(init=False, default=None)
+    _budget_spent: bool = field(init=False, default=False)
+    _windows: dict[str, Window] = field(init=False, default_factory=dict)
+    recorded_looks: set[tuple[uuid.UUID, str]] = field(init=False, default_factory=set)
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.reads, self.reference)
@@ -66,9 +76,63 @@ class Context:
         principal = self.principal
         if isinstance(principal, Citizen):
             return principal
+        if isinstance(principal, Anonymous):
+            raise self._unauthenticated()
+        raise Forbidden(message("citizens_only"))
+
+    def _unauthenticated(self) -> Unauthenticated:
+        principal = self.principal
         if isinstance(principal, Anonymous) and principal.failure is not None:
-            raise Unauthenticated(principal.failure.message)
-        raise Unauthenticated(message("sign_in"))
+            error = Unauthenticated(auth_message(principal.failure.reason))
+            error.reason = principal.failure.reason
+            return error
+        return Unauthenticated(message("sign_in"))
+
+    def require_staff(self) -> Staff:
+        """The desk worker behind the request; ``UNAUTHENTICATED`` or ``FORBIDDEN`` otherwise."""
+        principal = self.principal
+        if isinstance(principal, Staff):
+            return principal
+        if isinstance(principal, Anonymous):
+            raise self._unauthenticated()
+        raise Forbidden(message("staff_only"))
+
+    async def consent_window(self, window_id: str) -> Window:
+        """The open consent window ``window_id`` of the desk worker behind the request.
+
+        ``FORBIDDEN`` when it is not theirs, has ended, or does not exist (alike).
+        """
+        staff = self.require_staff()
+        if window_id not in self._windows:
+            try:
+                type_name, key = parse_global_id(window_id)
+                if type_name != "PatientWindow":
+                    raise ValueError(type_name)
+                self._windows[window_id] = await self.auth.desk.window(staff.staff_id,
+                                                                       uuid.UUID(key))
+            except (ValueError, Refused, BadUserInput):
+                raise Forbidden(auth_message("WINDOW_CLOSED")) from None
+        return self._windows[window_id]
+
+    def remember_window(self, window_id: str, window: Window) -> None:
+        """A window this request just opened (its fields need not look it up)."""
+        self._windows[window_id] = window
+
+    async def require_scope(self, scope: Scope) -> Integrator:
+        """The integrator behind the request, holding ``scope``; its request budget is spent
+        once per request (``RATE_LIMITED`` beyond it)."""
+        principal = self.principal
+        if not isinstance(principal, Integrator):
+            if isinstance(principal, Anonymous):
+                raise self._unauthenticated()
+            raise Forbidden(message("integrators_only"))
+        if scope not in principal.scopes:
+            raise Forbidden(message("scope_missing", scope=scope.value))
+        if not self._budget_spent:
+            self._budget_spent = True
+            await self.auth.clients.spend_request(principal.client_id,
+                                                  principal.requests_per_minute)
+        return principal
 
     async def language(self) -> str:
         """The reader's language: the person's own setting, else ``Accept-Language``, else kk."""

@@ -11,6 +11,7 @@ from strawberry.extensions import MaskErrors
 from auth.errors import AuthError
 from backend.errors import AppError
 from backend.gql.limits import limit_of
+from backend.messages import auth_message
 
 log = logging.getLogger(__name__)
 
@@ -51,14 +52,22 @@ class ErrorCodes(MaskErrors):
                 masked.extensions = {"code": "INTERNAL"}
                 processed.append(masked)
                 continue
-            if isinstance(error.original_error, AppError):
-                error.message = error.original_error.message_in(self._language())
+            original = error.original_error
+            if isinstance(original, AppError):
+                error.message = original.message_in(self._language())
+            elif isinstance(original, AuthError):
+                texts = auth_message(original.reason,
+                                     seconds=getattr(original, "retry_after", ""))
+                error.message = texts.get(self._language(), texts["en"])
             extensions = dict(error.extensions or {})
             extensions["code"] = code
             limit = limit_of(error) if error.original_error is None else None
             if limit is not None:
                 extensions["code"] = "BAD_USER_INPUT"
                 extensions["limit"] = limit
+            reason = getattr(original, "reason", None)
+            if reason is not None and reason != code:
+                extensions["reason"] = reason
             retry_after = getattr(error.original_error, "retry_after", None)
             if retry_after is not None:
                 extensions["retryAfter"] = retry_after

@@ -118,22 +118,26 @@ async def dated_connection(
     fetch: Callable[[Fetcher, int, tuple[date, int] | None], Awaitable[Sequence[DatedRow]]],
     key: Callable[[DatedRow], tuple[date, int]],
     nodes: Callable[[Sequence[DatedRow]], Awaitable[Sequence[NodeT]]],
+    parse_key: Callable[[str], date] = date.fromisoformat,
 ) -> Connection[NodeT]:
     """A page of rows sorted by (date, id) descending: check ``first``, decode ``after``, fetch
-    one row more than the page (on a pooled connection of its own), build its ``nodes``."""
+    one row more than the page (on a pooled connection of its own), build its ``nodes``.
+
+    ``parse_key`` reads the cursor's first part (``datetime.fromisoformat`` for instants)."""
     size = page_size(first)
-    cursor = _dated_key(kind, after)
+    cursor = _dated_key(kind, after, parse_key)
     rows = await fetch(context.reads, size + 1, cursor)
     return build_connection(
         rows, size, kind=kind, has_previous=cursor is not None, nodes=await nodes(rows[:size]),
         key=lambda row: (key(row)[0].isoformat(), key(row)[1]))
 
 
-def _dated_key(kind: str, cursor: str | None) -> tuple[date, int] | None:
+def _dated_key(kind: str, cursor: str | None,
+               parse_key: Callable[[str], date]) -> tuple[date, int] | None:
     key = decode_cursor(kind, cursor, 2)
     if key is None:
         return None
     try:
-        return date.fromisoformat(key[0]), int(key[1])
+        return parse_key(key[0]), int(key[1])
     except (TypeError, ValueError):
         raise BadUserInput(message("bad_cursor")) from None

@@ -6,6 +6,11 @@ import strawberry
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 
+from auth.principals import Scope
+from backend.access.desk import PatientWindow
+from backend.access.eligibility import MAX_IINS, eligibility
+from backend.access.mutations import Mutation
+from backend.access.types import Eligibility
 from backend.care.types import CoveredServiceType, ProviderType
 from backend.contributions.types import ContributionType
 from backend.errors import NotFound
@@ -13,8 +18,17 @@ from backend.gql.context import Context
 from backend.gql.enums import LanguageCode
 from backend.gql.errors import ErrorCodes
 from backend.gql.limits import Limits, limit_extensions
-from backend.gql.nodes import Node, NodeLoader, parse_global_id
+from backend.gql.nodes import Node, NodeLoader, global_id, parse_global_id
 from backend.gql.pagination import Connection, build_connection, decode_cursor, page_size
+from backend.gql.permissions import (
+    CitizenOnly,
+    IntegratorScope,
+    OwnNodesOnly,
+    Public,
+    StaffOnly,
+    StaffWithConsent,
+    guarded,
+)
 from backend.gql.scalars import SCALAR_MAP
 from backend.help.types import HelpArticleType, HelpAudienceType, audience_of
 from backend.messages import message
@@ -37,7 +51,7 @@ async def _language(info: Info[Context, None], language: LanguageCode | None) ->
 
 @strawberry.type(description="Everything a client can read.")
 class Query:
-    @strawberry.field(description="The signed-in citizen.")
+    @strawberry.field(description="The signed-in citizen.", extensions=guarded(CitizenOnly()))
     async def me(self, info: Info[Context, None]) -> CitizenType:
         citizen = info.context.require_citizen()
         person = await info.context.loaders.person.load(citizen.person_id)
@@ -46,7 +60,8 @@ class Query:
         await info.context.language()  # now known, for any error below (no extra query)
         return CitizenType.build(person)
 
-    @strawberry.field(description="Any object by its global id (your own data only).")
+    @strawberry.field(description="Any object by its global id (your own data only).",
+                      extensions=guarded(OwnNodesOnly()))
     async def node(self, info: Info[Context, None], id: strawberry.ID) -> Node:
         type_name, key = parse_global_id(id)
         resolve_nodes = NODE_TYPES.get(type_name)
@@ -58,7 +73,8 @@ class Query:
         found: Node = node
         return found
 
-    @strawberry.field(description="Help articles in a language, in reading order.")
+    @strawberry.field(description="Help articles in a language, in reading order.",
+                      extensions=guarded(Public()))
     async def help_articles(
         self, info: Info[Context, None], language: LanguageCode | None = None,
         audience: HelpAudienceType | None = None, tag: str | None = None,
@@ -75,7 +91,8 @@ class Query:
             key=lambda a: (a.order, a.slug),
             nodes=[HelpArticleType.build(article) for article in articles[:size]])
 
-    @strawberry.field(description="One help article by its slug.")
+    @strawberry.field(description="One help article by its slug.",
+                      extensions=guarded(Public()))
     async def help_article(
         self, info: Info[Context, None], slug: str, language: LanguageCode | None = None
     ) -> HelpArticleType:
@@ -85,7 +102,7 @@ class Query:
         return HelpArticleType.build(article)
 
     @strawberry.field(description="Help articles matching words (every word must match), "
-                                  "best first.")
+                                  "best first.", extensions=guarded(Public()))
     async def search_help(
         self, info: Info[Context, None], query: str, language: LanguageCode | None = None,
         audience: HelpAudienceType | None = None, first: int | None = None,
@@ -100,15 +117,40 @@ class Query:
             nodes=[HelpArticleType.build(article) for article in found[:size]])
 
     @strawberry.field(description="Changes whenever any help article changes (for offline "
-                                  "caches).")
+                                  "caches).", extensions=guarded(Public()))
     def help_version(self, info: Info[Context, None]) -> str:
         return info.context.help.etag
+
+    @strawberry.field(description="Registry desk: the consent windows of the signed-in worker "
+                                  "that are still open, newest first.",
+                      extensions=guarded(StaffOnly()))
+    async def patient_windows(self, info: Info[Context, None]) -> list[PatientWindow]:
+        staff = info.context.require_staff()
+        windows = await info.context.auth.desk.open_windows(staff.staff_id)
+        for window in windows:
+            info.context.remember_window(global_id("PatientWindow", window.id), window)
+        return [PatientWindow.of(window) for window in windows]
+
+    @strawberry.field(description="Registry desk: one open consent window and its patient.",
+                      extensions=guarded(StaffWithConsent()))
+    async def patient_window(self, info: Info[Context, None], id: strawberry.ID
+                             ) -> PatientWindow:
+        return PatientWindow.of(await info.context.consent_window(str(id)))
+
+    @strawberry.field(description=f"Integrators (scope eligibility:read): today's status for up "
+                                  f"to {MAX_IINS} IINs, in the order asked. Each look is "
+                                  f"recorded in the person's access log.",
+                      extensions=guarded(IntegratorScope(Scope.ELIGIBILITY_READ)))
+    async def eligibility(self, info: Info[Context, None], iins: list[str]
+                          ) -> list[Eligibility]:
+        return await eligibility(info, iins)
 
 
 def build_schema(limits: Limits | None = None) -> strawberry.Schema:
     """The schema with guard rails, caches, error codes and masking on."""
     return strawberry.Schema(
         query=Query,
+        mutation=Mutation,
         types=[CitizenType, ContributionType, CoveredServiceType, ProviderType, HelpArticleType],
         extensions=[*limit_extensions(limits or Limits()), ErrorCodes],
         config=StrawberryConfig(scalar_map=SCALAR_MAP),

@@ -5,10 +5,11 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
+from auth.models import AuthBase
 from backend.models import Base
 
-target_metadata = Base.metadata
-SCHEMAS = ("core",)
+target_metadata = [Base.metadata, AuthBase.metadata]
+SCHEMAS = ("core", "auth")
 
 
 def include_name(name: str | None, type_: str, parent_names: object) -> bool:

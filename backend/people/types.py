@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 import strawberry
 from strawberry.types import Info
 
 from auth.identifiers import mask_iin
+from backend.access import audit
+from backend.access.audit import AccessRow
+from backend.access.types import AccessEvent, DeviceSession
 from backend.allocations.types import MoneyFlowYear, money_flow
 from backend.care import repository as care
 from backend.care.types import CoveredServiceType, covered_services
@@ -130,6 +134,28 @@ class CitizenType(Node):
     async def money_flow(self, info: Info[Context, None], year: int | None = None
                          ) -> MoneyFlowYear:
         return await money_flow(info, self.person_id, year)
+
+    @strawberry.field(description="Who else looked at your data (registry-desk staff with your "
+                                  "consent, integrated systems under their contract), newest "
+                                  "first.")
+    async def access_log(self, info: Info[Context, None], first: int | None = None,
+                         after: str | None = None) -> Connection[AccessEvent]:
+        language = await info.context.language()
+
+        async def events(rows: Sequence[AccessRow]) -> list[AccessEvent]:
+            return [AccessEvent.of(row, language) for row in rows]
+
+        return await dated_connection(
+            info.context, kind="access", first=first, after=after,
+            fetch=lambda db, limit, cursor: audit.page(db, self.person_id, limit=limit,
+                                                       after=cursor),
+            key=lambda row: (row.at, row.id), nodes=events, parse_key=datetime.fromisoformat)
+
+    @strawberry.field(description="The devices you are signed in on, most recently used first.")
+    async def signed_in_devices(self, info: Info[Context, None]) -> list[DeviceSession]:
+        citizen = info.context.require_citizen()
+        sessions = await info.context.auth.sessions.list_active(str(self.person_id))
+        return [DeviceSession.of(session, citizen.session_id) for session in sessions]
 
     @strawberry.field(description="Unread items in the in-app inbox. The inbox arrives with the "
                                   "notification service; until then this is always 0.")

@@ -1,7 +1,9 @@
-"""The app over real HTTP (ASGI), on the suite's database, with a test signing key."""
+"""The app over real HTTP (ASGI), on the suite's database, with the suite's signing keys."""
 
 from __future__ import annotations
 
+import base64
+import secrets
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -9,11 +11,14 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
+from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from auth.service import AuthService
 from auth.settings import AuthSettings
+from backend.access.directory import PeopleDirectory
 from backend.api.app import create_app
+from backend.db.reads import Reads
 from backend.settings import AppSettings
 
 TODAY = date(2026, 11, 23)
@@ -21,16 +26,24 @@ TODAY = date(2026, 11, 23)
 
 
 @pytest.fixture(scope="session")
-def auth_service(tmp_path_factory: pytest.TempPathFactory) -> AuthService:
-    """Tokens signed with a key made for this run."""
-    key = Path(tmp_path_factory.mktemp("keys")) / "signing-key.pem"
-    return AuthService.from_settings(AuthSettings(signing_key_file=key))
+def auth_settings(tmp_path_factory: pytest.TempPathFactory) -> AuthSettings:
+    """Identity settings for this run: a secret of its own, SMS into a temporary file."""
+    folder = Path(tmp_path_factory.mktemp("auth"))
+    return AuthSettings(environment="test", secret_key=SecretStr(
+        base64.b64encode(secrets.token_bytes(32)).decode()), dev_sms_file=folder / "sms.jsonl")
+
+
+@pytest.fixture(scope="session")
+async def auth_service(engine: AsyncEngine, auth_settings: AuthSettings) -> AuthService:
+    """``auth`` on the suite's database: the keys the app signs and verifies with."""
+    return await AuthService.open(engine, auth_settings,
+                                  directory=PeopleDirectory(Reads(engine)))
 
 
 @pytest.fixture
-def app(engine: AsyncEngine, auth_service: AuthService) -> FastAPI:
+def app(engine: AsyncEngine, auth_settings: AuthSettings, auth_service: AuthService) -> FastAPI:
     """The app on the suite's database, judging statuses on ``TODAY``."""
-    return create_app(AppSettings(environment="development"), auth_service, engine=engine,
+    return create_app(AppSettings(environment="development"), auth_settings, engine=engine,
                       today=lambda: TODAY)
 
 

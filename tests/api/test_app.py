@@ -8,6 +8,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.service import AuthService
+from auth.settings import AuthSettings
 from auth.tokens import Audience
 from backend.api.app import create_app
 from backend.db import migrate
@@ -31,13 +32,13 @@ class TestProbes:
         assert response.json() == {"status": "ready", "database": "up", "migrations": "current"}
 
     async def test_not_ready_when_migrations_are_behind(
-        self, settings: AppSettings, auth_service: AuthService
+        self, settings: AppSettings, auth_settings: AuthSettings
     ) -> None:
         url = throwaway_url(settings, "behind")
         engine = await migrated_database(url)
         try:
             await migrate.downgrade(engine, "0001")
-            app = create_app(AppSettings(environment="test"), auth_service, engine=engine)
+            app = create_app(AppSettings(environment="test"), auth_settings, engine=engine)
             transport = httpx.ASGITransport(app=app)
             async with app.router.lifespan_context(app), httpx.AsyncClient(
                 transport=transport, base_url="http://testserver"
@@ -53,7 +54,7 @@ class TestProbes:
         self, client: httpx.AsyncClient, auth_service: AuthService
     ) -> None:
         keys = (await client.get("/.well-known/jwks.json")).json()["keys"]
-        assert [key["kid"] for key in keys] == [auth_service.issuer.key.kid]
+        assert [key["kid"] for key in keys] == [auth_service.keyring.signing_key.kid]
         assert all("d" not in key for key in keys)
 
     async def test_graphiql_is_served_in_development(self, client: httpx.AsyncClient) -> None:
@@ -74,7 +75,7 @@ class TestMe:
             last_name="Ахметова",
         )
         await committed.commit()
-        token = auth_service.issuer.mint(str(person.id), Audience.MOBILE)
+        token = auth_service.mint(str(person.id), Audience.MOBILE)
         body = await graphql(client, ME, token=token, headers={"Accept-Language": "en"})
         me = body["data"]["me"]
         assert me["firstName"] == "Айгерім"
@@ -92,23 +93,31 @@ class TestMe:
         self, client: httpx.AsyncClient, auth_service: AuthService
     ) -> None:
         old = datetime.now(UTC) - timedelta(hours=2)
-        token = auth_service.issuer.mint(
+        token = auth_service.issuer().mint(
             "00000000-0000-4000-8000-000000000001", Audience.MOBILE, now=old
         )
         body = await graphql(client, ME, token=token)
         assert codes(body) == ["UNAUTHENTICATED"]
-        assert "expired" in body["errors"][0]["message"]
+        assert body["errors"][0]["extensions"]["reason"] == "TOKEN_EXPIRED"
+        assert "мерзімі өтті" in body["errors"][0]["message"]  # Kazakh: no Accept-Language
 
     async def test_desk_token_is_not_a_citizen(
         self, client: httpx.AsyncClient, auth_service: AuthService
     ) -> None:
-        token = auth_service.issuer.mint("00000000-0000-4000-8000-000000000001", Audience.DESK)
+        token = auth_service.mint("00000000-0000-4000-8000-000000000001", Audience.DESK,
+                                  {"org": "00000000-0000-4000-8000-000000000002"})
+        assert codes(await graphql(client, ME, token=token)) == ["FORBIDDEN"]
+
+    async def test_desk_token_without_its_clinic_is_not_valid(
+        self, client: httpx.AsyncClient, auth_service: AuthService
+    ) -> None:
+        token = auth_service.mint("00000000-0000-4000-8000-000000000001", Audience.DESK)
         assert codes(await graphql(client, ME, token=token)) == ["UNAUTHENTICATED"]
 
     async def test_token_for_a_person_who_does_not_exist_is_not_found(
         self, client: httpx.AsyncClient, auth_service: AuthService
     ) -> None:
-        token = auth_service.issuer.mint("00000000-0000-4000-8000-0000000000ff", Audience.MOBILE)
+        token = auth_service.mint("00000000-0000-4000-8000-0000000000ff", Audience.MOBILE)
         assert codes(await graphql(client, ME, token=token)) == ["NOT_FOUND"]
 
     async def test_malformed_query_has_a_code(self, client: httpx.AsyncClient) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from auth.service import AuthService
+from auth.settings import AuthSettings
 from auth.tokens import Audience
 from backend.demo.generator import generate
 from bench.raw_floor import create_floor_app
@@ -25,11 +26,11 @@ CAST = [uuid.UUID(f"00000000-0000-4000-8000-00000000000{n}") for n in range(1, 7
 
 
 @pytest.fixture
-async def floor(engine: AsyncEngine, auth_service: AuthService
+async def floor(engine: AsyncEngine, auth_settings: AuthSettings, auth_service: AuthService
                 ) -> AsyncIterator[httpx.AsyncClient]:
     """The floor app over ASGI, on the suite's database, with the suite's signing key."""
     url = engine.url.render_as_string(hide_password=False)
-    app = create_floor_app(url, auth_service, today=lambda: TODAY, pool_size=2)
+    app = create_floor_app(url, auth_settings, today=lambda: TODAY, pool_size=2)
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
@@ -57,7 +58,7 @@ async def test_the_floor_returns_the_same_bytes_as_graphql(
             {"cast": CAST})).scalars().all()
     assert len(others) == 10
     for person in [*CAST, *others]:
-        token = auth_service.issuer.mint(str(person), Audience.MOBILE)
+        token = auth_service.mint(str(person), Audience.MOBILE)
         expected = await post(client, token)
         assert '"errors"' not in expected.text
         assert (await post(floor, token)).content == expected.content, person

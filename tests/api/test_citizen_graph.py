@@ -29,7 +29,7 @@ RECEIPTS = operation("Receipts")
 
 
 def token_for(auth_service: AuthService, person: Person) -> str:
-    return auth_service.issuer.mint(str(person.id), Audience.MOBILE)
+    return auth_service.mint(str(person.id), Audience.MOBILE)
 
 
 def month(year: int, number: int) -> date:

@@ -92,7 +92,7 @@ class TestETags:
     ) -> None:
         person = await create_person(committed)
         await committed.commit()
-        token = auth_service.issuer.mint(str(person.id), Audience.MOBILE)
+        token = auth_service.mint(str(person.id), Audience.MOBILE)
         response = await client.post("/graphql", json={"query": "{ me { firstName } }"},
                                      headers={"Authorization": f"Bearer {token}"})
         assert response.headers["cache-control"] == "private, no-cache"
@@ -105,7 +105,7 @@ class TestLanguageOfASignedInReader:
     ) -> None:
         person = await create_person(committed, language="ru")
         await committed.commit()
-        token = auth_service.issuer.mint(str(person.id), Audience.MOBILE)
+        token = auth_service.mint(str(person.id), Audience.MOBILE)
         query = ('{ helpArticle(slug: "log-in") { language } '
                  "helpArticles(first: 1) { edges { node { language } } } }")
         body = data(await graphql(client, query, token=token,

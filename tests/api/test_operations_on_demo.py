@@ -33,7 +33,7 @@ async def demo(engine: AsyncEngine) -> AsyncIterator[None]:
 
 
 def token(auth_service: AuthService, index: int) -> str:
-    return auth_service.issuer.mint(str(CAST[index].id), Audience.MOBILE)
+    return auth_service.mint(str(CAST[index].id), Audience.MOBILE)
 
 
 async def run(client: httpx.AsyncClient, name: str, token: str | None,

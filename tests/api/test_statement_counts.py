@@ -81,12 +81,12 @@ class TestStatementCounts:
         small = await person_with(committed, months=3, services=3)
         large = await person_with(committed, months=60, services=40)
         await committed.commit()
-        warm = auth_service.issuer.mint(str(small.id), Audience.MOBILE)
+        warm = auth_service.mint(str(small.id), Audience.MOBILE)
         await statements_for(client, app, engine, warm, operation("HomeScreen"))  # loads rates and
         # reference data once per process
         counts = []
         for person in (small, large):
-            token = auth_service.issuer.mint(str(person.id), Audience.MOBILE)
+            token = auth_service.mint(str(person.id), Audience.MOBILE)
             counts.append(await statements_for(client, app, engine, token, operation("HomeScreen")))
         assert len(counts[0]) == len(counts[1]), (counts[0], counts[1])
         assert len(counts[1]) == 5, counts[1]
@@ -97,7 +97,7 @@ class TestStatementCounts:
     ) -> None:
         person = await person_with(committed, months=110, services=110)
         await committed.commit()
-        token = auth_service.issuer.mint(str(person.id), Audience.MOBILE)
+        token = auth_service.mint(str(person.id), Audience.MOBILE)
         for name in ("Receipts", "CoveredServices"):  # the first also loads reference data
             await statements_for(client, app, engine, token, operation(name), {"first": 1})
         for name in ("Receipts", "CoveredServices"):

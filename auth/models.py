@@ -1,0 +1,207 @@
+"""The tables of ``auth`` (PostgreSQL schema ``auth``).
+
+Nothing here points at ``core`` with a foreign key: ``auth`` knows people and clinics only by
+their ids (``person_id``, ``provider_id``), and ``backend`` checks those exist where it hands
+them over (login look-up, the admin CLI).  Every secret is stored as an HMAC (``*_hash``) or
+encrypted (``private_key_sealed``), never as given.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+SCHEMA = "auth"
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class AuthBase(DeclarativeBase):
+    """Base of every ``auth`` table."""
+
+    metadata = MetaData(schema=SCHEMA, naming_convention=NAMING_CONVENTION)
+
+
+def _now() -> Mapped[datetime]:
+    return mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class SigningKeyRow(AuthBase):
+    """An Ed25519 key pair; the private half sealed with the key-encryption key.
+
+    A key signs from ``not_before`` until its successor's ``not_before``, and verifies until
+    that moment plus the overlap (settings): nothing else needs storing to rotate.
+    """
+
+    __tablename__ = "signing_key"
+
+    kid: Mapped[str] = mapped_column(Text, primary_key=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    private_key_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = _now()
+    not_before: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index(None, "not_before"),)
+
+
+class LoginChallenge(AuthBase):
+    """One one-time code sent (or, for details that match no one, pretended to be sent)."""
+
+    __tablename__ = "login_challenge"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    person_id: Mapped[uuid.UUID | None]
+    code_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = _now()
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(SmallInteger, server_default=text("0"))
+    consumed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index(None, "expires_at"),)
+
+
+class SessionFamily(AuthBase):
+    """One sign-in on one device: the chain of refresh tokens that descend from it."""
+
+    __tablename__ = "session_family"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    audience: Mapped[str] = mapped_column(Text)
+    subject: Mapped[str] = mapped_column(Text)
+    device_name: Mapped[str | None] = mapped_column(Text)
+    platform: Mapped[str | None] = mapped_column(Text)
+    signed_in_by: Mapped[str] = mapped_column(Text)
+    claims: Mapped[dict[str, str]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    created_at: Mapped[datetime] = _now()
+    last_used_at: Mapped[datetime] = _now()
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_reason: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index(None, "subject", "audience", postgresql_where=text("revoked_at IS NULL")),
+        CheckConstraint("audience IN ('mobile', 'desk')", name="audience"),
+    )
+
+
+class RefreshToken(AuthBase):
+    """A refresh token's hash; ``used_at`` is set when it is exchanged (it never works again)."""
+
+    __tablename__ = "refresh_token"
+
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
+    family_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("session_family.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = _now()
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index(None, "family_id"),)
+
+
+class Throttle(AuthBase):
+    """A fixed-window counter per bucket (e.g. code requests for one IIN's digest)."""
+
+    __tablename__ = "throttle"
+
+    bucket: Mapped[str] = mapped_column(Text, primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    hits: Mapped[int] = mapped_column(Integer)
+
+
+class StaffAccount(AuthBase):
+    """A registry-desk worker of one clinic; the password as an argon2id hash."""
+
+    __tablename__ = "staff_account"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(Text, unique=True)
+    display_name: Mapped[str] = mapped_column(Text)
+    provider_id: Mapped[uuid.UUID]
+    provider_name: Mapped[str] = mapped_column(Text)
+    password_hash: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    created_at: Mapped[datetime] = _now()
+
+    __table_args__ = (CheckConstraint("username = lower(username)", name="username_lower"),)
+
+
+class ConsentCode(AuthBase):
+    """A short code a citizen shows a desk worker to let them help (single use)."""
+
+    __tablename__ = "consent_code"
+
+    code_hash: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
+    person_id: Mapped[uuid.UUID]
+    created_at: Mapped[datetime] = _now()
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index(None, "person_id"),)
+
+
+class ConsentWindow(AuthBase):
+    """What a consent code opened: one staff member, one patient, onboarding help, 15 minutes."""
+
+    __tablename__ = "consent_window"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    staff_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff_account.id"))
+    provider_id: Mapped[uuid.UUID]
+    person_id: Mapped[uuid.UUID]
+    opened_at: Mapped[datetime] = _now()
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index(None, "staff_id", "expires_at"),)
+
+
+class OnboardingCode(AuthBase):
+    """A one-time code that signs a patient in on a new phone at the desk (no SMS step)."""
+
+    __tablename__ = "onboarding_code"
+
+    code_hash: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
+    person_id: Mapped[uuid.UUID]
+    window_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("consent_window.id"))
+    created_at: Mapped[datetime] = _now()
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index(None, "window_id"),)
+
+
+class Client(AuthBase):
+    """An integrator (a clinic information system, the Fund's systems): OAuth client."""
+
+    __tablename__ = "client"
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    organization: Mapped[str] = mapped_column(Text)
+    secret_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    scopes: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    requests_per_minute: Mapped[int] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    created_at: Mapped[datetime] = _now()

@@ -1,0 +1,73 @@
+"""Fixed-window throttles kept in PostgreSQL, so every API process counts the same attempts.
+
+A bucket is a string such as ``otp-send:iin:<digest>``; identifiers inside it are HMAC
+digests (``Secrets.digest``), never the IIN or phone itself.  One statement counts a hit and
+says whether it is over the limit; an over-limit hit answers ``RateLimited`` with the seconds
+until the window ends.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from auth.errors import RateLimited
+
+_HIT = text("""
+INSERT INTO auth.throttle AS t (bucket, window_start, hits) VALUES (:bucket, now(), 1)
+ON CONFLICT (bucket) DO UPDATE SET
+    hits = CASE WHEN t.window_start + make_interval(secs => :window) > now()
+                THEN t.hits + 1 ELSE 1 END,
+    window_start = CASE WHEN t.window_start + make_interval(secs => :window) > now()
+                        THEN t.window_start ELSE now() END
+RETURNING hits,
+    extract(epoch FROM window_start + make_interval(secs => :window) - now())::float8
+""")
+_PEEK = text("""
+SELECT hits, extract(epoch FROM window_start + make_interval(secs => :window) - now())::float8
+FROM auth.throttle WHERE bucket = :bucket AND window_start + make_interval(secs => :window) > now()
+""")
+
+
+@dataclass(frozen=True)
+class Limit:
+    """At most ``hits`` per ``window_seconds``."""
+
+    hits: int
+    window_seconds: int
+
+
+async def hit(conn: AsyncConnection | AsyncEngine, bucket: str, limit: Limit) -> None:
+    """Count one attempt in ``bucket``; ``RateLimited`` when it goes over ``limit``.
+
+    With an engine the hit commits on its own (it must count even when the attempt fails).
+    """
+    if isinstance(conn, AsyncEngine):
+        async with conn.begin() as own:
+            return await hit(own, bucket, limit)
+    hits, remaining = (await conn.execute(
+        _HIT, {"bucket": bucket, "window": limit.window_seconds})).one()
+    if hits > limit.hits:
+        raise RateLimited(max(1, math.ceil(remaining)))
+
+
+async def check(conn: AsyncConnection | AsyncEngine, bucket: str, limit: Limit) -> None:
+    """``RateLimited`` if ``bucket`` is already at ``limit`` (counts nothing)."""
+    if isinstance(conn, AsyncEngine):
+        async with conn.connect() as own:
+            return await check(own, bucket, limit)
+    row = (await conn.execute(_PEEK, {"bucket": bucket,
+                                      "window": limit.window_seconds})).first()
+    if row is not None and row[0] >= limit.hits:
+        raise RateLimited(max(1, math.ceil(row[1])))
+
+
+async def prune(conn: AsyncConnection, older_than_seconds: int = 86_400) -> int:
+    """Delete buckets whose window ended long ago; returns how many."""
+    result = await conn.execute(text(
+        "DELETE FROM auth.throttle WHERE window_start < now() - make_interval(secs => :age)"),
+        {"age": older_than_seconds})
+    return result.rowcount or 0

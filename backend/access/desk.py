@@ -1,0 +1,137 @@
+"""The registry desk: a worker helps a patient who is present and consents.
+
+Everything here runs inside a consent window (``StaffWithConsent``): the patient's name and
+masked IIN, their insurance status (never receipts or care), their signed-in devices, and an
+onboarding code for a new phone.  Each look is written to the patient's access log, once per
+request and purpose.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+import strawberry
+from strawberry.types import Info
+
+from auth.identifiers import mask_iin
+from auth.principals import Staff
+from auth.staff import ONBOARDING_PREFIX, Window
+from backend.access import audit
+from backend.access.types import DeviceSession, UserError
+from backend.errors import NotFound
+from backend.gql.context import Context
+from backend.gql.nodes import global_id
+from backend.i18n import pick
+from backend.messages import message
+from backend.status.engine import compute_status
+from backend.status.texts import STATUS_NAMES
+from backend.status.types import InsuranceStatusCode
+
+
+async def look(info: Info[Context, None], person_id: uuid.UUID, purpose: str,
+               window: Window) -> None:
+    """Record a desk worker's look at ``person_id`` (once per request and purpose)."""
+    context = info.context
+    key = (person_id, purpose)
+    if key in context.recorded_looks:
+        return
+    context.recorded_looks.add(key)
+    actor = audit.actor_of(context.principal)
+    if actor is not None:
+        await audit.record(context.reads, actor, [person_id], purpose=purpose,
+                           reason="consent", reference=str(window.id))
+
+
+@strawberry.type(description="A patient's insurance status as the desk sees it (no money).")
+class DeskInsurance:
+    status: InsuranceStatusCode = strawberry.field(description="The status today.")
+    status_name: str = strawberry.field(description="The status in the reader's language.")
+    guaranteed_until: date | None = strawberry.field(
+        description="Last day of at least conditional cover if nothing new arrives.")
+
+
+@strawberry.type(description="The patient a consent window opens: only what onboarding help "
+                             "needs.")
+class DeskPatient:
+    window: strawberry.Private[Window]
+    first_name: str = strawberry.field(description="Given name (to confirm who is present).")
+    last_name: str = strawberry.field(description="Family name.")
+    masked_iin: str = strawberry.field(description="The IIN with all but 4 digits hidden.")
+
+    @strawberry.field(description="Insurance status today.")
+    async def insurance(self, info: Info[Context, None]) -> DeskInsurance:
+        person_id = self.window.person_id
+        await look(info, person_id, "insurance_status", self.window)
+        facts = await info.context.loaders.status_facts.load((person_id, "en"))
+        result = compute_status(as_of=info.context.today, memberships=facts.memberships,
+                                contributions=facts.contributions,
+                                rates=await info.context.rates())
+        return DeskInsurance(status=InsuranceStatusCode(result.status.value),
+                             status_name=pick(STATUS_NAMES[result.status],
+                                              await info.context.language()),
+                             guaranteed_until=result.guaranteed_until)
+
+    @strawberry.field(description="Devices the patient is signed in on (to check a new phone "
+                                  "worked).")
+    async def signed_in_devices(self, info: Info[Context, None]) -> list[DeviceSession]:
+        await look(info, self.window.person_id, "devices", self.window)
+        sessions = await info.context.auth.sessions.list_active(str(self.window.person_id))
+        return [DeviceSession.of(session, None) for session in sessions]
+
+
+@strawberry.type(description="Fifteen minutes of consent to help one patient.")
+class PatientWindow:
+    window: strawberry.Private[Window]
+    id: strawberry.ID = strawberry.field(description="Pass it to the desk's fields.")
+    opened_at: datetime = strawberry.field(description="When the patient's code was entered.")
+    expires_at: datetime = strawberry.field(description="When the consent ends.")
+
+    @classmethod
+    def of(cls, window: Window) -> PatientWindow:
+        """The GraphQL view of an ``auth`` window."""
+        return cls(window=window, id=global_id("PatientWindow", window.id),
+                   opened_at=window.opened_at, expires_at=window.expires_at)
+
+    @strawberry.field(description="The patient, as far as onboarding help needs.")
+    async def patient(self, info: Info[Context, None]) -> DeskPatient:
+        person = await info.context.loaders.person.load(self.window.person_id)
+        if person is None:
+            raise NotFound(message("not_found"))
+        await look(info, person.id, "profile", self.window)
+        return DeskPatient(window=self.window, first_name=person.first_name,
+                           last_name=person.last_name, masked_iin=mask_iin(person.iin))
+
+
+@strawberry.type(description="The result of entering a patient's consent code.")
+class PatientWindowPayload:
+    window: PatientWindow | None = strawberry.field(description="The window, on success.")
+    user_errors: list[UserError] = strawberry.field(description="What to fix, if anything.")
+
+
+@strawberry.type(description="A one-time code that signs the patient in on a new phone without "
+                             "the SMS step: type it, or scan the QR made of `qrText`.")
+class OnboardingCode:
+    code: str = strawberry.field(description="12 characters in groups of 4.")
+    qr_text: str = strawberry.field(description="What to put in the QR code (upper-case "
+                                                "letters and digits: QR alphanumeric mode).")
+    expires_at: datetime = strawberry.field(description="Ten minutes after it was made.")
+
+
+@strawberry.type(description="The result of making an onboarding code.")
+class OnboardingCodePayload:
+    onboarding_code: OnboardingCode | None = strawberry.field(description="The code.")
+    user_errors: list[UserError] = strawberry.field(description="What to fix, if anything.")
+
+
+async def make_onboarding_code(info: Info[Context, None], staff: Staff,
+                               window_id: str) -> OnboardingCodePayload:
+    """An onboarding code for the window's patient, recorded in their access log."""
+    window = await info.context.consent_window(window_id)
+    code = await info.context.auth.desk.onboarding_code(staff.staff_id, window.id)
+    await look(info, window.person_id, "onboarding_code", window)
+    plain = code.code.replace("-", "")
+    return OnboardingCodePayload(
+        onboarding_code=OnboardingCode(code=code.code, qr_text=ONBOARDING_PREFIX + plain,
+                                       expires_at=code.expires_at),
+        user_errors=[])

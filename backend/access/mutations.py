@@ -1,0 +1,153 @@
+"""Mutations of identity and access: sign-in by code, refresh, sign-out, consent, the desk.
+
+What a person can fix (a wrong code, a bad phone number) comes back in ``userErrors``;
+throttling is a ``RATE_LIMITED`` error with ``extensions.retryAfter``; an ended session is
+``UNAUTHENTICATED``.
+"""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from auth.errors import Refused
+from auth.principals import Citizen, Staff
+from auth.tokens import Audience
+from backend.access.desk import (
+    OnboardingCodePayload,
+    PatientWindow,
+    PatientWindowPayload,
+    make_onboarding_code,
+)
+from backend.access.types import (
+    ConsentCode,
+    DeviceInput,
+    Session,
+    SignInCodePayload,
+    SignInPayload,
+    SignOutPayload,
+    UserError,
+    device_of,
+)
+from backend.gql.context import Context
+from backend.gql.nodes import global_id
+from backend.gql.permissions import (
+    CitizenOnly,
+    Public,
+    SignedIn,
+    StaffOnly,
+    StaffWithConsent,
+    guarded,
+)
+
+Ctx = Info[Context, None]
+
+
+async def _failed(info: Ctx, refusal: Refused) -> list[UserError]:
+    return [UserError.of(refusal, await info.context.language())]
+
+
+@strawberry.type(description="Everything a client can change.")
+class Mutation:
+    @strawberry.mutation(description="Step 1 of signing in: send a 6-digit code to the phone "
+                                     "on record for this IIN, if the phone matches.",
+                         extensions=guarded(Public()))
+    async def request_sign_in_code(self, info: Ctx, iin: str, phone: str) -> SignInCodePayload:
+        try:
+            challenge = await info.context.auth.login.request_code(
+                iin, phone, info.context.client_address)
+        except Refused as refusal:
+            return SignInCodePayload(challenge_id=None, expires_at=None, code_length=None,
+                                     user_errors=await _failed(info, refusal))
+        return SignInCodePayload(challenge_id=strawberry.ID(str(challenge.id)),
+                                 expires_at=challenge.expires_at,
+                                 code_length=challenge.code_length, user_errors=[])
+
+    @strawberry.mutation(description="Step 2: the code from the SMS gives a session for this "
+                                     "device (5 tries, 5 minutes).",
+                         extensions=guarded(Public()))
+    async def sign_in(self, info: Ctx, challenge_id: strawberry.ID, code: str,
+                      device: DeviceInput | None = None) -> SignInPayload:
+        try:
+            tokens = await info.context.auth.login.verify(
+                str(challenge_id), code, device_of(device), info.context.client_address)
+        except Refused as refusal:
+            return SignInPayload(session=None, user_errors=await _failed(info, refusal))
+        return SignInPayload(session=Session.of(tokens), user_errors=[])
+
+    @strawberry.mutation(description="Sign in on a new phone with a code made at the registry "
+                                     "desk (no SMS step).", extensions=guarded(Public()))
+    async def redeem_onboarding_code(self, info: Ctx, code: str,
+                                     device: DeviceInput | None = None) -> SignInPayload:
+        try:
+            tokens = await info.context.auth.desk.redeem_onboarding(
+                code, device_of(device), info.context.client_address)
+        except Refused as refusal:
+            return SignInPayload(session=None, user_errors=await _failed(info, refusal))
+        return SignInPayload(session=Session.of(tokens), user_errors=[])
+
+    @strawberry.mutation(description="Exchange a refresh token for new credentials. Each refresh "
+                                     "token works once; presenting a used one ends the session "
+                                     "on every copy (UNAUTHENTICATED).",
+                         extensions=guarded(Public()))
+    async def refresh_session(self, info: Ctx, refresh_token: str) -> SignInPayload:
+        tokens = await info.context.auth.sessions.refresh(refresh_token)
+        return SignInPayload(session=Session.of(tokens), user_errors=[])
+
+    @strawberry.mutation(description="Sign out on this device (its refresh token stops working; "
+                                     "the access token expires within 15 minutes).",
+                         extensions=guarded(SignedIn()))
+    async def sign_out(self, info: Ctx) -> SignOutPayload:
+        principal = info.context.principal
+        ended = 0
+        if isinstance(principal, Citizen | Staff) and principal.session_id is not None:
+            subject = str(principal.person_id if isinstance(principal, Citizen)
+                          else principal.staff_id)
+            ended = int(await info.context.auth.sessions.end(principal.session_id, subject))
+        return SignOutPayload(sessions_ended=ended)
+
+    @strawberry.mutation(description="Sign out on every device.",
+                         extensions=guarded(CitizenOnly()))
+    async def sign_out_everywhere(self, info: Ctx) -> SignOutPayload:
+        citizen = info.context.require_citizen()
+        ended = await info.context.auth.sessions.end_all(str(citizen.person_id), Audience.MOBILE)
+        return SignOutPayload(sessions_ended=ended)
+
+    @strawberry.mutation(description="A consent code to show a registry-desk worker, so they may "
+                                     "help you for 15 minutes (status, devices, a new-phone "
+                                     "code; never receipts or care).",
+                         extensions=guarded(CitizenOnly()))
+    async def create_consent_code(self, info: Ctx) -> ConsentCode:
+        citizen = info.context.require_citizen()
+        code = await info.context.auth.desk.consent_code(citizen.person_id)
+        return ConsentCode(code=code.code, expires_at=code.expires_at)
+
+    @strawberry.mutation(description="Registry desk: sign in with the name and password the "
+                                     "administrator gave.", extensions=guarded(Public()))
+    async def staff_sign_in(self, info: Ctx, username: str, password: str,
+                            device: DeviceInput | None = None) -> SignInPayload:
+        try:
+            tokens = await info.context.auth.desk.sign_in(
+                username, password, device_of(device), info.context.client_address)
+        except Refused as refusal:
+            return SignInPayload(session=None, user_errors=await _failed(info, refusal))
+        return SignInPayload(session=Session.of(tokens), user_errors=[])
+
+    @strawberry.mutation(description="Registry desk: enter the patient's consent code to help "
+                                     "them for 15 minutes.", extensions=guarded(StaffOnly()))
+    async def open_patient_window(self, info: Ctx, consent_code: str) -> PatientWindowPayload:
+        staff = info.context.require_staff()
+        try:
+            window = await info.context.auth.desk.open_window(
+                staff.staff_id, staff.provider_id, consent_code)
+        except Refused as refusal:
+            return PatientWindowPayload(window=None, user_errors=await _failed(info, refusal))
+        info.context.remember_window(global_id("PatientWindow", window.id), window)
+        return PatientWindowPayload(window=PatientWindow.of(window), user_errors=[])
+
+    @strawberry.mutation(description="Registry desk: a one-time code (10 minutes) that signs the "
+                                     "patient in on a new phone.",
+                         extensions=guarded(StaffWithConsent()))
+    async def create_onboarding_code(self, info: Ctx,
+                                     window_id: strawberry.ID) -> OnboardingCodePayload:
+        return await make_onboarding_code(info, info.context.require_staff(), str(window_id))

@@ -1,0 +1,43 @@
+"""What a person reads about who looked at their data, in Kazakh, Russian and English."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from backend.i18n import Texts
+
+PURPOSES: Mapping[str, Texts] = {
+    "profile": {"kk": "атыңызды және ЖСН-нің соңғы цифрларын",
+                "ru": "ваше имя и последние цифры ИИН",
+                "en": "your name and the last digits of your IIN"},
+    "insurance_status": {"kk": "сақтандыру мәртебеңізді", "ru": "ваш статус страхования",
+                         "en": "your insurance status"},
+    "devices": {"kk": "қолданбаға кірген құрылғыларыңызды",
+                "ru": "устройства, на которых вы вошли в приложение",
+                "en": "the devices you are signed in on"},
+    "onboarding_code": {"kk": "жаңа телефонға кіру кодын жасады",
+                        "ru": "создал код входа для нового телефона",
+                        "en": "created a sign-in code for a new phone"},
+    "eligibility": {"kk": "сақтандыру мәртебеңізді тексерді",
+                    "ru": "проверил ваш статус страхования",
+                    "en": "checked your insurance status"},
+}
+REASONS: Mapping[str, Texts] = {
+    "consent": {"kk": "сіздің келісіміңізбен", "ru": "с вашего согласия",
+                "en": "with your consent"},
+    "scope": {"kk": "келісімшарт бойынша рұқсатпен", "ru": "по разрешению договора",
+              "en": "under its contract's permission"},
+}
+# "{actor} ({organization}) looked at {purpose} {reason}."
+SENTENCE: Texts = {
+    "kk": "{actor} ({organization}) {reason} {purpose} қарады.",
+    "ru": "{actor} ({organization}) {reason} просмотрел(а) {purpose}.",
+    "en": "{actor} ({organization}) looked at {purpose} {reason}.",
+}
+# Purposes that are actions, not looks: "{actor} ({organization}) {purpose} {reason}."
+ACTION: Texts = {
+    "kk": "{actor} ({organization}) {reason} {purpose}.",
+    "ru": "{actor} ({organization}) {reason} {purpose}.",
+    "en": "{actor} ({organization}) {purpose} {reason}.",
+}
+ACTIONS = frozenset({"onboarding_code", "eligibility"})

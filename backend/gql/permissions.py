@@ -1,0 +1,111 @@
+"""Who may resolve a field: one small permission class per kind of principal.
+
+Every root field (``Query``, ``Mutation``) carries exactly one of these through ``guarded``;
+a test walks the schema and fails when a root field has none, when a ``Public`` one can
+reach a type that holds personal data, or when a type is in neither list below (so a new
+type forces the decision).  A refused check raises the typed error (``UNAUTHENTICATED``,
+``FORBIDDEN``, ``RATE_LIMITED``) rather than strawberry's generic one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from strawberry.extensions import FieldExtension
+from strawberry.permission import BasePermission, PermissionExtension
+from strawberry.types import Info
+
+from auth.principals import Anonymous, Scope
+from backend.gql.context import Context
+
+# Types that hold a person's data: only reachable through a guarded root field.
+PERSONAL_TYPES = frozenset({
+    "AccessEvent", "AccessEventConnection", "AccessEventEdge", "Citizen", "Contribution",
+    "ContributionConnection", "ContributionEdge", "ContributionMonth", "CoveredService",
+    "CoveredServiceConnection", "CoveredServiceEdge", "DeskInsurance", "DeskPatient",
+    "DeviceSession", "Eligibility", "InsuranceStatus", "MoneyFlowYear", "PatientWindow",
+    "PatientWindowPayload", "SelfPaymentDue", "StatusChange", "StatusReason", "ConsentCode",
+    "OnboardingCode", "OnboardingCodePayload", "PaidInByKind", "PaidInByPayer", "PaidOutByPackage",
+    "PaidOutByProvider", "Payer", "SignOutPayload",
+})
+# Types anyone may read: reference data, help, page plumbing, sign-in results.
+PUBLIC_TYPES = frozenset({
+    "Query", "Mutation", "Money", "PageInfo", "Region", "PreferentialCategory",
+    "MedicalService", "Provider", "HelpArticle", "HelpArticleConnection", "HelpArticleEdge",
+    "UserError", "SignInCodePayload", "SignInPayload", "Session",
+})
+
+
+class Public(BasePermission):
+    """Anyone, signed in or not (help, reference data, the sign-in mutations)."""
+
+    def has_permission(self, source: Any, info: Info[Context, None], **kwargs: Any) -> bool:
+        return True
+
+
+class OwnNodesOnly(BasePermission):
+    """``node``: each type's loader checks the principal (a person's rows: that person)."""
+
+    def has_permission(self, source: Any, info: Info[Context, None], **kwargs: Any) -> bool:
+        return True
+
+
+class SignedIn(BasePermission):
+    """Any valid principal (signing out)."""
+
+    def has_permission(self, source: Any, info: Info[Context, None], **kwargs: Any) -> bool:
+        if isinstance(info.context.principal, Anonymous):
+            info.context.require_citizen()  # raises UNAUTHENTICATED with the reason
+        return True
+
+
+class CitizenOnly(BasePermission):
+    """The person themself, through the mobile app."""
+
+    def has_permission(self, source: Any, info: Info[Context, None], **kwargs: Any) -> bool:
+        info.context.require_citizen()
+        return True
+
+
+class StaffOnly(BasePermission):
+    """A registry-desk worker (any clinic)."""
+
+    def has_permission(self, source: Any, info: Info[Context, None], **kwargs: Any) -> bool:
+        info.context.require_staff()
+        return True
+
+
+class StaffWithConsent(BasePermission):
+    """A desk worker inside an open consent window of theirs (argument ``window_id``)."""
+
+    async def has_permission(self, source: Any, info: Info[Context, None],
+                             **kwargs: Any) -> bool:
+        await info.context.consent_window(str(kwargs.get("window_id") or kwargs.get("id")))
+        return True
+
+
+class IntegratorScope(BasePermission):
+    """An integrator whose token holds ``scope`` (spends one request of its budget)."""
+
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+
+    async def has_permission(self, source: Any, info: Info[Context, None],
+                             **kwargs: Any) -> bool:
+        await info.context.require_scope(self.scope)
+        return True
+
+
+def guarded(permission: BasePermission) -> list[FieldExtension]:
+    """The field extension list that applies ``permission`` (no schema directive)."""
+    return [PermissionExtension([permission], use_directives=False)]
+
+
+def permission_of(extensions: list[FieldExtension]) -> BasePermission | None:
+    """The permission a field carries (for the schema walk and the docs)."""
+    for extension in extensions:
+        if isinstance(extension, PermissionExtension) and extension.permissions:
+            found: BasePermission = extension.permissions[0]
+            return found
+    return None
+
