@@ -288,7 +288,12 @@ def export_schema(args: argparse.Namespace) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(build_schema().as_str() + "\n")
     print(f"wrote {path}")
+    from backend.gql.matrix import markdown
     from backend.gql.persisted import manifest
+
+    permissions = PROJECT_ROOT / "docs" / "permissions.md"
+    permissions.write_text(markdown(build_schema()))
+    print(f"wrote {permissions}")
 
     contract = PROJECT_ROOT / "mobile_contract"
     target = contract / "manifest.json"

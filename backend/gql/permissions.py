@@ -25,8 +25,8 @@ PERSONAL_TYPES = frozenset({
     "CoveredServiceConnection", "CoveredServiceEdge", "DeskInsurance", "DeskPatient",
     "DeviceSession", "Eligibility", "InsuranceStatus", "MoneyFlowYear", "PatientWindow",
     "PatientWindowPayload", "SelfPaymentDue", "StatusChange", "StatusReason", "ConsentCode",
-    "OnboardingCode", "OnboardingCodePayload", "PaidInByKind", "PaidInByPayer", "PaidOutByPackage",
-    "PaidOutByProvider", "Payer", "SignOutPayload",
+    "OnboardingCode", "OnboardingCodePayload", "KindTotal", "PayerTotal", "PackageTotal",
+    "ProviderTotal", "Payer", "SignOutPayload",
 })
 # Types anyone may read: reference data, help, page plumbing, sign-in results.
 PUBLIC_TYPES = frozenset({
