@@ -2,7 +2,7 @@
 
 Every handler gets ``RedactingFormatter``: whatever a message or a traceback carries (an
 asyncpg error detail quoting a key, a token echoed by a library), 12-digit identifiers (IIN,
-BIN), Kazakhstan phone numbers and JWTs are replaced before the line is written.
+BIN), Kazakhstan phone numbers, JWTs, refresh tokens and client secrets are replaced before the line is written.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import re
 
 PATTERNS = (
     (re.compile(r"eyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]*"), "[token]"),
+    (re.compile(r"\b(?:rt\.|cs_)[\w-]{20,}"), "[secret]"),
     (re.compile(r"(?<!\d)\d{12}(?!\d)"), "[iin]"),
     (re.compile(r"(?:\+7|(?<!\d)8)[\s(-]*7\d{2}[\s)-]*\d{3}[\s-]*\d{2}[\s-]*\d{2}(?!\d)"),
      "[phone]"),

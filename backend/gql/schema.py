@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
 from strawberry.types import Info
 
 from auth.principals import Scope
@@ -146,9 +148,22 @@ class Query:
         return await eligibility(info, iins)
 
 
+class QuietSchema(strawberry.Schema):
+    """A schema that leaves error logging to ``ErrorCodes``.
+
+    Strawberry logs every error with the request's source text, which can quote what a
+    person typed (an IIN in a sign-in mutation); expected errors (codes a client sees) are
+    not faults, and unexpected ones are logged by ``ErrorCodes`` without the source.
+    """
+
+    def process_errors(self, errors: list[GraphQLError],
+                       execution_context: ExecutionContext | None = None) -> None:
+        """Nothing: see the class."""
+
+
 def build_schema(limits: Limits | None = None) -> strawberry.Schema:
     """The schema with guard rails, caches, error codes and masking on."""
-    return strawberry.Schema(
+    return QuietSchema(
         query=Query,
         mutation=Mutation,
         types=[CitizenType, ContributionType, CoveredServiceType, ProviderType, HelpArticleType],

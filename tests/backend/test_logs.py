@@ -14,6 +14,8 @@ from backend.logs import redact
         ("sms to +77011234567 sent", "sms to [phone] sent"),
         ("sms to 8 (701) 123-45-67 sent", "sms to [phone] sent"),
         ("bearer eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl", "bearer [token]"),
+        ("refresh rt.Zm9vYmFyYmF6cXV4cXV1eGNvcmdl_-x1 reused", "refresh [secret] reused"),
+        ("client cs_c2VjcmV0c2VjcmV0c2VjcmV0c2Vj failed", "client [secret] failed"),
         ("1234567890123 is thirteen digits", "1234567890123 is thirteen digits"),
         ("inserted 1000 rows in 12.5 s", "inserted 1000 rows in 12.5 s"),
     ],
