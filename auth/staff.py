@@ -246,9 +246,10 @@ class Desk:
         await throttle.hit(self._engine,
                            f"onboard:ip:{self._secrets.digest('ip', client_address).hex()[:32]}",
                            throttle.Limit(s.verifies_per_ip, s.verifies_per_ip_window_seconds))
-        typed = normalize_code(code)
-        if typed.startswith(ONBOARDING_PREFIX) and len(typed) > ONBOARDING_CODE_LENGTH:
-            typed = typed[len(ONBOARDING_PREFIX):]
+        raw = code.strip().upper()
+        if raw.startswith(ONBOARDING_PREFIX) and len(raw) > ONBOARDING_CODE_LENGTH:
+            raw = raw[len(ONBOARDING_PREFIX):]  # the QR form; before O/I/L are read as digits
+        typed = normalize_code(raw)
         now = self._clock()
         async with self._engine.begin() as conn:
             person = (await conn.execute(text(

@@ -8,11 +8,16 @@ from typing import Any
 import httpx
 
 OPERATIONS = Path(__file__).resolve().parents[2] / "mobile_contract" / "operations"
+EXAMPLES = Path(__file__).resolve().parents[2] / "graphql" / "operations"
 
 
 def operation(name: str) -> str:
-    """The text of one of the app's operations in ``mobile_contract/operations``."""
-    return (OPERATIONS / f"{name}.graphql").read_text(encoding="utf-8")
+    """The text of one of the app's operations in ``mobile_contract/operations``, or else of
+    the desk's and integrators' examples in ``graphql/operations``."""
+    path = OPERATIONS / f"{name}.graphql"
+    if not path.exists():
+        path = EXAMPLES / f"{name}.graphql"
+    return path.read_text(encoding="utf-8")
 
 
 async def graphql(

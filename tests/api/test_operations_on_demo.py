@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from auth.principals import Scope
 from auth.service import AuthService
+from auth.settings import AuthSettings
+from auth.sms import DevSmsSink
 from auth.tokens import Audience
 from backend.demo import generator
 from backend.demo.cast import CAST
@@ -18,6 +23,19 @@ from tests.api.conftest import TODAY
 from tests.api.gql import OPERATIONS, data, graphql, operation
 
 KAZAKH, RUSSIAN, ENGLISH = CAST[0], CAST[1], CAST[3]
+DESK_EXAMPLES = {"StaffSignIn", "OpenPatientWindow", "PatientWindow", "CreateOnboardingCode",
+                 "Eligibility"}
+SESSION_OPERATIONS = {"RequestSignInCode", "SignIn", "RefreshSession", "MyDevices",
+                      "CreateConsentCode", "RedeemOnboardingCode", "AccessLog", "SignOut",
+                      "SignOutEverywhere", *DESK_EXAMPLES}
+
+
+async def conn_provider(engine: AsyncEngine) -> tuple[uuid.UUID, str]:
+    """A clinic of the demo country: its id and name."""
+    async with engine.connect() as conn:
+        row = (await conn.execute(text(
+            "SELECT id, name_ru FROM core.provider ORDER BY id LIMIT 1"))).one()
+    return row[0], row[1]
 
 
 @pytest.fixture
@@ -72,7 +90,62 @@ class TestEveryOperation:
                                                         .split()[0]})
         assert found["searchHelp"]["edges"]
         covered |= {"HelpList", "HelpArticle", "HelpSearch"}
-        assert covered == names
+        assert covered == names - SESSION_OPERATIONS
+
+    async def test_the_sign_in_and_desk_operations_run_end_to_end(
+        self, client: httpx.AsyncClient, app: FastAPI, auth_service: AuthService,
+        auth_settings: AuthSettings, engine: AsyncEngine,
+    ) -> None:
+        names = {path.stem for path in OPERATIONS.glob("*.graphql")}
+        assert names & SESSION_OPERATIONS == SESSION_OPERATIONS - DESK_EXAMPLES
+        async with engine.connect() as conn:
+            iin, phone = (await conn.execute(text(
+                "SELECT iin, phone FROM core.person WHERE id = :id"), {"id": KAZAKH.id})).one()
+        # A citizen signs in by SMS code, refreshes, and sees their device.
+        asked = (await run(client, "RequestSignInCode", None,
+                           {"iin": iin, "phone": phone}))["requestSignInCode"]
+        await app.state.runtime.auth.login.drain()
+        code = DevSmsSink(auth_settings.dev_sms_file).recent(1)[0].text.split()[1]
+        session = (await run(client, "SignIn", None, {
+            "challengeId": asked["challengeId"], "code": code,
+            "device": {"name": "Redmi 12C", "platform": "android"}}))["signIn"]["session"]
+        session = (await run(client, "RefreshSession", None, {
+            "refreshToken": session["refreshToken"]}))["refreshSession"]["session"]
+        citizen = session["accessToken"]
+        devices = (await run(client, "MyDevices", citizen))["me"]["signedInDevices"]
+        assert [(d["deviceName"], d["current"]) for d in devices] == [("Redmi 12C", True)]
+        # At a clinic's desk, with the citizen's consent, a worker makes a new-phone code.
+        provider = (await conn_provider(engine))
+        password = "correct horse battery staple"
+        worker = await auth_service.desk.create_staff(
+            f"desk-{uuid.uuid4().hex[:8]}", "Сәуле Нұрланқызы", password, provider[0],
+            provider[1])
+        consent = (await run(client, "CreateConsentCode", citizen))["createConsentCode"]
+        desk = (await run(client, "StaffSignIn", None, {
+            "username": worker.username, "password": password}))["staffSignIn"]["session"]
+        staff = desk["accessToken"]
+        window = (await run(client, "OpenPatientWindow", staff, {
+            "consentCode": consent["code"]}))["openPatientWindow"]["window"]
+        seen = (await run(client, "PatientWindow", staff, {"id": window["id"]}))
+        assert seen["patientWindow"]["patient"]["firstName"] == KAZAKH.first_name
+        made = (await run(client, "CreateOnboardingCode", staff, {
+            "windowId": window["id"]}))["createOnboardingCode"]["onboardingCode"]
+        onboarded = (await run(client, "RedeemOnboardingCode", None, {
+            "code": made["qrText"], "device": {"name": "new phone"}}))
+        second = onboarded["redeemOnboardingCode"]["session"]["accessToken"]
+        # The citizen sees who looked, then signs out here and everywhere.
+        looks = (await run(client, "AccessLog", second, {"first": 10}))["me"]["accessLog"]
+        assert {edge["node"]["actorName"] for edge in looks["edges"]} == {"Сәуле Нұрланқызы"}
+        assert (await run(client, "SignOut", second))["signOut"]["sessionsEnded"] == 1
+        ended = (await run(client, "SignOutEverywhere", citizen))["signOutEverywhere"]
+        assert ended["sessionsEnded"] == 1
+        # An integrator checks eligibility (graphql/operations, the integrators' example).
+        created = await auth_service.clients.create("Emhana", "Emhana LLP",
+                                                    [Scope.ELIGIBILITY_READ])
+        issued = await auth_service.clients.token(created.info.id, created.secret, None)
+        answers = (await run(client, "Eligibility", issued.access_token,
+                             {"iins": [iin]}))["eligibility"]
+        assert answers[0]["found"] and answers[0]["status"] == "INSURED"
 
     async def test_the_cast_shows_every_status(
         self, client: httpx.AsyncClient, auth_service: AuthService
