@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,6 +16,7 @@ from auth.clients import Clients
 from auth.errors import InvalidToken
 from auth.keyring import KeyRing, Schedule
 from auth.login import CitizenLogin, PersonDirectory
+from auth.maintenance import prune
 from auth.principals import Anonymous, Principal, principal_from_claims
 from auth.secrets import Secrets
 from auth.sessions import Sessions
@@ -24,6 +26,7 @@ from auth.staff import Desk
 from auth.tokens import Audience, TokenIssuer, TokenVerifier
 
 log = logging.getLogger(__name__)
+PRUNE_EVERY_SECONDS = 3600
 ACCEPTED_AUDIENCES = (Audience.MOBILE, Audience.DESK, Audience.INTEGRATOR)
 
 
@@ -51,6 +54,7 @@ class AuthService:
                  directory: PersonDirectory | None = None,
                  gateway: SmsGateway | None = None) -> None:
         self.settings = settings
+        self._engine = engine
         self.secrets = Secrets.from_settings(settings)
         self.keyring = KeyRing(engine, self.secrets, Schedule.from_settings(settings))
         self.sessions = Sessions(engine, self.secrets, settings, self._mint)
@@ -124,10 +128,15 @@ class AuthService:
     async def maintained(self) -> AsyncIterator[None]:
         """Keep the key ring fresh (and rotating) while the block runs."""
         async def loop() -> None:
+            pruned_at = time.monotonic()
             while True:
                 await asyncio.sleep(self.settings.keyring_refresh_seconds)
                 try:
                     await self.keyring.refresh()
+                    if time.monotonic() - pruned_at >= PRUNE_EVERY_SECONDS:
+                        pruned_at = time.monotonic()
+                        await prune(self._engine,
+                                    overlap_seconds=self.settings.key_overlap_seconds)
                 except Exception:  # the database is away; keep the keys we have
                     log.exception("refreshing the signing keys failed")
 
