@@ -48,7 +48,7 @@ def _unknown_iins(count: int, taken: set[str]) -> list[str]:
     rng = random.Random(7)
     while len(found) < count:
         iin = make_iin(date(1950 + rng.randrange(60), 1 + rng.randrange(12),
-                            1 + rng.randrange(28)), rng.choice("MF"), rng.randrange(10_000))
+                            1 + rng.randrange(28)), rng.choice(("M", "F")), rng.randrange(10_000))
         if iin is not None and iin not in taken:
             found.append(iin)
     return found
