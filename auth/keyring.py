@@ -58,13 +58,15 @@ class Schedule:
     rotate_every: timedelta
     prepublish: timedelta
     overlap: timedelta
+    backdate: timedelta = timedelta(seconds=30)
 
     @classmethod
     def from_settings(cls, settings: AuthSettings) -> Schedule:
         """The schedule in settings."""
         return cls(timedelta(days=settings.key_rotation_days),
                    timedelta(seconds=settings.key_prepublish_seconds),
-                   timedelta(seconds=settings.key_overlap_seconds))
+                   timedelta(seconds=settings.key_overlap_seconds),
+                   timedelta(seconds=settings.clock_leeway_seconds))
 
 
 def arrange(rows: Sequence[tuple[SigningKey, datetime]], overlap: timedelta,
@@ -96,7 +98,7 @@ class KeyRing:
         self._clock = clock
         self._signing: StoredKey | None = None
         self._live: list[StoredKey] = []
-        self._loaded_at = float("-inf")
+        self._unknown_reload_at = float("-inf")
         self.generation = 0
 
     @property
@@ -124,8 +126,12 @@ class KeyRing:
         return {"keys": [k.public_jwk() for k in self._live]}
 
     def due_for_reload(self) -> bool:
-        """Whether a reload is allowed now (an unknown kid reloads at most every 30 s)."""
-        return time.monotonic() - self._loaded_at > _STALE_RELOAD_SECONDS
+        """Whether a token with an unknown kid may reload the keys now (at most every 30 s,
+        counted from the last such reload: scheduled refreshes do not hold it back)."""
+        if time.monotonic() - self._unknown_reload_at <= _STALE_RELOAD_SECONDS:
+            return False
+        self._unknown_reload_at = time.monotonic()
+        return True
 
     async def refresh(self) -> None:
         """Rotate if the schedule says so, then load the current keys."""
@@ -154,7 +160,6 @@ class KeyRing:
         now = self._clock()
         keys = [(self._open(kid, sealed), not_before) for kid, _, sealed, not_before in rows]
         self._signing, self._live = arrange(keys, self._schedule.overlap, now)
-        self._loaded_at = time.monotonic()
         self.generation += 1
 
     def _open(self, kid: str, sealed: bytes) -> SigningKey:
@@ -178,7 +183,9 @@ class KeyRing:
             if lazily and newest is not None and not self._due(newest, now):
                 return None
             if newest is None or immediately:
-                not_before = now
+                # Backdated by the clock leeway: a process whose clock is a little behind
+                # must still see the key as signing.
+                not_before = now - self._schedule.backdate
             else:
                 not_before = max(now + self._schedule.prepublish, newest + timedelta(seconds=1))
             return await self._insert(conn, not_before)

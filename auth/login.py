@@ -104,8 +104,10 @@ class CitizenLogin:
                                throttle.Limit(s.otp_sends_per_iin,
                                               s.otp_sends_per_iin_window_seconds))
         found = await self._directory.phone_of(valid_iin)
+        # Both paths compare (constant time, as bytes); only a phone on record can match.
         on_record = found[1] if found is not None and found[1] is not None else "+70000000000"
-        matches = hmac.compare_digest(on_record, valid_phone) and found is not None
+        same = hmac.compare_digest(on_record.encode(), valid_phone.encode())
+        matches = same and found is not None and found[1] is not None
         challenge = uuid.uuid4()
         code = f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
         expires = self._clock() + timedelta(seconds=s.otp_ttl_seconds)

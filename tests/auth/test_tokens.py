@@ -14,7 +14,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from auth.errors import InvalidToken
-from auth.keys import load_or_create, signing_key_from, thumbprint
+from auth.keys import signing_key_from, thumbprint
+from auth.secrets import MissingSecret, Secrets
+from auth.settings import AuthSettings
 from auth.tokens import Audience, TokenIssuer, TokenVerifier, verifier_for
 
 ISSUER = "https://mhi.test"
@@ -125,11 +127,36 @@ class TestVerify:
 
 
 class TestKeys:
-    def test_key_file_is_created_private_and_reused(self, tmp_path: Path) -> None:
-        path = tmp_path / "auth" / "key.pem"
-        first = load_or_create(path)
+    def test_secret_file_is_created_private_and_reused(self, tmp_path: Path) -> None:
+        path = tmp_path / "auth" / "secret.key"
+        settings = AuthSettings(environment="development", secret_key=None,
+                                secret_key_file=path)
+        first = Secrets.from_settings(settings)
         assert path.stat().st_mode & 0o777 == 0o600
-        assert load_or_create(path).kid == first.kid
+        assert len(base64.b64decode(path.read_bytes().strip())) >= 32
+        again = Secrets.from_settings(settings)
+        assert again == first
+        assert again.digest("otp", "123456") == first.digest("otp", "123456")
+
+    def test_an_existing_secret_file_is_not_rewritten(self, tmp_path: Path) -> None:
+        path = tmp_path / "secret.key"
+        root = bytes(range(100, 132))
+        path.write_bytes(base64.b64encode(root))
+        settings = AuthSettings(environment="test", secret_key=None, secret_key_file=path)
+        assert Secrets.from_settings(settings) == Secrets.from_root(root)
+        assert path.read_bytes() == base64.b64encode(root)
+
+    def test_production_without_a_secret_refuses_to_start(self, tmp_path: Path) -> None:
+        path = tmp_path / "secret.key"
+        settings = AuthSettings(environment="production", secret_key=None,
+                                secret_key_file=path)
+        with pytest.raises(MissingSecret):
+            Secrets.from_settings(settings)
+        assert not path.exists()
+
+    def test_a_short_root_secret_is_refused(self) -> None:
+        with pytest.raises(MissingSecret):
+            Secrets.from_root(bytes(31))
 
     def test_kid_is_the_rfc7638_thumbprint(self) -> None:
         key = signing_key_from(Ed25519PrivateKey.generate())
