@@ -3,8 +3,9 @@
 A client id is public (``cl_`` and 16 hex digits); the secret (``cs_`` and 32 random bytes)
 is shown once at creation and stored as its HMAC: it is long and random, so a slow password
 hash would add nothing.  A token request names the scopes it wants (default: all the
-client's), and gets at most those the client holds.  Each client has its own request budget
-per minute, spent by token requests and by every API request made with its tokens.
+client's), and gets at most those the client holds.  Each client has its own budget of API
+requests per minute (carried in its tokens as ``rpm``); token requests have a separate limit
+per client id (``client_token_requests_per_minute``).
 """
 
 from __future__ import annotations

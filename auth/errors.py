@@ -35,8 +35,9 @@ class RateLimited(AuthError):
 class Refused(AuthError):
     """Something the person can fix (a wrong or expired code): a user error, not a fault.
 
-    ``reason`` is one of ``WRONG_CODE``, ``CODE_EXPIRED``, ``CODE_ATTEMPTS_EXHAUSTED``,
-    ``WRONG_CREDENTIALS``, ``SESSION_ENDED``, ``WINDOW_CLOSED``; ``field`` names the input.
+    ``reason`` is one of ``IIN_INVALID``, ``PHONE_INVALID``, ``WRONG_CODE``, ``CODE_EXPIRED``,
+    ``CODE_ATTEMPTS_EXHAUSTED``, ``WRONG_CREDENTIALS``, ``WINDOW_CLOSED`` (the API answers a
+    closed window as ``FORBIDDEN``); ``field`` names the input.
     """
 
     code = "BAD_USER_INPUT"

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import text
@@ -163,7 +164,12 @@ class KeyRing:
         self.generation += 1
 
     def _open(self, kid: str, sealed: bytes) -> SigningKey:
-        private = serialization.load_der_private_key(self._secrets.decrypt(sealed, kid), None)
+        try:
+            der = self._secrets.decrypt(sealed, kid)
+        except InvalidTag:
+            raise RuntimeError("a stored signing key cannot be unsealed: AUTH_SECRET_KEY is "
+                               "not the secret that sealed it") from None
+        private = serialization.load_der_private_key(der, None)
         if not isinstance(private, Ed25519PrivateKey):
             raise ValueError("a stored signing key is not Ed25519")
         return SigningKey(kid=kid, private_key=private)

@@ -153,7 +153,7 @@ class CitizenLogin:
         try:
             challenge = uuid.UUID(challenge_id)
         except ValueError:
-            raise _wrong_code(s.otp_max_attempts) from None
+            raise _wrong_code(0) from None
         async with self._engine.begin() as conn:  # the attempt counts even when it fails
             row = (await conn.execute(text(
                 "UPDATE auth.login_challenge SET attempts = attempts + 1 "

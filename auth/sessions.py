@@ -163,13 +163,16 @@ class Sessions:
 
     async def list_active(self, subject: str,
                           audience: Audience = Audience.MOBILE) -> list[SessionInfo]:
-        """The signed-in devices of ``subject``, most recently used first."""
+        """The signed-in devices of ``subject``, most recently used first (a device idle
+        longer than a refresh token lives is signed out in effect, so it is not listed)."""
         async with self._engine.connect() as conn:
             rows = (await conn.execute(text(
                 "SELECT id, device_name, platform, signed_in_by, created_at, last_used_at "
                 "FROM auth.session_family WHERE subject = :subject AND audience = :audience "
-                "AND revoked_at IS NULL AND expires_at > now() ORDER BY last_used_at DESC"),
-                {"subject": subject, "audience": audience.value})).all()
+                "AND revoked_at IS NULL AND expires_at > now() AND last_used_at > :idle "
+                "ORDER BY last_used_at DESC"),
+                {"subject": subject, "audience": audience.value,
+                 "idle": self._clock() - self._idle})).all()
         return [SessionInfo(*row) for row in rows]
 
 

@@ -20,12 +20,13 @@ _DEFAULT_SECRET_FILE = Path(__file__).resolve().parent.parent / ".data" / "auth"
 class AuthSettings(BaseSettings):
     """Tokens, keys, login codes, throttles and sessions."""
 
-    model_config = SettingsConfigDict(env_prefix="AUTH_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="AUTH_", env_file=".env", extra="ignore",
+                                      populate_by_name=True)
 
     environment: Literal["development", "test", "production"] = Field(
         default="development",
         description="Production needs AUTH_SECRET_KEY and a real SMS gateway.",
-        validation_alias=AliasChoices("environment", "AUTH_ENVIRONMENT", "APP_ENVIRONMENT"),
+        validation_alias=AliasChoices("AUTH_ENVIRONMENT", "APP_ENVIRONMENT"),
     )
     issuer: str = "https://mhi.local"
     secret_key: SecretStr | None = None

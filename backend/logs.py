@@ -2,7 +2,8 @@
 
 Every handler gets ``RedactingFormatter``: whatever a message or a traceback carries (an
 asyncpg error detail quoting a key, a token echoed by a library), 12-digit identifiers (IIN,
-BIN), Kazakhstan phone numbers, JWTs, refresh tokens and client secrets are replaced before the line is written.
+BIN), Kazakhstan phone numbers, JWTs, refresh tokens and client secrets are replaced before
+the line is written.
 """
 
 from __future__ import annotations

@@ -23,6 +23,10 @@ from backend.db.engine import create_engine, resolve_database_url
 from backend.demo.generator import DEMO_TABLES
 from backend.settings import AppSettings
 
+AUTH_ROOT_SECRET = bytes(range(32))
+"""The suite's ``AUTH_SECRET_KEY``: every test that opens ``auth`` on the suite's database uses
+it, since the signing keys stored there are sealed with what derives from it."""
+
 # Property tests judge behaviour, not speed: a busy CI machine must not turn them red.
 hypothesis_settings.register_profile("mhi", deadline=None)
 hypothesis_settings.load_profile("mhi")

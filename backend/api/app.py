@@ -130,6 +130,6 @@ def create_app(
     app.add_middleware(BodySizeLimit, path="/graphql", max_bytes=limits.max_body_bytes)
     add_probes(app)
     add_oauth(app)
-    if settings.environment != "production":
+    if "production" not in (settings.environment, auth_settings.environment):
         add_dev_pages(app, auth_settings)
     return app

@@ -48,8 +48,10 @@ class ETagMiddleware:
     async def _finish(start: Message, body: bytes, request: Headers, send: Send) -> None:
         headers = MutableHeaders(scope=start)
         is_json = headers.get("content-type", "").startswith("application/json")
-        # A response with errors is not worth keeping: it is sent as it is, without a tag.
-        if start["status"] != 200 or not is_json or b'"errors":' in body:
+        # A response with errors is not worth keeping, and one the app marked ``no-store``
+        # (a mutation: it may carry tokens) must not be kept: either is sent as it is.
+        no_store = "no-store" in headers.get("cache-control", "")
+        if start["status"] != 200 or not is_json or b'"errors":' in body or no_store:
             await send(start)
             await send({"type": "http.response.body", "body": body})
             return

@@ -30,6 +30,8 @@ class GraphQLApp(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket,
                           response: Response | WebSocket) -> Context:
         """A new context (principal, loaders, language) for each request."""
-        if not isinstance(request, Request):
+        if not isinstance(request, Request) or not isinstance(response, Response):
             raise TypeError("subscriptions are not served")
-        return await self._context_factory(request)
+        context = await self._context_factory(request)
+        context.response = response
+        return context

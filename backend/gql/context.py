@@ -6,6 +6,8 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date
 
+from starlette.responses import Response
+
 from auth.errors import Refused
 from auth.principals import Anonymous, Citizen, Integrator, Principal, Scope, Staff
 from auth.service import AuthService
@@ -62,6 +64,8 @@ class Context:
     today: date
     auth: AuthService
     client_address: str = "unknown"
+    response: Response | None = None
+    """The response being built (headers set here reach the client)."""
     loaders: Loaders = field(init=False)
     _language: str | None = field(init=False, default=None)
     _budget_spent: bool = field(init=False, default=False)

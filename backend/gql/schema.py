@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import strawberry
 from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
-from strawberry.types import ExecutionContext
-from strawberry.types import Info
+from strawberry.types import ExecutionContext, Info
+from strawberry.types.graphql import OperationType
 
 from auth.principals import Scope
 from backend.access.desk import PatientWindow
@@ -148,6 +151,17 @@ class Query:
         return await eligibility(info, iins)
 
 
+class NoStoreMutations(SchemaExtension):
+    """A mutation's answer is never cached anywhere (it may carry tokens): ``no-store``."""
+
+    def on_execute(self) -> Iterator[None]:
+        yield
+        context = self.execution_context.context
+        if (self.execution_context.operation_type is OperationType.MUTATION
+                and isinstance(context, Context) and context.response is not None):
+            context.response.headers["cache-control"] = "no-store"
+
+
 class QuietSchema(strawberry.Schema):
     """A schema that leaves error logging to ``ErrorCodes``.
 
@@ -167,6 +181,6 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         types=[CitizenType, ContributionType, CoveredServiceType, ProviderType, HelpArticleType],
-        extensions=[*limit_extensions(limits or Limits()), ErrorCodes],
+        extensions=[*limit_extensions(limits or Limits()), ErrorCodes, NoStoreMutations],
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
     )

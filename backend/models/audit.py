@@ -23,9 +23,9 @@ class ActorKind(enum.StrEnum):
 class AccessLogEntry(Base):
     """One look at one person's data: who, for which organization, what, when and why.
 
-    ``purpose`` is a stable key (``insurance_status``, ``devices``, ``onboarding_code``,
-    ``eligibility``) that the API words in the person's language; ``reason`` is the ground
-    the look stood on (``consent``, ``scope``) and ``reference`` its id (the consent window,
+    ``purpose`` is a stable key (``profile``, ``insurance_status``, ``devices``,
+    ``onboarding_code``, ``eligibility``) that the API words in the person's language;
+    ``reason`` is the ground the look stood on (``consent``, ``scope``) and ``reference`` its id (the consent window,
     the scope's name).
     """
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import secrets
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -20,6 +19,7 @@ from backend.access.directory import PeopleDirectory
 from backend.api.app import create_app
 from backend.db.reads import Reads
 from backend.settings import AppSettings
+from tests.conftest import AUTH_ROOT_SECRET
 
 TODAY = date(2026, 11, 23)
 """The day every API test is judged on (statuses depend on the date)."""
@@ -30,7 +30,7 @@ def auth_settings(tmp_path_factory: pytest.TempPathFactory) -> AuthSettings:
     """Identity settings for this run: a secret of its own, SMS into a temporary file."""
     folder = Path(tmp_path_factory.mktemp("auth"))
     return AuthSettings(environment="test", secret_key=SecretStr(
-        base64.b64encode(secrets.token_bytes(32)).decode()), dev_sms_file=folder / "sms.jsonl")
+        base64.b64encode(AUTH_ROOT_SECRET).decode()), dev_sms_file=folder / "sms.jsonl")
 
 
 @pytest.fixture(scope="session")

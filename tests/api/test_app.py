@@ -123,3 +123,23 @@ class TestMe:
     async def test_malformed_query_has_a_code(self, client: httpx.AsyncClient) -> None:
         body = await graphql(client, "{ me { ")
         assert codes(body) == ["GRAPHQL_VALIDATION_FAILED"]
+
+
+class TestMutationsAreNeverCached:
+    async def test_a_sign_in_answer_is_no_store_and_has_no_etag(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        query = ('mutation { requestSignInCode(iin: "900303400011", phone: "+77010000000") '
+                 "{ codeLength userErrors { code } } }")
+        response = await client.post("/graphql", json={"query": query})
+        assert response.status_code == 200
+        assert "errors" not in response.json()
+        assert response.headers["cache-control"] == "no-store"
+        assert "etag" not in response.headers
+
+    async def test_an_anonymous_query_is_still_publicly_cacheable(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        response = await client.post("/graphql", json={"query": "{ helpVersion }"})
+        assert response.headers["cache-control"] == "public, max-age=300"
+        assert response.headers["etag"]

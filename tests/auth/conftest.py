@@ -25,8 +25,9 @@ from auth.service import AuthService
 from auth.sessions import Device, Tokens
 from auth.settings import AuthSettings
 from auth.sms import SmsGateway
+from tests.conftest import AUTH_ROOT_SECRET
 
-ROOT_SECRET = bytes(range(32))
+ROOT_SECRET = AUTH_ROOT_SECRET  # the suite shares one database, so one secret
 """The test run's ``AUTH_SECRET_KEY`` (32 fixed bytes)."""
 
 People = dict[str, tuple[uuid.UUID, str | None]]
