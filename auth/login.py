@@ -7,7 +7,9 @@ challenge made for them can never succeed.
 
 A code is stored as its HMAC, bound to its challenge; it expires after 5 minutes and allows
 5 attempts.  Code requests are throttled per IIN (by digest) and per client address, and
-verifications per address, with ``RateLimited`` and the seconds to wait.
+verifications per address, with ``RateLimited`` and the seconds to wait.  The IIN bucket is
+the digest of the IIN together with the phone typed, so that someone who knows a person's IIN
+but not their phone cannot lock them out of signing in.
 """
 
 from __future__ import annotations
@@ -100,7 +102,9 @@ class CitizenLogin:
             await throttle.hit(conn, f"otp-send:ip:{self._hash('ip', client_address)}",
                                throttle.Limit(s.otp_sends_per_ip,
                                               s.otp_sends_per_ip_window_seconds))
-            await throttle.hit(conn, f"otp-send:iin:{self._hash('iin', valid_iin)}",
+            # Per IIN *with the phone typed*: a stranger who knows an IIN but not the phone
+            # on record cannot use up its owner's requests (and locks out no one).
+            await throttle.hit(conn, f"otp-send:iin:{self._hash('iin', valid_iin + valid_phone)}",
                                throttle.Limit(s.otp_sends_per_iin,
                                               s.otp_sends_per_iin_window_seconds))
         found = await self._directory.phone_of(valid_iin)

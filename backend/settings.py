@@ -34,6 +34,12 @@ class AppSettings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = 8000
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="Proxies whose X-Forwarded-For is believed (comma-separated, or *): behind "
+                    "a load balancer set its addresses, or every client shares its address and "
+                    "the per-address sign-in throttles become one budget for everyone.",
+    )
     graphiql: bool | None = None
 
     @property

@@ -1,4 +1,5 @@
-"""Eligibility for integrators: the status of up to 500 people in one request.
+"""Eligibility for integrators: the status of up to 500 people in one request (all aliases of
+the field together).
 
 Each person found is written to their access log (the integrator, its organization, the
 scope).  Invalid and unknown IINs are answered, not refused, so one bad line in a clinic's
@@ -26,9 +27,11 @@ PEOPLE_BY_IINS = "SELECT iin, id FROM core.person WHERE iin = ANY($1::text[])"
 
 async def eligibility(info: Info[Context, None], iins: list[str]) -> list[Eligibility]:
     """One answer per IIN asked, in the order asked."""
-    if len(iins) > MAX_IINS:
-        raise BadUserInput(message("too_many_iins", max=MAX_IINS))
     context = info.context
+    # Counted per request, not per field: aliases must not multiply the cap.
+    context.iins_asked += len(iins)
+    if context.iins_asked > MAX_IINS:
+        raise BadUserInput(message("too_many_iins", max=MAX_IINS))
     cleaned = ["".join(iin.split()) for iin in iins]
     valid: set[str] = set()
     for iin in cleaned:

@@ -248,7 +248,8 @@ def _serve(settings: AppSettings, url: str) -> None:
         logging.getLogger(name).setLevel(logging.INFO)
 
     app = create_app(settings, AuthSettings(), database_url=url)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None,
+                proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips)
 
 
 def dev(args: argparse.Namespace) -> int:

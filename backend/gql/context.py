@@ -71,6 +71,7 @@ class Context:
     _budget_spent: bool = field(init=False, default=False)
     _windows: dict[str, Window] = field(init=False, default_factory=dict)
     recorded_looks: set[tuple[uuid.UUID, str]] = field(init=False, default_factory=set)
+    iins_asked: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.reads, self.reference)

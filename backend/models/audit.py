@@ -25,8 +25,8 @@ class AccessLogEntry(Base):
 
     ``purpose`` is a stable key (``profile``, ``insurance_status``, ``devices``,
     ``onboarding_code``, ``eligibility``) that the API words in the person's language;
-    ``reason`` is the ground the look stood on (``consent``, ``scope``) and ``reference`` its id (the consent window,
-    the scope's name).
+    ``reason`` is the ground the look stood on (``consent``, ``scope``) and ``reference`` its
+    id (the consent window, the scope's name).
     """
 
     __tablename__ = "access_log"
