@@ -53,6 +53,7 @@ if str(ROOT) not in sys.path:  # run as a script: make ``bench`` and the project
 from auth.service import AuthService  # noqa: E402
 from auth.settings import AuthSettings  # noqa: E402
 from auth.tokens import Audience  # noqa: E402
+from backend.db import migrate  # noqa: E402
 from backend.db.engine import create_engine, resolve_database_url  # noqa: E402
 from backend.settings import AppSettings  # noqa: E402
 from bench.raw_floor import asyncpg_dsn  # noqa: E402
@@ -132,10 +133,19 @@ async def _state(url: str) -> tuple[int, int]:
     return int(people), int(others)
 
 
+async def _migrate(url: str) -> None:
+    engine = create_engine(url, pool_size=1, max_overflow=0)
+    try:
+        await migrate.upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
 def ensure_demo(url: str, people: int, data_dir: Path) -> bool:
     """Load the demo country into ``url`` unless it is there; False (with a note) to skip."""
     loaded, others = asyncio.run(_state(url))
     if loaded:
+        asyncio.run(_migrate(url))  # a database loaded by older code gains the new tables
         return True
     if others:
         print(f"  skipped: {make_url(url).database} is empty and {others} other session(s) "
