@@ -84,6 +84,19 @@ async def create_contribution(session: AsyncSession, person: Person, **overrides
     return await _insert(session, Contribution, values, overrides)
 
 
+async def create_insured_employee(session: AsyncSession, **overrides: Any) -> Person:
+    """A committed employee whose employer paid May to October 2026 (insured on 2026-11-23)."""
+    person = await create_person(session, **overrides)
+    employer = await create_employer(session)
+    for number in range(5, 11):
+        await create_contribution(
+            session, person, kind="employer_deduction", payment_code=121,
+            payer_id=employer.id, payer_kind="employer", period=date(2026, number, 1),
+            paid_on=date(2026, number + 1, 10), amount_tiyn=1_530_000)
+    await session.commit()
+    return person
+
+
 async def create_state_payer(session: AsyncSession, **overrides: Any) -> Payer:
     """The republican budget."""
     values: dict[str, Any] = {

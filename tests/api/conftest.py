@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import secrets
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -47,10 +48,18 @@ def app(engine: AsyncEngine, auth_settings: AuthSettings, auth_service: AuthServ
                       today=lambda: TODAY)
 
 
+def new_ip() -> str:
+    """A client address no other test is likely to use (throttles count per address, and the
+    ``auth`` tables are not emptied between tests)."""
+    number = secrets.randbelow(2 ** 24)
+    return f"10.{number >> 16}.{number >> 8 & 255}.{number & 255}"
+
+
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client talking to the app through ASGI (lifespan included)."""
-    transport = httpx.ASGITransport(app=app)
+    """An HTTP client talking to the app through ASGI (lifespan included), from a client
+    address of this test's own."""
+    transport = httpx.ASGITransport(app=app, client=(new_ip(), 1234))
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=transport, base_url="http://testserver") as http,

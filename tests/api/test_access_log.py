@@ -4,15 +4,12 @@ person's language, over HTTP."""
 
 from __future__ import annotations
 
-import secrets
 import uuid
-from collections.abc import AsyncIterator
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.principals import Scope
@@ -20,7 +17,10 @@ from auth.service import AuthService
 from auth.tokens import Audience
 from backend.models import Person
 from tests.api.gql import data, graphql
-from tests.factories import create_contribution, create_employer, create_person, create_provider
+from tests.factories import (
+    create_insured_employee,
+    create_provider,
+)
 
 PASSWORD = "correct horse battery staple"
 STAFF_NAME = "Айгерим Сапарова"
@@ -61,36 +61,6 @@ mutation Onboarding($windowId: ID!) {
 }"""
 ELIGIBILITY = """
 query Eligibility($iins: [String!]!) { eligibility(iins: $iins) { found status } }"""
-
-
-def new_ip() -> str:
-    """A client address no other test is likely to use."""
-    number = secrets.randbelow(2 ** 24)
-    return f"10.{number >> 16}.{number >> 8 & 255}.{number & 255}"
-
-
-@pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """The app over ASGI (lifespan included), from a client address of this test's own."""
-    transport = httpx.ASGITransport(app=app, client=(new_ip(), 1234))
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=transport, base_url="http://testserver") as http,
-    ):
-        yield http
-
-
-async def insured(committed: AsyncSession, **overrides: Any) -> Person:
-    """A committed employee whose employer paid May to October 2026 (insured on TODAY)."""
-    person = await create_person(committed, **overrides)
-    employer = await create_employer(committed)
-    for number in range(5, 11):
-        await create_contribution(
-            committed, person, kind="employer_deduction", payment_code=121,
-            payer_id=employer.id, payer_kind="employer", period=date(2026, number, 1),
-            paid_on=date(2026, number + 1, 10), amount_tiyn=1_530_000)
-    await committed.commit()
-    return person
 
 
 class World:
@@ -164,7 +134,7 @@ class TestWhoLooked:
     async def test_desk_and_integrator_looks_are_listed_newest_first(
         self, client: httpx.AsyncClient, committed: AsyncSession, world: World
     ) -> None:
-        person = await insured(committed, language="ru")
+        person = await create_insured_employee(committed, language="ru")
         assert await world.events(person) == []
         staff = await world.staff_token()
         window_id = await world.window_on(staff, person)
@@ -198,7 +168,7 @@ class TestWhoLooked:
     async def test_the_text_follows_the_persons_language_not_the_header(
         self, client: httpx.AsyncClient, committed: AsyncSession, world: World
     ) -> None:
-        person = await insured(committed, language="en")
+        person = await create_insured_employee(committed, language="en")
         data(await graphql(client, ELIGIBILITY, {"iins": [person.iin]},
                            token=await world.integrator_token()))
         body = await graphql(client, ACCESS_LOG, {"first": 5}, token=world.citizen(person),
@@ -211,7 +181,7 @@ class TestWhoLooked:
     async def test_an_onboarding_code_is_recorded_as_an_action(
         self, client: httpx.AsyncClient, committed: AsyncSession, world: World
     ) -> None:
-        person = await insured(committed, language="ru")
+        person = await create_insured_employee(committed, language="ru")
         staff = await world.staff_token()
         window_id = await world.window_on(staff, person)
         made = data(await graphql(client, ONBOARDING, {"windowId": window_id}, token=staff))
@@ -225,7 +195,7 @@ class TestWhoLooked:
     async def test_one_request_records_each_look_once(
         self, client: httpx.AsyncClient, committed: AsyncSession, world: World
     ) -> None:
-        person = await insured(committed)
+        person = await create_insured_employee(committed)
         staff = await world.staff_token()
         window_id = await world.window_on(staff, person)
         query = """query Twice($id: ID!) {
@@ -243,7 +213,7 @@ class TestWhoLooked:
         self, client: httpx.AsyncClient, committed: AsyncSession, world: World,
         auth_service: AuthService
     ) -> None:
-        person = await insured(committed, language="kk")
+        person = await create_insured_employee(committed, language="kk")
         provider = await create_provider(committed)
         await committed.commit()
         member = await auth_service.desk.create_staff(f"desk-{uuid.uuid4().hex[:12]}",
@@ -271,7 +241,7 @@ class TestWhatIsNotRecorded:
     async def test_reading_ones_own_data_adds_nothing(
         self, client: httpx.AsyncClient, committed: AsyncSession, world: World
     ) -> None:
-        person = await insured(committed)
+        person = await create_insured_employee(committed)
         data(await graphql(client, ELIGIBILITY, {"iins": [person.iin]},
                            token=await world.integrator_token()))
         before = await world.events(person)
@@ -284,8 +254,8 @@ class TestWhatIsNotRecorded:
     async def test_another_persons_log_is_unaffected(
         self, client: httpx.AsyncClient, committed: AsyncSession, world: World
     ) -> None:
-        person = await insured(committed)
-        other = await insured(committed)
+        person = await create_insured_employee(committed)
+        other = await create_insured_employee(committed)
         staff = await world.staff_token()
         window_id = await world.window_on(staff, person)
         data(await graphql(client, STATUS_AT_DESK, {"id": window_id}, token=staff))
@@ -297,7 +267,7 @@ class TestWhatIsNotRecorded:
     async def test_unknown_and_invalid_iins_record_nothing(
         self, client: httpx.AsyncClient, committed: AsyncSession, world: World
     ) -> None:
-        person = await insured(committed)
+        person = await create_insured_employee(committed)
         broken = person.iin[:-1] + str((int(person.iin[-1]) + 1) % 10)
         answers = data(await graphql(client, ELIGIBILITY, {"iins": [broken, "12345"]},
                                      token=await world.integrator_token()))
@@ -309,7 +279,7 @@ class TestPages:
     async def test_pages_of_two_walk_every_look_once_newest_first(
         self, client: httpx.AsyncClient, committed: AsyncSession, world: World
     ) -> None:
-        person = await insured(committed)
+        person = await create_insured_employee(committed)
         token = await world.integrator_token()
         for _ in range(5):
             data(await graphql(client, ELIGIBILITY, {"iins": [person.iin]}, token=token))

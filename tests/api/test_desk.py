@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import base64
 import re
-import secrets
 import uuid
-from collections.abc import AsyncIterator
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -27,7 +24,11 @@ from auth.staff import StaffMember
 from auth.tokens import Audience
 from backend.models import Person
 from tests.api.gql import codes, data, graphql
-from tests.factories import create_contribution, create_employer, create_person, create_provider
+from tests.factories import (
+    create_insured_employee,
+    create_person,
+    create_provider,
+)
 
 PASSWORD = "correct horse battery staple"
 PROVIDER_NAME = "Городская поликлиника № 5"
@@ -94,12 +95,6 @@ MONEY_TYPES = {"Contribution", "ContributionConnection", "ContributionMonth", "C
                "CoveredServiceConnection", "MoneyFlowYear", "Money", "Payer", "Citizen"}
 
 
-def new_ip() -> str:
-    """A client address no other test is likely to use (throttles count per address)."""
-    number = secrets.randbelow(2 ** 24)
-    return f"10.{number >> 16}.{number >> 8 & 255}.{number & 255}"
-
-
 def new_username(prefix: str = "desk") -> str:
     """A staff username no other test uses."""
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
@@ -112,34 +107,10 @@ def window_key(window_id: str) -> uuid.UUID:
     return uuid.UUID(key)
 
 
-@pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """The app over ASGI (lifespan included), from a client address of this test's own."""
-    transport = httpx.ASGITransport(app=app, client=(new_ip(), 1234))
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=transport, base_url="http://testserver") as http,
-    ):
-        yield http
-
-
 def forbidden(body: dict[str, Any]) -> None:
     """``body`` is a FORBIDDEN refusal that carries no data."""
     assert body.get("data") is None, body
     assert codes(body) == ["FORBIDDEN"], body
-
-
-async def insured_patient(committed: AsyncSession, **overrides: Any) -> Person:
-    """A committed employee whose employer paid May to October 2026 (insured on TODAY)."""
-    person = await create_person(committed, **overrides)
-    employer = await create_employer(committed)
-    for number in range(5, 11):
-        await create_contribution(
-            committed, person, kind="employer_deduction", payment_code=121,
-            payer_id=employer.id, payer_kind="employer", period=date(2026, number, 1),
-            paid_on=date(2026, number + 1, 10), amount_tiyn=1_530_000)
-    await committed.commit()
-    return person
 
 
 class Desk:
@@ -266,7 +237,7 @@ class TestStaffSignIn:
     async def test_a_desk_session_refreshes_and_keeps_its_worker(
         self, client: httpx.AsyncClient, committed: AsyncSession, desk: Desk
     ) -> None:
-        person = await insured_patient(committed)
+        person = await create_insured_employee(committed)
         member = await desk.staff()
         payload = data(await graphql(client, STAFF_SIGN_IN, {
             "username": member.username, "password": PASSWORD}))["staffSignIn"]
@@ -300,7 +271,7 @@ class TestConsent:
     async def test_without_consent_a_window_id_opens_nothing(
         self, client: httpx.AsyncClient, committed: AsyncSession, desk: Desk
     ) -> None:
-        person = await insured_patient(committed)
+        person = await create_insured_employee(committed)
         first = await desk.sign_in(await desk.staff())
         second = await desk.sign_in(await desk.staff("Ерлан Муканов"))
         theirs = await desk.window_on(first, person)
@@ -316,7 +287,7 @@ class TestConsent:
         self, client: httpx.AsyncClient, committed: AsyncSession, desk: Desk,
         auth_service: AuthService, engine: AsyncEngine
     ) -> None:
-        person = await insured_patient(committed, first_name="Дана", last_name="Ахметова")
+        person = await create_insured_employee(committed, first_name="Дана", last_name="Ахметова")
         async with engine.begin() as conn:  # the patient's own phone, signed in earlier
             await auth_service.sessions.start(conn, Audience.MOBILE, str(person.id),
                                               Device("Samsung Galaxy A14", "android"), "sms")
@@ -348,7 +319,7 @@ class TestConsent:
     async def test_a_consent_code_typed_loosely_still_opens(
         self, client: httpx.AsyncClient, committed: AsyncSession, desk: Desk
     ) -> None:
-        person = await insured_patient(committed)
+        person = await create_insured_employee(committed)
         token = await desk.sign_in(await desk.staff())
         code = await desk.consent_code(person)
         opened = await desk.open(token, code.replace("-", " ").lower())
@@ -359,7 +330,7 @@ class TestConsent:
     async def test_a_consent_code_works_once(
         self, client: httpx.AsyncClient, committed: AsyncSession, desk: Desk
     ) -> None:
-        person = await insured_patient(committed)
+        person = await create_insured_employee(committed)
         first = await desk.sign_in(await desk.staff())
         second = await desk.sign_in(await desk.staff("Ерлан Муканов"))
         code = await desk.consent_code(person)
@@ -373,7 +344,7 @@ class TestConsent:
     async def test_a_consent_code_expires_after_10_minutes(
         self, client: httpx.AsyncClient, committed: AsyncSession, desk: Desk
     ) -> None:
-        person = await insured_patient(committed)
+        person = await create_insured_employee(committed)
         token = await desk.sign_in(await desk.staff())
         code = await desk.consent_code(person)
         await committed.execute(text(
@@ -387,7 +358,7 @@ class TestConsent:
     async def test_ten_wrong_consent_codes_stop_the_worker(
         self, client: httpx.AsyncClient, committed: AsyncSession, desk: Desk
     ) -> None:
-        person = await insured_patient(committed)
+        person = await create_insured_employee(committed)
         token = await desk.sign_in(await desk.staff())
         for number in range(10):
             wrong = await desk.open(token, f"ZZZZ-{number:04d}")
@@ -402,7 +373,7 @@ class TestConsent:
     async def test_another_worker_cannot_use_the_window(
         self, client: httpx.AsyncClient, committed: AsyncSession, desk: Desk
     ) -> None:
-        person = await insured_patient(committed)
+        person = await create_insured_employee(committed)
         first = await desk.sign_in(await desk.staff())
         second = await desk.sign_in(await desk.staff("Ерлан Муканов"))
         window_id = await desk.window_on(first, person)
@@ -414,7 +385,7 @@ class TestConsent:
     async def test_the_window_closes_after_15_minutes(
         self, client: httpx.AsyncClient, committed: AsyncSession, desk: Desk
     ) -> None:
-        person = await insured_patient(committed)
+        person = await create_insured_employee(committed)
         token = await desk.sign_in(await desk.staff())
         window_id = await desk.window_on(token, person)
         assert data(await graphql(client, WINDOW_NAME, {"id": window_id}, token=token))
@@ -432,7 +403,7 @@ class TestConsent:
     async def test_consent_does_not_open_the_patients_own_graph(
         self, client: httpx.AsyncClient, committed: AsyncSession, desk: Desk
     ) -> None:
-        person = await insured_patient(committed)
+        person = await create_insured_employee(committed)
         token = await desk.sign_in(await desk.staff())
         await desk.window_on(token, person)
         citizen_id = base64.b64encode(f"Citizen:{person.id}".encode()).decode()
@@ -486,7 +457,7 @@ class TestOnboarding:
     async def test_the_code_and_its_qr_text(
         self, client: httpx.AsyncClient, committed: AsyncSession, desk: Desk
     ) -> None:
-        person = await insured_patient(committed)
+        person = await create_insured_employee(committed)
         token = await desk.sign_in(await desk.staff())
         made = await desk.onboarding_code(token, await desk.window_on(token, person))
         assert re.fullmatch(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}", made["code"]), made
@@ -497,7 +468,7 @@ class TestOnboarding:
     async def test_the_typed_code_signs_the_patient_in_on_a_new_phone(
         self, client: httpx.AsyncClient, committed: AsyncSession, desk: Desk
     ) -> None:
-        person = await insured_patient(committed, first_name="Нурлан")
+        person = await create_insured_employee(committed, first_name="Нурлан")
         token = await desk.sign_in(await desk.staff())
         made = await desk.onboarding_code(token, await desk.window_on(token, person))
         redeemed = data(await graphql(client, REDEEM, {
@@ -516,7 +487,7 @@ class TestOnboarding:
     async def test_an_onboarding_code_expires_after_10_minutes(
         self, client: httpx.AsyncClient, committed: AsyncSession, desk: Desk
     ) -> None:
-        person = await insured_patient(committed)
+        person = await create_insured_employee(committed)
         token = await desk.sign_in(await desk.staff())
         window_id = await desk.window_on(token, person)
         made = await desk.onboarding_code(token, window_id)
@@ -532,7 +503,7 @@ class TestOnboarding:
     async def test_the_scanned_qr_text_signs_the_patient_in(
         self, client: httpx.AsyncClient, committed: AsyncSession, desk: Desk
     ) -> None:
-        person = await insured_patient(committed, first_name="Жанар")
+        person = await create_insured_employee(committed, first_name="Жанар")
         token = await desk.sign_in(await desk.staff())
         made = await desk.onboarding_code(token, await desk.window_on(token, person))
         redeemed = data(await graphql(client, REDEEM, {"code": made["qrText"]}))

@@ -8,22 +8,23 @@ clients of its own.
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.clients import NewClient
 from auth.principals import Scope
 from auth.service import AuthService
 from auth.tokens import Audience
-from backend.models import Person
 from tests.api.gql import codes, data, graphql
-from tests.factories import create_contribution, create_employer, create_person, new_iin
+from tests.factories import (
+    create_insured_employee,
+    create_person,
+    new_iin,
+)
 
 ELIGIBILITY = """
 query Eligibility($iins: [String!]!) {
@@ -31,23 +32,6 @@ query Eligibility($iins: [String!]!) {
 }"""
 ME = "{ me { firstName } }"
 FORM = "application/x-www-form-urlencoded"
-
-
-def new_ip() -> str:
-    """A client address no other test is likely to use."""
-    number = secrets.randbelow(2 ** 24)
-    return f"10.{number >> 16}.{number >> 8 & 255}.{number & 255}"
-
-
-@pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """The app over ASGI (lifespan included), from a client address of this test's own."""
-    transport = httpx.ASGITransport(app=app, client=(new_ip(), 1234))
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=transport, base_url="http://testserver") as http,
-    ):
-        yield http
 
 
 async def new_client(auth_service: AuthService, *scopes: Scope,
@@ -87,19 +71,6 @@ def oauth_error(response: httpx.Response, status: int, error: str) -> dict[str, 
     assert body["error"] == error, body
     assert "access_token" not in body
     return body
-
-
-async def insured(committed: AsyncSession) -> Person:
-    """A committed employee whose employer paid May to October 2026 (insured on TODAY)."""
-    person = await create_person(committed)
-    employer = await create_employer(committed)
-    for number in range(5, 11):
-        await create_contribution(
-            committed, person, kind="employer_deduction", payment_code=121,
-            payer_id=employer.id, payer_kind="employer", period=date(2026, number, 1),
-            paid_on=date(2026, number + 1, 10), amount_tiyn=1_530_000)
-    await committed.commit()
-    return person
 
 
 class TestTokenEndpoint:
@@ -199,7 +170,7 @@ class TestEligibility:
     async def test_answers_each_iin_in_the_order_asked(
         self, client: httpx.AsyncClient, committed: AsyncSession, auth_service: AuthService
     ) -> None:
-        person = await insured(committed)
+        person = await create_insured_employee(committed)
         uninsured = await create_person(committed, birth_date=date(1993, 5, 5))
         await committed.commit()
         unknown = new_iin(date(1977, 1, 17), "M")
@@ -226,7 +197,7 @@ class TestEligibility:
     async def test_a_check_digit_error_is_invalid_not_unknown(
         self, client: httpx.AsyncClient, committed: AsyncSession, auth_service: AuthService
     ) -> None:
-        person = await insured(committed)
+        person = await create_insured_employee(committed)
         broken = person.iin[:-1] + str((int(person.iin[-1]) + 1) % 10)
         token = await access_token(client, await new_client(auth_service))
         [answer] = data(await graphql(client, ELIGIBILITY, {"iins": [broken]},
@@ -262,7 +233,7 @@ class TestEligibility:
     async def test_a_token_without_the_scope_is_forbidden(
         self, client: httpx.AsyncClient, committed: AsyncSession, auth_service: AuthService
     ) -> None:
-        person = await insured(committed)
+        person = await create_insured_employee(committed)
         token = await access_token(client, await new_client(auth_service, Scope.STATS_READ))
         body = await graphql(client, ELIGIBILITY, {"iins": [person.iin]}, token=token)
         assert body.get("data") is None
@@ -272,7 +243,7 @@ class TestEligibility:
     async def test_a_citizen_token_is_forbidden(
         self, client: httpx.AsyncClient, committed: AsyncSession, auth_service: AuthService
     ) -> None:
-        person = await insured(committed)
+        person = await create_insured_employee(committed)
         token = auth_service.mint(str(person.id), Audience.MOBILE)
         body = await graphql(client, ELIGIBILITY, {"iins": [person.iin]}, token=token)
         assert body.get("data") is None
@@ -296,7 +267,7 @@ class TestRequestBudget:
     async def test_the_third_request_in_a_minute_is_throttled(
         self, client: httpx.AsyncClient, committed: AsyncSession, auth_service: AuthService
     ) -> None:
-        person = await insured(committed)
+        person = await create_insured_employee(committed)
         made = await new_client(auth_service, requests_per_minute=2)
         token = await access_token(client, made)
         for _ in range(2):

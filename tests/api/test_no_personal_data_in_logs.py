@@ -13,7 +13,7 @@ import re
 import secrets
 import traceback
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -70,23 +70,6 @@ mutation Redeem($code: String!) {
 ELIGIBILITY = """
 query Eligibility($iins: [String!]!) { eligibility(iins: $iins) { found status } }"""
 ME = "{ me { firstName insurance { status } } }"
-
-
-def new_ip() -> str:
-    """A client address no other test is likely to use."""
-    number = secrets.randbelow(2 ** 24)
-    return f"10.{number >> 16}.{number >> 8 & 255}.{number & 255}"
-
-
-@pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """The app over ASGI (lifespan included), from a client address of this test's own."""
-    transport = httpx.ASGITransport(app=app, client=(new_ip(), 1234))
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=transport, base_url="http://testserver") as http,
-    ):
-        yield http
 
 
 @pytest.fixture

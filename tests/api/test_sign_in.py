@@ -13,7 +13,6 @@ import asyncio
 import json
 import re
 import secrets
-from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
 
@@ -26,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth.settings import AuthSettings
 from auth.sms import DevSmsSink, Sms
 from backend.models import Person
+from tests.api.conftest import new_ip
 from tests.api.gql import codes, data, graphql
 from tests.factories import create_person, new_iin
 
@@ -66,12 +66,6 @@ DEVICES = """
 _CODE = re.compile(r"(?<![0-9])[0-9]{6}(?![0-9])")
 
 
-def new_ip() -> str:
-    """A client address no other test is likely to use (throttles count per address)."""
-    number = secrets.randbelow(2 ** 24)
-    return f"10.{number >> 16}.{number >> 8 & 255}.{number & 255}"
-
-
 def new_phone() -> str:
     """A Kazakhstan mobile number of this test's own."""
     return f"+7701{secrets.randbelow(10 ** 7):07d}"
@@ -85,17 +79,6 @@ def other_code(code: str) -> str:
 def broken_check_digit(iin: str) -> str:
     """``iin`` with its check digit changed: well-formed, but not a valid IIN."""
     return iin[:-1] + str((int(iin[-1]) + 1) % 10)
-
-
-@pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """The app over ASGI (lifespan included), from a client address of this test's own."""
-    transport = httpx.ASGITransport(app=app, client=(new_ip(), 1234))
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=transport, base_url="http://testserver") as http,
-    ):
-        yield http
 
 
 @pytest.fixture
