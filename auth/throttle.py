@@ -64,10 +64,3 @@ async def check(conn: AsyncConnection | AsyncEngine, bucket: str, limit: Limit) 
     if row is not None and row[0] >= limit.hits:
         raise RateLimited(max(1, math.ceil(row[1])))
 
-
-async def prune(conn: AsyncConnection, older_than_seconds: int = 86_400) -> int:
-    """Delete buckets whose window ended long ago; returns how many."""
-    result = await conn.execute(text(
-        "DELETE FROM auth.throttle WHERE window_start < now() - make_interval(secs => :age)"),
-        {"age": older_than_seconds})
-    return result.rowcount or 0

@@ -126,14 +126,3 @@ class TestCheck:
             with pytest.raises(RateLimited):
                 await throttle.check(conn, bucket, limit)
 
-
-class TestPrune:
-    async def test_prune_deletes_only_old_buckets(self, engine: AsyncEngine) -> None:
-        old, fresh, limit = _bucket(), _bucket(), Limit(5, 60)
-        await throttle.hit(engine, old, limit)
-        await throttle.hit(engine, fresh, limit)
-        await _age(engine, old, 2 * 86_400)
-        async with engine.begin() as conn:
-            assert await throttle.prune(conn) >= 1
-        assert await _hits(engine, old) is None
-        assert await _hits(engine, fresh) == 1
