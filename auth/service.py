@@ -137,8 +137,8 @@ class AuthService:
                         pruned_at = time.monotonic()
                         await prune(self._engine,
                                     overlap_seconds=self.settings.key_overlap_seconds)
-                except Exception:  # the database is away; keep the keys we have
-                    log.exception("refreshing the signing keys failed")
+                except Exception:  # the database is away: keep the keys we have, try later
+                    log.exception("refreshing the signing keys or pruning failed")
 
         task = asyncio.create_task(loop())
         try:
