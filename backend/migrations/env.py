@@ -7,9 +7,10 @@ from sqlalchemy.engine import Connection
 
 from auth.models import AuthBase
 from backend.models import Base
+from notifications.models import NotifyBase
 
-target_metadata = [Base.metadata, AuthBase.metadata]
-SCHEMAS = ("core", "auth")
+target_metadata = [Base.metadata, AuthBase.metadata, NotifyBase.metadata]
+SCHEMAS = ("core", "auth", "notify")
 
 
 def include_name(name: str | None, type_: str, parent_names: object) -> bool:

@@ -7,6 +7,7 @@ from backend.models.care import MedicalService, Provider, ServicePayment
 from backend.models.money import Contribution, Payer
 from backend.models.people import CategoryMembership, Person
 from backend.models.reference import ContributionRate, MinimumWage, PreferentialCategory, Region
+from backend.models.status import IngestionBatch, PersonStatus, StatusHistory
 
 __all__ = [
     "AccessLogEntry",
@@ -15,12 +16,15 @@ __all__ = [
     "CategoryMembership",
     "Contribution",
     "ContributionRate",
+    "IngestionBatch",
     "MedicalService",
     "MinimumWage",
     "Payer",
     "Person",
+    "PersonStatus",
     "PreferentialCategory",
     "Provider",
     "Region",
     "ServicePayment",
+    "StatusHistory",
 ]

@@ -14,9 +14,12 @@ from sqlalchemy import (
     Index,
     SmallInteger,
     String,
+    Text,
     UniqueConstraint,
     func,
+    text,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.models.base import Base, Timestamped, Trilingual, str_enum
@@ -81,10 +84,21 @@ class ServicePayment(Timestamped, Base):
     practitioner_ref: Mapped[str | None] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(String(64))
     source_record_id: Mapped[str] = mapped_column(String(128))
+    withdrawal_of: Mapped[int | None] = mapped_column(BigInteger,
+                                                      ForeignKey("service_payment.id"))
+    flags: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
+    batch_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("ingestion_batch.id"))
 
     __table_args__ = (
         UniqueConstraint("source", "source_record_id"),
-        CheckConstraint("amount_tiyn > 0", name="amount_positive"),
+        # A withdrawal (money withheld for a defect) is its own negative row pointing at the
+        # payment it takes back from; history keeps both.
+        CheckConstraint("amount_tiyn <> 0 AND (withdrawal_of IS NULL) = (amount_tiyn > 0)",
+                        name="amount_sign"),
         CheckConstraint("paid_on >= care_date", name="paid_after_care"),
+        Index("ix_service_payment_withdrawal_of", "withdrawal_of",
+              postgresql_where=text("withdrawal_of IS NOT NULL")),
+        Index("ix_service_payment_practitioner_day", "provider_id", "practitioner_ref",
+              "care_date", postgresql_where=text("practitioner_ref IS NOT NULL")),
         Index("ix_service_payment_person_care_date", "person_id", care_date.desc(), id.desc()),
     )

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -82,11 +83,17 @@ class Contribution(Timestamped, Base):
     source: Mapped[str] = mapped_column(String(64))
     source_record_id: Mapped[str] = mapped_column(String(128))
     note: Mapped[str | None] = mapped_column(Text)
+    refund_of: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("contribution.id"))
+    batch_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("ingestion_batch.id"))
 
     __table_args__ = (
         UniqueConstraint("source", "source_record_id"),
         CheckConstraint("extract(day FROM period) = 1", name="period_is_month"),
-        CheckConstraint("amount_tiyn > 0", name="amount_positive"),
+        # A refund is its own row, negative, pointing at what it returns; history keeps both.
+        CheckConstraint("amount_tiyn <> 0 AND (refund_of IS NULL) = (amount_tiyn > 0)",
+                        name="amount_sign"),
+        Index("ix_contribution_refund_of", "refund_of",
+              postgresql_where=text("refund_of IS NOT NULL")),
         CheckConstraint("(payer_id IS NULL) = (payer_kind IS NULL)", name="payer_kind_matches"),
         CheckConstraint(KIND_RULES, name="kind_payer_code"),
         Index("ix_contribution_person_period", "person_id", period.desc(), id.desc()),

@@ -1,0 +1,70 @@
+"""Stored statuses: each person's status as last computed, and the history of its changes.
+
+The status is a pure function of the facts (``backend.status``); it is stored so that a
+change can be noticed (and announced) when facts arrive or time passes.  ``stable_until`` is
+the first day on which the stored status could change with no new fact (a deadline, a month
+start, a category's start or end): before it, money arriving for an INSURED person cannot
+change the status (adding money never lowers it, and INSURED is the highest).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Identity, Index, Text, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.models.base import Base
+
+
+class PersonStatus(Base):
+    """The status of a person as computed on ``as_of``."""
+
+    __tablename__ = "person_status"
+
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"),
+                                                 primary_key=True)
+    status: Mapped[str] = mapped_column(Text)
+    reason_code: Mapped[str] = mapped_column(Text)
+    as_of: Mapped[date] = mapped_column(Date)
+    stable_until: Mapped[date] = mapped_column(Date)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                 server_default=func.now())
+
+    __table_args__ = (Index(None, "stable_until"),)
+
+
+class StatusHistory(Base):
+    """One change of a person's status: from what, to what, on which day, and why."""
+
+    __tablename__ = "status_history"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    changed_on: Mapped[date] = mapped_column(Date)
+    old_status: Mapped[str | None] = mapped_column(Text)
+    new_status: Mapped[str] = mapped_column(Text)
+    reason_code: Mapped[str] = mapped_column(Text)
+    cause: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                 server_default=func.now())
+
+    __table_args__ = (Index("ix_status_history_person", "person_id", changed_on.desc(),
+                            id.desc()),)
+
+
+class IngestionBatch(Base):
+    """One batch or file an integrator sent, and what became of its records."""
+
+    __tablename__ = "ingestion_batch"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    source: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                  server_default=func.now())
+    records: Mapped[int] = mapped_column(BigInteger)
+    accepted: Mapped[int] = mapped_column(BigInteger)
+    duplicates: Mapped[int] = mapped_column(BigInteger)
+    rejected: Mapped[int] = mapped_column(BigInteger)

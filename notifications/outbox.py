@@ -1,0 +1,28 @@
+"""The event outbox: what ``backend`` calls, inside its own transaction, to record events.
+
+Events are written set-wise: the caller hands a ``SELECT`` that yields
+``(person_id, kind, payload, dedupe_key)`` and ``insert_from`` wraps it into one
+``INSERT … ON CONFLICT (dedupe_key) DO NOTHING`` statement, so a million changes cost one
+statement and a retried batch adds nothing.  Kinds and their payloads are listed in
+``EVENT_KINDS``; the mobile contract describes the pushes made from them.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+EVENT_KINDS: Final = {
+    "contribution.received": "money arrived for the person (payload: contributions, by id)",
+    "contribution.refunded": "money was returned (payload: refund id, original id, amount)",
+    "service.paid": "the Fund paid a provider for the person's care (payload: payments)",
+    "service.withdrawn": "the Fund withheld a payment for a defect (payload: ids, amount)",
+    "status.changed": "the person's insurance status changed (payload: old, new, reason)",
+}
+COLUMNS: Final = "person_id, kind, payload, dedupe_key"
+
+
+def insert_from(select_sql: str) -> str:
+    """One statement that writes every row of ``select_sql`` (columns ``COLUMNS``) to the
+    outbox, skipping rows whose ``dedupe_key`` is already there; returns the count."""
+    return (f"WITH written AS (INSERT INTO notify.outbox ({COLUMNS}) {select_sql} "  # noqa: S608
+            "ON CONFLICT (dedupe_key) DO NOTHING RETURNING 1) SELECT count(*) FROM written")
