@@ -2,8 +2,9 @@
 
 Events are written set-wise: the caller hands a ``SELECT`` that yields
 ``(person_id, kind, payload, dedupe_key)`` and ``insert_from`` wraps it into one
-``INSERT … ON CONFLICT (dedupe_key) DO NOTHING`` statement, so a million changes cost one
-statement and a retried batch adds nothing.  Kinds and their payloads are listed in
+``INSERT … ON CONFLICT (dedupe_key) DO NOTHING`` statement (``cte`` into a member of the
+caller's own ``WITH``, so that the change and its events are one statement), so a million
+changes cost one statement and a retried batch adds nothing.  Kinds and their payloads are listed in
 ``EVENT_KINDS``; the mobile contract describes the pushes made from them.
 """
 
@@ -19,6 +20,14 @@ EVENT_KINDS: Final = {
     "status.changed": "the person's insurance status changed (payload: old, new, reason)",
 }
 COLUMNS: Final = "person_id, kind, payload, dedupe_key"
+
+
+def cte(name: str, select_sql: str) -> str:
+    """A ``WITH`` member ``name`` that writes every row of ``select_sql`` (columns
+    ``COLUMNS``) to the outbox and returns one row per event written (a retried change whose
+    ``dedupe_key`` is there already writes nothing)."""
+    return (f"{name} AS (INSERT INTO notify.outbox ({COLUMNS}) {select_sql} "
+            "ON CONFLICT (dedupe_key) DO NOTHING RETURNING 1)")
 
 
 def insert_from(select_sql: str) -> str:

@@ -1,6 +1,11 @@
 """Insurance status: a pure function of categories and contribution history."""
 
-from backend.status.engine import compute_status, covered_months, status_changes
+from backend.status.engine import (
+    compute_status,
+    covered_months,
+    next_change_day,
+    status_changes,
+)
 from backend.status.models import (
     ContributionFact,
     Membership,
@@ -23,5 +28,6 @@ __all__ = [
     "StatusResult",
     "compute_status",
     "covered_months",
+    "next_change_day",
     "status_changes",
 ]

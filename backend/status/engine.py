@@ -87,7 +87,7 @@ from backend.status.models import (
     StatusResult,
 )
 
-__all__ = ["compute_status", "covered_months", "status_changes"]
+__all__ = ["compute_status", "covered_months", "next_change_day", "status_changes"]
 
 def compute_status(
     *,
@@ -166,6 +166,20 @@ def _candidate_days(
             days.add(membership.valid_to + timedelta(days=1))
     days.update(fact.paid_on for fact in contributions)
     return sorted(day for day in days if since <= day <= until)
+
+
+def next_change_day(as_of: date, memberships: Iterable[Membership]) -> date:
+    """The first day after ``as_of`` on which the status can change with no new contribution:
+    the next month start or deadline (the 26th), or a membership's start or the day after it
+    ends (the same days ``status_changes`` looks at)."""
+    next_month = month_start(month_index(as_of) + 1)
+    deadline = as_of.replace(day=DUE_DAY + 1)
+    days = [next_month, deadline] if as_of < deadline else [next_month]
+    for membership in memberships:
+        days.append(membership.valid_from)
+        if membership.valid_to is not None:
+            days.append(membership.valid_to + timedelta(days=1))
+    return min(day for day in days if day > as_of)
 
 
 def _state_category(active: Sequence[Membership], coverage: Coverage, grace: int) -> StatusResult:

@@ -18,8 +18,34 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# Parsing what integrators send, in SQL: NULL for what does not parse (no exception per row).
+# PostgreSQL 16+ has pg_input_is_valid; on 15 a sub-transaction per row does the same, slower.
+TRY_FUNCTIONS = r"""
+DO $$
+BEGIN
+  IF current_setting('server_version_num')::int >= 160000 THEN
+    -- plpgsql, not SQL: an inlined SQL body would let the planner fold the cast of a constant
+    -- before the test, and raise.
+    CREATE FUNCTION core.try_jsonb(v text) RETURNS jsonb LANGUAGE plpgsql IMMUTABLE
+      PARALLEL SAFE AS
+      'BEGIN IF pg_input_is_valid(v, ''jsonb'') THEN RETURN v::jsonb; END IF; RETURN NULL; END';
+    CREATE FUNCTION core.try_date(v text) RETURNS date LANGUAGE plpgsql STABLE PARALLEL SAFE AS
+      'BEGIN IF v ~ ''^\d{4}-\d{2}-\d{2}$'' AND pg_input_is_valid(v, ''date'') THEN
+         RETURN v::date; END IF; RETURN NULL; END';
+  ELSE
+    CREATE FUNCTION core.try_jsonb(v text) RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS
+      'BEGIN RETURN v::jsonb; EXCEPTION WHEN others THEN RETURN NULL; END';
+    CREATE FUNCTION core.try_date(v text) RETURNS date LANGUAGE plpgsql STABLE AS
+      'BEGIN IF v !~ ''^\d{4}-\d{2}-\d{2}$'' THEN RETURN NULL; END IF; RETURN v::date;
+       EXCEPTION WHEN others THEN RETURN NULL; END';
+  END IF;
+END $$
+"""
+
+
 def upgrade() -> None:
     op.execute("CREATE SCHEMA IF NOT EXISTS notify")
+    op.execute(TRY_FUNCTIONS)
     op.create_table('ingestion_batch',
     sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
     sa.Column('source', sa.Text(), nullable=False),
@@ -116,4 +142,6 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_person_status_stable_until'), table_name='person_status', schema='core')
     op.drop_table('person_status', schema='core')
     op.drop_table('ingestion_batch', schema='core')
+    op.execute("DROP FUNCTION core.try_date(text)")
+    op.execute("DROP FUNCTION core.try_jsonb(text)")
     op.execute("DROP SCHEMA notify")

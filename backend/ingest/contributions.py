@@ -1,0 +1,191 @@
+"""Contribution records: what a sender writes, how each is checked, how the batch is stored.
+
+A record (one JSON object; in a file, one per line)::
+
+    {"recordId": "KZ-2026-11-000123", "iin": "900303400011", "kind": "employer_deduction",
+     "period": "2026-10", "amount": "15300.00", "paidOn": "2026-11-10",
+     "paymentCode": 121, "payerBin": "180440012347"}
+
+``kind`` is one of employer_deduction (КНП 121, employer by ``payerBin``),
+employee_contribution (122, employer), self_payment and entrepreneur_contribution (122, no
+payer), state_contribution (no payment code; the republican budget, or a local budget named
+by ``payerRegion``).  A refund is its own record that names the original by ``refundOf``
+(the original's ``recordId`` from the same sender) with the ``amount`` returned, ``paidOn``
+and ``iin``; it is stored as a negative contribution with the original's kind, period and
+payer, and the totals and statuses see both.
+
+Checks, the first that fails giving the record's code (``backend.ingest.codes``): a JSON
+object; a record id; the IIN's check digit; a person with that IIN; for a refund, the
+original (same sender, same person) and that the refunds do not exceed it; the kind; the
+period (YYYY-MM, not after this month); the payment date (a real date, not in the future);
+the amount (positive, two decimals at most, at most ``max_amount``); the payment code for the
+kind; the payer.  A record id already stored with other content is ``RECORD_ID_CONFLICT``;
+with the same content it is a duplicate: counted, not stored again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from notifications import outbox
+
+# 1,000,000 tenge: more than a year's capped deductions and contributions for anyone.
+MAX_AMOUNT_TIYN = 100_000_000
+
+CHECK = r"""
+CREATE TEMP TABLE ingest_checked ON COMMIT DROP AS
+WITH docs AS (
+    SELECT line, core.try_jsonb(doc) AS j FROM ingest_raw WHERE btrim(coalesce(doc, '')) <> ''
+), fields AS (
+    SELECT line, j, jsonb_typeof(j) = 'object' AS is_object,
+           CASE WHEN jsonb_typeof(j) = 'object' THEN j ->> 'recordId' END AS record_id,
+           j ->> 'iin' AS iin, j ->> 'kind' AS kind_text, j ->> 'period' AS period_text,
+           j ->> 'amount' AS amount_text, j ->> 'paidOn' AS paid_text,
+           j -> 'paymentCode' AS code_json, j ->> 'payerBin' AS payer_bin,
+           j ->> 'payerRegion' AS payer_region, j ->> 'refundOf' AS refund_record
+    FROM docs
+), parsed AS (
+    SELECT f.*,
+           CASE WHEN period_text ~ '^\d{4}-(0[1-9]|1[0-2])$'
+                THEN (period_text || '-01')::date END AS period_value,
+           core.try_date(paid_text) AS paid_on,
+           CASE WHEN amount_text ~ '^\d{1,13}(\.\d{1,2})?$'
+                THEN (amount_text::numeric * 100)::bigint END AS amount_value,
+           CASE WHEN code_json IS NULL OR code_json = 'null'::jsonb THEN NULL
+                WHEN (code_json #>> '{}') ~ '^\d{3}$' THEN (code_json #>> '{}')::int
+                ELSE -1 END AS code_value,
+           kind_text IN ('employer_deduction', 'employee_contribution', 'self_payment',
+                         'entrepreneur_contribution', 'state_contribution') AS kind_known,
+           row_number() OVER (PARTITION BY record_id ORDER BY line) AS nth,
+           first_value(j) OVER (PARTITION BY record_id ORDER BY line) AS first_doc
+    FROM fields f
+), resolved AS (
+    SELECT p.*, person.id AS person_id, orig.id AS original_id,
+           orig.person_id AS original_person, orig.amount_tiyn AS original_amount,
+           (p.refund_record IS NOT NULL) AS is_refund,
+           CASE WHEN p.refund_record IS NOT NULL THEN orig.kind ELSE p.kind_text END AS kind,
+           CASE WHEN p.refund_record IS NOT NULL THEN orig.period ELSE p.period_value END
+               AS period,
+           CASE WHEN p.refund_record IS NOT NULL THEN orig.payment_code ELSE p.code_value END
+               AS payment_code,
+           CASE WHEN p.refund_record IS NOT NULL THEN orig.payer_id
+                WHEN p.kind_text IN ('employer_deduction', 'employee_contribution')
+                    THEN employer.id
+                WHEN p.kind_text = 'state_contribution' AND p.payer_region IS NOT NULL
+                    THEN local.id
+                WHEN p.kind_text = 'state_contribution' THEN state.id END AS payer_id,
+           CASE WHEN p.refund_record IS NOT NULL THEN orig.payer_kind
+                WHEN p.kind_text IN ('employer_deduction', 'employee_contribution')
+                    THEN 'employer'
+                WHEN p.kind_text = 'state_contribution' AND p.payer_region IS NOT NULL
+                    THEN 'local_budget'
+                WHEN p.kind_text = 'state_contribution' THEN 'state' END AS payer_kind,
+           CASE WHEN p.refund_record IS NOT NULL THEN -p.amount_value ELSE p.amount_value END
+               AS amount_tiyn,
+           coalesce(sum(p.amount_value) FILTER (WHERE p.refund_record IS NOT NULL)
+               OVER (PARTITION BY p.refund_record ORDER BY p.line), 0)
+             + coalesce((SELECT -sum(r.amount_tiyn) FROM core.contribution r
+                         WHERE r.refund_of = orig.id AND r.source_record_id <> p.record_id),
+                        0) AS refunded
+    FROM parsed p
+    LEFT JOIN core.person person ON person.iin = p.iin
+    LEFT JOIN core.contribution orig
+           ON p.refund_record IS NOT NULL AND orig.source = $1
+          AND orig.source_record_id = p.refund_record AND orig.refund_of IS NULL
+    LEFT JOIN core.payer employer ON employer.kind = 'employer' AND employer.bin = p.payer_bin
+    LEFT JOIN core.payer local
+           ON local.kind = 'local_budget' AND local.region_code = p.payer_region
+    LEFT JOIN LATERAL (SELECT id FROM core.payer WHERE kind = 'state' ORDER BY id LIMIT 1)
+           state ON true
+), existing AS (
+    SELECT r.*, ex.id AS existing_id,
+           (ex.id IS NOT NULL AND ex.person_id = r.person_id AND ex.kind = r.kind
+            AND ex.period = r.period AND ex.amount_tiyn = r.amount_tiyn
+            AND ex.paid_on = r.paid_on AND ex.payment_code IS NOT DISTINCT FROM r.payment_code
+            AND ex.payer_id IS NOT DISTINCT FROM r.payer_id
+            AND ex.refund_of IS NOT DISTINCT FROM r.original_id) AS same_as_stored
+    FROM resolved r
+    LEFT JOIN core.contribution ex ON ex.source = $1 AND ex.source_record_id = r.record_id
+)
+SELECT line, record_id, person_id, kind, period, amount_tiyn, paid_on, payment_code,
+       payer_id, payer_kind, original_id,
+       '{}'::text[] AS flags,
+       (existing_id IS NOT NULL AND same_as_stored) OR (nth > 1 AND j = first_doc)
+           AS duplicate,
+       CASE
+         WHEN NOT coalesce(is_object, false) THEN 'MALFORMED_RECORD'
+         WHEN record_id IS NULL OR record_id = '' OR length(record_id) > 128
+             THEN 'RECORD_ID_MISSING'
+         WHEN nth > 1 AND j <> first_doc THEN 'RECORD_ID_CONFLICT'
+         WHEN existing_id IS NOT NULL AND same_as_stored THEN NULL
+         WHEN nth > 1 THEN NULL
+         WHEN iin IS NULL OR NOT core.iin_is_valid(iin) THEN 'IIN_INVALID'
+         WHEN person_id IS NULL THEN 'PERSON_UNKNOWN'
+         WHEN is_refund AND original_id IS NULL THEN 'ORIGINAL_UNKNOWN'
+         WHEN is_refund AND original_person <> person_id THEN 'ORIGINAL_MISMATCH'
+         WHEN NOT is_refund AND NOT coalesce(kind_known, false) THEN 'KIND_UNKNOWN'
+         WHEN period IS NULL THEN 'PERIOD_INVALID'
+         WHEN period > date_trunc('month', $2::date)::date THEN 'PERIOD_IN_FUTURE'
+         WHEN paid_on IS NULL THEN 'DATE_INVALID'
+         WHEN paid_on > $2::date THEN 'DATE_IN_FUTURE'
+         WHEN amount_value IS NULL OR amount_value <= 0 THEN 'AMOUNT_INVALID'
+         WHEN amount_value > $3 THEN 'AMOUNT_ABSURD'
+         WHEN is_refund AND refunded > original_amount THEN 'CORRECTION_EXCEEDS_ORIGINAL'
+         WHEN NOT is_refund AND payment_code IS DISTINCT FROM CASE kind
+                WHEN 'employer_deduction' THEN 121
+                WHEN 'state_contribution' THEN NULL ELSE 122 END
+             THEN 'PAYMENT_CODE_MISMATCH'
+         WHEN kind IN ('employer_deduction', 'employee_contribution', 'state_contribution')
+              AND payer_id IS NULL THEN 'PAYER_UNKNOWN'
+         WHEN existing_id IS NOT NULL THEN 'RECORD_ID_CONFLICT'
+       END AS code
+FROM existing
+"""
+
+STORE = (
+    "WITH inserted AS ("
+    " INSERT INTO core.contribution (person_id, payer_id, payer_kind, kind, period,"
+    " amount_tiyn, paid_on, payment_code, source, source_record_id, refund_of, batch_id)"
+    " SELECT person_id, payer_id, payer_kind, kind, period, amount_tiyn, paid_on,"
+    " payment_code, $1, record_id, original_id, $2 FROM ingest_checked"
+    " WHERE code IS NULL AND NOT duplicate ORDER BY line"
+    " ON CONFLICT (source, source_record_id) DO NOTHING"
+    " RETURNING id, person_id, kind, period, amount_tiyn, paid_on, refund_of), "
+    + outbox.cte("received", (
+        "SELECT person_id, 'contribution.received', jsonb_build_object('batch', $2::bigint,"
+        " 'contributions', jsonb_agg(jsonb_build_object('id', id, 'kind', kind,"
+        " 'period', to_char(period, 'YYYY-MM'), 'amountTiyn', amount_tiyn,"
+        " 'paidOn', paid_on) ORDER BY period, id)),"
+        " 'contribution.received:' || $2 || ':' || person_id"
+        " FROM inserted WHERE refund_of IS NULL GROUP BY person_id")) + ", "
+    + outbox.cte("refunded", (
+        "SELECT person_id, 'contribution.refunded', jsonb_build_object('id', id,"
+        " 'refundOf', refund_of, 'kind', kind, 'period', to_char(period, 'YYYY-MM'),"
+        " 'amountTiyn', -amount_tiyn, 'paidOn', paid_on), 'contribution.refunded:' || id"
+        " FROM inserted WHERE refund_of IS NOT NULL"))
+    + " SELECT person_id, bool_or(refund_of IS NOT NULL), count(*),"
+    " (SELECT count(*) FROM received) + (SELECT count(*) FROM refunded)"
+    " FROM inserted GROUP BY person_id"
+)
+
+
+@dataclass(frozen=True)
+class Contributions:
+    """The pipeline's kind for contribution records."""
+
+    max_amount_tiyn: int = MAX_AMOUNT_TIYN
+    name: str = "contributions"
+    affects_status: bool = True
+
+    def check_sql(self) -> str:
+        """Parse and check ``ingest_raw`` into ``ingest_checked``."""
+        return CHECK
+
+    def check_args(self) -> Sequence[object]:
+        """$3: the largest amount a record may carry."""
+        return (self.max_amount_tiyn,)
+
+    def store_sql(self) -> str:
+        """Store, announce, and name the people touched."""
+        return STORE

@@ -1,0 +1,161 @@
+"""The ingestion pipeline every batch goes through, whatever its kind and however it arrived.
+
+1. The records, as JSON text one per row, are copied (COPY) into a temporary table.
+2. One statement parses and checks them all (``Kind.check_sql``): each row gets its parsed
+   values, a rejection ``code`` or none, and whether it repeats a record already stored.
+3. One statement stores the accepted rows and writes their events (``Kind.store_sql``); a
+   record already stored (same sender, same record id, same content) is counted, not stored.
+4. The statuses of the people the batch touched are recomputed (``backend.status.store``).
+5. The batch is recorded, and everything commits together: a crash at any step leaves the
+   database as it was, and the retry does the whole batch again.
+
+GraphQL batches and streamed NDJSON files take the same path; only the source of step 1
+differs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from backend.ingest.codes import REJECTIONS
+from backend.rates.book import RateBook
+from backend.status import store
+
+RAW = "ingest_raw"
+STAGE = ("CREATE TEMP TABLE ingest_raw (line bigint GENERATED ALWAYS AS IDENTITY, doc text)"
+         " ON COMMIT DROP")
+# JSON cannot hold the bytes 0x01 and 0x02 unescaped: as CSV quote and delimiter they let
+# each line arrive whole, with no escaping (a line that holds them is malformed anyway).
+COPY_OPTIONS: Mapping[str, Any] = {"format": "csv", "quote": "\x01", "delimiter": "\x02"}
+_UNSAFE = b"\x01\x02\r"
+BATCH_INSERT = (
+    "INSERT INTO core.ingestion_batch (source, kind, records, accepted, duplicates, rejected)"
+    " VALUES ($1, $2, 0, 0, 0, 0) RETURNING id"
+)
+BATCH_UPDATE = (
+    "UPDATE core.ingestion_batch SET records = $2, accepted = $3, duplicates = $4,"
+    " rejected = $5 WHERE id = $1"
+)
+REJECTED = (
+    "SELECT line, record_id, code, flags FROM ingest_checked"
+    " WHERE code IS NOT NULL OR cardinality(flags) > 0 ORDER BY line"
+)
+COUNTS = (
+    "SELECT count(*), count(*) FILTER (WHERE code IS NULL AND duplicate),"
+    " count(*) FILTER (WHERE code IS NOT NULL) FROM ingest_checked"
+)
+
+
+class Kind(Protocol):
+    """One kind of record (contributions, service payments): its SQL."""
+
+    name: str
+    affects_status: bool
+
+    def check_sql(self) -> str:
+        """``CREATE TEMP TABLE ingest_checked … AS SELECT`` from ``ingest_raw``; parameters
+        $1 source, $2 today, and the kind's own."""
+
+    def check_args(self) -> Sequence[object]:
+        """The kind's own parameters of ``check_sql`` ($3 onwards)."""
+
+    def store_sql(self) -> str:
+        """Store the accepted rows and write their events; parameters $1 source, $2 batch id.
+        Returns one row per person it touched: (person_id, whether the status may have
+        dropped, records stored, events written in all — the same on every row)."""
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A record not stored (``code``), or stored with anomaly ``flags``."""
+
+    line: int
+    record_id: str | None
+    code: str | None
+    flags: tuple[str, ...] = ()
+
+    def message(self, language: str = "en") -> str | None:
+        """Why, in ``language``."""
+        if self.code is None:
+            return None
+        texts = REJECTIONS[self.code]
+        return texts.get(language, texts["en"])
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """The answer to a batch."""
+
+    batch_id: int
+    records: int
+    accepted: int
+    duplicates: int
+    rejected: int
+    rejections: list[Rejection] = field(default_factory=list)
+    statuses_changed: int = 0
+    events: int = 0
+
+    @property
+    def flagged(self) -> list[Rejection]:
+        """Stored records that carry anomaly flags."""
+        return [r for r in self.rejections if r.code is None and r.flags]
+
+
+def docs_of(records: Iterable[Mapping[str, Any]]) -> list[tuple[str]]:
+    """Rows for the staging table from records given as mappings (a GraphQL batch)."""
+    return [(json.dumps(record, ensure_ascii=False, default=str),) for record in records]
+
+
+async def lines_of(chunks: AsyncIterable[bytes]) -> AsyncIterable[bytes]:
+    """A streamed NDJSON body as COPY input: bytes that would break the CSV trick removed."""
+    async for chunk in chunks:
+        yield chunk.translate(None, _UNSAFE)
+
+
+async def ingest(engine: AsyncEngine, kind: Kind, *, source: str, today: date, rates: RateBook,
+                 rows: Sequence[tuple[str]] | None = None,
+                 stream: AsyncIterable[bytes] | None = None) -> IngestResult:
+    """Run one batch (``rows`` or a ``stream`` of NDJSON bytes) through the pipeline."""
+    async with engine.connect() as conn:
+        raw = await conn.get_raw_connection()
+        db: Any = raw.driver_connection
+        async with db.transaction():  # the driver's own: everything below commits together
+            return await _run(db, kind, source=source, today=today, rates=rates, rows=rows,
+                              stream=stream)
+
+
+async def _run(db: Any, kind: Kind, *, source: str, today: date, rates: RateBook,
+               rows: Sequence[tuple[str]] | None, stream: AsyncIterable[bytes] | None
+               ) -> IngestResult:
+    await db.execute(STAGE)
+    if rows is not None:
+        await db.copy_records_to_table(RAW, records=rows, columns=["doc"])
+    elif stream is not None:
+        await db.copy_to_table(RAW, source=lines_of(stream), columns=["doc"], **COPY_OPTIONS)
+    await db.execute(kind.check_sql(), source, today, *kind.check_args())
+    batch_id = await db.fetchval(BATCH_INSERT, source, kind.name)
+    touched = await db.fetch(kind.store_sql(), source, batch_id)
+    accepted = sum(int(row[2]) for row in touched)
+    people = [row[0] for row in touched]
+    force = [row[0] for row in touched if row[1]]
+    refreshed = store.StatusRefresh()
+    if kind.affects_status:
+        refreshed = await store.refresh(db, people, today=today, rates=rates,
+                                        cause=f"{kind.name} batch {batch_id}", force=force)
+    records, _, rejected = await db.fetchrow(COUNTS)
+    # A record checked as new but stored meanwhile by a concurrent identical batch is a
+    # duplicate too: what was stored here is what the insert returned.
+    duplicates = records - rejected - accepted
+    await db.execute(BATCH_UPDATE, batch_id, records, accepted, duplicates, rejected)
+    notes = [Rejection(line, record_id, code, tuple(flags or ()))
+             for line, record_id, code, flags in await db.fetch(REJECTED)]
+    events = int(touched[0][3]) if touched else 0
+    return IngestResult(batch_id, records, accepted, duplicates, rejected, notes,
+                        refreshed.changed, events + refreshed.events)
+

@@ -1,0 +1,122 @@
+"""Stored statuses: recompute the status of the people a change touched (or whose stored
+status has run out of time), store it, and record each change with its event.
+
+Runs on the caller's asyncpg connection, inside the caller's transaction: an ingestion batch
+and the statuses it changes commit together.  People are computed in chunks with the status
+engine (``compute_status``); only people whose status can have changed are computed: adding
+money never lowers a status, so an INSURED person whose stored status is still within its
+``stable_until`` is skipped unless ``force`` names them (a refund can lower it).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from backend.rates.book import RateBook
+from backend.rates.kinds import ContributionKind
+from backend.status import ContributionFact, Membership, compute_status, next_change_day
+from notifications import outbox
+
+CHUNK = 5_000
+
+DUE = (
+    "SELECT p FROM unnest($1::uuid[]) AS p LEFT JOIN core.person_status s ON s.person_id = p"
+    " WHERE s.person_id IS NULL OR s.status <> 'insured' OR s.stable_until <= $2"
+    " OR s.as_of > $2 OR p = ANY($3::uuid[])"
+)
+STORED = "SELECT person_id, status FROM core.person_status WHERE person_id = ANY($1::uuid[])"
+MEMBERSHIPS = (
+    "SELECT person_id, category_code, valid_from, valid_to FROM core.category_membership"
+    " WHERE person_id = ANY($1::uuid[])"
+)
+CONTRIBUTIONS = (
+    "SELECT person_id, period, kind, amount_tiyn, paid_on FROM core.contribution"
+    " WHERE person_id = ANY($1::uuid[]) ORDER BY person_id, period, id"
+)
+UPSERT = (
+    "INSERT INTO core.person_status (person_id, status, reason_code, as_of, stable_until,"
+    " updated_at) SELECT p, s, r, $4, u, now()"
+    " FROM unnest($1::uuid[], $2::text[], $3::text[], $5::date[]) AS t(p, s, r, u)"
+    " ON CONFLICT (person_id) DO UPDATE SET status = excluded.status,"
+    " reason_code = excluded.reason_code, as_of = excluded.as_of,"
+    " stable_until = excluded.stable_until, updated_at = now()"
+)
+CHANGES = (
+    "WITH changed AS (INSERT INTO core.status_history (person_id, changed_on, old_status,"
+    " new_status, reason_code, cause)"
+    " SELECT p, $5, o, n, r, $6 FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[])"
+    " AS t(p, o, n, r) RETURNING id, person_id, old_status, new_status, reason_code), "
+    + outbox.cte("events", (
+        "SELECT person_id, 'status.changed', jsonb_build_object('oldStatus', old_status,"
+        " 'newStatus', new_status, 'reason', reason_code, 'on', $5::date),"
+        " 'status.changed:' || id FROM changed WHERE old_status IS NOT NULL"))
+    + " SELECT (SELECT count(*) FROM changed), (SELECT count(*) FROM events)"
+)
+
+
+@dataclass(frozen=True)
+class StatusRefresh:
+    """What a refresh did: people computed, statuses that changed, events written."""
+
+    computed: int = 0
+    changed: int = 0
+    events: int = 0
+
+    def __add__(self, other: StatusRefresh) -> StatusRefresh:
+        return StatusRefresh(self.computed + other.computed, self.changed + other.changed,
+                             self.events + other.events)
+
+
+async def refresh(db: Any, people: Sequence[uuid.UUID], *, today: date, rates: RateBook,
+                  cause: str, force: Sequence[uuid.UUID] = ()) -> StatusRefresh:
+    """Recompute, store and announce the statuses of ``people`` that can have changed.
+
+    ``db`` is an asyncpg connection inside the caller's transaction.
+    """
+    due = [row[0] for row in await db.fetch(DUE, list(people), today, list(force))]
+    total = StatusRefresh()
+    for start in range(0, len(due), CHUNK):
+        total = total + await _refresh_chunk(db, due[start:start + CHUNK], today, rates, cause)
+    return total
+
+
+async def _refresh_chunk(db: Any, people: list[uuid.UUID], today: date, rates: RateBook,
+                         cause: str) -> StatusRefresh:
+    memberships: dict[uuid.UUID, list[Membership]] = defaultdict(list)
+    for person, code, since, until in await db.fetch(MEMBERSHIPS, people):
+        memberships[person].append(Membership(code, since, until))
+    facts: dict[uuid.UUID, list[ContributionFact]] = defaultdict(list)
+    for person, period, kind, amount, paid_on in await db.fetch(CONTRIBUTIONS, people):
+        facts[person].append(ContributionFact(period, ContributionKind(kind), amount, paid_on))
+    stored = {person: status for person, status in await db.fetch(STORED, people)}
+    statuses: list[str] = []
+    reasons: list[str] = []
+    stable: list[date] = []
+    changed_people: list[uuid.UUID] = []
+    changed_from: list[str | None] = []
+    changed_to: list[str] = []
+    changed_why: list[str] = []
+    for person in people:
+        result = compute_status(as_of=today, memberships=memberships[person],
+                                contributions=facts[person], rates=rates)
+        status, reason = result.status.value, result.reason.code.value
+        statuses.append(status)
+        reasons.append(reason)
+        stable.append(next_change_day(today, memberships[person]))
+        if stored.get(person) != status:
+            changed_people.append(person)
+            changed_from.append(stored.get(person))
+            changed_to.append(status)
+            changed_why.append(reason)
+    await db.execute(UPSERT, people, statuses, reasons, today, stable)
+    written, events = 0, 0
+    if changed_people:
+        written, events = await db.fetchrow(CHANGES, changed_people, changed_from, changed_to,
+                                            changed_why, today, cause)
+    return StatusRefresh(len(people), written, events)
+
