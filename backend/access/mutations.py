@@ -47,8 +47,8 @@ async def _failed(info: Ctx, refusal: Refused) -> list[UserError]:
     return [UserError.of(refusal, await info.context.language())]
 
 
-@strawberry.type(description="Everything a client can change.")
-class Mutation:
+@strawberry.type
+class AccessMutations:
     @strawberry.mutation(description="Step 1 of signing in: send a 6-digit code to the phone "
                                      "on record for this IIN, if the phone matches.",
                          extensions=guarded(Public()))

@@ -21,6 +21,7 @@ from backend.access.directory import PeopleDirectory
 from backend.api.dev_pages import add_dev_pages
 from backend.api.etag import ETagMiddleware
 from backend.api.graphql_app import GraphQLApp
+from backend.api.ingest import add_bulk_ingest
 from backend.api.oauth import add_oauth
 from backend.api.probes import add_probes
 from backend.db.engine import create_engine, create_session_factory
@@ -29,6 +30,7 @@ from backend.gql.context import Context, language_from_header
 from backend.gql.limits import BodySizeLimit, Limits
 from backend.gql.schema import build_schema
 from backend.help.library import HelpLibrary
+from backend.ingest.service import Ingestion
 from backend.rates.cache import RateCache, rate_cache
 from backend.reference.cache import ReferenceCache, reference_cache
 from backend.settings import AppSettings
@@ -51,10 +53,12 @@ class Runtime:
     rates: RateCache
     reference: ReferenceCache
     auth: AuthService
+    ingestion: Ingestion
 
     @classmethod
     async def on(cls, engine: AsyncEngine, auth_settings: AuthSettings,
-                 gateway: SmsGateway | None = None) -> Runtime:
+                 gateway: SmsGateway | None = None,
+                 today: Callable[[], date] | None = None) -> Runtime:
         """The read path, the process-wide caches and identity on ``engine``.
 
         The signing keys are loaded (a first one made) here; if the database cannot give them
@@ -68,8 +72,9 @@ class Runtime:
             await auth.keyring.refresh()
         except DBAPIError:
             log.error("the signing keys could not be loaded; is the database migrated?")
-        return cls(engine=engine, reads=reads, rates=rate_cache(create_session_factory(engine)),
-                   reference=reference_cache(reads), auth=auth)
+        rates = rate_cache(create_session_factory(engine))
+        return cls(engine=engine, reads=reads, rates=rates, reference=reference_cache(reads),
+                   auth=auth, ingestion=Ingestion(engine, rates, today or almaty_today))
 
 
 def create_app(
@@ -97,7 +102,7 @@ def create_app(
         active = engine or create_engine(
             str(database_url), pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow, pre_ping=settings.db_pool_pre_ping)
-        runtime = await Runtime.on(active, auth_settings, sms_gateway)
+        runtime = await Runtime.on(active, auth_settings, sms_gateway, today)
         app.state.runtime = runtime
         try:
             async with runtime.auth.maintained():
@@ -118,6 +123,7 @@ def create_app(
             help=help_library,
             today=today(),
             auth=runtime.auth,
+            ingestion=runtime.ingestion,
             client_address=request.client.host if request.client else "unknown",
         )
 
@@ -130,6 +136,7 @@ def create_app(
     app.add_middleware(BodySizeLimit, path="/graphql", max_bytes=limits.max_body_bytes)
     add_probes(app)
     add_oauth(app)
+    add_bulk_ingest(app)
     if "production" not in (settings.environment, auth_settings.environment):
         add_dev_pages(app, auth_settings)
     return app

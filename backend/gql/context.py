@@ -17,6 +17,7 @@ from backend.errors import BadUserInput, Forbidden, Unauthenticated
 from backend.gql.dataloaders import Loaders
 from backend.gql.nodes import parse_global_id
 from backend.help.library import HelpLibrary
+from backend.ingest.service import Ingestion
 from backend.messages import auth_message, message
 from backend.rates.book import RateBook
 from backend.rates.cache import RateCache
@@ -63,6 +64,7 @@ class Context:
     help: HelpLibrary
     today: date
     auth: AuthService
+    ingestion: Ingestion
     client_address: str = "unknown"
     response: Response | None = None
     """The response being built (headers set here reach the client)."""
@@ -118,6 +120,13 @@ class Context:
             except (ValueError, Refused, BadUserInput):
                 raise Forbidden(auth_message("WINDOW_CLOSED")) from None
         return self._windows[window_id]
+
+    def source(self) -> str:
+        """The source name of what the integrator behind the request sends (its client id)."""
+        principal = self.principal
+        if not isinstance(principal, Integrator):
+            raise Forbidden(message("integrators_only"))
+        return principal.client_id
 
     def remember_window(self, window_id: str, window: Window) -> None:
         """A window this request just opened (its fields need not look it up)."""

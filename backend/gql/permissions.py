@@ -26,7 +26,7 @@ PERSONAL_TYPES = frozenset({
     "DeviceSession", "Eligibility", "InsuranceStatus", "MoneyFlowYear", "PatientWindow",
     "PatientWindowPayload", "SelfPaymentDue", "StatusChange", "StatusReason", "ConsentCode",
     "OnboardingCode", "OnboardingCodePayload", "KindTotal", "PayerTotal", "PackageTotal",
-    "ProviderTotal", "Payer", "SignOutPayload",
+    "ProviderTotal", "Payer", "SignOutPayload", "IngestPayload", "RecordIssue",
 })
 # Types anyone may read: reference data, help, page plumbing, sign-in results.
 PUBLIC_TYPES = frozenset({

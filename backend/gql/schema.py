@@ -14,7 +14,7 @@ from strawberry.types.graphql import OperationType
 from auth.principals import Scope
 from backend.access.desk import PatientWindow
 from backend.access.eligibility import MAX_IINS, eligibility
-from backend.access.mutations import Mutation
+from backend.access.mutations import AccessMutations
 from backend.access.types import Eligibility
 from backend.care.types import CoveredServiceType, ProviderType
 from backend.contributions.types import ContributionType
@@ -36,6 +36,7 @@ from backend.gql.permissions import (
 )
 from backend.gql.scalars import SCALAR_MAP
 from backend.help.types import HelpArticleType, HelpAudienceType, audience_of
+from backend.ingest.types import IngestMutations
 from backend.messages import message
 from backend.people.types import CitizenType
 
@@ -149,6 +150,11 @@ class Query:
     async def eligibility(self, info: Info[Context, None], iins: list[str]
                           ) -> list[Eligibility]:
         return await eligibility(info, iins)
+
+
+@strawberry.type(description="Everything a client can change.")
+class Mutation(AccessMutations, IngestMutations):
+    """Sign-in and sessions, the desk's consent, and integrators' records."""
 
 
 class NoStoreMutations(SchemaExtension):

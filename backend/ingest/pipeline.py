@@ -55,8 +55,13 @@ COUNTS = (
 class Kind(Protocol):
     """One kind of record (contributions, service payments): its SQL."""
 
-    name: str
-    affects_status: bool
+    @property
+    def name(self) -> str:
+        """What the batch table calls this kind."""
+
+    @property
+    def affects_status(self) -> bool:
+        """Whether stored records can change a person's insurance status."""
 
     def check_sql(self) -> str:
         """``CREATE TEMP TABLE ingest_checked … AS SELECT`` from ``ingest_raw``; parameters

@@ -83,10 +83,23 @@ class TestContribution:
         with pytest.raises(IntegrityError, match="ck_contribution_period_is_month"):
             await create_contribution(session, person, period=date(2025, 10, 15))
 
-    async def test_amount_is_positive(self, session: AsyncSession) -> None:
+    @pytest.mark.parametrize("amount", [0, -100])
+    async def test_amount_is_positive_unless_a_refund(self, session: AsyncSession,
+                                                      amount: int) -> None:
         person = await create_person(session)
-        with pytest.raises(IntegrityError, match="ck_contribution_amount_positive"):
-            await create_contribution(session, person, amount_tiyn=0)
+        with pytest.raises(IntegrityError, match="ck_contribution_amount_sign"):
+            await create_contribution(session, person, amount_tiyn=amount)
+
+    async def test_a_refund_is_negative_and_names_its_original(
+        self, session: AsyncSession
+    ) -> None:
+        person = await create_person(session)
+        original = await create_contribution(session, person)
+        refund = await create_contribution(session, person, amount_tiyn=-100,
+                                           refund_of=original.id)
+        assert refund.refund_of == original.id
+        with pytest.raises(IntegrityError, match="ck_contribution_amount_sign"):
+            await create_contribution(session, person, amount_tiyn=100, refund_of=original.id)
 
     async def test_sender_record_id_is_unique_per_source(self, session: AsyncSession) -> None:
         person = await create_person(session)
