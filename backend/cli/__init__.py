@@ -65,6 +65,13 @@ def build_parser() -> argparse.ArgumentParser:
     keys.add_argument("--now", action="store_true",
                       help="with rotate: sign with the new key at once (a compromised key)")
 
+    statuses = sub.add_parser("statuses", help="recompute the insurance statuses that are due")
+    statuses.add_argument("action", choices=["refresh"])
+    statuses.add_argument("--as-of", help="the day to judge on (default: today in Almaty)")
+    worker = sub.add_parser("worker", help="the background jobs: statuses as time passes")
+    worker.add_argument("--every", type=int, default=300, metavar="SECONDS",
+                        help="how often to look for due work (default 300)")
+
     sub.add_parser("sms", help="the development SMS sink: sign-in codes sent lately")
     sub.add_parser("serve", help="serve the API with uvicorn")
     sub.add_parser("dev", help="what `make run` does: database, demo data, token, API")

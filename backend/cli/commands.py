@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import secrets
@@ -213,6 +214,57 @@ async def keys(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _refresh_statuses(engine: AsyncEngine, as_of: date) -> str:
+    from backend.db.engine import create_session_factory
+    from backend.rates.repository import load_rate_book
+    from backend.status.schedule import refresh_due
+
+    async with create_session_factory(engine)() as session:
+        rates = await load_rate_book(session)
+    done = await refresh_due(engine, today=as_of, rates=rates)
+    if done is None:
+        return "another process is refreshing statuses"
+    return (f"statuses on {as_of.isoformat()}: {done.computed:,} computed, "
+            f"{done.changed:,} stored as changed, {done.events:,} events")
+
+
+async def statuses(args: argparse.Namespace) -> int:
+    """``mhi statuses refresh``: recompute the statuses that are due (the worker's job)."""
+    from backend.api.app import almaty_today
+    from backend.runtime import open_engine, prepare_database
+
+    settings = AppSettings()
+    engine = open_engine(settings, await prepare_database(settings))
+    try:
+        as_of = date.fromisoformat(args.as_of) if args.as_of else almaty_today()
+        print(await _refresh_statuses(engine, as_of))
+    finally:
+        await engine.dispose()
+    return 0
+
+
+async def worker(args: argparse.Namespace) -> int:
+    """``mhi worker``: every ``--every`` seconds, recompute the statuses that are due."""
+    import logging
+
+    from backend.api.app import almaty_today
+    from backend.runtime import open_engine, prepare_database
+
+    log = logging.getLogger("mhi.worker")
+    logging.getLogger("mhi").setLevel(logging.INFO)
+    settings = AppSettings()
+    engine = open_engine(settings, await prepare_database(settings))
+    try:
+        while True:
+            try:
+                log.info(await _refresh_statuses(engine, almaty_today()))
+            except Exception:  # the database is away: try again next time
+                log.exception("the status job failed")
+            await asyncio.sleep(args.every)
+    finally:
+        await engine.dispose()
+
+
 def sms(args: argparse.Namespace) -> int:
     """``mhi sms``: what the development SMS sink received, newest first."""
     from auth.sms import DevSmsSink
@@ -227,8 +279,6 @@ def sms(args: argparse.Namespace) -> int:
 
 def serve(args: argparse.Namespace) -> int:
     """``mhi serve``: the API under uvicorn."""
-    import asyncio
-
     from backend.runtime import prepare_database
 
     settings = AppSettings()
@@ -253,8 +303,9 @@ def _serve(settings: AppSettings, url: str) -> None:
 
 
 def dev(args: argparse.Namespace) -> int:
-    """``mhi dev`` (``make run``): database, demo data once, how to sign in, the URLs, the API."""
-    import asyncio
+    """``mhi dev`` (``make run``): database, demo data once, how to sign in, the URLs, the API
+    and the worker (a child process, stopped with the API)."""
+    import subprocess
 
     from backend.runtime import prepare_database
 
@@ -277,7 +328,13 @@ def dev(args: argparse.Namespace) -> int:
             phone=phone,
         )
     )
-    _serve(settings, url)
+    mhi = Path(sys.executable).with_name("mhi")
+    worker_process = subprocess.Popen([str(mhi), "worker"])  # noqa: S603 (our own command)
+    try:
+        _serve(settings, url)
+    finally:
+        worker_process.terminate()
+        worker_process.wait(timeout=10)
     return 0
 
 
