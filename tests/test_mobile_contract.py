@@ -14,6 +14,7 @@ from backend.gql.persisted import manifest
 
 ROOT = Path(__file__).resolve().parents[1]
 OPERATIONS = sorted((ROOT / "mobile_contract" / "operations").glob("*.graphql"))
+EXAMPLES = sorted((ROOT / "graphql" / "operations").glob("*.graphql"))
 SCHEMA = build_schema((ROOT / "graphql" / "schema.graphql").read_text(encoding="utf-8"))
 REQUIRED = {"HomeScreen", "Receipts", "CoveredServices", "ServiceDetail", "WhereMyMoneyWent",
             "HelpList", "HelpArticle"}
@@ -23,7 +24,7 @@ def test_every_screen_the_issue_names_has_an_operation() -> None:
     assert {path.stem for path in OPERATIONS} >= REQUIRED
 
 
-@pytest.mark.parametrize("path", OPERATIONS, ids=lambda path: path.stem)
+@pytest.mark.parametrize("path", OPERATIONS + EXAMPLES, ids=lambda path: path.stem)
 def test_operation_is_valid_against_the_schema(path: Path) -> None:
     document = parse(path.read_text(encoding="utf-8"), max_tokens=Limits().max_tokens)
     assert validate(SCHEMA, document) == []

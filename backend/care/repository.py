@@ -17,7 +17,8 @@ from backend.models.enums import Package
 
 # A covered service comes with its provider (one key lookup per row, in the same statement).
 COLUMNS = ("s.id, s.provider_id, s.service_code, s.care_date, s.package, s.amount_tiyn,"
-           " s.paid_on, p.bin, p.region_code, p.quality_zone, p.name_kk, p.name_ru, p.name_en")
+           " s.paid_on, p.bin, p.region_code, p.quality_zone, p.name_kk, p.name_ru, p.name_en,"
+           " s.flags, s.withdrawal_of")
 FROM = "core.service_payment s JOIN core.provider p ON p.id = s.provider_id"
 
 
@@ -46,11 +47,14 @@ class ServicePaymentRow:
     amount_tiyn: int
     paid_on: date
     provider: ProviderRow
+    flags: tuple[str, ...] = ()
+    withdrawal_of: int | None = None
 
 
 def _covered(row: Record) -> ServicePaymentRow:
     provider = ProviderRow(row[1], *row[7:13])
-    return ServicePaymentRow(row[0], row[1], row[2], row[3], row[4], row[5], row[6], provider)
+    return ServicePaymentRow(row[0], row[1], row[2], row[3], row[4], row[5], row[6], provider,
+                             tuple(row[13] or ()), row[14])
 
 
 def page_query(

@@ -16,6 +16,7 @@ from backend.gql.context import Context
 from backend.gql.enums import PackageType, QualityZoneType, ServiceCategoryType
 from backend.gql.nodes import Node, global_id
 from backend.gql.scalars import Money
+from backend.i18n import Texts, pick
 from backend.messages import message
 from backend.reference.cache import ServiceRow
 from backend.reference.types import RegionType
@@ -87,16 +88,28 @@ class CoveredServiceType(Node):
 
     provider: ProviderType = strawberry.field(description="Who gave the care.")
     service: MedicalServiceType = strawberry.field(description="What was done, from the catalogue.")
+    withheld: bool = strawberry.field(
+        description="True for money the Fund took back from the provider for a defect in "
+                    "this care (the amount is negative); the original payment stays listed.")
+    looks_unusual: bool = strawberry.field(
+        description="The Fund's checks found something odd about this bill (for example "
+                    "care dated after a death, or a service for the other sex).")
+    unusual_note: str | None = strawberry.field(
+        description="When it looks unusual: a gentle sentence saying so and what to do, in "
+                    "the reader's language.")
 
     @classmethod
     def build(cls, row: ServicePaymentRow, service: ServiceRow, language: str
               ) -> CoveredServiceType:
         """A service-payment row and its catalogue entry, names in ``language``."""
+        unusual = bool(row.flags)
         return cls(id=global_id("CoveredService", row.id),
                    provider=ProviderType.build(row.provider, language),
                    service=MedicalServiceType.build(service, language), care_date=row.care_date,
                    package=PackageType(row.package),
-                   amount=Money.of_tiyn(row.amount_tiyn), paid_on=row.paid_on)
+                   amount=Money.of_tiyn(row.amount_tiyn), paid_on=row.paid_on,
+                   withheld=row.withdrawal_of is not None, looks_unusual=unusual,
+                   unusual_note=pick(UNUSUAL_NOTE, language) if unusual else None)
 
     @classmethod
     async def resolve_nodes(cls, info: Info[Context, None], node_ids: Iterable[str]
@@ -108,6 +121,15 @@ class CoveredServiceType(Node):
         built = dict(zip(found, await covered_services(info.context, list(found.values())),
                          strict=True))
         return [built.get(key) for key in ids]
+
+
+UNUSUAL_NOTE: Texts = {
+    "kk": "Бұл жазба әдеттен тыс көрінеді. Егер сіз бұл көмекті алмаған болсаңыз, "
+          "1406 нөміріне хабарласыңыз.",
+    "ru": "Эта запись выглядит необычно. Если вы не получали эту помощь, сообщите "
+          "по номеру 1406.",
+    "en": "This looks unusual. If you did not receive this care, tell the Fund on 1406.",
+}
 
 
 async def covered_services(context: Context, rows: Sequence[ServicePaymentRow]

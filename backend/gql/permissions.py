@@ -33,6 +33,8 @@ PUBLIC_TYPES = frozenset({
     "Query", "Mutation", "Money", "PageInfo", "Region", "PreferentialCategory",
     "MedicalService", "Provider", "HelpArticle", "HelpArticleConnection", "HelpArticleEdge",
     "UserError", "SignInCodePayload", "SignInPayload", "Session",
+    # Flagged payments name no person (stats:read only): provider, service, day, flags.
+    "ServiceAnomaly", "ServiceAnomalyConnection", "ServiceAnomalyEdge",
 })
 
 

@@ -36,6 +36,7 @@ from backend.gql.permissions import (
 )
 from backend.gql.scalars import SCALAR_MAP
 from backend.help.types import HelpArticleType, HelpAudienceType, audience_of
+from backend.ingest.anomalies import ServiceAnomaly, service_anomalies
 from backend.ingest.types import IngestMutations
 from backend.messages import message
 from backend.people.types import CitizenType
@@ -150,6 +151,15 @@ class Query:
     async def eligibility(self, info: Info[Context, None], iins: list[str]
                           ) -> list[Eligibility]:
         return await eligibility(info, iins)
+
+    @strawberry.field(description="Integrators (scope stats:read): service payments that the "
+                                  "ingestion checks flagged, newest first, optionally of one "
+                                  "flag. No person is named.",
+                      extensions=guarded(IntegratorScope(Scope.STATS_READ)))
+    async def service_anomalies(self, info: Info[Context, None], flag: str | None = None,
+                                first: int | None = None, after: str | None = None
+                                ) -> Connection[ServiceAnomaly]:
+        return await service_anomalies(info, flag, first, after)
 
 
 @strawberry.type(description="Everything a client can change.")

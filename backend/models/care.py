@@ -98,6 +98,8 @@ class ServicePayment(Timestamped, Base):
         CheckConstraint("paid_on >= care_date", name="paid_after_care"),
         Index("ix_service_payment_withdrawal_of", "withdrawal_of",
               postgresql_where=text("withdrawal_of IS NOT NULL")),
+        Index("ix_service_payment_flagged", id.desc(),
+              postgresql_where=text("flags <> '{}'::text[]")),
         Index("ix_service_payment_practitioner_day", "provider_id", "practitioner_ref",
               "care_date", postgresql_where=text("practitioner_ref IS NOT NULL")),
         Index("ix_service_payment_person_care_date", "person_id", care_date.desc(), id.desc()),

@@ -245,6 +245,31 @@ class TestCoveredServices:
         detail = await graphql(client, operation("ServiceDetail"), {"id": first["id"]},
                                token=token)
         assert data(detail)["node"]["service"]["category"] == "DIAGNOSTICS"
+        assert first["looksUnusual"] is False and first["unusualNote"] is None
+        assert first["withheld"] is False
+
+    async def test_a_flagged_bill_looks_unusual_and_a_withdrawal_is_withheld(
+        self, client: httpx.AsyncClient, committed: AsyncSession, auth_service: AuthService
+    ) -> None:
+        person = await create_person(committed, language="en")
+        provider = await create_provider(committed)
+        service = await create_medical_service(committed)
+        paid = await create_service_payment(committed, person, provider, service,
+                                            care_date=date(2026, 9, 1), paid_on=date(2026, 9, 20),
+                                            flags=["DUPLICATE_BILLING"])
+        await create_service_payment(committed, person, provider, service,
+                                     care_date=date(2026, 9, 1), paid_on=date(2026, 10, 5),
+                                     amount_tiyn=-240_000, withdrawal_of=paid.id)
+        await committed.commit()
+        body = await graphql(client, operation("CoveredServices"),
+                             token=token_for(auth_service, person))
+        nodes = [e["node"] for e in data(body)["me"]["coveredServices"]["edges"]]
+        withheld = next(n for n in nodes if n["withheld"])
+        flagged = next(n for n in nodes if not n["withheld"])
+        assert withheld["amount"] == {"amount": "-2400.00", "currency": "KZT"}
+        assert withheld["looksUnusual"] is False
+        assert flagged["looksUnusual"] is True
+        assert "1406" in flagged["unusualNote"] and "unusual" in flagged["unusualNote"]
 
 
 class TestMoneyFlow:

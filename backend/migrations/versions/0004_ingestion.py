@@ -109,6 +109,9 @@ def upgrade() -> None:
     op.create_index('ix_service_payment_withdrawal_of', 'service_payment', ['withdrawal_of'], unique=False, schema='core', postgresql_where=sa.text('withdrawal_of IS NOT NULL'))
     op.create_foreign_key(op.f('fk_service_payment_batch_id_ingestion_batch'), 'service_payment', 'ingestion_batch', ['batch_id'], ['id'], source_schema='core', referent_schema='core')
     op.create_foreign_key(op.f('fk_service_payment_withdrawal_of_service_payment'), 'service_payment', 'service_payment', ['withdrawal_of'], ['id'], source_schema='core', referent_schema='core')
+    op.create_index("ix_service_payment_flagged", "service_payment",
+                    [sa.literal_column("id DESC")], unique=False, schema="core",
+                    postgresql_where=sa.text("flags <> '{}'::text[]"))
     for table, pointer in (("contribution", "refund_of"), ("service_payment", "withdrawal_of")):
         op.drop_constraint(f"ck_{table}_amount_positive", table, schema="core", type_="check")
         op.create_check_constraint(
@@ -117,6 +120,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_service_payment_flagged", table_name="service_payment", schema="core")
     op.execute("DELETE FROM core.contribution WHERE refund_of IS NOT NULL")
     op.execute("DELETE FROM core.service_payment WHERE withdrawal_of IS NOT NULL")
     for table in ("contribution", "service_payment"):

@@ -1,0 +1,56 @@
+"""Flagged service payments, for integrators with ``stats:read`` (the Fund's analysts and
+auditors): what was flagged, where and when, newest first; no person is named."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import strawberry
+from strawberry.types import Info
+
+from backend.errors import BadUserInput
+from backend.gql.context import Context
+from backend.gql.pagination import Connection, build_connection, decode_cursor, page_size
+from backend.gql.scalars import Money
+from backend.messages import message
+
+FLAGS = ("AFTER_DEATH", "SEX_MISMATCH", "AGE_MISMATCH", "DUPLICATE_BILLING",
+         "PRACTITIONER_OVERLOAD")
+# The partial index ix_service_payment_flagged serves both shapes.
+PAGE = (
+    "SELECT s.id, p.bin, p.name_ru, s.service_code, s.care_date, s.amount_tiyn, s.flags,"
+    " s.source, s.source_record_id FROM core.service_payment s"
+    " JOIN core.provider p ON p.id = s.provider_id"
+    " WHERE s.flags <> '{}' AND s.id < $1 AND ($2::text IS NULL OR $2 = ANY(s.flags))"
+    " ORDER BY s.id DESC LIMIT $3"
+)
+
+
+@strawberry.type(description="A service payment that the ingestion checks flagged.")
+class ServiceAnomaly:
+    payment_id: strawberry.ID = strawberry.field(description="The payment's id.")
+    provider_bin: str = strawberry.field(description="The provider's BIN.")
+    provider_name: str = strawberry.field(description="The provider's name (Russian).")
+    service_code: str = strawberry.field(description="The catalogue code.")
+    care_date: date = strawberry.field(description="The day of care.")
+    amount: Money = strawberry.field(description="What the Fund paid.")
+    flags: list[str] = strawberry.field(description=f"Why: {', '.join(FLAGS)}.")
+    source: str = strawberry.field(description="Who sent the record (client id).")
+    record_id: str = strawberry.field(description="The sender's record id.")
+
+
+async def service_anomalies(info: Info[Context, None], flag: str | None, first: int | None,
+                            after: str | None) -> Connection[ServiceAnomaly]:
+    """A keyset page of flagged payments, newest first."""
+    if flag is not None and flag not in FLAGS:
+        raise BadUserInput(message("unknown_flag", flags=", ".join(FLAGS)))
+    size = page_size(first)
+    key = decode_cursor("anomaly", after, 1)
+    below = int(key[0]) if key is not None else 2**63 - 1
+    rows = await info.context.reads.fetch(PAGE, below, flag, size + 1)
+    return build_connection(
+        rows, size, kind="anomaly", key=lambda row: (row[0],), has_previous=key is not None,
+        nodes=[ServiceAnomaly(payment_id=strawberry.ID(str(row[0])), provider_bin=row[1],
+                              provider_name=row[2], service_code=row[3], care_date=row[4],
+                              amount=Money.of_tiyn(row[5]), flags=list(row[6]),
+                              source=row[7], record_id=row[8]) for row in rows[:size]])
