@@ -383,7 +383,9 @@ BANNER = """
    SMS sink   {base}/dev/sms     (or `.venv/bin/mhi sms`)
    health     {base}/healthz      readiness {base}/readyz
    JWKS       {base}/.well-known/jwks.json
+   ingest     {base}/ingest/contributions, /ingest/service-payments (integrators, NDJSON)
    database   {db}
+   worker     `mhi worker` runs alongside: statuses follow time (deadlines, grace periods)
 
  Sign in as the demo citizen {name}: IIN {iin}, phone {phone}.
  In GraphiQL run
