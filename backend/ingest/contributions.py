@@ -85,9 +85,10 @@ WITH docs AS (
                AS amount_tiyn,
            coalesce(sum(p.amount_value) FILTER (WHERE p.refund_record IS NOT NULL)
                OVER (PARTITION BY p.refund_record ORDER BY p.line), 0)
-             + coalesce((SELECT -sum(r.amount_tiyn) FROM core.contribution r
-                         WHERE r.refund_of = orig.id AND r.source_record_id <> p.record_id),
-                        0) AS refunded
+             + CASE WHEN orig.id IS NULL THEN 0 ELSE
+                 coalesce((SELECT -sum(r.amount_tiyn) FROM core.contribution r
+                           WHERE r.refund_of = orig.id AND r.source_record_id <> p.record_id),
+                          0) END AS refunded
     FROM parsed p
     LEFT JOIN core.person person ON person.iin = p.iin
     LEFT JOIN core.contribution orig

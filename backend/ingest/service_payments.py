@@ -71,9 +71,10 @@ WITH docs AS (
                 ELSE p.amount_value END AS amount_tiyn,
            coalesce(sum(p.amount_value) FILTER (WHERE p.withdrawal_record IS NOT NULL)
                OVER (PARTITION BY p.withdrawal_record ORDER BY p.line), 0)
-             + coalesce((SELECT -sum(w.amount_tiyn) FROM core.service_payment w
-                         WHERE w.withdrawal_of = orig.id AND w.source_record_id <> p.record_id),
-                        0) AS withdrawn
+             + CASE WHEN orig.id IS NULL THEN 0 ELSE
+                 coalesce((SELECT -sum(w.amount_tiyn) FROM core.service_payment w
+                           WHERE w.withdrawal_of = orig.id
+                             AND w.source_record_id <> p.record_id), 0) END AS withdrawn
     FROM parsed p
     LEFT JOIN core.person person ON person.iin = p.iin
     LEFT JOIN core.service_payment orig
