@@ -22,6 +22,7 @@ from backend.status import (
     Status,
     StatusResult,
     compute_status,
+    next_change_day,
     status_changes,
 )
 from tests.unit.rates_fixture import domain_rate_book
@@ -135,3 +136,28 @@ class TestProperties:
         """R5's allocation is linear probing: the input order changes nothing."""
         shuffled = data.draw(st.permutations(history))
         assert status(as_of, shuffled, categories) == status(as_of, history, categories)
+
+
+class TestStableUntil:
+    """``next_change_day``: what the stored status relies on to skip recomputing."""
+
+    @settings(max_examples=300, deadline=None)
+    @given(history=HISTORY, categories=CATEGORIES, as_of=AS_OF)
+    def test_the_status_holds_until_the_next_change_day(
+        self, history: list[ContributionFact], categories: list[Membership], as_of: date
+    ) -> None:
+        known = [fact for fact in history if fact.paid_on <= as_of]  # no new record arrives
+        stable_until = next_change_day(as_of, categories)
+        assert stable_until > as_of
+        today = status(as_of, known, categories)
+        day = as_of + timedelta(days=1)
+        while day < stable_until:
+            later = status(day, known, categories)
+            assert (later.status, later.reason.code) == (today.status, today.reason.code), day
+            day += timedelta(days=1)
+
+    def test_the_26th_and_the_first_are_change_days(self) -> None:
+        assert next_change_day(date(2026, 11, 23), []) == date(2026, 11, 26)
+        assert next_change_day(date(2026, 11, 26), []) == date(2026, 12, 1)
+        ends = Membership("child", date(2020, 1, 1), date(2026, 11, 24))
+        assert next_change_day(date(2026, 11, 23), [ends]) == date(2026, 11, 25)
