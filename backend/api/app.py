@@ -133,7 +133,8 @@ def create_app(
     app.router.routes.append(
         Route("/graphql", graphql, methods=["GET", "POST"], include_in_schema=False))
     app.add_middleware(ETagMiddleware, path="/graphql")
-    app.add_middleware(BodySizeLimit, path="/graphql", max_bytes=limits.max_body_bytes)
+    app.add_middleware(BodySizeLimit, path="/graphql", max_bytes=limits.max_body_bytes,
+                       integrator_max_bytes=limits.max_integrator_body_bytes)
     add_probes(app)
     add_oauth(app)
     add_bulk_ingest(app)

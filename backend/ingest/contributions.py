@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from backend.ingest.pipeline import settle
 from notifications import outbox
 
 # 1,000,000 tenge: more than a year's capped deductions and contributions for anyone.
@@ -36,7 +37,8 @@ MAX_AMOUNT_TIYN = 100_000_000
 CHECK = r"""
 CREATE TEMP TABLE ingest_checked ON COMMIT DROP AS
 WITH docs AS (
-    SELECT line, core.try_jsonb(doc) AS j FROM ingest_raw WHERE btrim(coalesce(doc, '')) <> ''
+    SELECT line, core.try_jsonb(doc) AS j FROM ingest_raw
+    WHERE btrim(coalesce(doc, ''), E' \t') <> ''
 ), fields AS (
     SELECT line, j, jsonb_typeof(j) = 'object' AS is_object,
            CASE WHEN jsonb_typeof(j) = 'object' THEN j ->> 'recordId' END AS record_id,
@@ -47,13 +49,12 @@ WITH docs AS (
     FROM docs
 ), parsed AS (
     SELECT f.*,
-           CASE WHEN period_text ~ '^\d{4}-(0[1-9]|1[0-2])$'
-                THEN (period_text || '-01')::date END AS period_value,
+           core.try_date(period_text || '-01') AS period_value,
            core.try_date(paid_text) AS paid_on,
-           CASE WHEN amount_text ~ '^\d{1,13}(\.\d{1,2})?$'
+           CASE WHEN amount_text ~ '^[0-9]{1,13}(\.[0-9]{1,2})?$'
                 THEN (amount_text::numeric * 100)::bigint END AS amount_value,
            CASE WHEN code_json IS NULL OR code_json = 'null'::jsonb THEN NULL
-                WHEN (code_json #>> '{}') ~ '^\d{3}$' THEN (code_json #>> '{}')::int
+                WHEN (code_json #>> '{}') ~ '^[0-9]{3}$' THEN (code_json #>> '{}')::int
                 ELSE -1 END AS code_value,
            kind_text IN ('employer_deduction', 'employee_contribution', 'self_payment',
                          'entrepreneur_contribution', 'state_contribution') AS kind_known,
@@ -83,12 +84,9 @@ WITH docs AS (
                 WHEN p.kind_text = 'state_contribution' THEN 'state' END AS payer_kind,
            CASE WHEN p.refund_record IS NOT NULL THEN -p.amount_value ELSE p.amount_value END
                AS amount_tiyn,
-           coalesce(sum(p.amount_value) FILTER (WHERE p.refund_record IS NOT NULL)
-               OVER (PARTITION BY p.refund_record ORDER BY p.line), 0)
-             + CASE WHEN orig.id IS NULL THEN 0 ELSE
-                 coalesce((SELECT -sum(r.amount_tiyn) FROM core.contribution r
-                           WHERE r.refund_of = orig.id AND r.source_record_id <> p.record_id),
-                          0) END AS refunded
+           CASE WHEN orig.id IS NULL THEN 0 ELSE
+               coalesce((SELECT -sum(r.amount_tiyn) FROM core.contribution r
+                         WHERE r.refund_of = orig.id), 0) END AS stored_corrected
     FROM parsed p
     LEFT JOIN core.person person ON person.iin = p.iin
     LEFT JOIN core.contribution orig
@@ -108,31 +106,31 @@ WITH docs AS (
             AND ex.refund_of IS NOT DISTINCT FROM r.original_id) AS same_as_stored
     FROM resolved r
     LEFT JOIN core.contribution ex ON ex.source = $1 AND ex.source_record_id = r.record_id
-)
-SELECT line, record_id, person_id, kind, period, amount_tiyn, paid_on, payment_code,
-       payer_id, payer_kind, original_id,
-       '{}'::text[] AS flags,
-       (existing_id IS NOT NULL AND same_as_stored) OR (nth > 1 AND j = first_doc)
-           AS duplicate,
+), pre AS (
+    SELECT *, is_refund AS is_correction,
+           existing_id IS NOT NULL AND same_as_stored AS stored_before,
        CASE
          WHEN NOT coalesce(is_object, false) THEN 'MALFORMED_RECORD'
          WHEN record_id IS NULL OR record_id = '' OR length(record_id) > 128
              THEN 'RECORD_ID_MISSING'
          WHEN nth > 1 AND j <> first_doc THEN 'RECORD_ID_CONFLICT'
          WHEN existing_id IS NOT NULL AND same_as_stored THEN NULL
-         WHEN nth > 1 THEN NULL
          WHEN iin IS NULL OR NOT core.iin_is_valid(iin) THEN 'IIN_INVALID'
          WHEN person_id IS NULL THEN 'PERSON_UNKNOWN'
          WHEN is_refund AND original_id IS NULL THEN 'ORIGINAL_UNKNOWN'
          WHEN is_refund AND original_person <> person_id THEN 'ORIGINAL_MISMATCH'
          WHEN NOT is_refund AND NOT coalesce(kind_known, false) THEN 'KIND_UNKNOWN'
-         WHEN period IS NULL THEN 'PERIOD_INVALID'
+         WHEN period IS NULL OR period < DATE '2017-07-01' THEN 'PERIOD_INVALID'
          WHEN period > date_trunc('month', $2::date)::date THEN 'PERIOD_IN_FUTURE'
+         WHEN NOT is_refund AND kind IN ('self_payment', 'entrepreneur_contribution')
+              AND NOT EXISTS (SELECT 1 FROM core.contribution_rate r
+                              WHERE r.kind = existing.kind AND r.valid_from <= period
+                                AND (r.valid_to IS NULL OR r.valid_to >= period))
+              THEN 'PERIOD_OUTSIDE_RATES'
          WHEN paid_on IS NULL THEN 'DATE_INVALID'
          WHEN paid_on > $2::date THEN 'DATE_IN_FUTURE'
          WHEN amount_value IS NULL OR amount_value <= 0 THEN 'AMOUNT_INVALID'
          WHEN amount_value > $3 THEN 'AMOUNT_ABSURD'
-         WHEN is_refund AND refunded > original_amount THEN 'CORRECTION_EXCEEDS_ORIGINAL'
          WHEN NOT is_refund AND payment_code IS DISTINCT FROM CASE kind
                 WHEN 'employer_deduction' THEN 121
                 WHEN 'state_contribution' THEN NULL ELSE 122 END
@@ -140,9 +138,14 @@ SELECT line, record_id, person_id, kind, period, amount_tiyn, paid_on, payment_c
          WHEN kind IN ('employer_deduction', 'employee_contribution', 'state_contribution')
               AND payer_id IS NULL THEN 'PAYER_UNKNOWN'
          WHEN existing_id IS NOT NULL THEN 'RECORD_ID_CONFLICT'
-       END AS code
-FROM existing
+       END AS own_code
+    FROM existing
+)""" + settle() + """
+SELECT line, record_id, person_id, kind, period, amount_tiyn, paid_on, payment_code, payer_id,
+       payer_kind, original_id, '{}'::text[] AS flags, duplicate, code
+FROM checked
 """
+
 
 STORE = (
     "WITH inserted AS ("

@@ -16,6 +16,7 @@ differs.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -33,7 +34,12 @@ STAGE = ("CREATE TEMP TABLE ingest_raw (line bigint GENERATED ALWAYS AS IDENTITY
 # JSON cannot hold the bytes 0x01 and 0x02 unescaped: as CSV quote and delimiter they let
 # each line arrive whole, with no escaping (a line that holds them is malformed anyway).
 COPY_OPTIONS: Mapping[str, Any] = {"format": "csv", "quote": "\x01", "delimiter": "\x02"}
-_UNSAFE = b"\x01\x02\r"
+# Control bytes JSON never holds raw (tab, newline and carriage return are handled apart; a
+# lone carriage return would end a CSV row).  \x01 and \x02 are the CSV trick's quote and
+# delimiter.
+_FORBIDDEN = re.compile(rb"[\x00-\x08\x0b-\x1f]")
+MALFORMED_LINE = b"!"  # not JSON: refused as MALFORMED_RECORD, in its place
+MAX_LINE_BYTES = 1024 * 1024
 BATCH_INSERT = (
     "INSERT INTO core.ingestion_batch (source, kind, records, accepted, duplicates, rejected)"
     " VALUES ($1, $2, 0, 0, 0, 0) RETURNING id"
@@ -112,15 +118,100 @@ class IngestResult:
         return [r for r in self.rejections if r.code is None and r.flags]
 
 
+def settle() -> str:
+    """The last stages of every kind's check, as ``WITH`` members after one named ``pre``
+    that gives each line its ``own_code`` (its own faults), ``stored_before`` (the same
+    record is stored already), and for corrections ``is_correction``, ``original_id``,
+    ``original_amount`` and ``stored_corrected`` (what stored corrections took back).  They
+    end in ``checked``, which adds ``duplicate`` and the final ``code``.
+
+    A copy of an earlier line of the batch takes that line's code and is a duplicate only
+    when that line is stored (or was before).  Corrections are then applied in line order:
+    one that would take back more than its original holds is refused; only lines that are
+    being stored count.
+    """
+    return """
+, inherited AS (
+    SELECT e.*,
+           CASE WHEN nth > 1 AND j = first_doc THEN first_value(own_code) OVER w
+                ELSE own_code END AS first_code,
+           stored_before OR (nth > 1 AND j = first_doc
+                             AND first_value(own_code) OVER w IS NULL) AS duplicate
+    FROM pre e WINDOW w AS (PARTITION BY record_id ORDER BY line)
+), settled AS (
+    SELECT i.*,
+           sum(amount_value) FILTER (WHERE first_code IS NULL AND NOT duplicate
+                                            AND is_correction)
+               OVER (PARTITION BY original_id ORDER BY line) + stored_corrected AS corrected
+    FROM inherited i
+), checked AS (
+    SELECT s.*,
+           CASE WHEN first_code IS NULL AND NOT duplicate AND is_correction
+                     AND corrected > original_amount THEN 'CORRECTION_EXCEEDS_ORIGINAL'
+                ELSE first_code END AS code
+    FROM settled s
+)
+"""
+
+
 def docs_of(records: Iterable[Mapping[str, Any]]) -> list[tuple[str]]:
     """Rows for the staging table from records given as mappings (a GraphQL batch)."""
     return [(json.dumps(record, ensure_ascii=False, default=str),) for record in records]
 
 
 async def lines_of(chunks: AsyncIterable[bytes]) -> AsyncIterable[bytes]:
-    """A streamed NDJSON body as COPY input: bytes that would break the CSV trick removed."""
+    """A streamed NDJSON body as COPY input, whole lines at a time.
+
+    A line that COPY could not take, or that JSON forbids anyway (bytes that are not UTF-8, a
+    raw control character, a carriage return inside it, more than ``MAX_LINE_BYTES``), is
+    replaced by ``MALFORMED_LINE``: it is refused as ``MALFORMED_RECORD`` and keeps its
+    number, and the rest of the file goes on.  CRLF line ends are accepted.
+    """
+    carry = b""
+    skipping = False  # inside a line that is already too long
     async for chunk in chunks:
-        yield chunk.translate(None, _UNSAFE)
+        block = carry + chunk
+        end = block.rfind(b"\n")
+        if end < 0:
+            if len(block) > MAX_LINE_BYTES:
+                if not skipping:
+                    skipping = True
+                block = b""
+            carry = block
+            continue
+        head, carry = block[:end + 1], block[end + 1:]
+        if skipping:  # the rest of the overlong line ends here
+            first = head.find(b"\n")
+            head = MALFORMED_LINE + head[first:]
+            skipping = False
+        yield _clean(head)
+    if skipping:
+        yield MALFORMED_LINE + b"\n"
+    elif carry:
+        yield _clean(carry + b"\n")
+
+
+def _clean(block: bytes) -> bytes:
+    """Whole lines, with every line COPY or JSON cannot take replaced (fast when none)."""
+    block = block.replace(b"\r\n", b"\n")
+    if _FORBIDDEN.search(block) is None:
+        try:
+            block.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        else:
+            return block
+    return b"\n".join(_clean_line(line) for line in block.split(b"\n"))
+
+
+def _clean_line(line: bytes) -> bytes:
+    if len(line) > MAX_LINE_BYTES or _FORBIDDEN.search(line) is not None:
+        return MALFORMED_LINE
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        return MALFORMED_LINE
+    return line
 
 
 async def ingest(engine: AsyncEngine, kind: Kind, *, source: str, today: date, rates: RateBook,

@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from backend.ingest.pipeline import settle
 from notifications import outbox
 
 # 50 million tenge: beyond the dearest operation the Fund pays for.
@@ -38,7 +39,8 @@ PRACTITIONER_DAILY_LIMIT = 80
 CHECK = r"""
 CREATE TEMP TABLE ingest_checked ON COMMIT DROP AS
 WITH docs AS (
-    SELECT line, core.try_jsonb(doc) AS j FROM ingest_raw WHERE btrim(coalesce(doc, '')) <> ''
+    SELECT line, core.try_jsonb(doc) AS j FROM ingest_raw
+    WHERE btrim(coalesce(doc, ''), E' \t') <> ''
 ), fields AS (
     SELECT line, j, jsonb_typeof(j) = 'object' AS is_object,
            CASE WHEN jsonb_typeof(j) = 'object' THEN j ->> 'recordId' END AS record_id,
@@ -50,7 +52,7 @@ WITH docs AS (
     FROM docs
 ), parsed AS (
     SELECT f.*, core.try_date(care_text) AS care_value, core.try_date(paid_text) AS paid_on,
-           CASE WHEN amount_text ~ '^\d{1,13}(\.\d{1,2})?$'
+           CASE WHEN amount_text ~ '^[0-9]{1,13}(\.[0-9]{1,2})?$'
                 THEN (amount_text::numeric * 100)::bigint END AS amount_value,
            row_number() OVER (PARTITION BY record_id ORDER BY line) AS nth,
            first_value(j) OVER (PARTITION BY record_id ORDER BY line) AS first_doc
@@ -69,12 +71,9 @@ WITH docs AS (
            service.sex AS service_sex, service.min_age, service.max_age,
            CASE WHEN p.withdrawal_record IS NOT NULL THEN -p.amount_value
                 ELSE p.amount_value END AS amount_tiyn,
-           coalesce(sum(p.amount_value) FILTER (WHERE p.withdrawal_record IS NOT NULL)
-               OVER (PARTITION BY p.withdrawal_record ORDER BY p.line), 0)
-             + CASE WHEN orig.id IS NULL THEN 0 ELSE
-                 coalesce((SELECT -sum(w.amount_tiyn) FROM core.service_payment w
-                           WHERE w.withdrawal_of = orig.id
-                             AND w.source_record_id <> p.record_id), 0) END AS withdrawn
+           CASE WHEN orig.id IS NULL THEN 0 ELSE
+               coalesce((SELECT -sum(w.amount_tiyn) FROM core.service_payment w
+                         WHERE w.withdrawal_of = orig.id), 0) END AS stored_corrected
     FROM parsed p
     LEFT JOIN core.person person ON person.iin = p.iin
     LEFT JOIN core.service_payment orig
@@ -92,17 +91,15 @@ WITH docs AS (
             AND ex.withdrawal_of IS NOT DISTINCT FROM r.original_id) AS same_as_stored
     FROM resolved r
     LEFT JOIN core.service_payment ex ON ex.source = $1 AND ex.source_record_id = r.record_id
-), coded AS (
-    SELECT e.*,
-       (existing_id IS NOT NULL AND same_as_stored) OR (nth > 1 AND j = first_doc)
-           AS duplicate,
+), pre AS (
+    SELECT e.*, is_withdrawal AS is_correction,
+           existing_id IS NOT NULL AND same_as_stored AS stored_before,
        CASE
          WHEN NOT coalesce(is_object, false) THEN 'MALFORMED_RECORD'
          WHEN record_id IS NULL OR record_id = '' OR length(record_id) > 128
              THEN 'RECORD_ID_MISSING'
          WHEN nth > 1 AND j <> first_doc THEN 'RECORD_ID_CONFLICT'
          WHEN existing_id IS NOT NULL AND same_as_stored THEN NULL
-         WHEN nth > 1 THEN NULL
          WHEN iin IS NULL OR NOT core.iin_is_valid(iin) THEN 'IIN_INVALID'
          WHEN person_id IS NULL THEN 'PERSON_UNKNOWN'
          WHEN is_withdrawal AND original_id IS NULL THEN 'ORIGINAL_UNKNOWN'
@@ -114,13 +111,12 @@ WITH docs AS (
          WHEN paid_on < care_date THEN 'PAID_BEFORE_CARE'
          WHEN amount_value IS NULL OR amount_value <= 0 THEN 'AMOUNT_INVALID'
          WHEN amount_value > $3 THEN 'AMOUNT_ABSURD'
-         WHEN is_withdrawal AND withdrawn > original_amount THEN 'CORRECTION_EXCEEDS_ORIGINAL'
          WHEN existing_id IS NOT NULL THEN 'RECORD_ID_CONFLICT'
-       END AS code
+       END AS own_code
     FROM existing e
-), load AS (
+)""" + settle() + """, load AS (
     SELECT provider_id, practitioner, care_date, count(*) AS in_batch
-    FROM coded WHERE code IS NULL AND NOT duplicate AND NOT is_withdrawal
+    FROM checked WHERE code IS NULL AND NOT duplicate AND NOT is_withdrawal
          AND practitioner IS NOT NULL
     GROUP BY provider_id, practitioner, care_date
 ), overloaded AS (
@@ -151,7 +147,7 @@ SELECT c.line, c.record_id, c.person_id, c.provider_id, c.service_code, c.care_d
               THEN 'DUPLICATE_BILLING' END,
          CASE WHEN o.provider_id IS NOT NULL THEN 'PRACTITIONER_OVERLOAD' END
        ], NULL) END AS flags
-FROM coded c
+FROM checked c
 LEFT JOIN overloaded o ON o.provider_id = c.provider_id AND o.practitioner = c.practitioner
                       AND o.care_date = c.care_date
 """

@@ -29,6 +29,11 @@ DUE = (
     " WHERE s.person_id IS NULL OR s.status <> 'insured' OR s.stable_until <= $2"
     " OR s.as_of > $2 OR p = ANY($3::uuid[])"
 )
+# Two batches for one person at once: each takes the person's row in id order before reading
+# their facts, so the later one reads after the earlier commits and stores the status of all
+# the money (no deadlock: every taker goes in the same order).
+LOCK = ("SELECT id FROM core.person WHERE id = ANY($1::uuid[]) ORDER BY id"
+        " FOR NO KEY UPDATE")
 STORED = "SELECT person_id, status FROM core.person_status WHERE person_id = ANY($1::uuid[])"
 MEMBERSHIPS = (
     "SELECT person_id, category_code, valid_from, valid_to FROM core.category_membership"
@@ -87,6 +92,7 @@ async def refresh(db: Any, people: Sequence[uuid.UUID], *, today: date, rates: R
 
 async def _refresh_chunk(db: Any, people: list[uuid.UUID], today: date, rates: RateBook,
                          cause: str) -> StatusRefresh:
+    await db.execute(LOCK, people)
     memberships: dict[uuid.UUID, list[Membership]] = defaultdict(list)
     for person, code, since, until in await db.fetch(MEMBERSHIPS, people):
         memberships[person].append(Membership(code, since, until))
