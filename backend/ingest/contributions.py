@@ -36,7 +36,7 @@ MAX_AMOUNT_TIYN = 100_000_000
 
 CHECK = r"""
 CREATE TEMP TABLE ingest_checked ON COMMIT DROP AS
-WITH docs AS (
+WITH docs AS MATERIALIZED (  -- each document parsed once, not once per field
     SELECT line, core.try_jsonb(doc) AS j FROM ingest_raw
     WHERE btrim(coalesce(doc, ''), E' \t') <> ''
 ), fields AS (
@@ -47,7 +47,7 @@ WITH docs AS (
            j -> 'paymentCode' AS code_json, j ->> 'payerBin' AS payer_bin,
            j ->> 'payerRegion' AS payer_region, j ->> 'refundOf' AS refund_record
     FROM docs
-), parsed AS (
+), parsed AS MATERIALIZED (
     SELECT f.*,
            core.try_date(period_text || '-01') AS period_value,
            core.try_date(paid_text) AS paid_on,
@@ -106,7 +106,7 @@ WITH docs AS (
             AND ex.refund_of IS NOT DISTINCT FROM r.original_id) AS same_as_stored
     FROM resolved r
     LEFT JOIN core.contribution ex ON ex.source = $1 AND ex.source_record_id = r.record_id
-), pre AS (
+), pre AS MATERIALIZED (  -- computed once: the codes are read three times below
     SELECT *, is_refund AS is_correction,
            existing_id IS NOT NULL AND same_as_stored AS stored_before,
        CASE
@@ -115,7 +115,9 @@ WITH docs AS (
              THEN 'RECORD_ID_MISSING'
          WHEN nth > 1 AND j <> first_doc THEN 'RECORD_ID_CONFLICT'
          WHEN existing_id IS NOT NULL AND same_as_stored THEN NULL
-         WHEN iin IS NULL OR NOT core.iin_is_valid(iin) THEN 'IIN_INVALID'
+         -- a person found by IIN has a valid one (a constraint): check only the others
+         WHEN person_id IS NULL AND (iin IS NULL OR NOT core.iin_is_valid(iin))
+             THEN 'IIN_INVALID'
          WHEN person_id IS NULL THEN 'PERSON_UNKNOWN'
          WHEN is_refund AND original_id IS NULL THEN 'ORIGINAL_UNKNOWN'
          WHEN is_refund AND original_person <> person_id THEN 'ORIGINAL_MISMATCH'

@@ -38,7 +38,7 @@ PRACTITIONER_DAILY_LIMIT = 80
 
 CHECK = r"""
 CREATE TEMP TABLE ingest_checked ON COMMIT DROP AS
-WITH docs AS (
+WITH docs AS MATERIALIZED (  -- each document parsed once, not once per field
     SELECT line, core.try_jsonb(doc) AS j FROM ingest_raw
     WHERE btrim(coalesce(doc, ''), E' \t') <> ''
 ), fields AS (
@@ -50,7 +50,7 @@ WITH docs AS (
            left(j ->> 'practitioner', 64) AS practitioner_text,
            j ->> 'withdrawalOf' AS withdrawal_record
     FROM docs
-), parsed AS (
+), parsed AS MATERIALIZED (
     SELECT f.*, core.try_date(care_text) AS care_value, core.try_date(paid_text) AS paid_on,
            CASE WHEN amount_text ~ '^[0-9]{1,13}(\.[0-9]{1,2})?$'
                 THEN (amount_text::numeric * 100)::bigint END AS amount_value,
@@ -91,7 +91,7 @@ WITH docs AS (
             AND ex.withdrawal_of IS NOT DISTINCT FROM r.original_id) AS same_as_stored
     FROM resolved r
     LEFT JOIN core.service_payment ex ON ex.source = $1 AND ex.source_record_id = r.record_id
-), pre AS (
+), pre AS MATERIALIZED (  -- computed once: the codes are read three times below
     SELECT e.*, is_withdrawal AS is_correction,
            existing_id IS NOT NULL AND same_as_stored AS stored_before,
        CASE
@@ -100,7 +100,9 @@ WITH docs AS (
              THEN 'RECORD_ID_MISSING'
          WHEN nth > 1 AND j <> first_doc THEN 'RECORD_ID_CONFLICT'
          WHEN existing_id IS NOT NULL AND same_as_stored THEN NULL
-         WHEN iin IS NULL OR NOT core.iin_is_valid(iin) THEN 'IIN_INVALID'
+         -- a person found by IIN has a valid one (a constraint): check only the others
+         WHEN person_id IS NULL AND (iin IS NULL OR NOT core.iin_is_valid(iin))
+             THEN 'IIN_INVALID'
          WHEN person_id IS NULL THEN 'PERSON_UNKNOWN'
          WHEN is_withdrawal AND original_id IS NULL THEN 'ORIGINAL_UNKNOWN'
          WHEN is_withdrawal AND original_person <> person_id THEN 'ORIGINAL_MISMATCH'
