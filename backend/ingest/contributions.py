@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from backend.ingest.pipeline import settle
+from backend.ingest.pipeline import FIRST_CHECKS, settle
 from notifications import outbox
 
 # 1,000,000 tenge: more than a year's capped deductions and contributions for anyone.
@@ -109,16 +109,7 @@ WITH docs AS MATERIALIZED (  -- each document parsed once, not once per field
 ), pre AS MATERIALIZED (  -- computed once: the codes are read three times below
     SELECT *, is_refund AS is_correction,
            existing_id IS NOT NULL AND same_as_stored AS stored_before,
-       CASE
-         WHEN NOT coalesce(is_object, false) THEN 'MALFORMED_RECORD'
-         WHEN record_id IS NULL OR record_id = '' OR length(record_id) > 128
-             THEN 'RECORD_ID_MISSING'
-         WHEN nth > 1 AND j <> first_doc THEN 'RECORD_ID_CONFLICT'
-         WHEN existing_id IS NOT NULL AND same_as_stored THEN NULL
-         -- a person found by IIN has a valid one (a constraint): check only the others
-         WHEN person_id IS NULL AND (iin IS NULL OR NOT core.iin_is_valid(iin))
-             THEN 'IIN_INVALID'
-         WHEN person_id IS NULL THEN 'PERSON_UNKNOWN'
+       CASE""" + FIRST_CHECKS + r"""
          WHEN is_refund AND original_id IS NULL THEN 'ORIGINAL_UNKNOWN'
          WHEN is_refund AND original_person <> person_id THEN 'ORIGINAL_MISMATCH'
          WHEN NOT is_refund AND NOT coalesce(kind_known, false) THEN 'KIND_UNKNOWN'

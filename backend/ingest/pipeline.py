@@ -118,6 +118,21 @@ class IngestResult:
         return [r for r in self.rejections if r.code is None and r.flags]
 
 
+# The first checks of every kind, in order, as the opening WHENs of its ``own_code`` CASE
+# (columns: is_object, record_id, nth, j, first_doc, existing_id, same_as_stored, iin,
+# person_id).  A record stored before with the same content passes: it is a duplicate.
+FIRST_CHECKS = """
+         WHEN NOT coalesce(is_object, false) THEN 'MALFORMED_RECORD'
+         WHEN record_id IS NULL OR record_id = '' OR length(record_id) > 128
+             THEN 'RECORD_ID_MISSING'
+         WHEN nth > 1 AND j <> first_doc THEN 'RECORD_ID_CONFLICT'
+         WHEN existing_id IS NOT NULL AND same_as_stored THEN NULL
+         -- a person found by IIN has a valid one (a constraint): check only the others
+         WHEN person_id IS NULL AND (iin IS NULL OR NOT core.iin_is_valid(iin))
+             THEN 'IIN_INVALID'
+         WHEN person_id IS NULL THEN 'PERSON_UNKNOWN'"""
+
+
 def settle() -> str:
     """The last stages of every kind's check, as ``WITH`` members after one named ``pre``
     that gives each line its ``own_code`` (its own faults), ``stored_before`` (the same

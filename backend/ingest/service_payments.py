@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from backend.ingest.pipeline import settle
+from backend.ingest.pipeline import FIRST_CHECKS, settle
 from notifications import outbox
 
 # 50 million tenge: beyond the dearest operation the Fund pays for.
@@ -94,16 +94,7 @@ WITH docs AS MATERIALIZED (  -- each document parsed once, not once per field
 ), pre AS MATERIALIZED (  -- computed once: the codes are read three times below
     SELECT e.*, is_withdrawal AS is_correction,
            existing_id IS NOT NULL AND same_as_stored AS stored_before,
-       CASE
-         WHEN NOT coalesce(is_object, false) THEN 'MALFORMED_RECORD'
-         WHEN record_id IS NULL OR record_id = '' OR length(record_id) > 128
-             THEN 'RECORD_ID_MISSING'
-         WHEN nth > 1 AND j <> first_doc THEN 'RECORD_ID_CONFLICT'
-         WHEN existing_id IS NOT NULL AND same_as_stored THEN NULL
-         -- a person found by IIN has a valid one (a constraint): check only the others
-         WHEN person_id IS NULL AND (iin IS NULL OR NOT core.iin_is_valid(iin))
-             THEN 'IIN_INVALID'
-         WHEN person_id IS NULL THEN 'PERSON_UNKNOWN'
+       CASE""" + FIRST_CHECKS + r"""
          WHEN is_withdrawal AND original_id IS NULL THEN 'ORIGINAL_UNKNOWN'
          WHEN is_withdrawal AND original_person <> person_id THEN 'ORIGINAL_MISMATCH'
          WHEN provider_id IS NULL THEN 'PROVIDER_UNKNOWN'
