@@ -10,6 +10,7 @@ money never lowers a status, so an INSURED person whose stored status is still w
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
@@ -64,6 +65,39 @@ CHANGES = (
 )
 
 
+Computed = tuple[list[str], list[str], list[date],
+                 tuple[list[uuid.UUID], list[str | None], list[str], list[str]]]
+
+
+def _compute(people: Sequence[uuid.UUID], membership_rows: Sequence[Any],
+             contribution_rows: Sequence[Any], stored: dict[uuid.UUID, str], today: date,
+             rates: RateBook) -> Computed:
+    """Each person's status, reason and stable-until, and who changed (no I/O)."""
+    memberships: dict[uuid.UUID, list[Membership]] = defaultdict(list)
+    for person, code, since, until in membership_rows:
+        memberships[person].append(Membership(code, since, until))
+    facts: dict[uuid.UUID, list[ContributionFact]] = defaultdict(list)
+    for person, period, kind, amount, paid_on in contribution_rows:
+        facts[person].append(ContributionFact(period, ContributionKind(kind), amount, paid_on))
+    statuses: list[str] = []
+    reasons: list[str] = []
+    stable: list[date] = []
+    changed: tuple[list[uuid.UUID], list[str | None], list[str], list[str]] = ([], [], [], [])
+    for person in people:
+        result = compute_status(as_of=today, memberships=memberships[person],
+                                contributions=facts[person], rates=rates)
+        status, reason = result.status.value, result.reason.code.value
+        statuses.append(status)
+        reasons.append(reason)
+        stable.append(next_change_day(today, memberships[person]))
+        if stored.get(person) != status:
+            changed[0].append(person)
+            changed[1].append(stored.get(person))
+            changed[2].append(status)
+            changed[3].append(reason)
+    return statuses, reasons, stable, changed
+
+
 @dataclass(frozen=True)
 class StatusRefresh:
     """What a refresh did: people computed, statuses that changed, events written."""
@@ -93,32 +127,14 @@ async def refresh(db: Any, people: Sequence[uuid.UUID], *, today: date, rates: R
 async def _refresh_chunk(db: Any, people: list[uuid.UUID], today: date, rates: RateBook,
                          cause: str) -> StatusRefresh:
     await db.execute(LOCK, people)
-    memberships: dict[uuid.UUID, list[Membership]] = defaultdict(list)
-    for person, code, since, until in await db.fetch(MEMBERSHIPS, people):
-        memberships[person].append(Membership(code, since, until))
-    facts: dict[uuid.UUID, list[ContributionFact]] = defaultdict(list)
-    for person, period, kind, amount, paid_on in await db.fetch(CONTRIBUTIONS, people):
-        facts[person].append(ContributionFact(period, ContributionKind(kind), amount, paid_on))
+    membership_rows = await db.fetch(MEMBERSHIPS, people)
+    contribution_rows = await db.fetch(CONTRIBUTIONS, people)
     stored = {person: status for person, status in await db.fetch(STORED, people)}
-    statuses: list[str] = []
-    reasons: list[str] = []
-    stable: list[date] = []
-    changed_people: list[uuid.UUID] = []
-    changed_from: list[str | None] = []
-    changed_to: list[str] = []
-    changed_why: list[str] = []
-    for person in people:
-        result = compute_status(as_of=today, memberships=memberships[person],
-                                contributions=facts[person], rates=rates)
-        status, reason = result.status.value, result.reason.code.value
-        statuses.append(status)
-        reasons.append(reason)
-        stable.append(next_change_day(today, memberships[person]))
-        if stored.get(person) != status:
-            changed_people.append(person)
-            changed_from.append(stored.get(person))
-            changed_to.append(status)
-            changed_why.append(reason)
+    # The engine is pure Python: a thread keeps the event loop (other requests) moving.
+    computed = await asyncio.to_thread(_compute, people, membership_rows, contribution_rows,
+                                       stored, today, rates)
+    statuses, reasons, stable, changed = computed
+    changed_people, changed_from, changed_to, changed_why = changed
     await db.execute(UPSERT, people, statuses, reasons, today, stable)
     written, events = 0, 0
     if changed_people:
