@@ -1,10 +1,10 @@
 """The event outbox: what ``backend`` calls, inside its own transaction, to record events.
 
 Events are written set-wise: the caller hands a ``SELECT`` that yields
-``(person_id, kind, payload, dedupe_key)`` and ``insert_from`` wraps it into one
-``INSERT … ON CONFLICT (dedupe_key) DO NOTHING`` statement (``cte`` into a member of the
-caller's own ``WITH``, so that the change and its events are one statement), so a million
-changes cost one statement and a retried batch adds nothing.  Kinds and their payloads are listed in
+``(person_id, kind, payload, dedupe_key)`` and ``cte`` wraps it into an
+``INSERT … ON CONFLICT (dedupe_key) DO NOTHING`` member of the caller's own ``WITH``, so the
+change and its events are one statement, a million changes cost one statement, and a retried
+batch adds nothing.  Kinds and their payloads are listed in
 ``EVENT_KINDS``; the mobile contract describes the pushes made from them.
 """
 
@@ -29,9 +29,3 @@ def cte(name: str, select_sql: str) -> str:
     return (f"{name} AS (INSERT INTO notify.outbox ({COLUMNS}) {select_sql} "
             "ON CONFLICT (dedupe_key) DO NOTHING RETURNING 1)")
 
-
-def insert_from(select_sql: str) -> str:
-    """One statement that writes every row of ``select_sql`` (columns ``COLUMNS``) to the
-    outbox, skipping rows whose ``dedupe_key`` is already there; returns the count."""
-    return (f"WITH written AS (INSERT INTO notify.outbox ({COLUMNS}) {select_sql} "  # noqa: S608
-            "ON CONFLICT (dedupe_key) DO NOTHING RETURNING 1) SELECT count(*) FROM written")

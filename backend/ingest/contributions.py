@@ -28,18 +28,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from backend.ingest.pipeline import FIRST_CHECKS, settle
+from backend.ingest.pipeline import DOCS, FIRST_CHECKS, settle
 from notifications import outbox
 
 # 1,000,000 tenge: more than a year's capped deductions and contributions for anyone.
 MAX_AMOUNT_TIYN = 100_000_000
 
-CHECK = r"""
-CREATE TEMP TABLE ingest_checked ON COMMIT DROP AS
-WITH docs AS MATERIALIZED (  -- each document parsed once, not once per field
-    SELECT line, core.try_jsonb(doc) AS j FROM ingest_raw
-    WHERE btrim(coalesce(doc, ''), E' \t') <> ''
-), fields AS (
+CHECK = DOCS + r"""
+, fields AS (
     SELECT line, j, jsonb_typeof(j) = 'object' AS is_object,
            CASE WHEN jsonb_typeof(j) = 'object' THEN j ->> 'recordId' END AS record_id,
            j ->> 'iin' AS iin, j ->> 'kind' AS kind_text, j ->> 'period' AS period_text,

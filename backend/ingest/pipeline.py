@@ -118,6 +118,15 @@ class IngestResult:
         return [r for r in self.rejections if r.code is None and r.flags]
 
 
+# How every kind's check begins: the table it fills, and each non-blank line parsed once
+# (``j`` is NULL for a line that is not JSON).
+DOCS = r"""
+CREATE TEMP TABLE ingest_checked ON COMMIT DROP AS
+WITH docs AS MATERIALIZED (  -- each document parsed once, not once per field
+    SELECT line, core.try_jsonb(doc) AS j FROM ingest_raw
+    WHERE btrim(coalesce(doc, ''), E' \t') <> ''
+)"""
+
 # The first checks of every kind, in order, as the opening WHENs of its ``own_code`` CASE
 # (columns: is_object, record_id, nth, j, first_doc, existing_id, same_as_stored, iin,
 # person_id).  A record stored before with the same content passes: it is a duplicate.

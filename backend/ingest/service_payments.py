@@ -29,19 +29,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from backend.ingest.pipeline import FIRST_CHECKS, settle
+from backend.ingest.pipeline import DOCS, FIRST_CHECKS, settle
 from notifications import outbox
 
 # 50 million tenge: beyond the dearest operation the Fund pays for.
 MAX_AMOUNT_TIYN = 5_000_000_000
 PRACTITIONER_DAILY_LIMIT = 80
 
-CHECK = r"""
-CREATE TEMP TABLE ingest_checked ON COMMIT DROP AS
-WITH docs AS MATERIALIZED (  -- each document parsed once, not once per field
-    SELECT line, core.try_jsonb(doc) AS j FROM ingest_raw
-    WHERE btrim(coalesce(doc, ''), E' \t') <> ''
-), fields AS (
+CHECK = DOCS + r"""
+, fields AS (
     SELECT line, j, jsonb_typeof(j) = 'object' AS is_object,
            CASE WHEN jsonb_typeof(j) = 'object' THEN j ->> 'recordId' END AS record_id,
            j ->> 'iin' AS iin, j ->> 'providerBin' AS provider_bin,
