@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from backend.ingest.pipeline import DOCS, FIRST_CHECKS, settle
+from backend.ingest.pipeline import DOCS, FIRST_CHECKS, names_json, settle
 from notifications import outbox
 
 # 1,000,000 tenge: more than a year's capped deductions and contributions for anyone.
@@ -136,6 +136,7 @@ FROM checked
 """
 
 
+PAYER_NAMES = names_json("p")
 STORE = (
     "WITH inserted AS ("
     " INSERT INTO core.contribution (person_id, payer_id, payer_kind, kind, period,"
@@ -144,19 +145,22 @@ STORE = (
     " payment_code, $1, record_id, original_id, $2 FROM ingest_checked"
     " WHERE code IS NULL AND NOT duplicate ORDER BY line"
     " ON CONFLICT (source, source_record_id) DO NOTHING"
-    " RETURNING id, person_id, kind, period, amount_tiyn, paid_on, refund_of), "
+    " RETURNING id, person_id, payer_id, kind, period, amount_tiyn, paid_on, refund_of), "
     + outbox.cte("received", (
-        "SELECT person_id, 'contribution.received', jsonb_build_object('batch', $2::bigint,"
-        " 'contributions', jsonb_agg(jsonb_build_object('id', id, 'kind', kind,"
-        " 'period', to_char(period, 'YYYY-MM'), 'amountTiyn', amount_tiyn,"
-        " 'paidOn', paid_on) ORDER BY period, id)),"
-        " 'contribution.received:' || $2 || ':' || person_id"
-        " FROM inserted WHERE refund_of IS NULL GROUP BY person_id")) + ", "
+        "SELECT i.person_id, 'contribution.received', jsonb_build_object('batch', $2::bigint,"
+        " 'contributions', jsonb_agg(jsonb_build_object('id', i.id, 'kind', i.kind,"
+        " 'period', to_char(i.period, 'YYYY-MM'), 'amountTiyn', i.amount_tiyn,"
+        " 'paidOn', i.paid_on, 'payer', " + PAYER_NAMES + ") ORDER BY i.period, i.id)),"
+        " 'contribution.received:' || $2 || ':' || i.person_id"
+        " FROM inserted i LEFT JOIN core.payer p ON p.id = i.payer_id"
+        " WHERE i.refund_of IS NULL GROUP BY i.person_id")) + ", "
     + outbox.cte("refunded", (
-        "SELECT person_id, 'contribution.refunded', jsonb_build_object('id', id,"
-        " 'refundOf', refund_of, 'kind', kind, 'period', to_char(period, 'YYYY-MM'),"
-        " 'amountTiyn', -amount_tiyn, 'paidOn', paid_on), 'contribution.refunded:' || id"
-        " FROM inserted WHERE refund_of IS NOT NULL"))
+        "SELECT i.person_id, 'contribution.refunded', jsonb_build_object('id', i.id,"
+        " 'refundOf', i.refund_of, 'kind', i.kind, 'period', to_char(i.period, 'YYYY-MM'),"
+        " 'amountTiyn', -i.amount_tiyn, 'paidOn', i.paid_on, 'payer', " + PAYER_NAMES + "),"
+        " 'contribution.refunded:' || i.id"
+        " FROM inserted i LEFT JOIN core.payer p ON p.id = i.payer_id"
+        " WHERE i.refund_of IS NOT NULL"))
     + " SELECT person_id, bool_or(refund_of IS NOT NULL), count(*),"
     " (SELECT count(*) FROM received) + (SELECT count(*) FROM refunded)"
     " FROM inserted GROUP BY person_id"

@@ -120,6 +120,14 @@ class IngestResult:
 
 # How every kind's check begins: the table it fills, and each non-blank line parsed once
 # (``j`` is NULL for a line that is not JSON).
+
+def names_json(alias: str) -> str:
+    """SQL: the trilingual name of the row ``alias`` as ``{"kk", "ru", "en"}`` (NULL when
+    the row is missing: an outer join found nothing).  Events carry names, so that a push
+    says who paid or whom the Fund paid without the dispatcher reading ``core``."""
+    return (f"CASE WHEN {alias}.name_kk IS NULL THEN NULL ELSE jsonb_build_object("
+            f"'kk', {alias}.name_kk, 'ru', {alias}.name_ru, 'en', {alias}.name_en) END")
+
 DOCS = r"""
 CREATE TEMP TABLE ingest_checked ON COMMIT DROP AS
 WITH docs AS MATERIALIZED (  -- each document parsed once, not once per field

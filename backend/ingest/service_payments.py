@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from backend.ingest.pipeline import DOCS, FIRST_CHECKS, settle
+from backend.ingest.pipeline import DOCS, FIRST_CHECKS, names_json, settle
 from notifications import outbox
 
 # 50 million tenge: beyond the dearest operation the Fund pays for.
@@ -141,6 +141,10 @@ LEFT JOIN overloaded o ON o.provider_id = c.provider_id AND o.practitioner = c.p
                       AND o.care_date = c.care_date
 """
 
+PROVIDER_NAMES = names_json("pr")
+SERVICE_NAMES = names_json("ms")
+NAMED = (" JOIN core.provider pr ON pr.id = i.provider_id"
+         " JOIN core.medical_service ms ON ms.code = i.service_code")
 STORE = (
     "WITH inserted AS ("
     " INSERT INTO core.service_payment (person_id, provider_id, service_code, care_date,"
@@ -153,17 +157,23 @@ STORE = (
     " RETURNING id, person_id, provider_id, service_code, care_date, amount_tiyn,"
     " withdrawal_of, flags), "
     + outbox.cte("paid", (
-        "SELECT person_id, 'service.paid', jsonb_build_object('batch', $2::bigint,"
-        " 'payments', jsonb_agg(jsonb_build_object('id', id, 'providerId', provider_id,"
-        " 'serviceCode', service_code, 'careDate', care_date, 'amountTiyn', amount_tiyn,"
-        " 'flags', to_jsonb(flags)) ORDER BY care_date, id)),"
-        " 'service.paid:' || $2 || ':' || person_id"
-        " FROM inserted WHERE withdrawal_of IS NULL GROUP BY person_id")) + ", "
+        "SELECT i.person_id, 'service.paid', jsonb_build_object('batch', $2::bigint,"
+        " 'payments', jsonb_agg(jsonb_build_object('id', i.id, 'providerId', i.provider_id,"
+        " 'serviceCode', i.service_code, 'careDate', i.care_date,"
+        " 'amountTiyn', i.amount_tiyn, 'flags', to_jsonb(i.flags),"
+        " 'provider', " + PROVIDER_NAMES + ", 'service', " + SERVICE_NAMES + ")"
+        " ORDER BY i.care_date, i.id)),"
+        " 'service.paid:' || $2 || ':' || i.person_id"
+        " FROM inserted i" + NAMED + " WHERE i.withdrawal_of IS NULL GROUP BY i.person_id"))
+    + ", "
     + outbox.cte("withdrawn", (
-        "SELECT person_id, 'service.withdrawn', jsonb_build_object('id', id,"
-        " 'withdrawalOf', withdrawal_of, 'providerId', provider_id,"
-        " 'serviceCode', service_code, 'careDate', care_date, 'amountTiyn', -amount_tiyn),"
-        " 'service.withdrawn:' || id FROM inserted WHERE withdrawal_of IS NOT NULL"))
+        "SELECT i.person_id, 'service.withdrawn', jsonb_build_object('id', i.id,"
+        " 'withdrawalOf', i.withdrawal_of, 'providerId', i.provider_id,"
+        " 'serviceCode', i.service_code, 'careDate', i.care_date,"
+        " 'amountTiyn', -i.amount_tiyn,"
+        " 'provider', " + PROVIDER_NAMES + ", 'service', " + SERVICE_NAMES + "),"
+        " 'service.withdrawn:' || i.id FROM inserted i" + NAMED
+        + " WHERE i.withdrawal_of IS NOT NULL"))
     + " SELECT person_id, false, count(*),"
     " (SELECT count(*) FROM paid) + (SELECT count(*) FROM withdrawn)"
     " FROM inserted GROUP BY person_id"

@@ -58,9 +58,12 @@ CHANGES = (
     " SELECT p, $5, o, n, r, $6 FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[])"
     " AS t(p, o, n, r) RETURNING id, person_id, old_status, new_status, reason_code), "
     + outbox.cte("events", (
-        "SELECT person_id, 'status.changed', jsonb_build_object('oldStatus', old_status,"
-        " 'newStatus', new_status, 'reason', reason_code, 'on', $5::date),"
-        " 'status.changed:' || id FROM changed WHERE old_status IS NOT NULL"))
+        "SELECT c.person_id, 'status.changed', jsonb_build_object("
+        " 'oldStatus', upper(c.old_status), 'newStatus', upper(c.new_status),"
+        " 'reason', upper(c.reason_code), 'on', $5::date,"
+        " 'changesOn', s.stable_until), 'status.changed:' || c.id"
+        " FROM changed c LEFT JOIN core.person_status s ON s.person_id = c.person_id"
+        " WHERE c.old_status IS NOT NULL"))
     + " SELECT (SELECT count(*) FROM changed), (SELECT count(*) FROM events)"
 )
 

@@ -223,6 +223,11 @@ class Cast:
     stored: dict[str, str]  # names of records stored before the batch -> their record ids
 
 
+def names(row: Payer) -> dict[str, str]:
+    """A reference row's names as events carry them."""
+    return {"kk": row.name_kk, "ru": row.name_ru, "en": row.name_en}
+
+
 @pytest.fixture
 async def cast(desk: Desk) -> Cast:
     """Two people and an employer (no state payer: the republican budget is unknown)."""
@@ -585,7 +590,7 @@ async def test_a_refund_is_stored_negative_and_announced_once(desk: Desk, cast: 
     assert refunded == [(cast.person.id, "contribution.refunded", {
         "id": stored[back["recordId"]][0], "refundOf": original_id,
         "kind": "employer_deduction", "period": "2026-10", "amountTiyn": 530_000,
-        "paidOn": "2026-11-20"})]
+        "paidOn": "2026-11-20", "payer": names(cast.employer)})]
     assert await desk.events(cast.person, kind="contribution.received") != []
     assert len(await desk.events(cast.person, kind="contribution.received")) == 1
 
@@ -750,8 +755,9 @@ async def test_a_self_payer_who_pays_becomes_insured(desk: Desk) -> None:
                                           ("not_insured", "insured", TODAY)]
     changed = await desk.events(person, kind="status.changed")
     assert changed == [(person.id, "status.changed", {
-        "oldStatus": "not_insured", "newStatus": "insured",
-        "reason": after.reason.code.value, "on": "2026-11-23"})]
+        "oldStatus": "NOT_INSURED", "newStatus": "INSURED",
+        "reason": after.reason.code.name, "on": "2026-11-23",
+        "changesOn": stored[3].isoformat()})]
     assert result.events == 2  # contribution.received and status.changed
 
 
@@ -776,7 +782,7 @@ async def test_a_refund_that_takes_the_last_month_lowers_the_status_at_once(
     assert (await desk.history(person))[-1] == ("insured", "conditionally_insured", TODAY)
     changed = await desk.events(person, kind="status.changed")
     assert [(e[2]["oldStatus"], e[2]["newStatus"]) for e in changed] == [
-        ("not_insured", "insured"), ("insured", "conditionally_insured")]
+        ("NOT_INSURED", "INSURED"), ("INSURED", "CONDITIONALLY_INSURED")]
     assert len(await desk.events(person, kind="contribution.refunded")) == 1
 
 

@@ -362,7 +362,11 @@ async def test_a_withdrawal_is_stored_negative_and_announced_once(
     withdrawn = await desk.events(cast.person, kind="service.withdrawn")
     assert withdrawn == [(cast.person.id, "service.withdrawn", {
         "id": row[0], "withdrawalOf": original_id, "providerId": str(cast.provider.id),
-        "serviceCode": cast.service.code, "careDate": "2026-11-03", "amountTiyn": 240_000})]
+        "serviceCode": cast.service.code, "careDate": "2026-11-03", "amountTiyn": 240_000,
+        "provider": {"kk": cast.provider.name_kk, "ru": cast.provider.name_ru,
+                     "en": cast.provider.name_en},
+        "service": {"kk": cast.service.name_kk, "ru": cast.service.name_ru,
+                    "en": cast.service.name_en}})]
     assert result.events == 1
 
     again = await desk.send([back])

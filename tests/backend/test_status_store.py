@@ -144,8 +144,8 @@ async def test_grace_running_out_lowers_the_status_on_the_first_of_the_month(
         (None, "conditionally_insured", TODAY, in_grace.reason.code.value, "schedule"),
         ("conditionally_insured", "not_insured", december, lost.reason.code.value, "schedule")]
     assert await changed_events(engine, person) == [
-        {"oldStatus": "conditionally_insured", "newStatus": "not_insured",
-         "reason": lost.reason.code.value, "on": "2026-12-01"}]
+        {"oldStatus": "CONDITIONALLY_INSURED", "newStatus": "NOT_INSURED",
+         "reason": lost.reason.code.name, "on": "2026-12-01", "changesOn": "2026-12-26"}]
 
     third = await refresh_due(engine, today=december, rates=rates)
     assert third == store.StatusRefresh(0, 0, 0)
@@ -172,7 +172,7 @@ async def test_a_deadline_passing_on_the_26th_is_noticed_that_day(
     assert [h[:3] for h in await history(engine, person)][-1] == (
         "insured", "conditionally_insured", day)
     assert [(e["oldStatus"], e["newStatus"]) for e in await changed_events(engine, person)] == [
-        ("insured", "conditionally_insured")]
+        ("INSURED", "CONDITIONALLY_INSURED")]
 
 
 async def test_a_status_stable_into_the_future_is_not_recomputed(
