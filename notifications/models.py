@@ -3,10 +3,24 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Identity, Index, MetaData, Text, func, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    Text,
+    Time,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -49,3 +63,170 @@ class OutboxEvent(NotifyBase):
     __table_args__ = (
         Index("ix_outbox_pending", "id", postgresql_where=text("dispatched_at IS NULL")),
     )
+
+
+CATEGORIES = ("payments", "service_payments", "status", "reminders", "announcements", "critical")
+MUTABLE_CATEGORIES = CATEGORIES[:-1]
+CHANNELS = ("push", "inbox")
+LANGUAGES = ("kk", "ru", "en")
+DELIVERY_STATES = ("pending", "sending", "sent", "rejected", "dead", "cancelled", "unknown")
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(value) for value in values)})"
+
+
+class Device(NotifyBase):
+    """A phone that receives pushes: its FCM registration token (or Firebase installation id,
+    ``token_kind``), and what the app said about itself when it last registered.
+
+    A token belongs to one person at a time: registering it for someone else retires the old
+    row (``MOVED``) and cancels what was waiting for it.  A retired device keeps its row (the
+    person's list shows why push stopped) until pruned.
+    """
+
+    __tablename__ = "device"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    person_id: Mapped[uuid.UUID]
+    token: Mapped[str] = mapped_column(Text)
+    token_kind: Mapped[str] = mapped_column(Text, server_default="token")
+    platform: Mapped[str] = mapped_column(Text)
+    app_version: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(Text)
+    time_zone: Mapped[str] = mapped_column(Text)
+    session_id: Mapped[str | None] = mapped_column(Text)
+    registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                    server_default=func.now())
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                   server_default=func.now())
+    retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    retired_reason: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        CheckConstraint(_one_of("token_kind", ("token", "fid")), name="token_kind"),
+        CheckConstraint(_one_of("platform", ("android", "ios", "web")), name="platform"),
+        CheckConstraint(_one_of("language", LANGUAGES), name="language"),
+        CheckConstraint("length(token) BETWEEN 1 AND 4096", name="token_length"),
+        CheckConstraint("(retired_at IS NULL) = (retired_reason IS NULL)", name="retired_reason"),
+        Index("uq_device_active_token", "token", unique=True,
+              postgresql_where=text("retired_at IS NULL")),
+        Index("ix_device_person", "person_id", postgresql_where=text("retired_at IS NULL")),
+        Index(None, "last_seen_at"),
+    )
+
+
+class Preference(NotifyBase):
+    """A category switched off (or back on) on one channel.  No row means on."""
+
+    __tablename__ = "preference"
+
+    person_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    category: Mapped[str] = mapped_column(Text, primary_key=True)
+    channel: Mapped[str] = mapped_column(Text, primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                 server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint(_one_of("category", MUTABLE_CATEGORIES), name="category"),
+        CheckConstraint(_one_of("channel", CHANNELS), name="channel"),
+    )
+
+
+class QuietHours(NotifyBase):
+    """When a person's pushes wait: ``starts``..``ends`` local time in ``time_zone`` (may span
+    midnight).  Held pushes go out when the window ends; nothing is dropped."""
+
+    __tablename__ = "quiet_hours"
+
+    person_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    starts: Mapped[time] = mapped_column(Time)
+    ends: Mapped[time] = mapped_column(Time)
+    time_zone: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                 server_default=func.now())
+
+    __table_args__ = (CheckConstraint("starts <> ends", name="not_empty"),)
+
+
+class Notification(NotifyBase):
+    """An inbox item: one per event (its id), rendered in the reader's language when read."""
+
+    __tablename__ = "notification"
+
+    event_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    person_id: Mapped[uuid.UUID]
+    kind: Mapped[str] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint(_one_of("category", CATEGORIES), name="category"),
+        Index("ix_notification_person", "person_id", "event_id"),
+        Index("ix_notification_unread", "person_id", postgresql_where=text("read_at IS NULL")),
+    )
+
+
+class Delivery(NotifyBase):
+    """One push of one event to one device: exactly one row per (event, device).
+
+    ``pending`` until ``due_at`` (quiet hours, the digest window, a retry's backoff); a sender
+    claims it (``sending``, ``attempts`` + 1) in a committed transaction before calling FCM
+    and records the outcome after: ``sent``; ``rejected`` (the token is dead, retired);
+    ``dead`` (gave up, ``last_error`` says why; operators can requeue); ``cancelled`` (the
+    device was retired before it went); ``unknown`` (the worker died during the call: not
+    sent again, so nobody gets it twice).
+    """
+
+    __tablename__ = "delivery"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    event_id: Mapped[int] = mapped_column(BigInteger)
+    device_id: Mapped[int] = mapped_column(ForeignKey("device.id", ondelete="CASCADE"))
+    person_id: Mapped[uuid.UUID]
+    kind: Mapped[str] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(Text)
+    digest_key: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(Text, server_default="pending")
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    message_name: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                 server_default=func.now())
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint(_one_of("state", DELIVERY_STATES), name="state"),
+        Index("uq_delivery_event_device", "event_id", "device_id", unique=True),
+        Index("ix_delivery_due", "due_at", postgresql_where=text("state = 'pending'")),
+        Index("ix_delivery_sending", "claimed_at", postgresql_where=text("state = 'sending'")),
+        Index("ix_delivery_digest", "device_id", "digest_key",
+              postgresql_where=text("digest_key IS NOT NULL")),
+        Index("ix_delivery_dead", "finished_at", postgresql_where=text("state = 'dead'")),
+    )
+
+
+class Announcement(NotifyBase):
+    """A message from the Fund to everyone or to one region, in three languages; each
+    recipient's event carries its place in line, so the pushes go out at ``rate_per_second``
+    through the same pipeline."""
+
+    __tablename__ = "announcement"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    title: Mapped[dict[str, str]] = mapped_column(JSONB)
+    body: Mapped[dict[str, str]] = mapped_column(JSONB)
+    help_slug: Mapped[str | None] = mapped_column(Text)
+    region_code: Mapped[str | None] = mapped_column(Text)
+    rate_per_second: Mapped[int] = mapped_column(Integer)
+    recipients: Mapped[int] = mapped_column(Integer, server_default="0")
+    created_by: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                 server_default=func.now())
+
+    __table_args__ = (CheckConstraint("rate_per_second > 0", name="rate_positive"),)

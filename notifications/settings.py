@@ -1,0 +1,47 @@
+"""Settings of the ``notifications`` package (prefix ``NOTIFY_``), read once and passed in.
+
+Development and tests send to ``fcm-local`` (``fcm_local_url``); production sets
+``NOTIFY_SERVICE_ACCOUNT_FILE`` and the same code sends to Google.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class NotifySettings(BaseSettings):
+    """Devices, the dispatcher, retries and the FCM gateway."""
+
+    model_config = SettingsConfigDict(env_prefix="NOTIFY_", env_file=".env", extra="ignore")
+
+    project_id: str = Field(default="mhi-local", description="The Firebase project.")
+    service_account_file: Path | None = Field(
+        default=None, description="A Google service-account JSON: send to Google's FCM. "
+                                  "Unset: send to fcm-local at fcm_local_url.")
+    fcm_local_url: str = "http://127.0.0.1:8470"
+    http_timeout_seconds: int = 30
+
+    # Devices: a device not seen for ``stale_after_days`` gets no pushes (its token is most
+    # likely dead; the app re-registers at every start); it is deleted after ``prune_after_days``.
+    stale_after_days: int = 30
+    prune_after_days: int = 270
+
+    # The dispatcher.
+    expand_batch: int = 1000
+    send_batch: int = Field(default=500, le=500, description="FCM's limit per send_each call.")
+    senders: int = Field(default=2, ge=1, description="Concurrent send loops per worker.")
+    idle_poll_seconds: float = 0.5
+    digest_window_seconds: int = Field(
+        default=60, description="Service-payment pushes wait this long so that a burst on one "
+                                "day becomes one digest push.")
+    max_attempts: int = 8
+    retry_base_seconds: float = 2.0
+    retry_max_seconds: float = 900.0
+    lease_seconds: int = Field(
+        default=120, description="A delivery still 'sending' after this long belonged to a "
+                                 "worker that died mid-call: its outcome is unknown and it is "
+                                 "not sent again (no doubles).")
+    broadcast_rate_per_second: int = 200
