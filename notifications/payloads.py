@@ -1,0 +1,173 @@
+"""The data of a push (FCM ``data``: every value a string) and its deep link.
+
+The data carries ids, never names or amounts: the app fetches what it shows over the API, so
+a push says little to whoever sees the phone's notification log, and stays far below FCM's
+4 KB.  Ids are the API's global ids (``node_id``); lists keep the newest ``MAX_IDS``.
+``mobile_contract/push/<type>.schema.json`` describes each type; ``mobile_contract/push/
+README.md`` the deep links.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import quote
+
+SCHEMA_DIR: Final[Path] = Path(__file__).resolve().parent.parent / "mobile_contract" / "push"
+PUSH_TYPES: Final = ("contribution.received", "contribution.refunded", "service.paid",
+                     "service.withdrawn", "service.digest", "status.changed",
+                     "announcement.published")
+DIGEST_CATEGORY: Final = "service_payments"
+MAX_IDS: Final = 20
+MAX_DAYS: Final = 12
+MAX_DATA_BYTES: Final = 1000
+"""The data, serialized as compact JSON, stays under this; lists are cut (oldest first) to fit."""
+
+_LIST_KEYS: Final = ("contributionIds", "periods", "serviceIds", "careDates")
+
+
+def node_id(type_name: str, key: object) -> str:
+    """The API's global id: base64 (standard alphabet) of ``"Type:key"`` in UTF-8."""
+    return base64.b64encode(f"{type_name}:{key}".encode()).decode()
+
+
+def _segment(value: str) -> str:
+    """A node id as one path segment (``/`` and ``+`` percent-encoded; ``=`` kept)."""
+    return quote(value, safe="=")
+
+
+def _latest(values: Sequence[str], cap: int) -> list[str]:
+    """The distinct ``values``, sorted, newest ``cap`` of them."""
+    return sorted(set(values))[-cap:]
+
+
+def _contribution_link(payload: Mapping[str, Any], _: int) -> str:
+    contributions = payload["contributions"]
+    if len(contributions) == 1:
+        return f"mhi://contributions/{_segment(node_id('Contribution', contributions[0]['id']))}"
+    return f"mhi://contributions?period={max(str(c['period']) for c in contributions)}"
+
+
+def _care_link(payload: Mapping[str, Any], _: int) -> str:
+    payments = payload["payments"]
+    if len(payments) == 1:
+        return f"mhi://care/{_segment(node_id('CoveredService', payments[0]['id']))}"
+    return f"mhi://care?date={max(str(p['careDate']) for p in payments)}"
+
+
+def _announcement_link(payload: Mapping[str, Any], notification_id: int) -> str:
+    slug = payload.get("helpSlug")
+    if slug:
+        return f"mhi://help/{quote(str(slug), safe='')}"
+    return f"mhi://inbox/{_segment(node_id('Notification', notification_id))}"
+
+
+_LINKS: Final[Mapping[str, Callable[[Mapping[str, Any], int], str]]] = {
+    "contribution.received": _contribution_link,
+    "contribution.refunded": lambda payload, _: (
+        f"mhi://contributions/{_segment(node_id('Contribution', payload['id']))}"),
+    "service.paid": _care_link,
+    "service.withdrawn": lambda payload, _: (
+        f"mhi://care/{_segment(node_id('CoveredService', payload['id']))}"),
+    "status.changed": lambda payload, _: "mhi://insurance",
+    "announcement.published": _announcement_link,
+}
+
+
+def deep_link(kind: str, payload: Mapping[str, Any], *, notification_id: int) -> str:
+    """Where tapping the push of an event of ``kind`` opens the app (``mhi://…``)."""
+    link = _LINKS.get(kind)
+    if link is None:
+        raise ValueError(f"unknown event kind {kind!r}")
+    try:
+        return link(payload, notification_id)
+    except (KeyError, TypeError, IndexError, ValueError) as error:
+        raise ValueError(f"malformed {kind} payload: {error!r}") from error
+
+
+def _received(payload: Mapping[str, Any]) -> dict[str, str]:
+    contributions = sorted(payload["contributions"], key=lambda c: (str(c["period"]), c["id"]))
+    return {"contributionIds": ",".join(node_id("Contribution", c["id"])
+                                        for c in contributions[-MAX_IDS:]),
+            "periods": ",".join(_latest([str(c["period"]) for c in contributions], MAX_DAYS)),
+            "count": str(len(contributions))}
+
+
+def _paid(payload: Mapping[str, Any]) -> dict[str, str]:
+    payments = sorted(payload["payments"], key=lambda p: (str(p["careDate"]), p["id"]))
+    return {"serviceIds": ",".join(node_id("CoveredService", p["id"])
+                                   for p in payments[-MAX_IDS:]),
+            "careDates": ",".join(_latest([str(p["careDate"]) for p in payments], MAX_DAYS)),
+            "count": str(len(payments))}
+
+
+def _announcement(payload: Mapping[str, Any]) -> dict[str, str]:
+    data = {"announcementId": str(int(payload["announcementId"]))}
+    if payload.get("helpSlug"):
+        data["helpSlug"] = str(payload["helpSlug"])
+    return data
+
+
+_FIELDS: Final[Mapping[str, Callable[[Mapping[str, Any]], dict[str, str]]]] = {
+    "contribution.received": _received,
+    "contribution.refunded": lambda payload: {
+        "contributionId": node_id("Contribution", payload["id"]),
+        "refundOfId": node_id("Contribution", payload["refundOf"])},
+    "service.paid": _paid,
+    "service.withdrawn": lambda payload: {
+        "serviceId": node_id("CoveredService", payload["id"]),
+        "withdrawalOfId": node_id("CoveredService", payload["withdrawalOf"])},
+    "status.changed": lambda payload: {"status": str(payload["newStatus"]).upper(),
+                                       "reason": str(payload["reason"]).upper()},
+    "announcement.published": _announcement,
+}
+
+
+def _fit(data: dict[str, str]) -> dict[str, str]:
+    """``data`` with its lists cut, oldest first, until it serializes under the limit."""
+    while len(json.dumps(data, separators=(",", ":")).encode()) > MAX_DATA_BYTES:
+        longest = max((key for key in _LIST_KEYS if "," in data.get(key, "")),
+                      key=lambda key: len(data[key]), default=None)
+        if longest is None:
+            raise ValueError("push data too large")
+        data[longest] = data[longest].split(",", 1)[1]
+    return data
+
+
+def push_data(kind: str, payload: Mapping[str, Any], *, notification_id: int,
+              category: str) -> dict[str, str]:
+    """The FCM data of the push of one event: ``type``, ``category``, ``link``,
+    ``notificationId`` and the ids of ``kind`` (see ``mobile_contract/push``)."""
+    fields = _FIELDS.get(kind)
+    if fields is None:
+        raise ValueError(f"unknown event kind {kind!r}")
+    data = {"type": kind, "category": category,
+            "link": deep_link(kind, payload, notification_id=notification_id),
+            "notificationId": node_id("Notification", notification_id)}
+    try:
+        data.update(fields(payload))
+    except (KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"malformed {kind} payload: {error!r}") from error
+    return _fit(data)
+
+
+def digest_data(payloads: Sequence[Mapping[str, Any]], *, notification_ids: Sequence[int],
+                day: date) -> dict[str, str]:
+    """The FCM data of a digest of ``service.paid`` events of one day: the newest
+    notification's id, how many services the day's events list, and the day."""
+    if not notification_ids:
+        raise ValueError("a digest needs at least one notification")
+    try:
+        count = sum(len(payload["payments"]) for payload in payloads)
+    except (KeyError, TypeError) as error:
+        raise ValueError(f"malformed service.paid payload: {error!r}") from error
+    if not count:
+        raise ValueError("a digest needs at least one payment")
+    return {"type": "service.digest", "category": DIGEST_CATEGORY,
+            "link": f"mhi://care?date={day.isoformat()}",
+            "notificationId": node_id("Notification", max(notification_ids)),
+            "count": str(count), "day": day.isoformat()}

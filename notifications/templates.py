@@ -1,0 +1,402 @@
+"""Push and inbox texts of every event kind, in Kazakh, Russian and English.
+
+Every string a person reads is in one table per kind below (``CONTRIBUTION_RECEIVED`` …
+``DIGEST``), each entry in all three languages, so that a translator reviews a kind at once.
+Placeholders in braces are filled with amounts, days, months and names already in the
+reader's language (``formatting``).  Titles stay within 60 characters, bodies within 240.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from notifications.formatting import (
+    LANGUAGES,
+    check_language,
+    clip,
+    date_on,
+    date_since,
+    fit_list,
+    format_amount,
+    format_date,
+    format_period,
+    name_in,
+    parse_day,
+    plural,
+    tidy,
+)
+
+__all__ = ["LANGUAGES", "Rendered", "format_amount", "format_date", "format_period", "render",
+           "render_digest"]
+
+TITLE_LIMIT: Final = 60
+BODY_LIMIT: Final = 240
+
+Table = Mapping[str, Mapping[str, str]]
+"""Message key -> language -> text."""
+
+COMMON: Final[Table] = {
+    "more": {"kk": "…тағы {n}", "ru": "…и ещё {n}", "en": "…and {n} more"},
+    "flagged": {
+        "kk": "Егер бұл көмекті алмаған болсаңыз, Қорға 1406 нөмірі бойынша хабарлаңыз.",
+        "ru": "Если вы не получали эту помощь, сообщите в Фонд по номеру 1406.",
+        "en": "If you did not receive this care, tell the Fund on 1406.",
+    },
+    "and": {"kk": " және ", "ru": " и ", "en": " and "},
+}
+
+CONTRIBUTION_RECEIVED: Final[Table] = {
+    "title": {"kk": "{period} үшін сақтандыру төленді",
+              "ru": "Страхование за {period} оплачено",
+              "en": "Insurance paid for {period}"},
+    "title_periods": {"kk": "Сақтандыру жарналары түсті", "ru": "Поступили страховые взносы",
+                      "en": "Insurance payments received"},
+    "payer": {"kk": "{payer} {period} үшін {amount} сақтандыру жарнасын төледі.",
+              "ru": "Поступил взнос {amount} за {period}. Плательщик: {payer}.",
+              "en": "{payer} paid {amount} for your insurance for {period}."},
+    "self": {"kk": "{period} үшін {amount} жарнаңыз түсті.",
+             "ru": "Поступил ваш взнос {amount} за {period}.",
+             "en": "Your payment of {amount} for {period} has arrived."},
+    "unknown": {"kk": "{period} үшін {amount} жарна түсті.",
+                "ru": "Поступил взнос {amount} за {period}.",
+                "en": "A payment of {amount} for {period} has arrived."},
+    "several": {"kk": "{count} жарна түсті, барлығы {total}: ",
+                "ru": "Поступило взносов: {count}, всего {total}: ",
+                "en": "{count} payments arrived, {total} in all: "},
+    "item_payer": {"kk": "{period} — {amount} ({payer})", "ru": "{period} — {amount} ({payer})",
+                   "en": "{period} — {amount} ({payer})"},
+    "item_self": {"kk": "{period} — {amount} (өзіңіз)", "ru": "{period} — {amount} (вы)",
+                  "en": "{period} — {amount} (you)"},
+    "item_unknown": {"kk": "{period} — {amount}", "ru": "{period} — {amount}",
+                     "en": "{period} — {amount}"},
+}
+
+CONTRIBUTION_REFUNDED: Final[Table] = {
+    "title": {"kk": "{period} үшін жарна қайтарылды", "ru": "Возврат взноса за {period}",
+              "en": "Payment for {period} refunded"},
+    "payer": {"kk": "{payer} {period} үшін төлеген {amount} жарна қайтарылды. "
+                    "Бұл сома енді сақтандыруыңызға есептелмейді.",
+              "ru": "Возвращён взнос {amount} за {period}, плательщик: {payer}. "
+                    "Эта сумма больше не учитывается в вашем страховании.",
+              "en": "{amount} paid by {payer} for {period} was refunded and no longer counts "
+                    "toward your insurance."},
+    "self": {"kk": "{period} үшін төлеген {amount} жарнаңыз қайтарылды. "
+                   "Бұл сома енді сақтандыруыңызға есептелмейді.",
+             "ru": "Возвращён ваш взнос {amount} за {period}. "
+                   "Эта сумма больше не учитывается в вашем страховании.",
+             "en": "Your payment of {amount} for {period} was refunded and no longer counts "
+                   "toward your insurance."},
+    "unknown": {"kk": "{period} үшін {amount} жарна қайтарылды. "
+                      "Бұл сома енді сақтандыруыңызға есептелмейді.",
+                "ru": "Возвращён взнос {amount} за {period}. "
+                      "Эта сумма больше не учитывается в вашем страховании.",
+                "en": "A payment of {amount} for {period} was refunded and no longer counts "
+                      "toward your insurance."},
+}
+
+SERVICE_PAID: Final[Table] = {
+    "title": {"kk": "Қор сізге көрсетілген көмекті төледі",
+              "ru": "Фонд оплатил помощь, оказанную вам",
+              "en": "The Fund paid for your care"},
+    "one": {"kk": "Қор {on} сізге көрсетілген көмек үшін {amount} төледі: {service}, "
+                  "{provider}.",
+            "ru": "Фонд заплатил {amount} за помощь, оказанную вам {on}: {service}, "
+                  "{provider}.",
+            "en": "The Fund paid {provider} {amount} for your care {on}: {service}."},
+    "several": {"kk": "Қор сізге көрсетілген {services} үшін барлығы {total} төледі: ",
+                "ru": "Фонд оплатил за вас {services}, всего {total}: ",
+                "en": "The Fund paid {total} in all for {services}: "},
+    "item": {"kk": "{day} — {provider}, {amount}", "ru": "{day} — {provider}, {amount}",
+             "en": "{day} — {provider}, {amount}"},
+    "services": {"kk": "қызмет", "ru": "услугу|услуги|услуг", "en": "service|services"},
+    "provider": {"kk": "медициналық ұйым", "ru": "медицинская организация",
+                 "en": "a medical organisation"},
+    "service": {"kk": "медициналық қызмет", "ru": "медицинская услуга",
+                "en": "medical care"},
+}
+
+DIGEST: Final[Table] = {
+    "title": {"kk": "Қор бүгін сізге көрсетілген көмекті төледі",
+              "ru": "Фонд сегодня оплатил вашу медпомощь",
+              "en": "The Fund paid for your care today"},
+    "named": {"kk": "Бүгін Қор сізге көрсетілген {services} үшін барлығы {total} төледі: "
+                    "{providers}.",
+              "ru": "Сегодня Фонд оплатил за вас {services} на сумму {total}: {providers}.",
+              "en": "The Fund paid for {services} for you today, {total} in all, at "
+                    "{providers}."},
+    "clinics": {"kk": "Бүгін Қор {clinics} медициналық ұйымда сізге көрсетілген {services} "
+                      "үшін барлығы {total} төледі.",
+                "ru": "Сегодня Фонд оплатил за вас {services} в {clinics} на сумму {total}.",
+                "en": "The Fund paid for {services} for you today, {total} in all, at "
+                      "{clinics}."},
+    "clinic_forms": {"kk": "", "ru": "клинике|клиниках|клиниках", "en": "clinic|clinics"},
+}
+
+SERVICE_WITHDRAWN: Final[Table] = {
+    "title": {"kk": "Қор медициналық ұйымға төлемді ұстап қалды",
+              "ru": "Фонд удержал оплату у клиники",
+              "en": "The Fund withheld a payment"},
+    "body": {"kk": "Ақау анықталғандықтан, Қор {on} сізге көрсетілген көмек үшін төленген "
+                   "{amount} соманы ұстап қалды: {service}, {provider}.",
+             "ru": "Выявлен дефект, и Фонд удержал {amount} из оплаты за помощь, оказанную "
+                   "вам {on}: {service}, {provider}.",
+             "en": "The Fund took back {amount} from {provider} for your care {on} "
+                   "({service}) because it found a defect."},
+}
+
+STATUS_CHANGED: Final[Table] = {
+    "INSURED": {"kk": "Сіз сақтандырылғансыз", "ru": "Вы застрахованы",
+                "en": "You are insured"},
+    "CONDITIONALLY_INSURED": {"kk": "Сіз шартты түрде сақтандырылғансыз",
+                              "ru": "Вы условно застрахованы",
+                              "en": "You are conditionally insured"},
+    "NOT_INSURED": {"kk": "Сіз сақтандырылмағансыз", "ru": "Вы не застрахованы",
+                    "en": "You are not insured"},
+    "PAID": {"kk": "{since} сақтандырылғансыз: сіз үшін жарналар түсті.",
+             "ru": "{since} вы застрахованы: за вас поступили взносы.",
+             "en": "{since} you are insured: contributions for you have arrived."},
+    "PREPAID": {"kk": "{since} сақтандырылғансыз: жарналар алдын ала төленген.",
+                "ru": "{since} вы застрахованы: взносы оплачены вперёд.",
+                "en": "{since} you are insured: your insurance is paid in advance."},
+    "STATE_CATEGORY": {"kk": "{since} сақтандырылғансыз: сіз үшін мемлекет төлейді.",
+                       "ru": "{since} вы застрахованы: за вас платит государство.",
+                       "en": "{since} you are insured: the state pays for you."},
+    "GRACE_PERIOD": {"kk": "{since} шартты түрде сақтандырылғансыз: соңғы уақытта сіз үшін "
+                           "жарна түскен жоқ.",
+                     "ru": "{since} вы условно застрахованы: взносы за вас в последнее время "
+                           "не поступали.",
+                     "en": "{since} you are conditionally insured: no contribution has "
+                           "arrived for you lately."},
+    "CONTRIBUTIONS_STOPPED": {"kk": "{since} сақтандырылмағансыз: жарналар тоқтап, шартты "
+                                    "сақтандыру мерзімі аяқталды.",
+                              "ru": "{since} вы не застрахованы: взносы прекратились, и срок "
+                                    "условного страхования истёк.",
+                              "en": "{since} you are not insured: contributions stopped and "
+                                    "the grace period has ended."},
+    "NO_CONTRIBUTIONS": {"kk": "{since} сақтандырылмағансыз: сіз үшін жарна түскен жоқ.",
+                         "ru": "{since} вы не застрахованы: взносы за вас не поступали.",
+                         "en": "{since} you are not insured: no contributions have been "
+                               "received for you."},
+    "OTHER": {"kk": "Сақтандыру мәртебеңіз {on} өзгерді.",
+              "ru": "Ваш статус страхования изменился {on}.",
+              "en": "Your insurance status changed {on}."},
+    "loss": {"kk": "Жарна түспесе, {changes} сақтандырылған мәртебеңізден айырыласыз.",
+             "ru": "Если взнос не поступит, {changes} вы потеряете статус застрахованного.",
+             "en": "You will lose insured status {changes} unless a payment arrives."},
+    "loss_undated": {"kk": "Жарна түспесе, сақтандырылған мәртебеңізден айырыласыз.",
+                     "ru": "Если взнос не поступит, вы потеряете статус застрахованного.",
+                     "en": "You will lose insured status unless a payment arrives."},
+}
+
+STATUSES: Final = ("INSURED", "CONDITIONALLY_INSURED", "NOT_INSURED")
+REASONS: Final = ("PAID", "PREPAID", "STATE_CATEGORY", "GRACE_PERIOD", "CONTRIBUTIONS_STOPPED",
+                  "NO_CONTRIBUTIONS")
+
+TABLES: Final[Mapping[str, Table]] = {
+    "common": COMMON, "contribution.received": CONTRIBUTION_RECEIVED,
+    "contribution.refunded": CONTRIBUTION_REFUNDED, "service.paid": SERVICE_PAID,
+    "service.digest": DIGEST, "service.withdrawn": SERVICE_WITHDRAWN,
+    "status.changed": STATUS_CHANGED,
+}
+"""Every table, by kind, for review and for the test that every entry has all languages."""
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A push or inbox item's text in one language."""
+
+    title: str
+    body: str
+
+
+def _text(table: Table, key: str, language: str, **values: object) -> str:
+    return table[key][language].format(**values)
+
+
+def _forms(table: Table, key: str, language: str) -> list[str]:
+    return table[key][language].split("|")
+
+
+def _payer(item: Mapping[str, Any], language: str) -> tuple[str, str]:
+    """("payer" | "self" | "unknown", the payer's name): null is the person themself; a
+    payload without the key does not say who paid."""
+    if "payer" not in item:
+        return "unknown", ""
+    name = name_in(item["payer"], language)
+    if item["payer"] is None:
+        return "self", ""
+    return ("payer", name) if name else ("unknown", "")
+
+
+def _done(title: str, body: str) -> Rendered:
+    return Rendered(tidy(clip(title, TITLE_LIMIT)), tidy(clip(body, BODY_LIMIT)))
+
+
+def _contribution_received(payload: Mapping[str, Any], language: str) -> Rendered:
+    table = CONTRIBUTION_RECEIVED
+    contributions = payload["contributions"]
+    if not contributions:
+        raise ValueError("contribution.received without contributions")
+    groups: dict[tuple[str, str, str], int] = {}
+    for item in contributions:
+        key = (str(item["period"]), *_payer(item, language))
+        groups[key] = groups.get(key, 0) + int(item["amountTiyn"])
+    periods = sorted({period for period, _, _ in groups})
+    if len(periods) == 1:
+        title = _text(table, "title", language, period=format_period(periods[0], language))
+    else:
+        title = table["title_periods"][language]
+    lines = [_text(table, who if len(groups) == 1 else f"item_{who}", language,
+                   period=format_period(period, language), payer=name,
+                   amount=format_amount(amount, language))
+             for (period, who, name), amount in groups.items()]
+    if len(groups) == 1:
+        return _done(title, lines[0])
+    total = sum(groups.values())
+    head = _text(table, "several", language, count=len(contributions),
+                 total=format_amount(total, language))
+    return _done(title, fit_list(head, lines, COMMON["more"][language], ".", BODY_LIMIT))
+
+
+def _contribution_refunded(payload: Mapping[str, Any], language: str) -> Rendered:
+    table = CONTRIBUTION_REFUNDED
+    period = format_period(str(payload["period"]), language)
+    who, name = _payer(payload, language)
+    body = _text(table, who, language, period=period, payer=name,
+                 amount=format_amount(abs(int(payload["amountTiyn"])), language))
+    return _done(_text(table, "title", language, period=period), body)
+
+
+def _names(item: Mapping[str, Any], language: str) -> tuple[str, str]:
+    """(provider, service) in ``language``, or words for "a clinic", "care" without them."""
+    provider = name_in(item.get("provider"), language, limit=50)
+    service = name_in(item.get("service"), language, limit=50)
+    return (provider or SERVICE_PAID["provider"][language],
+            service or SERVICE_PAID["service"][language])
+
+
+def _with_flag(body_for: Callable[[int], str], flagged: bool, language: str) -> str:
+    """The body (made for a length budget), then the "tell 1406" line when flagged."""
+    if not flagged:
+        return body_for(BODY_LIMIT)
+    line = COMMON["flagged"][language]
+    return f"{clip(body_for(BODY_LIMIT - len(line) - 1), BODY_LIMIT - len(line) - 1)} {line}"
+
+
+def _service_paid(payload: Mapping[str, Any], language: str) -> Rendered:
+    table = SERVICE_PAID
+    payments = payload["payments"]
+    if not payments:
+        raise ValueError("service.paid without payments")
+    flagged = any(item.get("flags") for item in payments)
+    if len(payments) == 1:
+        item = payments[0]
+        provider, service = _names(item, language)
+        one = _text(table, "one", language, provider=provider, service=service,
+                    on=date_on(parse_day(item["careDate"]), language),
+                    amount=format_amount(int(item["amountTiyn"]), language))
+        return _done(table["title"][language], _with_flag(lambda _: one, flagged, language))
+    groups: dict[tuple[str, str], int] = {}
+    for item in payments:
+        key = (str(item["careDate"]), _names(item, language)[0])
+        groups[key] = groups.get(key, 0) + int(item["amountTiyn"])
+    lines = [_text(table, "item", language, day=format_date(parse_day(day), language),
+                   provider=provider, amount=format_amount(amount, language))
+             for (day, provider), amount in sorted(groups.items())]
+    head = _text(table, "several", language,
+                 services=plural(len(payments), _forms(table, "services", language), language),
+                 total=format_amount(sum(groups.values()), language))
+    more = COMMON["more"][language]
+    body = _with_flag(lambda limit: fit_list(head, lines, more, ".", limit), flagged, language)
+    return _done(table["title"][language], body)
+
+
+def _service_withdrawn(payload: Mapping[str, Any], language: str) -> Rendered:
+    table = SERVICE_WITHDRAWN
+    provider, service = _names(payload, language)
+    body = _text(table, "body", language, provider=provider, service=service,
+                 on=date_on(parse_day(payload["careDate"]), language),
+                 amount=format_amount(abs(int(payload["amountTiyn"])), language))
+    return _done(table["title"][language], body)
+
+
+def _status_changed(payload: Mapping[str, Any], language: str) -> Rendered:
+    table = STATUS_CHANGED
+    status = str(payload["newStatus"]).upper()
+    if status not in STATUSES:
+        raise ValueError(f"unknown status {payload['newStatus']!r}")
+    on = parse_day(payload["on"])
+    reason = str(payload.get("reason") or "").upper()
+    if reason in REASONS:
+        body = _text(table, reason, language, since=date_since(on, language))
+        body = body[:1].upper() + body[1:]
+    else:
+        body = _text(table, "OTHER", language, on=date_on(on, language))
+    if status == "CONDITIONALLY_INSURED":
+        changes = payload.get("changesOn")
+        loss = (_text(table, "loss", language, changes=date_on(parse_day(changes), language))
+                if changes else table["loss_undated"][language])
+        body = f"{body} {loss}"
+    return _done(table[status][language], body)
+
+
+def _announcement(payload: Mapping[str, Any], language: str) -> Rendered:
+    title = name_in(payload["title"], language, limit=TITLE_LIMIT)
+    body = name_in(payload["body"], language, limit=BODY_LIMIT)
+    if not title or not body:
+        raise ValueError("announcement without a title or body")
+    return _done(title, body)
+
+
+RENDERERS: Final[Mapping[str, Callable[[Mapping[str, Any], str], Rendered]]] = {
+    "contribution.received": _contribution_received,
+    "contribution.refunded": _contribution_refunded,
+    "service.paid": _service_paid,
+    "service.withdrawn": _service_withdrawn,
+    "status.changed": _status_changed,
+    "announcement.published": _announcement,
+}
+
+
+def render(kind: str, payload: Mapping[str, Any], language: str) -> Rendered:
+    """The title and body of an event of ``kind`` in ``language`` (kk, ru or en).
+
+    ValueError for an unknown kind or language, or a payload that does not fit the kind."""
+    check_language(language)
+    renderer = RENDERERS.get(kind)
+    if renderer is None:
+        raise ValueError(f"unknown event kind {kind!r}")
+    try:
+        return renderer(payload, language)
+    except (KeyError, TypeError, AttributeError, IndexError) as error:
+        raise ValueError(f"malformed {kind} payload: {error!r}") from error
+
+
+def render_digest(payloads: Sequence[Mapping[str, Any]], language: str) -> Rendered:
+    """One push for many ``service.paid`` payloads of one person on one day: "The Fund paid
+    for 5 services for you today, ₸48,200 in all, at Polyclinic No. 5 and …"."""
+    check_language(language)
+    try:
+        payments = [item for payload in payloads for item in payload["payments"]]
+        providers = list({item.get("providerId") or _names(item, language)[0]:
+                          _names(item, language)[0] for item in payments}.values())
+        total = sum(int(item["amountTiyn"]) for item in payments)
+    except (KeyError, TypeError, AttributeError) as error:
+        raise ValueError(f"malformed service.paid payload: {error!r}") from error
+    if not payments:
+        raise ValueError("a digest needs at least one payment")
+    table = DIGEST
+    values = {"total": format_amount(total, language),
+              "services": plural(len(payments), _forms(SERVICE_PAID, "services", language),
+                                 language)}
+    if len(providers) <= 2:
+        body = _text(table, "named", language,
+                     providers=COMMON["and"][language].join(providers), **values)
+    else:
+        body = _text(table, "clinics", language, **values,
+                     clinics=plural(len(providers), _forms(table, "clinic_forms", language),
+                                    language).strip())
+    flagged = any(item.get("flags") for item in payments)
+    return _done(table["title"][language], _with_flag(lambda _: body, flagged, language))
