@@ -17,7 +17,10 @@ EVENT_KINDS: Final = {
     "contribution.refunded": "money was returned (payload: refund id, original id, amount)",
     "service.paid": "the Fund paid a provider for the person's care (payload: payments)",
     "service.withdrawn": "the Fund withheld a payment for a defect (payload: ids, amount)",
-    "status.changed": "the person's insurance status changed (payload: old, new, reason)",
+    "status.changed": "the person's insurance status changed (payload: old, new, reason, "
+                      "the day it next changes)",
+    "announcement.published": "news from the Fund (payload: titles and bodies in kk, ru, en, "
+                              "help article, sendAt: the push's place in line)",
 }
 COLUMNS: Final = "person_id, kind, payload, dedupe_key"
 

@@ -1,0 +1,120 @@
+"""Expanding outbox events: an inbox item and one delivery per active device, in one statement.
+
+A batch of events is claimed with ``FOR UPDATE SKIP LOCKED`` (workers share the outbox), and
+for each event the statement writes the inbox item (unless the person turned the category's
+inbox off), a pending delivery for each of the person's devices seen in the last
+``stale_after_days`` (unless push is off for the category), and marks the event dispatched.
+``ON CONFLICT DO NOTHING`` on (event) and (event, device) makes a repeat write nothing.
+
+When a delivery is due:
+- now, or for service payments after ``digest_window_seconds`` (a burst becomes one digest);
+- an announcement at its place in line (``sendAt`` in its payload: the broadcast's rate);
+- either way, never inside the person's quiet hours: held until they end (``quiet_until``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from notifications.settings import NotifySettings
+
+# The category of each event kind.  A change of status down to conditionally insured (the
+# grace period: insurance ends unless money comes) or not insured is critical: it cannot be
+# muted, because it is the one push that lets a person act before losing cover.
+KIND_CATEGORY: Final = {
+    "contribution.received": "payments",
+    "contribution.refunded": "payments",
+    "service.paid": "service_payments",
+    "service.withdrawn": "service_payments",
+    "status.changed": "status",
+    "payment.reminder": "reminders",
+    "announcement.published": "announcements",
+}
+LOSS_STATUSES: Final = ("CONDITIONALLY_INSURED", "NOT_INSURED")
+DIGEST_KINDS: Final = ("service.paid",)
+
+
+def category_sql(kind: str = "kind", payload: str = "payload") -> str:
+    """The SQL expression of an event's category (NULL for a kind this code does not know)."""
+    losses = ", ".join(f"'{status}'" for status in LOSS_STATUSES)
+    arms = " ".join(f"WHEN '{k}' THEN '{c}'" for k, c in KIND_CATEGORY.items())
+    return (f"CASE WHEN {kind} = 'status.changed' AND {payload}->>'newStatus' IN ({losses})"
+            f" THEN 'critical' ELSE CASE {kind} {arms} END END")
+
+
+def category_of(kind: str, payload: dict[str, Any]) -> str | None:
+    """The same rule in Python (for tests and the CLI)."""
+    if kind == "status.changed" and payload.get("newStatus") in LOSS_STATUSES:
+        return "critical"
+    return KIND_CATEGORY.get(kind)
+
+
+_DIGEST = ", ".join(f"'{kind}'" for kind in DIGEST_KINDS)
+EXPAND: Final = f"""
+WITH claimed AS (
+  SELECT id, person_id, kind, payload, created_at FROM notify.outbox
+  WHERE dispatched_at IS NULL ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED
+), events AS (
+  SELECT c.*, {category_sql("c.kind", "c.payload")} AS category FROM claimed c
+), off AS (
+  SELECT person_id, category, channel FROM notify.preference
+  WHERE NOT enabled AND person_id IN (SELECT person_id FROM events)
+), inbox AS (
+  INSERT INTO notify.notification (event_id, person_id, kind, category, payload, created_at)
+  SELECT e.id, e.person_id, e.kind, e.category, e.payload, e.created_at FROM events e
+  WHERE e.category IS NOT NULL AND NOT EXISTS (
+    SELECT 1 FROM off WHERE off.person_id = e.person_id AND off.category = e.category
+    AND off.channel = 'inbox')
+  ON CONFLICT (event_id) DO NOTHING RETURNING 1
+), pushes AS (
+  INSERT INTO notify.delivery (event_id, device_id, person_id, kind, category, digest_key,
+                               due_at)
+  SELECT e.id, d.id, e.person_id, e.kind, e.category,
+    CASE WHEN e.kind IN ({_DIGEST})
+      THEN e.kind || ':' || to_char(now() AT TIME ZONE d.time_zone, 'YYYY-MM-DD') END,
+    notify.quiet_until(
+      GREATEST(CASE WHEN e.kind IN ({_DIGEST})
+                 THEN now() + make_interval(secs => :digest_window) ELSE now() END,
+               CASE WHEN e.kind = 'announcement.published'
+                 THEN (e.payload->>'sendAt')::timestamptz END),
+      q.starts, q.ends, q.time_zone)
+  FROM events e
+  JOIN notify.device d ON d.person_id = e.person_id AND d.retired_at IS NULL
+    AND d.last_seen_at > now() - make_interval(days => :stale_days)
+  LEFT JOIN notify.quiet_hours q ON q.person_id = e.person_id
+  WHERE e.category IS NOT NULL AND NOT EXISTS (
+    SELECT 1 FROM off WHERE off.person_id = e.person_id AND off.category = e.category
+    AND off.channel = 'push')
+  ON CONFLICT (event_id, device_id) DO NOTHING RETURNING 1
+), done AS (
+  UPDATE notify.outbox o SET dispatched_at = now() FROM claimed WHERE o.id = claimed.id
+  RETURNING o.id
+)
+SELECT (SELECT count(*) FROM done), (SELECT count(*) FROM inbox), (SELECT count(*) FROM pushes),
+       (SELECT count(*) FROM events WHERE category IS NULL)
+"""
+
+
+@dataclass(frozen=True)
+class Expanded:
+    """What one expansion wrote."""
+
+    events: int
+    inbox_items: int
+    deliveries: int
+    unknown_kinds: int
+
+
+async def expand(conn: AsyncConnection, settings: NotifySettings,
+                 limit: int | None = None) -> Expanded:
+    """Expand up to ``limit`` pending events (the caller commits)."""
+    row = (await conn.execute(text(EXPAND), {
+        "limit": limit or settings.expand_batch,
+        "digest_window": float(settings.digest_window_seconds),
+        "stale_days": settings.stale_after_days,
+    })).one()
+    return Expanded(int(row[0]), int(row[1]), int(row[2]), int(row[3]))

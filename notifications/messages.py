@@ -1,0 +1,103 @@
+"""From claimed deliveries to FCM messages: text in the device's language, the data payload
+that ``mobile_contract/push`` describes, and the Android and APNs settings of the category."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Final
+
+from firebase_admin import messaging
+
+from notifications import payloads, templates
+
+# How long FCM keeps a push for a phone that is off: news of money is still news in 3 days;
+# an announcement or a reminder is stale after one.
+TTL: Final = {
+    "payments": timedelta(days=3),
+    "service_payments": timedelta(days=3),
+    "status": timedelta(days=3),
+    "critical": timedelta(days=7),
+    "reminders": timedelta(days=1),
+    "announcements": timedelta(days=1),
+}
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A delivery a sender owns for one call: what it needs to build its message."""
+
+    id: int
+    event_id: int
+    device_id: int
+    kind: str
+    category: str
+    digest_key: str | None
+    attempts: int
+    token: str
+    token_kind: str
+    platform: str
+    language: str
+    retired: bool
+    payload: Mapping[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Push:
+    """One message and the deliveries it carries (several for a digest)."""
+
+    deliveries: tuple[Claimed, ...]
+    message: messaging.Message
+    title: str
+    body: str
+    data: dict[str, str]
+
+
+def build(group: Sequence[Claimed], earlier: Sequence[Mapping[str, Any]] = ()) -> Push:
+    """The push for one delivery, or the digest for a device's deliveries that share a
+    ``digest_key`` (``earlier``: payloads already pushed under that key today, so that the
+    digest that replaces them on the phone counts the whole day)."""
+    first = group[-1]
+    if (first.digest_key is not None and len(group) + len(earlier) > 1) or _many(first):
+        every = [*earlier, *(claimed.payload for claimed in group)]
+        rendered = templates.render_digest(every, first.language)
+        day = date.fromisoformat(first.digest_key.rsplit(":", 1)[1]) if first.digest_key \
+            else first.created_at.date()
+        data = payloads.digest_data(every, notification_ids=[c.event_id for c in group],
+                                    day=day)
+    else:
+        rendered = templates.render(first.kind, first.payload, first.language)
+        data = payloads.push_data(first.kind, first.payload, notification_id=first.event_id,
+                                  category=first.category)
+    tag = first.digest_key or f"{first.kind}:{first.event_id}"
+    return Push(tuple(group), _message(first, rendered, data, tag), rendered.title,
+                rendered.body, data)
+
+
+def _many(claimed: Claimed) -> bool:
+    """A single service-payment event listing several payments reads as a digest too."""
+    return claimed.digest_key is not None and len(claimed.payload.get("payments", ())) > 1
+
+
+def _message(claimed: Claimed, rendered: templates.Rendered, data: dict[str, str],
+             tag: str) -> messaging.Message:
+    ttl = TTL[claimed.category]
+    urgent = claimed.category == "critical"
+    notification = messaging.Notification(title=rendered.title, body=rendered.body)
+    android = messaging.AndroidConfig(
+        collapse_key=claimed.category, ttl=ttl, priority="high" if urgent else "normal",
+        notification=messaging.AndroidNotification(tag=tag[:64], channel_id=claimed.category))
+    apns = messaging.APNSConfig(
+        headers={"apns-collapse-id": tag[:64], "apns-priority": "10" if urgent else "5",
+                 "apns-expiration": str(int(datetime.now().timestamp()
+                                             + ttl.total_seconds()))},
+        payload=messaging.APNSPayload(aps=messaging.Aps(thread_id=claimed.category,
+                                                        sound="default")))
+    target = {claimed.token_kind: claimed.token}
+    with warnings.catch_warnings():  # Message.token is deprecated in favour of fid (7.7.0)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return messaging.Message(notification=notification, data=data, android=android,
+                                 apns=apns, **target)

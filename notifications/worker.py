@@ -1,0 +1,143 @@
+"""The dispatcher: expansion, senders and upkeep as tasks of one process.
+
+Run as many workers as load needs: they share the outbox and the deliveries through
+``FOR UPDATE SKIP LOCKED``.  Each worker runs one expansion loop, ``senders`` send loops and
+an upkeep loop (``reap`` what a dead worker left mid-call, prune devices long unseen).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from notifications.expand import Expanded, expand
+from notifications.gateway import Gateway
+from notifications.sender import Sender, SendReport, reap
+from notifications.settings import NotifySettings
+
+log = logging.getLogger("mhi.notify")
+PRUNE = """
+DELETE FROM notify.device WHERE last_seen_at < now() - make_interval(days => :days)
+"""
+UPKEEP_SECONDS = 60.0
+_Round = Callable[[], Awaitable[float]]
+
+
+@dataclass
+class Totals:
+    """Running totals of one worker (logged, and read by the benchmark)."""
+
+    events: int = 0
+    deliveries: int = 0
+    messages: int = 0
+    sent: int = 0
+    retried: int = 0
+    rejected: int = 0
+    dead: int = 0
+    unknown: int = 0
+    cancelled: int = 0
+
+    def add(self, report: SendReport) -> None:
+        """Count one send round."""
+        self.messages += report.messages
+        self.sent += report.sent
+        self.retried += report.retried
+        self.rejected += report.rejected
+        self.dead += report.dead
+        self.unknown += report.unknown
+        self.cancelled += report.cancelled
+
+
+class Dispatcher:
+    """Expands the outbox and sends the deliveries until stopped."""
+
+    def __init__(self, engine: AsyncEngine, gateway: Gateway, settings: NotifySettings) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.sender = Sender(engine, gateway, settings)
+        self.totals = Totals()
+
+    async def expand_once(self) -> Expanded:
+        """One batch of outbox events, in its own transaction."""
+        async with self.engine.begin() as conn:
+            expanded = await expand(conn, self.settings)
+        self.totals.events += expanded.events
+        self.totals.deliveries += expanded.deliveries
+        if expanded.unknown_kinds:
+            log.warning("%d events of a kind this worker does not know were skipped",
+                        expanded.unknown_kinds)
+        return expanded
+
+    async def send_once(self) -> SendReport:
+        """One batch of due deliveries."""
+        report = await self.sender.send_once()
+        self.totals.add(report)
+        return report
+
+    async def upkeep(self) -> tuple[int, int]:
+        """Reap deliveries a dead worker left mid-call; prune devices long unseen."""
+        async with self.engine.begin() as conn:
+            reaped = await reap(conn, self.settings)
+            pruned = (await conn.execute(text(PRUNE),
+                                         {"days": self.settings.prune_after_days})).rowcount
+        if reaped:
+            log.warning("%d deliveries were left mid-call by a stopped worker: marked unknown",
+                        reaped)
+        return reaped, int(pruned)
+
+    async def drain(self, rounds: int = 1000) -> Totals:
+        """Expand and send until nothing is due now (tests, the CLI, the benchmark)."""
+        for _ in range(rounds):
+            expanded = await self.expand_once()
+            report = await self.send_once()
+            if not expanded.events and not report.claimed:
+                break
+        return self.totals
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Until ``stop`` is set: expansion, ``senders`` send loops and upkeep."""
+        await self.upkeep()
+        tasks = [asyncio.create_task(self._loop(stop, self._expand_round), name="expand"),
+                 *(asyncio.create_task(self._loop(stop, self._send_round), name=f"send-{n}")
+                   for n in range(self.settings.senders)),
+                 asyncio.create_task(self._loop(stop, self._upkeep_round), name="upkeep")]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _expand_round(self) -> float:
+        expanded = await self.expand_once()
+        return 0.0 if expanded.events else self.settings.idle_poll_seconds
+
+    async def _send_round(self) -> float:
+        report = await self.send_once()
+        if report.pause:
+            log.warning("FCM asked to slow down: pausing this sender %.1f s", report.pause)
+            return min(report.pause, 60.0)
+        return 0.0 if report.claimed else self.settings.idle_poll_seconds
+
+    async def _upkeep_round(self) -> float:
+        await self.upkeep()
+        return UPKEEP_SECONDS
+
+    async def _loop(self, stop: asyncio.Event, round_: _Round) -> None:
+        while not stop.is_set():
+            try:
+                pause = await round_()
+            except Exception:  # the database or FCM is away: try again shortly
+                log.exception("a dispatcher round failed")
+                pause = 5.0
+            if pause:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), pause)
+
