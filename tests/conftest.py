@@ -48,6 +48,10 @@ async def migrated_database(url: str) -> AsyncEngine:
     return engine
 
 
+NOTIFY_TABLES = ("notify.outbox", "notify.notification", "notify.delivery", "notify.device",
+                 "notify.preference", "notify.quiet_hours", "notify.announcement")
+
+
 @pytest.fixture(scope="session")
 def settings() -> AppSettings:
     """Settings as the test run sees them (``DATABASE_URL`` honoured)."""
@@ -91,5 +95,5 @@ async def committed(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
         async with engine.begin() as conn:
             # Ids restart, so the outbox (whose keys name ids) and the batches go too.
             tables = ", ".join([*(f"core.{table}" for table in DEMO_TABLES),
-                                "core.ingestion_batch", "notify.outbox"])
+                                "core.ingestion_batch", *NOTIFY_TABLES])
             await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))

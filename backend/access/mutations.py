@@ -104,6 +104,9 @@ class AccessMutations:
             subject = str(principal.person_id if isinstance(principal, Citizen)
                           else principal.staff_id)
             ended = int(await info.context.auth.sessions.end(principal.session_id, subject))
+        if isinstance(principal, Citizen) and principal.session_id is not None:
+            # A signed-out phone must not keep showing the person's money in pushes.
+            await info.context.notifications.retire_sessions([str(principal.session_id)])
         return SignOutPayload(sessions_ended=ended)
 
     @strawberry.mutation(description="Sign out on every device.",
@@ -111,6 +114,7 @@ class AccessMutations:
     async def sign_out_everywhere(self, info: Ctx) -> SignOutPayload:
         citizen = info.context.require_citizen()
         ended = await info.context.auth.sessions.end_all(str(citizen.person_id), Audience.MOBILE)
+        await info.context.notifications.retire_person(citizen.person_id)
         return SignOutPayload(sessions_ended=ended)
 
     @strawberry.mutation(description="A consent code to show a registry-desk worker, so they may "

@@ -30,10 +30,12 @@ from backend.gql.context import Context, language_from_header
 from backend.gql.limits import BodySizeLimit, Limits
 from backend.gql.schema import build_schema
 from backend.help.library import HelpLibrary
+from backend.inbox.center import NotificationCenter
 from backend.ingest.service import Ingestion
 from backend.rates.cache import RateCache, rate_cache
 from backend.reference.cache import ReferenceCache, reference_cache
 from backend.settings import AppSettings
+from notifications.settings import NotifySettings
 
 ALMATY = ZoneInfo("Asia/Almaty")
 log = logging.getLogger(__name__)
@@ -54,11 +56,13 @@ class Runtime:
     reference: ReferenceCache
     auth: AuthService
     ingestion: Ingestion
+    notifications: NotificationCenter
 
     @classmethod
     async def on(cls, engine: AsyncEngine, auth_settings: AuthSettings,
                  gateway: SmsGateway | None = None,
-                 today: Callable[[], date] | None = None) -> Runtime:
+                 today: Callable[[], date] | None = None,
+                 notify_settings: NotifySettings | None = None) -> Runtime:
         """The read path, the process-wide caches and identity on ``engine``.
 
         The signing keys are loaded (a first one made) here; if the database cannot give them
@@ -74,7 +78,9 @@ class Runtime:
             log.error("the signing keys could not be loaded; is the database migrated?")
         rates = rate_cache(create_session_factory(engine))
         return cls(engine=engine, reads=reads, rates=rates, reference=reference_cache(reads),
-                   auth=auth, ingestion=Ingestion(engine, rates, today or almaty_today))
+                   auth=auth, ingestion=Ingestion(engine, rates, today or almaty_today),
+                   notifications=NotificationCenter(engine, reads,
+                                                    notify_settings or NotifySettings()))
 
 
 def create_app(
@@ -86,6 +92,7 @@ def create_app(
     today: Callable[[], date] = almaty_today,
     limits: Limits | None = None,
     sms_gateway: SmsGateway | None = None,
+    notify_settings: NotifySettings | None = None,
 ) -> FastAPI:
     """Build the app around a database (an engine, or a URL to open one at startup).
 
@@ -102,7 +109,7 @@ def create_app(
         active = engine or create_engine(
             str(database_url), pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow, pre_ping=settings.db_pool_pre_ping)
-        runtime = await Runtime.on(active, auth_settings, sms_gateway, today)
+        runtime = await Runtime.on(active, auth_settings, sms_gateway, today, notify_settings)
         app.state.runtime = runtime
         try:
             async with runtime.auth.maintained():
@@ -124,6 +131,7 @@ def create_app(
             today=today(),
             auth=runtime.auth,
             ingestion=runtime.ingestion,
+            notifications=runtime.notifications,
             client_address=request.client.host if request.client else "unknown",
         )
 

@@ -17,6 +17,7 @@ from backend.errors import BadUserInput, Forbidden, Unauthenticated
 from backend.gql.dataloaders import Loaders
 from backend.gql.nodes import parse_global_id
 from backend.help.library import HelpLibrary
+from backend.inbox.center import NotificationCenter
 from backend.ingest.service import Ingestion
 from backend.messages import auth_message, message
 from backend.rates.book import RateBook
@@ -65,6 +66,7 @@ class Context:
     today: date
     auth: AuthService
     ingestion: Ingestion
+    notifications: NotificationCenter
     client_address: str = "unknown"
     response: Response | None = None
     """The response being built (headers set here reach the client)."""

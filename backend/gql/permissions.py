@@ -27,6 +27,8 @@ PERSONAL_TYPES = frozenset({
     "PatientWindowPayload", "SelfPaymentDue", "StatusChange", "StatusReason", "ConsentCode",
     "OnboardingCode", "OnboardingCodePayload", "KindTotal", "PayerTotal", "PackageTotal",
     "ProviderTotal", "Payer", "SignOutPayload", "IngestPayload", "RecordIssue",
+    "Notification", "NotificationConnection", "NotificationEdge", "PushDevice",
+    "NotificationPreferences", "NotificationSwitch", "QuietHours", "InboxPayload",
 })
 # Types anyone may read: reference data, help, page plumbing, sign-in results.
 PUBLIC_TYPES = frozenset({

@@ -36,6 +36,8 @@ from backend.gql.permissions import (
 )
 from backend.gql.scalars import SCALAR_MAP
 from backend.help.types import HelpArticleType, HelpAudienceType, audience_of
+from backend.inbox.mutations import NotificationMutations
+from backend.inbox.types import NotificationType
 from backend.ingest.anomalies import ServiceAnomaly, service_anomalies
 from backend.ingest.types import IngestMutations
 from backend.messages import message
@@ -47,6 +49,7 @@ NODE_TYPES: dict[str, NodeLoader] = {
     "CoveredService": CoveredServiceType.resolve_nodes,
     "Provider": ProviderType.resolve_nodes,
     "HelpArticle": HelpArticleType.resolve_nodes,
+    "Notification": NotificationType.resolve_nodes,
 }
 MAX_SEARCH_RESULTS = 50
 LANGUAGE_CODES = {LanguageCode.KK: "kk", LanguageCode.RU: "ru", LanguageCode.EN: "en"}
@@ -163,8 +166,8 @@ class Query:
 
 
 @strawberry.type(description="Everything a client can change.")
-class Mutation(AccessMutations, IngestMutations):
-    """Sign-in and sessions, the desk's consent, and integrators' records."""
+class Mutation(AccessMutations, IngestMutations, NotificationMutations):
+    """Sign-in and sessions, the desk's consent, integrators' records, notifications."""
 
 
 class NoStoreMutations(SchemaExtension):
@@ -196,7 +199,8 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
     return QuietSchema(
         query=Query,
         mutation=Mutation,
-        types=[CitizenType, ContributionType, CoveredServiceType, ProviderType, HelpArticleType],
+        types=[CitizenType, ContributionType, CoveredServiceType, ProviderType, HelpArticleType,
+               NotificationType],
         extensions=[*limit_extensions(limits or Limits()), ErrorCodes, NoStoreMutations],
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
     )

@@ -25,6 +25,7 @@ from backend.gql.context import Context
 from backend.gql.enums import ContributionKindType, LanguageCode, PackageType
 from backend.gql.nodes import Node, global_id
 from backend.gql.pagination import Connection, dated_connection
+from backend.inbox.types import NotificationType, PreferencesType, PushDeviceType, inbox_page
 from backend.messages import message
 from backend.models.enums import ContributionKind, Package
 from backend.people.repository import PersonRow
@@ -157,7 +158,27 @@ class CitizenType(Node):
         sessions = await info.context.auth.sessions.list_active(str(self.person_id))
         return [DeviceSession.of(session, citizen.session_id) for session in sessions]
 
-    @strawberry.field(description="Unread items in the in-app inbox. The inbox arrives with the "
-                                  "notification service; until then this is always 0.")
-    def unread_notifications(self) -> int:
-        return 0
+    @strawberry.field(description="Unread items in the in-app inbox.")
+    async def unread_notifications(self, info: Info[Context, None]) -> int:
+        return await info.context.notifications.unread(self.person_id)
+
+    @strawberry.field(description="The inbox: what happened to your money and insurance, and "
+                                  "news from the Fund, newest first, in your language.")
+    async def notifications(
+        self, info: Info[Context, None], first: int | None = None, after: str | None = None,
+        unread_only: bool = False,
+    ) -> Connection[NotificationType]:
+        return await inbox_page(info, self.person_id, first, after, unread_only)
+
+    @strawberry.field(description="The phones your push notifications go to, and whether "
+                                  "they get them now.")
+    async def push_devices(self, info: Info[Context, None]) -> list[PushDeviceType]:
+        center = info.context.notifications
+        now = datetime.now().astimezone()
+        return [PushDeviceType.build(row, now, center.settings.stale_after_days)
+                for row in await center.devices(self.person_id)]
+
+    @strawberry.field(description="What notifications reach you, where, and quiet hours.")
+    async def notification_preferences(self, info: Info[Context, None]) -> PreferencesType:
+        return PreferencesType.build(
+            await info.context.notifications.preferences(self.person_id))

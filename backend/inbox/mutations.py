@@ -1,0 +1,134 @@
+"""Mutations of notifications: push devices, preferences, quiet hours, reading the inbox."""
+
+from __future__ import annotations
+
+from datetime import time
+
+import strawberry
+from strawberry.types import Info
+
+from backend.errors import BadUserInput
+from backend.gql.context import Context
+from backend.gql.nodes import parse_global_id
+from backend.gql.permissions import CitizenOnly, guarded
+from backend.inbox.center import refusal
+from backend.inbox.types import (
+    CategoryType,
+    ChannelType,
+    PlatformType,
+    PreferencesType,
+    PushDeviceType,
+    person_of,
+)
+from backend.messages import message
+from notifications.devices import Registration
+from notifications.preferences import Quiet
+
+Ctx = Info[Context, None]
+MAX_IDS = 100
+
+
+@strawberry.input(description="What the app says about the phone (send at every start and "
+                               "whenever Firebase gives the app a new token).")
+class PushDeviceInput:
+    token: str = strawberry.field(description="The FCM registration token (or the Firebase "
+                                              "installation id, with tokenKind FID).")
+    platform: PlatformType = strawberry.field(description="android, ios or web.")
+    app_version: str = strawberry.field(description="The app's version, e.g. 1.4.2.")
+    language: str = strawberry.field(description="The language pushes should be written in: "
+                                                 "kk, ru or en.")
+    time_zone: str = strawberry.field(default="Asia/Almaty",
+                                      description="The phone's time zone (IANA).")
+    token_kind: str = strawberry.field(default="token",
+                                       description="token (FCM registration token) or fid.")
+
+
+@strawberry.input(description="Quiet hours: local times in a time zone.")
+class QuietHoursInput:
+    starts: time = strawberry.field(description="Start, e.g. 22:00:00.")
+    ends: time = strawberry.field(description="End, e.g. 08:00:00 (may be the next day).")
+    time_zone: str = strawberry.field(default="Asia/Almaty", description="IANA time zone.")
+
+
+@strawberry.type(description="The inbox after marking.")
+class InboxPayload:
+    marked: int = strawberry.field(description="How many items were marked read.")
+    unread_count: int = strawberry.field(description="Unread items left.")
+
+
+def _event_ids(ids: list[strawberry.ID]) -> list[int]:
+    if len(ids) > MAX_IDS:
+        raise BadUserInput(message("range", name="ids", low=1, high=MAX_IDS))
+    keys: list[int] = []
+    for value in ids:
+        type_name, key = parse_global_id(value)
+        if type_name != "Notification" or not key.isdigit():
+            raise BadUserInput(message("not_found"))
+        keys.append(int(key))
+    return keys
+
+
+@strawberry.type
+class NotificationMutations:
+    """Push devices, preferences and the inbox (the signed-in citizen's own)."""
+
+    @strawberry.mutation(description="Register this phone for push notifications (or refresh "
+                                     "it: call at every app start). A token registered by "
+                                     "someone else before moves to you.",
+                         extensions=guarded(CitizenOnly()))
+    async def register_push_device(self, info: Ctx, device: PushDeviceInput) -> PushDeviceType:
+        citizen = info.context.require_citizen()
+        center = info.context.notifications
+        row = await center.register(citizen.person_id, Registration(
+            token=device.token, platform=device.platform.name.lower(),
+            app_version=device.app_version, language=device.language,
+            time_zone=device.time_zone, token_kind=device.token_kind),
+            None if citizen.session_id is None else str(citizen.session_id))
+        return PushDeviceType.build(row, row.last_seen_at, center.settings.stale_after_days)
+
+    @strawberry.mutation(description="Stop push notifications to one of your phones.",
+                         extensions=guarded(CitizenOnly()))
+    async def unregister_push_device(self, info: Ctx, id: strawberry.ID) -> bool:
+        type_name, key = parse_global_id(id)
+        if type_name != "PushDevice" or not key.isdigit():
+            raise refusal("DEVICE_NOT_FOUND")
+        await info.context.notifications.unregister(person_of(info), int(key))
+        return True
+
+    @strawberry.mutation(description="Switch a category on or off on a channel. Critical "
+                                     "warnings cannot be switched off.",
+                         extensions=guarded(CitizenOnly()))
+    async def set_notification_preference(
+        self, info: Ctx, category: CategoryType, channel: ChannelType, enabled: bool
+    ) -> PreferencesType:
+        return PreferencesType.build(await info.context.notifications.set_switch(
+            person_of(info), category.name.lower(), channel.name.lower(), enabled))
+
+    @strawberry.mutation(description="Set quiet hours (pushes wait until they end), or clear "
+                                     "them with null.", extensions=guarded(CitizenOnly()))
+    async def set_quiet_hours(self, info: Ctx, quiet_hours: QuietHoursInput | None
+                              ) -> PreferencesType:
+        quiet = None if quiet_hours is None else Quiet(
+            quiet_hours.starts.replace(microsecond=0), quiet_hours.ends.replace(microsecond=0),
+            quiet_hours.time_zone)
+        return PreferencesType.build(await info.context.notifications.set_quiet_hours(
+            person_of(info), quiet))
+
+    @strawberry.mutation(description="Mark inbox items read.", extensions=guarded(CitizenOnly()))
+    async def mark_notifications_read(self, info: Ctx, ids: list[strawberry.ID]
+                                      ) -> InboxPayload:
+        center = info.context.notifications
+        person = person_of(info)
+        marked = await center.mark_read(person, _event_ids(ids))
+        return InboxPayload(marked=len(marked), unread_count=await center.unread(person))
+
+    @strawberry.mutation(description="Mark every inbox item read (only those up to `upTo`, the "
+                                     "newest you have seen, when given).",
+                         extensions=guarded(CitizenOnly()))
+    async def mark_all_notifications_read(self, info: Ctx, up_to: strawberry.ID | None = None
+                                          ) -> InboxPayload:
+        center = info.context.notifications
+        person = person_of(info)
+        last = None if up_to is None else _event_ids([up_to])[0]
+        marked = await center.mark_all_read(person, last)
+        return InboxPayload(marked=marked, unread_count=await center.unread(person))
