@@ -68,9 +68,28 @@ def build_parser() -> argparse.ArgumentParser:
     statuses = sub.add_parser("statuses", help="recompute the insurance statuses that are due")
     statuses.add_argument("action", choices=["refresh"])
     statuses.add_argument("--as-of", help="the day to judge on (default: today in Almaty)")
-    worker = sub.add_parser("worker", help="the background jobs: statuses as time passes")
+    worker = sub.add_parser("worker", help="the notification dispatcher, and statuses as "
+                                           "time passes")
     worker.add_argument("--every", type=int, default=300, metavar="SECONDS",
-                        help="how often to look for due work (default 300)")
+                        help="how often to recompute due statuses (default 300)")
+    sub.add_parser("fcm-local", help="the local FCM server (FCM_LOCAL_PORT, default 8470)")
+    pushes = sub.add_parser("pushes", help="what fcm-local received lately (demo phones)")
+    pushes.add_argument("--limit", type=int, default=20)
+    notify = sub.add_parser("notify", help="deliveries: stats, dead letters, requeue the dead")
+    notify.add_argument("action", choices=["stats", "dead", "requeue"])
+    notify.add_argument("--limit", type=int, default=50)
+    payment = sub.add_parser("demo-payment", help="send a contribution through the integrator "
+                                                  "API and show the push it made (make run)")
+    payment.add_argument("--person", type=int, default=1, choices=range(1, 5),
+                         help="which demo cast person (1-4)")
+    announce = sub.add_parser("announce", help="news from the Fund to everyone or a region")
+    for field in ("title", "body"):
+        for language in ("kk", "ru", "en"):
+            announce.add_argument(f"--{field}-{language}", required=True)
+    announce.add_argument("--region", help="a region code (KZ-..); default: everyone")
+    announce.add_argument("--help-slug", help="the help article it is about")
+    announce.add_argument("--rate", type=int, help="pushes a second (default "
+                                                   "NOTIFY_BROADCAST_RATE_PER_SECOND)")
 
     sub.add_parser("sms", help="the development SMS sink: sign-in codes sent lately")
     sub.add_parser("serve", help="serve the API with uvicorn")

@@ -22,9 +22,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from auth.service import AuthService
 from auth.settings import AuthSettings
 from auth.tokens import Audience
+
+# Subcommands of notifications, looked up here by name like the others.
+from backend.cli.dev_setup import client_file, demo_payment  # noqa: F401
+from backend.cli.notify import announce, fcm_local, notify, pushes, worker  # noqa: F401
 from backend.demo import generator
 from backend.demo.cast import CAST
 from backend.settings import PROJECT_ROOT, AppSettings
+from notifications.settings import NotifySettings
 
 
 def _safe(url: str) -> str:
@@ -243,28 +248,6 @@ async def statuses(args: argparse.Namespace) -> int:
     return 0
 
 
-async def worker(args: argparse.Namespace) -> int:
-    """``mhi worker``: every ``--every`` seconds, recompute the statuses that are due."""
-    import logging
-
-    from backend.api.app import almaty_today
-    from backend.runtime import open_engine, prepare_database
-
-    log = logging.getLogger("mhi.worker")
-    logging.getLogger("mhi").setLevel(logging.INFO)
-    settings = AppSettings()
-    engine = open_engine(settings, await prepare_database(settings))
-    try:
-        while True:
-            try:
-                log.info(await _refresh_statuses(engine, almaty_today()))
-            except Exception:  # the database is away: try again next time
-                log.exception("the status job failed")
-            await asyncio.sleep(args.every)
-    finally:
-        await engine.dispose()
-
-
 def sms(args: argparse.Namespace) -> int:
     """``mhi sms``: what the development SMS sink received, newest first."""
     from auth.sms import DevSmsSink
@@ -318,6 +301,7 @@ def dev(args: argparse.Namespace) -> int:
     asyncio.run(demo(loaded))
     person = CAST[0]
     iin, phone = asyncio.run(_demo_login(url, person.id))
+    kept = asyncio.run(_dev_notifications())
     base = f"http://{settings.host}:{settings.port}"
     print(
         BANNER.format(
@@ -326,16 +310,31 @@ def dev(args: argparse.Namespace) -> int:
             name=f"{person.first_name} {person.last_name}",
             iin=iin,
             phone=phone,
+            fcm=NotifySettings().fcm_local_url,
+            client_id=kept["client_id"],
+            client_file=client_file(settings),
         )
     )
     mhi = Path(sys.executable).with_name("mhi")
-    worker_process = subprocess.Popen([str(mhi), "worker"])  # noqa: S603 (our own command)
+    # Our own commands: fcm-local (the FCM the worker sends to) and the worker.
+    children = [subprocess.Popen([str(mhi), "fcm-local"]),  # noqa: S603
+                subprocess.Popen([str(mhi), "worker"])]  # noqa: S603
     try:
         _serve(settings, url)
     finally:
-        worker_process.terminate()
-        worker_process.wait(timeout=10)
+        for child in reversed(children):
+            child.terminate()
+            child.wait(timeout=15)
     return 0
+
+
+async def _dev_notifications() -> dict[str, str]:
+    """Demo phones for the cast, and the development integrator's credentials."""
+    from backend.cli.dev_setup import ensure_demo_phones, ensure_dev_client
+
+    async with _auth() as (auth, engine):
+        await ensure_demo_phones(engine)
+        return await ensure_dev_client(auth, client_file(AppSettings()))
 
 
 def export_schema(args: argparse.Namespace) -> int:
@@ -385,7 +384,8 @@ BANNER = """
    JWKS       {base}/.well-known/jwks.json
    ingest     {base}/ingest/contributions, /ingest/service-payments (integrators, NDJSON)
    database   {db}
-   worker     `mhi worker` runs alongside: statuses follow time (deadlines, grace periods)
+   worker     `mhi worker` runs alongside: pushes, and statuses as time passes
+   fcm-local  {fcm}/   the pushes demo phones received (or `.venv/bin/mhi pushes`)
 
  Sign in as the demo citizen {name}: IIN {iin}, phone {phone}.
  In GraphiQL run
@@ -405,5 +405,11 @@ BANNER = """
  refreshSession(refreshToken:) renews the session; signOut ends it.
  Citizen 1 reads Kazakh; `.venv/bin/mhi token --demo 2` mints a token for a Russian reader
  (tests and benchmarks), `--demo 4` English.
+
+ Money reaching a phone: the first 4 cast people have a demo phone registered. In another
+ terminal, `.venv/bin/mhi demo-payment --person 1` sends a contribution through the
+ integrator API (client {client_id}, secret in {client_file}) and prints the push that
+ fcm-local recorded, in the person's language; then `{{ me {{ unreadNotifications
+ notifications(first: 5) {{ edges {{ node {{ title body link }} }} }} }} }}` shows the inbox.
 ────────────────────────────────────────────────────────────────────────
 """

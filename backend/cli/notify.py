@@ -1,0 +1,152 @@
+"""``mhi`` subcommands of notifications: the worker, fcm-local, what a phone received,
+dead letters, announcements."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from backend.settings import AppSettings
+from notifications.settings import NotifySettings
+
+log = logging.getLogger("mhi.worker")
+
+
+async def worker(args: argparse.Namespace) -> int:
+    """``mhi worker``: the notification dispatcher, and statuses as time passes (every
+    ``--every`` seconds).  SIGTERM or Ctrl-C finish the calls under way, then stop."""
+    from backend.api.app import almaty_today
+    from backend.cli.commands import _refresh_statuses
+    from backend.runtime import open_engine, prepare_database
+    from notifications.gateway import Gateway, close_app, open_app
+    from notifications.worker import Dispatcher
+
+    logging.getLogger("mhi").setLevel(logging.INFO)
+    settings, notify = AppSettings(), NotifySettings()
+    engine = open_engine(settings, await prepare_database(settings))
+    firebase = open_app(notify)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    async def statuses() -> None:
+        while not stop.is_set():
+            try:
+                log.info(await _refresh_statuses(engine, almaty_today()))
+            except Exception:  # the database is away: try again next time
+                log.exception("the status job failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), args.every)
+
+    dispatcher = Dispatcher(engine, Gateway(firebase), notify)
+    target = ("Google FCM" if notify.service_account_file else
+              f"fcm-local at {notify.fcm_local_url}")
+    log.info("worker started: pushes go to %s", target)
+    try:
+        await asyncio.gather(dispatcher.run(stop), statuses())
+    finally:
+        totals = dispatcher.totals
+        log.info("worker stopped: %d events, %d pushes sent, %d retried, %d rejected, "
+                 "%d dead", totals.events, totals.sent, totals.retried, totals.rejected,
+                 totals.dead)
+        close_app(firebase)
+        await engine.dispose()
+    return 0
+
+
+def fcm_local(args: argparse.Namespace) -> int:
+    """``mhi fcm-local``: the local FCM server (development and tests)."""
+    from notifications import fcm_local as server
+
+    server.main()
+    return 0
+
+
+def pushes(args: argparse.Namespace) -> int:
+    """``mhi pushes``: what fcm-local received lately, newest first (what demo phones got)."""
+    url = f"{NotifySettings().fcm_local_url.rstrip('/')}/admin/messages"
+    try:
+        records: list[dict[str, Any]] = httpx.get(url, params={"limit": args.limit},
+                                                  timeout=5).json()["messages"]
+    except httpx.HTTPError:
+        print(f"fcm-local does not answer at {url}: is `make run` running?")
+        return 1
+    for record in records:
+        message = record.get("message", {})
+        note = message.get("notification", {})
+        target = str(record.get("target", ""))
+        data = message.get("data", {})
+        print(f"{str(record.get('received_at', ''))[:19]}  …{target[-8:]}  "
+              f"{note.get('title', '')} | {note.get('body', '')}  [{data.get('link', '')}]")
+    if not records:
+        print("no pushes yet: send a contribution for a person with a registered device")
+    return 0
+
+
+async def notify(args: argparse.Namespace) -> int:
+    """``mhi notify stats|dead|requeue``: deliveries by state, dead letters, try again."""
+    engine = await _engine()
+    try:
+        async with engine.begin() as conn:
+            if args.action == "stats":
+                for state, count in await conn.execute(text(
+                        "SELECT state, count(*) FROM notify.delivery GROUP BY state"
+                        " ORDER BY state")):
+                    print(f"{state:10} {count:>10,}")
+                pending = (await conn.execute(text(
+                    "SELECT count(*) FROM notify.outbox WHERE dispatched_at IS NULL"))).scalar()
+                print(f"{'events':10} {pending:>10,} not yet expanded")
+            elif args.action == "dead":
+                for row in await conn.execute(text(
+                        "SELECT id, event_id, kind, attempts, finished_at, last_error"
+                        " FROM notify.delivery WHERE state = 'dead'"
+                        " ORDER BY finished_at DESC LIMIT :limit"), {"limit": args.limit}):
+                    print(f"{row[0]:>10}  event {row[1]:>10}  {row[2]:24} {row[3]:>2} tries  "
+                          f"{str(row[4])[:19]}  {row[5]}")
+            else:
+                moved = (await conn.execute(text(
+                    "UPDATE notify.delivery SET state = 'pending', attempts = 0, due_at = now(),"
+                    " finished_at = NULL WHERE state = 'dead'"))).rowcount
+                print(f"{moved:,} dead deliveries queued again")
+    finally:
+        await engine.dispose()
+    return 0
+
+
+async def announce(args: argparse.Namespace) -> int:
+    """``mhi announce``: news from the Fund to everyone (or a region), at a steady rate."""
+    from backend.errors import AppError
+    from backend.inbox.announcements import publish
+
+    engine = await _engine()
+    try:
+        published = await publish(
+            engine, title={"kk": args.title_kk, "ru": args.title_ru, "en": args.title_en},
+            body={"kk": args.body_kk, "ru": args.body_ru, "en": args.body_en},
+            help_slug=args.help_slug, region_code=args.region,
+            rate_per_second=args.rate or NotifySettings().broadcast_rate_per_second,
+            created_by="cli")
+    except AppError as error:
+        print(error.message)
+        return 2
+    finally:
+        await engine.dispose()
+    print(f"announcement {published.id}: {published.recipients:,} recipients; pushes go out at "
+          f"{published.rate_per_second}/s (at most {published.seconds_to_send:,.0f} s)")
+    return 0
+
+
+async def _engine() -> AsyncEngine:
+    from backend.runtime import open_engine, prepare_database
+
+    settings = AppSettings()
+    return open_engine(settings, await prepare_database(settings))
