@@ -23,6 +23,7 @@ from backend.errors import NotFound
 from backend.gql.context import Context
 from backend.gql.nodes import global_id
 from backend.i18n import pick
+from backend.inbox.types import PushDeviceType
 from backend.messages import message
 from backend.status.engine import compute_status
 from backend.status.texts import STATUS_NAMES
@@ -78,6 +79,15 @@ class DeskPatient:
         await look(info, self.window.person_id, "devices", self.window)
         sessions = await info.context.auth.sessions.list_active(str(self.window.person_id))
         return [DeviceSession.of(session, None) for session in sessions]
+
+    @strawberry.field(description="Phones registered for push notifications, and whether "
+                                  "pushes reach them (to check notifications were turned on).")
+    async def push_devices(self, info: Info[Context, None]) -> list[PushDeviceType]:
+        await look(info, self.window.person_id, "devices", self.window)
+        center = info.context.notifications
+        now = datetime.now().astimezone()
+        return [PushDeviceType.build(row, now, center.settings.stale_after_days)
+                for row in await center.devices(self.window.person_id)]
 
 
 @strawberry.type(description="Fifteen minutes of consent to help one patient.")

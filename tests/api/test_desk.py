@@ -23,6 +23,8 @@ from auth.sessions import Device
 from auth.staff import StaffMember
 from auth.tokens import Audience
 from backend.models import Person
+from notifications import devices
+from notifications.devices import Registration
 from tests.api.gql import codes, data, graphql
 from tests.factories import (
     create_insured_employee,
@@ -59,6 +61,8 @@ query Window($id: ID!) {
     }
   }
 }"""
+PUSH_DEVICES = """query Window($id: ID!) { patientWindow(id: $id) { patient {
+  pushDevices { platform appVersion pushOn pushOffReason } } } }"""
 WINDOW_NAME = "query Window($id: ID!) { patientWindow(id: $id) { patient { firstName } } }"
 WINDOWS = "{ patientWindows { id } }"
 ONBOARDING = """
@@ -316,6 +320,23 @@ class TestConsent:
         listed = data(await graphql(client, WINDOWS, token=token))["patientWindows"]
         assert [w["id"] for w in listed] == [window["id"]]
 
+    async def test_the_desk_sees_whether_pushes_reach_the_patients_phone(
+        self, client: httpx.AsyncClient, committed: AsyncSession, engine: AsyncEngine,
+        desk: Desk
+    ) -> None:
+        person = await create_insured_employee(committed)
+        async with engine.begin() as conn:
+            await devices.register(conn, person.id, Registration(
+                token="desk-test-token-1", platform="android", app_version="2.1.0",
+                language="kk", time_zone="Asia/Almaty"))
+        token = await desk.sign_in(await desk.staff())
+        window = (await desk.open(token, await desk.consent_code(person)))["window"]
+        body = await graphql(client, PUSH_DEVICES, {"id": window["id"]}, token=token)
+        assert data(body)["patientWindow"]["patient"]["pushDevices"] == [
+            {"platform": "ANDROID", "appVersion": "2.1.0", "pushOn": True,
+             "pushOffReason": None}]
+        assert "desk-test-token-1" not in str(body)
+
     async def test_a_consent_code_typed_loosely_still_opens(
         self, client: httpx.AsyncClient, committed: AsyncSession, desk: Desk
     ) -> None:
@@ -450,7 +471,12 @@ class TestNoMoneyAtTheDesk:
         found = data(await graphql(client, TYPE_FIELDS, {"name": "DeskPatient"}))["__type"]
         fields = {field["name"] for field in found["fields"]}
         assert not fields & {"contributions", "coveredServices", "moneyFlow"}
-        assert fields == {"firstName", "lastName", "maskedIin", "insurance", "signedInDevices"}
+        assert fields == {"firstName", "lastName", "maskedIin", "insurance", "signedInDevices",
+                          "pushDevices"}
+        device = data(await graphql(client, TYPE_FIELDS, {"name": "PushDevice"}))["__type"]
+        assert {field["name"] for field in device["fields"]} == {
+            "id", "platform", "appVersion", "language", "timeZone", "registeredAt",
+            "lastSeenAt", "pushOn", "pushOffReason"}  # no token, no money
 
 
 class TestOnboarding:
