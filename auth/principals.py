@@ -22,6 +22,7 @@ class Scope(StrEnum):
     CONTRIBUTIONS_WRITE = "contributions:write"
     SERVICES_WRITE = "services:write"
     STATS_READ = "stats:read"
+    ANNOUNCEMENTS_WRITE = "announcements:write"
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from notifications.settings import NotifySettings
 
 DEMO_PHONES = 4
 WAIT_SECONDS = 30.0
-SCOPES = "contributions:write services:write eligibility:read stats:read"
+SCOPES = "contributions:write services:write eligibility:read stats:read announcements:write"
 
 
 def demo_token(n: int) -> str:

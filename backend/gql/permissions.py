@@ -37,6 +37,8 @@ PUBLIC_TYPES = frozenset({
     "UserError", "SignInCodePayload", "SignInPayload", "Session",
     # Flagged payments name no person (stats:read only): provider, service, day, flags.
     "ServiceAnomaly", "ServiceAnomalyConnection", "ServiceAnomalyEdge",
+    # The Fund's news: the same for everyone it reaches; names no person.
+    "Announcement",
 })
 
 

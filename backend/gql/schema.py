@@ -36,7 +36,7 @@ from backend.gql.permissions import (
 )
 from backend.gql.scalars import SCALAR_MAP
 from backend.help.types import HelpArticleType, HelpAudienceType, audience_of
-from backend.inbox.mutations import NotificationMutations
+from backend.inbox.mutations import AnnouncementMutations, NotificationMutations
 from backend.inbox.types import NotificationType
 from backend.ingest.anomalies import ServiceAnomaly, service_anomalies
 from backend.ingest.types import IngestMutations
@@ -166,7 +166,7 @@ class Query:
 
 
 @strawberry.type(description="Everything a client can change.")
-class Mutation(AccessMutations, IngestMutations, NotificationMutations):
+class Mutation(AccessMutations, IngestMutations, NotificationMutations, AnnouncementMutations):
     """Sign-in and sessions, the desk's consent, integrators' records, notifications."""
 
 

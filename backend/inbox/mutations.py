@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import datetime, time
 
 import strawberry
 from strawberry.types import Info
 
+from auth.principals import Scope
 from backend.errors import BadUserInput
 from backend.gql.context import Context
-from backend.gql.nodes import parse_global_id
-from backend.gql.permissions import CitizenOnly, guarded
+from backend.gql.nodes import global_id, parse_global_id
+from backend.gql.permissions import CitizenOnly, IntegratorScope, guarded
+from backend.inbox.announcements import publish
 from backend.inbox.center import refusal
 from backend.inbox.types import (
     CategoryType,
@@ -26,6 +28,7 @@ from notifications.preferences import Quiet
 
 Ctx = Info[Context, None]
 MAX_IDS = 100
+MAX_RATE = 10_000
 
 
 @strawberry.input(description="What the app says about the phone (send at every start and "
@@ -132,3 +135,64 @@ class NotificationMutations:
         last = None if up_to is None else _event_ids([up_to])[0]
         marked = await center.mark_all_read(person, last)
         return InboxPayload(marked=marked, unread_count=await center.unread(person))
+
+
+@strawberry.input(description="One text in the three languages of the app.")
+class TrilingualInput:
+    kk: str = strawberry.field(description="Kazakh.")
+    ru: str = strawberry.field(description="Russian.")
+    en: str = strawberry.field(description="English.")
+
+
+@strawberry.input(description="News from the Fund for everyone, or for one region.")
+class AnnouncementInput:
+    title: TrilingualInput = strawberry.field(description="A short headline (60 characters).")
+    body: TrilingualInput = strawberry.field(description="The text (240 characters).")
+    help_slug: str | None = strawberry.field(default=None,
+                                             description="The help article it is about.")
+    region_code: str | None = strawberry.field(default=None,
+                                               description="Only people of this region (KZ-..).")
+    rate_per_second: int | None = strawberry.field(
+        default=None, description=f"Pushes a second (1 to {MAX_RATE}; default: the service's).")
+
+
+@strawberry.type(description="An announcement on its way.")
+class Announcement:
+    id: strawberry.ID = strawberry.field(description="Its id.")
+    recipients: int = strawberry.field(description="How many people get it in their inbox.")
+    published_at: datetime = strawberry.field(description="When it was published.")
+    rate_per_second: int = strawberry.field(description="Pushes a second.")
+
+
+@strawberry.type
+class AnnouncementMutations:
+    """The Fund's news to citizens (integrators with announcements:write)."""
+
+    @strawberry.mutation(description="Integrators (scope announcements:write): publish news "
+                                     "to everyone or one region. Each person reads it in "
+                                     "their language in the inbox at once; pushes go out at "
+                                     "a steady rate, after quiet hours.",
+                         extensions=guarded(IntegratorScope(Scope.ANNOUNCEMENTS_WRITE)))
+    async def publish_announcement(self, info: Ctx, announcement: AnnouncementInput
+                                   ) -> Announcement:
+        integrator = await info.context.require_scope(Scope.ANNOUNCEMENTS_WRITE)
+        rate = announcement.rate_per_second
+        if rate is not None and not 1 <= rate <= MAX_RATE:
+            raise BadUserInput(message("range", name="ratePerSecond", low=1, high=MAX_RATE))
+        slug = announcement.help_slug
+        if slug is not None and info.context.help.get(slug, "en") is None:
+            raise BadUserInput(message("article_not_found"))
+        center = info.context.notifications
+        published = await publish(
+            center.engine, title=_texts(announcement.title), body=_texts(announcement.body),
+            help_slug=slug, region_code=announcement.region_code,
+            rate_per_second=rate or center.settings.broadcast_rate_per_second,
+            created_by=integrator.client_id)
+        return Announcement(id=global_id("Announcement", published.id),
+                            recipients=published.recipients,
+                            published_at=published.created_at,
+                            rate_per_second=published.rate_per_second)
+
+
+def _texts(value: TrilingualInput) -> dict[str, str]:
+    return {"kk": value.kk, "ru": value.ru, "en": value.en}
