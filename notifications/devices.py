@@ -27,15 +27,18 @@ TOKEN_KINDS: Final = ("token", "fid")
 TOKEN_PATTERN: Final = re.compile(r"[A-Za-z0-9_:.\-]{1,4096}")
 APP_VERSION_PATTERN: Final = re.compile(r"[0-9A-Za-z.+\-]{1,32}")
 
-REGISTER: Final = """
+# Two statements in one transaction: sibling CTEs of the upsert would run after it had already
+# taken the old owner's row over, so the move is done first.
+MOVE: Final = """
 WITH moved AS (
   UPDATE notify.device SET retired_at = now(), retired_reason = 'MOVED'
   WHERE token = :token AND retired_at IS NULL AND person_id <> :person RETURNING id
-), cancelled AS (
-  UPDATE notify.delivery SET state = 'cancelled', finished_at = now(),
-    last_error = 'DEVICE_RETIRED'
-  WHERE device_id IN (SELECT id FROM moved) AND state = 'pending'
 )
+UPDATE notify.delivery SET state = 'cancelled', finished_at = now(),
+  last_error = 'DEVICE_RETIRED'
+WHERE device_id IN (SELECT id FROM moved) AND state = 'pending'
+"""
+REGISTER: Final = """
 INSERT INTO notify.device AS d (person_id, token, token_kind, platform, app_version, language,
                                 time_zone, session_id)
 VALUES (:person, :token, :kind, :platform, :version, :language, :tz, :session)
@@ -112,6 +115,7 @@ async def register(conn: AsyncConnection, person_id: uuid.UUID, registration: Re
                    session_id: str | None = None) -> DeviceRow:
     """Register (or refresh) a device for ``person_id``; the caller commits."""
     r = registration.checked()
+    await conn.execute(text(MOVE), {"token": r.token, "person": person_id})
     device_id = (await conn.execute(text(REGISTER), {
         "person": person_id, "token": r.token, "kind": r.token_kind, "platform": r.platform,
         "version": r.app_version, "language": r.language, "tz": r.time_zone,

@@ -81,6 +81,7 @@ class NotificationMutations:
                          extensions=guarded(CitizenOnly()))
     async def register_push_device(self, info: Ctx, device: PushDeviceInput) -> PushDeviceType:
         citizen = info.context.require_citizen()
+        await person_of(info)
         center = info.context.notifications
         row = await center.register(citizen.person_id, Registration(
             token=device.token, platform=device.platform.name.lower(),
@@ -92,10 +93,11 @@ class NotificationMutations:
     @strawberry.mutation(description="Stop push notifications to one of your phones.",
                          extensions=guarded(CitizenOnly()))
     async def unregister_push_device(self, info: Ctx, id: strawberry.ID) -> bool:
+        person = await person_of(info)
         type_name, key = parse_global_id(id)
         if type_name != "PushDevice" or not key.isdigit():
             raise refusal("DEVICE_NOT_FOUND")
-        await info.context.notifications.unregister(person_of(info), int(key))
+        await info.context.notifications.unregister(person, int(key))
         return True
 
     @strawberry.mutation(description="Switch a category on or off on a channel. Critical "
@@ -105,7 +107,7 @@ class NotificationMutations:
         self, info: Ctx, category: CategoryType, channel: ChannelType, enabled: bool
     ) -> PreferencesType:
         return PreferencesType.build(await info.context.notifications.set_switch(
-            person_of(info), category.name.lower(), channel.name.lower(), enabled))
+            await person_of(info), category.name.lower(), channel.name.lower(), enabled))
 
     @strawberry.mutation(description="Set quiet hours (pushes wait until they end), or clear "
                                      "them with null.", extensions=guarded(CitizenOnly()))
@@ -115,13 +117,13 @@ class NotificationMutations:
             quiet_hours.starts.replace(microsecond=0), quiet_hours.ends.replace(microsecond=0),
             quiet_hours.time_zone)
         return PreferencesType.build(await info.context.notifications.set_quiet_hours(
-            person_of(info), quiet))
+            await person_of(info), quiet))
 
     @strawberry.mutation(description="Mark inbox items read.", extensions=guarded(CitizenOnly()))
     async def mark_notifications_read(self, info: Ctx, ids: list[strawberry.ID]
                                       ) -> InboxPayload:
         center = info.context.notifications
-        person = person_of(info)
+        person = await person_of(info)
         marked = await center.mark_read(person, _event_ids(ids))
         return InboxPayload(marked=len(marked), unread_count=await center.unread(person))
 
@@ -131,7 +133,7 @@ class NotificationMutations:
     async def mark_all_notifications_read(self, info: Ctx, up_to: strawberry.ID | None = None
                                           ) -> InboxPayload:
         center = info.context.notifications
-        person = person_of(info)
+        person = await person_of(info)
         last = None if up_to is None else _event_ids([up_to])[0]
         marked = await center.mark_all_read(person, last)
         return InboxPayload(marked=marked, unread_count=await center.unread(person))

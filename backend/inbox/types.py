@@ -173,9 +173,12 @@ class PreferencesType:
                 starts=quiet.starts, ends=quiet.ends, time_zone=quiet.time_zone))
 
 
-def person_of(info: Info[Context, None]) -> uuid.UUID:
-    """The signed-in citizen's person id."""
-    return info.context.require_citizen().person_id
+async def person_of(info: Info[Context, None]) -> uuid.UUID:
+    """The signed-in citizen's person id, their language learnt first (so that a refusal
+    reads in it, not in the phone's ``Accept-Language``)."""
+    person_id = info.context.require_citizen().person_id
+    await info.context.language()
+    return person_id
 
 
 async def inbox_page(info: Info[Context, None], person_id: uuid.UUID, first: int | None,
