@@ -23,6 +23,8 @@ class NotifySettings(BaseSettings):
                                   "Unset: send to fcm-local at fcm_local_url.")
     fcm_local_url: str = "http://127.0.0.1:8470"
     http_timeout_seconds: int = 30
+    connections: int = Field(default=16, ge=1, description="HTTP connections to FCM per "
+                             "worker (HTTP/2 to Google multiplexes over them).")
 
     # Devices: a device not seen for ``stale_after_days`` gets no pushes (its token is most
     # likely dead; the app re-registers at every start); it is deleted after ``prune_after_days``.

@@ -58,7 +58,7 @@ async def worker(args: argparse.Namespace) -> int:
         log.info("worker stopped: %d events, %d pushes sent, %d retried, %d rejected, "
                  "%d dead", totals.events, totals.sent, totals.retried, totals.rejected,
                  totals.dead)
-        close_app(firebase)
+        await close_app(firebase)
         await engine.dispose()
     return 0
 
