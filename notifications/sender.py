@@ -9,6 +9,7 @@ refused by FCM, and one (event, device) has one row.
 
 from __future__ import annotations
 
+import logging
 import random
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -23,6 +24,7 @@ from notifications.gateway import Gateway, Outcome, Verdict
 from notifications.messages import Claimed, Push, build
 from notifications.settings import NotifySettings
 
+log = logging.getLogger("mhi.notify")
 CLAIM: Final = """
 WITH due AS (
   SELECT id, device_id, digest_key FROM notify.delivery
@@ -50,7 +52,10 @@ JOIN unnest(CAST(:devices AS bigint[]), CAST(:keys AS text[])) AS g(device_id, d
 WHERE d.state = 'sent' ORDER BY d.id
 """
 RECORD: Final = """
-UPDATE notify.delivery d SET state = u.state, due_at = coalesce(u.due_at, d.due_at),
+UPDATE notify.delivery d SET state = u.state,
+  due_at = coalesce((SELECT notify.quiet_until(u.due_at, q.starts, q.ends, q.time_zone)
+                     FROM notify.quiet_hours q WHERE q.person_id = d.person_id),
+                    u.due_at, d.due_at),
   last_error = u.error, message_name = u.name, claimed_at = NULL,
   finished_at = CASE WHEN u.state = 'pending' THEN NULL ELSE now() END
 FROM unnest(CAST(:ids AS bigint[]), CAST(:states AS text[]), CAST(:due AS timestamptz[]),
@@ -118,12 +123,20 @@ class Sender:
         if not claimed:
             return report
         live = [c for c in claimed if not c.retired]
-        pushes = [build(group, earlier.get((group[0].device_id, group[0].digest_key), []))
-                  for group in _groups(live)]
+        pushes: list[Push] = []
+        broken: dict[int, str] = {}
+        for group in _groups(live):
+            try:
+                pushes.append(build(group, earlier.get((group[0].device_id,
+                                                        group[0].digest_key), [])))
+            except (ValueError, KeyError, TypeError) as error:  # an event we cannot word
+                log.error("a push could not be built (%s: %s); dead-lettered",
+                          group[0].kind, type(error).__name__)
+                broken.update({c.id: f"BUILD_FAILED: {type(error).__name__}" for c in group})
         outcomes = await self.gateway.send([push.message for push in pushes])
         report.messages, report.pushes = len(pushes), pushes
         async with self.engine.begin() as conn:
-            await self._record(conn, claimed, pushes, outcomes, report)
+            await self._record(conn, claimed, pushes, outcomes, report, broken)
         return report
 
     async def _claim(self, conn: AsyncConnection) -> list[Claimed]:
@@ -143,11 +156,13 @@ class Sender:
 
     async def _record(self, conn: AsyncConnection, claimed: Sequence[Claimed],
                       pushes: Sequence[Push], outcomes: Sequence[Outcome],
-                      report: SendReport) -> None:
+                      report: SendReport, broken: Mapping[int, str]) -> None:
         now = datetime.now().astimezone()
         rows: dict[int, tuple[str, datetime | None, str | None, str | None]] = {
             c.id: ("cancelled", None, "DEVICE_RETIRED", None) for c in claimed if c.retired}
         report.cancelled = len(rows)
+        rows.update({key: ("dead", None, error, None) for key, error in broken.items()})
+        report.dead += len(broken)
         retire: dict[int, str] = {}
         for push, outcome in zip(pushes, outcomes, strict=True):
             for delivery in push.deliveries:
@@ -181,6 +196,8 @@ class Sender:
             delay = backoff(delivery.attempts, self.settings, outcome.retry_after, self.rng)
             return "pending", now + timedelta(seconds=delay), outcome.error, None
         report.dead += 1
+        if verdict is Verdict.FAIL:
+            return "dead", None, outcome.error, None
         return "dead", None, f"{outcome.error} after {delivery.attempts} attempts", None
 
 

@@ -69,9 +69,6 @@ class Dispatcher:
             expanded = await expand(conn, self.settings)
         self.totals.events += expanded.events
         self.totals.deliveries += expanded.deliveries
-        if expanded.unknown_kinds:
-            log.warning("%d events of a kind this worker does not know were skipped",
-                        expanded.unknown_kinds)
         return expanded
 
     async def send_once(self) -> SendReport:
