@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -19,8 +20,12 @@ from auth.sms import DevSmsSink
 from auth.tokens import Audience
 from backend.demo import generator
 from backend.demo.cast import CAST
+from backend.gql.nodes import global_id
+from notifications.expand import expand
+from notifications.settings import NotifySettings
 from tests.api.conftest import TODAY
 from tests.api.gql import OPERATIONS, data, graphql, operation
+from tests.conftest import NOTIFY_TABLES
 
 KAZAKH, RUSSIAN, ENGLISH = CAST[0], CAST[1], CAST[3]
 DESK_EXAMPLES = {"StaffSignIn", "OpenPatientWindow", "PatientWindow", "CreateOnboardingCode",
@@ -28,6 +33,9 @@ DESK_EXAMPLES = {"StaffSignIn", "OpenPatientWindow", "PatientWindow", "CreateOnb
 SESSION_OPERATIONS = {"RequestSignInCode", "SignIn", "RefreshSession", "MyDevices",
                       "CreateConsentCode", "RedeemOnboardingCode", "AccessLog", "SignOut",
                       "SignOutEverywhere", *DESK_EXAMPLES}
+NOTIFICATION_OPERATIONS = {"RegisterPushDevice", "UnregisterPushDevice", "Inbox",
+                           "MarkNotificationsRead", "MarkAllNotificationsRead",
+                           "NotificationSettings", "SetNotificationPreference", "SetQuietHours"}
 
 
 async def conn_provider(engine: AsyncEngine) -> tuple[uuid.UUID, str]:
@@ -90,7 +98,55 @@ class TestEveryOperation:
                                                         .split()[0]})
         assert found["searchHelp"]["edges"]
         covered |= {"HelpList", "HelpArticle", "HelpSearch"}
-        assert covered == names - SESSION_OPERATIONS
+        assert covered == names - SESSION_OPERATIONS - NOTIFICATION_OPERATIONS
+
+    async def test_the_notification_operations_run_end_to_end(
+        self, client: httpx.AsyncClient, engine: AsyncEngine, auth_service: AuthService
+    ) -> None:
+        names = {path.stem for path in OPERATIONS.glob("*.graphql")}
+        assert names >= NOTIFICATION_OPERATIONS
+        bearer = token(auth_service, 0)
+        try:
+            device = (await run(client, "RegisterPushDevice", bearer, {"device": {
+                "token": "demo-ops-phone-1", "platform": "ANDROID", "appVersion": "1.0.0",
+                "language": "kk", "timeZone": "Asia/Almaty"}}))["registerPushDevice"]
+            assert device["pushOn"] is True
+            async with engine.begin() as conn:
+                receipt = (await conn.execute(text(
+                    "SELECT id, to_char(period, 'YYYY-MM'), amount_tiyn FROM core.contribution"
+                    " WHERE person_id = :p ORDER BY id DESC LIMIT 1"), {"p": KAZAKH.id})).one()
+                await conn.execute(text(
+                    "INSERT INTO notify.outbox (person_id, kind, payload, dedupe_key) VALUES"
+                    " (:p, 'contribution.received', CAST(:payload AS jsonb), 'ops-1')"),
+                    {"p": KAZAKH.id, "payload": json.dumps({"batch": 1, "contributions": [{
+                        "id": receipt[0], "kind": "employer_deduction", "period": receipt[1],
+                        "amountTiyn": receipt[2], "paidOn": "2026-11-20", "payer": None}]})})
+                await expand(conn, NotifySettings(digest_window_seconds=0))
+            inbox = (await run(client, "Inbox", bearer, {"first": 5}))["me"]
+            assert inbox["unreadNotifications"] == 1
+            [edge] = inbox["notifications"]["edges"]
+            item = edge["node"]
+            assert "төленді" in item["title"]  # Kazakh: "paid"
+            assert [c["id"] for c in item["contributions"]] == [
+                global_id("Contribution", receipt[0])]
+            read = await run(client, "MarkNotificationsRead", bearer, {"ids": [item["id"]]})
+            assert read["markNotificationsRead"] == {"marked": 1, "unreadCount": 0}
+            marked = await run(client, "MarkAllNotificationsRead", bearer, {"upTo": None})
+            assert marked["markAllNotificationsRead"]["marked"] == 0
+            switched = await run(client, "SetNotificationPreference", bearer, {
+                "category": "ANNOUNCEMENTS", "channel": "PUSH", "enabled": False})
+            assert {"category": "ANNOUNCEMENTS", "channel": "PUSH", "enabled": False,
+                    "mutable": True} in switched["setNotificationPreference"]["switches"]
+            quiet = await run(client, "SetQuietHours", bearer, {"quietHours": {
+                "starts": "22:00:00", "ends": "08:00:00", "timeZone": "Asia/Almaty"}})
+            assert quiet["setQuietHours"]["quietHours"]["starts"] == "22:00:00"
+            settings = (await run(client, "NotificationSettings", bearer))["me"]
+            assert [d["id"] for d in settings["pushDevices"]] == [device["id"]]
+            gone = await run(client, "UnregisterPushDevice", bearer, {"id": device["id"]})
+            assert gone["unregisterPushDevice"] is True
+        finally:
+            async with engine.begin() as conn:
+                await conn.execute(text(f"TRUNCATE {', '.join(NOTIFY_TABLES)} RESTART IDENTITY"))
 
     async def test_the_sign_in_and_desk_operations_run_end_to_end(
         self, client: httpx.AsyncClient, app: FastAPI, auth_service: AuthService,
