@@ -8,25 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from typing import Final
 
-LANGUAGES: Final = ("kk", "ru", "en")
+# One way to write months, dates and money, shared with the push texts (notifications may
+# not import backend; backend may import notifications).
+from notifications.formatting import LANGUAGES, MONTHS, RU_GENITIVE, format_date
+from notifications.formatting import format_amount as format_money
+
+__all__ = ["LANGUAGES", "MONTHS", "NamedInThree", "Texts", "format_date", "format_money",
+           "format_month", "pick"]
 
 Texts = Mapping[str, str]
 """One text in each language, keyed by language code."""
-
-MONTHS: Final[Mapping[str, tuple[str, ...]]] = {
-    "kk": ("қаңтар", "ақпан", "наурыз", "сәуір", "мамыр", "маусым", "шілде", "тамыз",
-           "қыркүйек", "қазан", "қараша", "желтоқсан"),
-    "ru": ("январь", "февраль", "март", "апрель", "май", "июнь", "июль", "август",
-           "сентябрь", "октябрь", "ноябрь", "декабрь"),
-    "en": ("January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December"),
-}
-
-# Russian dates take the genitive month: "3 ноября 2025 г."
-_RU_GENITIVE: Final = ("января", "февраля", "марта", "апреля", "мая", "июня", "июля",
-                       "августа", "сентября", "октября", "ноября", "декабря")
 
 
 def pick(texts: Texts, language: str) -> str:
@@ -38,34 +30,12 @@ def format_month(month: date, language: str, *, genitive: bool = False) -> str:
     """A calendar month as a person reads it: "October 2025", "октябрь 2025 г."
     (``genitive``: "октября 2025 г.", for Russian after "после"; other languages ignore it)."""
     if language == "ru":
-        name = (_RU_GENITIVE if genitive else MONTHS["ru"])[month.month - 1]
+        name = (RU_GENITIVE if genitive else MONTHS["ru"])[month.month - 1]
         return f"{name} {month.year} г."
     name = MONTHS[language if language in MONTHS else "kk"][month.month - 1]
     if language == "en":
         return f"{name} {month.year}"
     return f"{month.year} жылғы {name}"
-
-
-def format_date(day: date, language: str) -> str:
-    """A day as a person reads it: "3 November 2025", "3 ноября 2025 г."."""
-    if language == "ru":
-        return f"{day.day} {_RU_GENITIVE[day.month - 1]} {day.year} г."
-    if language == "en":
-        return f"{day.day} {MONTHS['en'][day.month - 1]} {day.year}"
-    return f"{day.year} жылғы {day.day} {MONTHS['kk'][day.month - 1]}"
-
-
-def format_money(tiyn: int, language: str) -> str:
-    """An amount in tenge for reading: "12 400 ₸", "4 250,50 ₸" (ru, kk), "12,400 ₸" (en)."""
-    sign = "-" if tiyn < 0 else ""
-    whole, cents = divmod(abs(tiyn), 100)
-    grouped = f"{whole:,}"
-    if language == "en":
-        fraction = f".{cents:02d}" if cents else ""
-    else:
-        grouped = grouped.replace(",", "\u00a0")
-        fraction = f",{cents:02d}" if cents else ""
-    return f"{sign}{grouped}{fraction}\u00a0₸"
 
 
 class NamedInThree:

@@ -45,13 +45,14 @@ def check_language(language: str) -> str:
 
 
 def format_amount(tiyn: int, language: str) -> str:
-    """Tenge with ₸: "12 400 ₸", "12 400,50 ₸" (kk, ru; no-break spaces), "₸12,400.50" (en)."""
+    """Tenge as the whole app writes it: "12 400 ₸", "12 400,50 ₸" (kk, ru: no-break spaces),
+    "12,400.50 ₸" (en); a no-break space before ₸ in every language."""
     check_language(language)
     sign = "-" if tiyn < 0 else ""
     whole, cents = divmod(abs(tiyn), 100)
     grouped = f"{whole:,}"
     if language == "en":
-        return f"{sign}₸{grouped}" + (f".{cents:02d}" if cents else "")
+        return f"{sign}{grouped}" + (f".{cents:02d}" if cents else "") + f"{NBSP}₸"
     fraction = f",{cents:02d}" if cents else ""
     return f"{sign}{grouped.replace(',', NBSP)}{fraction}{NBSP}₸"
 

@@ -376,7 +376,7 @@ def render(kind: str, payload: Mapping[str, Any], language: str) -> Rendered:
 
 def render_digest(payloads: Sequence[Mapping[str, Any]], language: str) -> Rendered:
     """One push for many ``service.paid`` payloads of one person on one day: "The Fund paid
-    for 5 services for you today, ₸48,200 in all, at Polyclinic No. 5 and …"."""
+    for 5 services for you today, 48,200 ₸ in all, at Polyclinic No. 5 and …"."""
     check_language(language)
     try:
         payments = [item for payload in payloads for item in payload["payments"]]

@@ -320,7 +320,7 @@ async def test_a_burst_of_service_payments_is_one_digest_then_the_day_is_recount
         [first] = pushes(fcm_local.state, phone.token)
         assert first["notification"] == {
             "title": "The Fund paid for your care today",
-            "body": "The Fund paid for 3 services for you today, ₸21,000 in all, at "
+            "body": "The Fund paid for 3 services for you today, 21,000 ₸ in all, at "
                     "Polyclinic No. 5 and City Hospital No. 1."}
         data = first["data"]
         assert schema_errors(data) == []
@@ -341,7 +341,7 @@ async def test_a_burst_of_service_payments_is_one_digest_then_the_day_is_recount
     recounted = templates.render_digest([*burst, later], "en")
     assert second["notification"] == {"title": recounted.title, "body": recounted.body}
     assert "4 services" in second["notification"]["body"]
-    assert "₸22,000" in second["notification"]["body"]
+    assert "22,000 ₸" in second["notification"]["body"]
     assert (second["data"]["type"], second["data"]["count"]) == ("service.digest", "4")
     assert second["data"]["notificationId"] == notification_id(last)
     assert schema_errors(second["data"]) == []

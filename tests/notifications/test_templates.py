@@ -69,16 +69,16 @@ EVENTS: dict[str, Mapping[str, Any]] = {
 MENTIONS: dict[str, dict[str, list[str]]] = {
     "contribution.received": {
         "kk": [f"4{NBSP}250{NBSP}₸", "2026 жылғы қазан"],
-        "ru": [f"4{NBSP}250{NBSP}₸", "октябрь 2026"], "en": ["₸4,250", "October 2026"]},
+        "ru": [f"4{NBSP}250{NBSP}₸", "октябрь 2026"], "en": ["4,250 ₸", "October 2026"]},
     "contribution.refunded": {
         "kk": [f"4{NBSP}250{NBSP}₸", "2026 жылғы қазан"],
-        "ru": [f"4{NBSP}250{NBSP}₸", "октябрь 2026"], "en": ["₸4,250", "October 2026"]},
+        "ru": [f"4{NBSP}250{NBSP}₸", "октябрь 2026"], "en": ["4,250 ₸", "October 2026"]},
     "service.paid": {
         "kk": [f"12{NBSP}400{NBSP}₸", "2026 жылғы 3 қараша"],
-        "ru": [f"12{NBSP}400{NBSP}₸", "3 ноября 2026 г."], "en": ["₸12,400", "3 November 2026"]},
+        "ru": [f"12{NBSP}400{NBSP}₸", "3 ноября 2026 г."], "en": ["12,400 ₸", "3 November 2026"]},
     "service.withdrawn": {
         "kk": [f"12{NBSP}400{NBSP}₸", "2026 жылғы 3 қараша"],
-        "ru": [f"12{NBSP}400{NBSP}₸", "3 ноября 2026 г."], "en": ["₸12,400", "3 November 2026"]},
+        "ru": [f"12{NBSP}400{NBSP}₸", "3 ноября 2026 г."], "en": ["12,400 ₸", "3 November 2026"]},
     "status.changed": {"kk": ["2027 жылғы 1 ақпан"], "ru": ["1 февраля 2027 г."],
                        "en": ["1 February 2027"]},
     "announcement.published": {"kk": ["Мәтін"], "ru": ["Текст"], "en": ["Text"]},
@@ -110,11 +110,11 @@ def test_every_table_entry_has_every_language() -> None:
 @pytest.mark.parametrize(("tiyn", "language", "expected"), [
     (1_240_000, "kk", f"12{NBSP}400{NBSP}₸"),
     (1_240_050, "ru", f"12{NBSP}400,50{NBSP}₸"),
-    (1_240_000, "en", "₸12,400"),
-    (1_240_050, "en", "₸12,400.50"),
+    (1_240_000, "en", "12,400 ₸"),
+    (1_240_050, "en", "12,400.50 ₸"),
     (5, "ru", f"0,05{NBSP}₸"),
     (123_456_789_00, "kk", f"123{NBSP}456{NBSP}789{NBSP}₸"),
-    (-425_000, "en", "-₸4,250"),
+    (-425_000, "en", "-4,250 ₸"),
 ])
 def test_format_amount(tiyn: int, language: str, expected: str) -> None:
     assert format_amount(tiyn, language) == expected
@@ -144,7 +144,7 @@ def test_literal_contribution_texts() -> None:
     event = EVENTS["contribution.received"]
     assert render("contribution.received", event, "en") == Rendered(
         "Insurance paid for October 2026",
-        "TOO Astana Build paid ₸4,250 for your insurance for October 2026.")
+        "TOO Astana Build paid 4,250 ₸ for your insurance for October 2026.")
     assert render("contribution.received", event, "ru") == Rendered(
         "Страхование за октябрь 2026 оплачено",
         f"Поступил взнос 4{NBSP}250{NBSP}₸ за октябрь 2026. Плательщик: ТОО «Astana Build».")
@@ -157,7 +157,7 @@ def test_literal_contribution_texts() -> None:
 def test_a_person_who_paid_themself_is_told_so() -> None:
     event = {"batch": 1, "contributions": [contribution(payer=None)]}
     assert render("contribution.received", event, "en").body == (
-        "Your payment of ₸4,250 for October 2026 has arrived.")
+        "Your payment of 4,250 ₸ for October 2026 has arrived.")
     assert render("contribution.received", event, "kk").body == (
         f"2026 жылғы қазан үшін 4{NBSP}250{NBSP}₸ жарнаңыз түсті.")
 
@@ -167,15 +167,15 @@ def test_contributions_for_several_months_are_listed_with_a_total() -> None:
                                            contribution(2, "2026-10")]}
     rendered = render("contribution.received", event, "en")
     assert rendered.title == "Insurance payments received"
-    assert rendered.body == ("2 payments arrived, ₸8,500 in all: September 2026 — ₸4,250 (you); "
-                             "October 2026 — ₸4,250 (TOO Astana Build).")
+    assert rendered.body == ("2 payments arrived, 8,500 ₸ in all: September 2026 — 4,250 ₸ (you); "
+                             "October 2026 — 4,250 ₸ (TOO Astana Build).")
 
 
 def test_one_payer_paying_twice_for_one_month_reads_as_one_payment() -> None:
     event = {"batch": 1, "contributions": [contribution(1, amount=300_000),
                                            contribution(2, amount=125_000)]}
     assert render("contribution.received", event, "en").body == (
-        "TOO Astana Build paid ₸4,250 for your insurance for October 2026.")
+        "TOO Astana Build paid 4,250 ₸ for your insurance for October 2026.")
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -193,7 +193,7 @@ def test_long_lists_are_cut_with_a_count_of_the_rest(language: str) -> None:
 def test_literal_service_texts() -> None:
     event = EVENTS["service.paid"]
     assert render("service.paid", event, "en").body == (
-        "The Fund paid Polyclinic No. 5 ₸12,400 for your care on 3 November 2026: "
+        "The Fund paid Polyclinic No. 5 12,400 ₸ for your care on 3 November 2026: "
         "Cardiologist consultation.")
     assert render("service.paid", event, "ru").body == (
         f"Фонд заплатил 12{NBSP}400{NBSP}₸ за помощь, оказанную вам 3 ноября 2026 г.: "
@@ -228,7 +228,7 @@ def test_flagged_line_in_english() -> None:
 def test_withdrawal_names_the_amount_clinic_and_day() -> None:
     assert render("service.withdrawn", EVENTS["service.withdrawn"], "en") == Rendered(
         "The Fund withheld a payment",
-        "The Fund took back ₸12,400 from Polyclinic No. 5 for your care on 3 November 2026 "
+        "The Fund took back 12,400 ₸ from Polyclinic No. 5 for your care on 3 November 2026 "
         "(Cardiologist consultation) because it found a defect.")
 
 
@@ -276,7 +276,7 @@ def test_digest_counts_and_totals() -> None:
                                      payment(5, amount=1_000_000)]}]
     assert render_digest(day, "en") == Rendered(
         "The Fund paid for your care today",
-        "The Fund paid for 5 services for you today, ₸48,200 in all, at Polyclinic No. 5 and "
+        "The Fund paid for 5 services for you today, 48,200 ₸ in all, at Polyclinic No. 5 and "
         "City Hospital No. 1.")
     assert render_digest(day, "ru").body == (
         f"Сегодня Фонд оплатил за вас 5 услуг на сумму 48{NBSP}200{NBSP}₸: Поликлиника № 5 и "
@@ -296,7 +296,7 @@ def test_digest_of_many_clinics_counts_them() -> None:
     day = [{"batch": 1, "payments": [payment(1), payment(2, provider=HOSPITAL),
                                      payment(3, provider=LAB, flags=("AGE_MISMATCH",))]}]
     assert render_digest(day, "en").body == (
-        "The Fund paid for 3 services for you today, ₸37,200 in all, at 3 clinics. "
+        "The Fund paid for 3 services for you today, 37,200 ₸ in all, at 3 clinics. "
         "If you did not receive this care, tell the Fund on 1406.")
     assert render_digest(day, "ru").body.startswith(
         f"Сегодня Фонд оплатил за вас 3 услуги в 3 клиниках на сумму 37{NBSP}200{NBSP}₸.")
@@ -360,4 +360,4 @@ def test_missing_names_fall_back_to_plain_words() -> None:
     assert "a medical organisation" in render("service.withdrawn", event, "en").body
     refund = {k: v for k, v in EVENTS["contribution.refunded"].items() if k != "payer"}
     assert render("contribution.refunded", refund, "en").body.startswith(
-        "A payment of ₸4,250 for October 2026 was refunded")
+        "A payment of 4,250 ₸ for October 2026 was refunded")
