@@ -25,5 +25,6 @@ async def prepare_database(settings: AppSettings) -> str:
 def open_engine(settings: AppSettings, url: str) -> AsyncEngine:
     """An engine sized by settings."""
     return create_engine(
-        url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
+        url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow,
+        pre_ping=settings.db_pool_pre_ping,
     )
