@@ -60,20 +60,20 @@ def build(group: Sequence[Claimed], earlier: Sequence[Mapping[str, Any]] = ()) -
     """The push for one delivery, or the digest for a device's deliveries that share a
     ``digest_key`` (``earlier``: payloads already pushed under that key today, so that the
     digest that replaces them on the phone counts the whole day)."""
-    first = group[-1]
-    if (first.digest_key is not None and len(group) + len(earlier) > 1) or _many(first):
+    newest = group[-1]  # the group is in id order
+    if (newest.digest_key is not None and len(group) + len(earlier) > 1) or _many(newest):
         every = [*earlier, *(claimed.payload for claimed in group)]
-        rendered = templates.render_digest(every, first.language)
-        day = date.fromisoformat(first.digest_key.rsplit(":", 1)[1]) if first.digest_key \
-            else first.created_at.date()
+        rendered = templates.render_digest(every, newest.language)
+        day = date.fromisoformat(newest.digest_key.rsplit(":", 1)[1]) if newest.digest_key \
+            else newest.created_at.date()
         data = payloads.digest_data(every, notification_ids=[c.event_id for c in group],
                                     day=day)
     else:
-        rendered = templates.render(first.kind, first.payload, first.language)
-        data = payloads.push_data(first.kind, first.payload, notification_id=first.event_id,
-                                  category=first.category)
-    tag = first.digest_key or f"{first.kind}:{first.event_id}"
-    return Push(tuple(group), _message(first, rendered, data, tag), rendered.title,
+        rendered = templates.render(newest.kind, newest.payload, newest.language)
+        data = payloads.push_data(newest.kind, newest.payload, notification_id=newest.event_id,
+                                  category=newest.category)
+    tag = newest.digest_key or f"{newest.kind}:{newest.event_id}"
+    return Push(tuple(group), _message(newest, rendered, data, tag), rendered.title,
                 rendered.body, data)
 
 
