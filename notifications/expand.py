@@ -15,7 +15,7 @@ When a delivery is due:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -44,13 +44,6 @@ def category_sql(kind: str = "kind", payload: str = "payload") -> str:
     arms = " ".join(f"WHEN '{k}' THEN '{c}'" for k, c in KIND_CATEGORY.items())
     return (f"CASE WHEN {kind} = 'status.changed' AND {payload}->>'newStatus' IN ({losses})"
             f" THEN 'critical' ELSE CASE {kind} {arms} END END")
-
-
-def category_of(kind: str, payload: dict[str, Any]) -> str | None:
-    """The same rule in Python (for tests and the CLI)."""
-    if kind == "status.changed" and payload.get("newStatus") in LOSS_STATUSES:
-        return "critical"
-    return KIND_CATEGORY.get(kind)
 
 
 _DIGEST = ", ".join(f"'{kind}'" for kind in DIGEST_KINDS)

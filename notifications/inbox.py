@@ -18,9 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from notifications import templates
 
 COLUMNS: Final = "event_id, kind, category, payload, created_at, read_at"
-# The read path's SQL ($n parameters, for the API's asyncpg reads).
+# Reading is the API's read path (asyncpg, $n parameters); marking read goes through the
+# caller's SQLAlchemy connection.
 UNREAD_COUNT: Final = ("SELECT count(*) FROM notify.notification WHERE person_id = $1"
                        " AND read_at IS NULL")
+BY_IDS: Final = (f"SELECT {COLUMNS} FROM notify.notification"  # noqa: S608
+                 " WHERE person_id = $1 AND event_id = ANY($2::bigint[])")
 PAGE: Final = (f"SELECT {COLUMNS} FROM notify.notification WHERE person_id = $1"  # noqa: S608
                " AND ($2::bigint IS NULL OR event_id < $2) AND (NOT $3 OR read_at IS NULL)"
                " ORDER BY event_id DESC LIMIT $4")
@@ -40,34 +43,6 @@ class Item:
     def rendered(self, language: str) -> templates.Rendered:
         """Title and body in ``language``."""
         return templates.render(self.kind, self.payload, language)
-
-
-async def page(conn: AsyncConnection, person_id: uuid.UUID, *, limit: int,
-               before: int | None = None, unread_only: bool = False) -> list[Item]:
-    """Up to ``limit`` items older than event ``before``, newest first."""
-    rows = await conn.execute(text(
-        f"SELECT {COLUMNS} FROM notify.notification WHERE person_id = :person"  # noqa: S608
-        " AND (CAST(:before AS bigint) IS NULL OR event_id < :before)"
-        " AND (NOT :unread OR read_at IS NULL) ORDER BY event_id DESC LIMIT :limit"),
-        {"person": person_id, "before": before, "limit": limit, "unread": unread_only})
-    return [Item(*row) for row in rows]
-
-
-async def get(conn: AsyncConnection, person_id: uuid.UUID, event_ids: Sequence[int]
-              ) -> list[Item]:
-    """The person's items among ``event_ids`` (others' are not found)."""
-    rows = await conn.execute(text(
-        f"SELECT {COLUMNS} FROM notify.notification"  # noqa: S608
-        " WHERE person_id = :person AND event_id = ANY(:ids)"),
-        {"person": person_id, "ids": list(event_ids)})
-    return [Item(*row) for row in rows]
-
-
-async def unread_count(conn: AsyncConnection, person_id: uuid.UUID) -> int:
-    """How many items the person has not read."""
-    return int((await conn.execute(text(
-        "SELECT count(*) FROM notify.notification WHERE person_id = :person"
-        " AND read_at IS NULL"), {"person": person_id})).scalar_one())
 
 
 async def mark_read(conn: AsyncConnection, person_id: uuid.UUID, event_ids: Sequence[int]

@@ -13,7 +13,7 @@ import logging
 import random
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -92,7 +92,6 @@ class SendReport:
     cancelled: int = 0
     unknown: int = 0
     pause: float = 0.0  # FCM asked everyone to wait (429 Retry-After): seconds
-    pushes: list[Push] = field(default_factory=list)
 
 
 def backoff(attempts: int, settings: NotifySettings, retry_after: float | None,
@@ -134,7 +133,7 @@ class Sender:
                           group[0].kind, type(error).__name__)
                 broken.update({c.id: f"BUILD_FAILED: {type(error).__name__}" for c in group})
         outcomes = await self.gateway.send([push.message for push in pushes])
-        report.messages, report.pushes = len(pushes), pushes
+        report.messages = len(pushes)
         async with self.engine.begin() as conn:
             await self._record(conn, claimed, pushes, outcomes, report, broken)
         return report

@@ -16,7 +16,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from auth.clients import parse_scopes
@@ -79,6 +78,9 @@ async def demo_payment(args: argparse.Namespace) -> int:
     """``mhi demo-payment``: send a contribution for demo person ``--person`` through the
     running API (client credentials, then ``POST /ingest/contributions``) and wait for the
     push that fcm-local records."""
+    from backend.cli.commands import _demo_login
+    from backend.runtime import prepare_database
+
     settings = AppSettings()
     kept = read_kept(client_file(settings))
     if kept is None:
@@ -90,7 +92,7 @@ async def demo_payment(args: argparse.Namespace) -> int:
         token = (await client.post("/oauth/token", data={
             "grant_type": "client_credentials", "client_id": kept["client_id"],
             "client_secret": kept["client_secret"]})).json()["access_token"]
-        iin = await _iin(person.id)
+        iin, _ = await _demo_login(await prepare_database(settings), person.id)
         today = datetime.now(ZoneInfo("Asia/Almaty")).date()
         record = {"recordId": f"DEMO-{uuid.uuid4().hex[:12]}", "iin": iin,
                   "kind": "self_payment", "period": today.strftime("%Y-%m"),
@@ -117,16 +119,3 @@ async def demo_payment(args: argparse.Namespace) -> int:
     print(f"no push within {WAIT_SECONDS:.0f} s: is `make run` (the worker and fcm-local) "
           "running?")
     return 1
-
-
-async def _iin(person_id: uuid.UUID) -> str:
-    from backend.runtime import open_engine, prepare_database
-
-    settings = AppSettings()
-    engine = open_engine(settings, await prepare_database(settings))
-    try:
-        async with engine.connect() as conn:
-            return str((await conn.execute(text("SELECT iin FROM core.person WHERE id = :id"),
-                                           {"id": person_id})).scalar_one())
-    finally:
-        await engine.dispose()

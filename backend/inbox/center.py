@@ -93,8 +93,8 @@ class NotificationCenter:
     async def page(self, person_id: uuid.UUID, *, limit: int, before: int | None,
                    unread_only: bool) -> list[Item]:
         """A page of the inbox, newest first (on the read path)."""
-        rows = await self.reads.fetch(inbox.PAGE, person_id, before, unread_only, limit)
-        return [Item(row[0], row[1], row[2], _json(row[3]), row[4], row[5]) for row in rows]
+        return _items(await self.reads.fetch(inbox.PAGE, person_id, before, unread_only,
+                                             limit))
 
     async def unread(self, person_id: uuid.UUID) -> int:
         """How many inbox items the person has not read (on the read path)."""
@@ -102,9 +102,8 @@ class NotificationCenter:
         return int(row[0])
 
     async def items(self, person_id: uuid.UUID, event_ids: Sequence[int]) -> list[Item]:
-        """The person's items among ``event_ids``."""
-        async with self.engine.connect() as conn:
-            return await inbox.get(conn, person_id, event_ids)
+        """The person's items among ``event_ids`` (on the read path)."""
+        return _items(await self.reads.fetch(inbox.BY_IDS, person_id, list(event_ids)))
 
     async def mark_read(self, person_id: uuid.UUID, event_ids: Sequence[int]) -> list[int]:
         """Mark items read; the ids that were the person's."""
@@ -115,6 +114,10 @@ class NotificationCenter:
         """Mark every unread item read (up to ``up_to``); how many."""
         async with self._writing() as conn:
             return await inbox.mark_all_read(conn, person_id, up_to)
+
+
+def _items(rows: Sequence[Any]) -> list[Item]:
+    return [Item(row[0], row[1], row[2], _json(row[3]), row[4], row[5]) for row in rows]
 
 
 def _json(value: Any) -> dict[str, Any]:
