@@ -28,3 +28,10 @@ def test_every_type_and_field_is_described() -> None:
             if not member.description:
                 missing.append(f"{name}.{member_name}")
     assert missing == []
+
+
+def test_the_error_catalogue_doc_matches_the_code() -> None:
+    from backend.error_codes import markdown
+
+    doc = SDL.parent.parent / "docs" / "errors.md"
+    assert doc.read_text() == markdown(), "docs/errors.md is stale: run `make schema`"

@@ -351,6 +351,11 @@ def export_schema(args: argparse.Namespace) -> int:
     permissions = PROJECT_ROOT / "docs" / "permissions.md"
     permissions.write_text(markdown(build_schema()))
     print(f"wrote {permissions}")
+    from backend import error_codes
+
+    errors = PROJECT_ROOT / "docs" / "errors.md"
+    errors.write_text(error_codes.markdown())
+    print(f"wrote {errors}")
 
     contract = PROJECT_ROOT / "mobile_contract"
     target = contract / "manifest.json"
