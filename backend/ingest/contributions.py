@@ -28,12 +28,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from backend.ingest.pipeline import DOCS, FIRST_CHECKS, names_json, settle
+from backend.ingest.pipeline import DOCS, FIRST_CHECKS, lock_sql, names_json, settle
 from notifications import outbox
 
 # 1,000,000 tenge: more than a year's capped deductions and contributions for anyone.
 MAX_AMOUNT_TIYN = 100_000_000
 
+LOCK = lock_sql("contribution", "refund_of", "refundOf")
 CHECK = DOCS + r"""
 , fields AS (
     SELECT line, j, jsonb_typeof(j) = 'object' AS is_object,
@@ -174,6 +175,10 @@ class Contributions:
     max_amount_tiyn: int = MAX_AMOUNT_TIYN
     name: str = "contributions"
     affects_status: bool = True
+
+    def lock_sql(self) -> str:
+        """Lock the originals that the batch's refunds name."""
+        return LOCK
 
     def check_sql(self) -> str:
         """Parse and check ``ingest_raw`` into ``ingest_checked``."""

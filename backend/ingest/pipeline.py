@@ -69,6 +69,10 @@ class Kind(Protocol):
     def affects_status(self) -> bool:
         """Whether stored records can change a person's insurance status."""
 
+    def lock_sql(self) -> str:
+        """Lock the originals the batch's corrections name (``lock_sql``); parameter $1
+        source."""
+
     def check_sql(self) -> str:
         """``CREATE TEMP TABLE ingest_checked … AS SELECT`` from ``ingest_raw``; parameters
         $1 source, $2 today, and the kind's own."""
@@ -186,6 +190,25 @@ def settle() -> str:
 """
 
 
+def lock_sql(table: str, pointer: str, key: str) -> str:
+    """SQL ($1 source): lock the originals this batch's corrections name, in id order.
+
+    The check reads what stored corrections took back from each original; two batches
+    correcting one original at once would both read the same sum and both store.  Run before
+    the check, in its own statement, this makes the later batch wait for the earlier to
+    commit; its check (a new statement, so a new snapshot) then sees the earlier
+    corrections.  Id order means two batches never wait for each other crosswise.  ``FOR NO
+    KEY UPDATE`` conflicts with itself but not with the foreign-key checks of inserts.
+
+    A line is parsed only when its text could hold ``key`` (literally, or spelled with a
+    ``\\u`` escape), so that a file without corrections costs one text scan.
+    """
+    return (f"SELECT o.id FROM core.{table} o WHERE o.source = $1 AND o.{pointer} IS NULL"
+            f" AND o.source_record_id IN (SELECT core.try_jsonb(doc) ->> '{key}' FROM {RAW}"
+            f" WHERE strpos(doc, '{key}') > 0 OR strpos(doc, '\\u') > 0)"
+            f" ORDER BY o.id FOR NO KEY UPDATE OF o")
+
+
 def docs_of(records: Iterable[Mapping[str, Any]]) -> list[tuple[str]]:
     """Rows for the staging table from records given as mappings (a GraphQL batch)."""
     return [(json.dumps(record, ensure_ascii=False, default=str),) for record in records]
@@ -266,6 +289,7 @@ async def _run(db: Any, kind: Kind, *, source: str, today: date, rates: RateBook
         await db.copy_records_to_table(RAW, records=rows, columns=["doc"])
     elif stream is not None:
         await db.copy_to_table(RAW, source=lines_of(stream), columns=["doc"], **COPY_OPTIONS)
+    await db.execute(kind.lock_sql(), source)
     await db.execute(kind.check_sql(), source, today, *kind.check_args())
     batch_id = await db.fetchval(BATCH_INSERT, source, kind.name)
     touched = await db.fetch(kind.store_sql(), source, batch_id)

@@ -29,13 +29,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from backend.ingest.pipeline import DOCS, FIRST_CHECKS, names_json, settle
+from backend.ingest.pipeline import DOCS, FIRST_CHECKS, lock_sql, names_json, settle
 from notifications import outbox
 
 # 50 million tenge: beyond the dearest operation the Fund pays for.
 MAX_AMOUNT_TIYN = 5_000_000_000
 PRACTITIONER_DAILY_LIMIT = 80
 
+LOCK = lock_sql("service_payment", "withdrawal_of", "withdrawalOf")
 CHECK = DOCS + r"""
 , fields AS (
     SELECT line, j, jsonb_typeof(j) = 'object' AS is_object,
@@ -188,6 +189,10 @@ class ServicePayments:
     practitioner_daily_limit: int = PRACTITIONER_DAILY_LIMIT
     name: str = "service_payments"
     affects_status: bool = False
+
+    def lock_sql(self) -> str:
+        """Lock the originals that the batch's withdrawals name."""
+        return LOCK
 
     def check_sql(self) -> str:
         """Parse, check and flag ``ingest_raw`` into ``ingest_checked``."""
