@@ -42,6 +42,21 @@ MESSAGES: Mapping[str, Texts] = {
     "body_too_large": {"kk": "Сұраныс тым үлкен ({max} байттан асады).",
                        "ru": "Запрос слишком большой (больше {max} байт).",
                        "en": "The request body is larger than {max} bytes."},
+    "request_not_utf8": {"kk": "Сұраныс UTF-8 кодтауында емес.",
+                         "ru": "Запрос не в кодировке UTF-8.",
+                         "en": "The request is not valid UTF-8."},
+    "request_not_json": {"kk": "Сұраныс денесі JSON емес.",
+                         "ru": "Тело запроса не является JSON.",
+                         "en": "The request body is not valid JSON."},
+    "request_not_object": {"kk": "Сұраныс JSON нысаны болуы керек: {{\"query\": ...}}.",
+                           "ru": "Запрос должен быть JSON-объектом: {{\"query\": ...}}.",
+                           "en": "The request must be a JSON object: {{\"query\": ...}}."},
+    "request_too_deep": {"kk": "Сұраныстағы JSON тым терең ({max} деңгейден асады).",
+                         "ru": "JSON в запросе вложен слишком глубоко (больше {max} уровней).",
+                         "en": "The JSON in the request is nested deeper than {max} levels."},
+    "request_unreadable": {"kk": "Сұранысты оқу мүмкін емес: {detail}",
+                           "ru": "Запрос невозможно прочитать: {detail}",
+                           "en": "The request cannot be read: {detail}"},
     "citizens_only": {"kk": "Бұл деректерді тек азаматтың өзі көре алады.",
                       "ru": "Эти данные может видеть только сам гражданин.",
                       "en": "Only the citizen themself can see this."},
@@ -99,6 +114,10 @@ AUTH_MESSAGES: Mapping[str, Texts] = {
     "WINDOW_CLOSED": {"kk": "Пациенттің келісімі аяқталды. Жаңа келісім кодын сұраңыз.",
                       "ru": "Согласие пациента истекло. Попросите новый код согласия.",
                       "en": "The patient's consent has ended. Ask for a new consent code."},
+    "NO_PHONE_ON_RECORD": {"kk": "Тіркелген телефон нөмірі жоқ: растау коды жіберілмейді.",
+                           "ru": "Нет номера телефона в учёте: код подтверждения не отправить.",
+                           "en": "There is no phone number on record to send the "
+                                 "confirmation code to."},
 }
 
 

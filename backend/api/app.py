@@ -18,16 +18,19 @@ from auth.service import AuthService
 from auth.settings import AuthSettings
 from auth.sms import SmsGateway
 from backend.access.directory import PeopleDirectory
+from backend.api.body_limit import BodyLimit, BodyRule
 from backend.api.dev_pages import add_dev_pages
 from backend.api.etag import ETagMiddleware
 from backend.api.graphql_app import GraphQLApp
 from backend.api.ingest import add_bulk_ingest
+from backend.api.oauth import MAX_BODY as OAUTH_MAX_BODY
 from backend.api.oauth import add_oauth
 from backend.api.probes import add_probes
+from backend.api.request_id import RequestIdMiddleware
 from backend.db.engine import create_engine, create_session_factory
 from backend.db.reads import Reads
 from backend.gql.context import Context, language_from_header
-from backend.gql.limits import BodySizeLimit, Limits
+from backend.gql.limits import Limits
 from backend.gql.schema import build_schema
 from backend.help.library import HelpLibrary
 from backend.inbox.center import NotificationCenter
@@ -141,8 +144,11 @@ def create_app(
     app.router.routes.append(
         Route("/graphql", graphql, methods=["GET", "POST"], include_in_schema=False))
     app.add_middleware(ETagMiddleware, path="/graphql")
-    app.add_middleware(BodySizeLimit, path="/graphql", max_bytes=limits.max_body_bytes,
-                       integrator_max_bytes=limits.max_integrator_body_bytes)
+    app.add_middleware(BodyLimit, rules=[
+        BodyRule("/graphql", limits.max_body_bytes, limits.max_integrator_body_bytes),
+        BodyRule("/oauth/token", OAUTH_MAX_BODY, shape="oauth"),
+    ])
+    app.add_middleware(RequestIdMiddleware)  # outermost: every answer and log line has the id
     add_probes(app)
     add_oauth(app)
     add_bulk_ingest(app)

@@ -1,7 +1,8 @@
 """ETags on GraphQL responses, so the app can keep what it read offline and ask cheaply
 whether it changed (``If-None-Match`` → 304 with no body).
 
-The tag is a hash of the response body: the same data gives the same tag, on any server.
+The tag is a hash of the response body: the same data gives the same tag, on any server
+(the answer's own ``requestId`` is left out of the hash: it differs on every request).
 Responses vary by caller and language (``Vary``); a signed-in person's stay private to their
 device, an anonymous one (help articles) may sit in shared caches for five minutes.
 """
@@ -12,6 +13,8 @@ import hashlib
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from backend.logs import request_id
 
 
 class ETagMiddleware:
@@ -55,7 +58,8 @@ class ETagMiddleware:
             await send(start)
             await send({"type": "http.response.body", "body": body})
             return
-        etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+        own_id = f'"requestId":"{request_id.get()}"'.encode()
+        etag = '"' + hashlib.sha256(body.replace(own_id, b"")).hexdigest()[:32] + '"'
         headers["etag"] = etag
         headers["vary"] = "Authorization, Accept-Language"
         # Without credentials the answer is public (help articles): shared caches may keep it

@@ -3,29 +3,124 @@
 FastAPI's router solves dependencies and wraps every request in its own layers (7 % of the
 home screen's CPU under load); ``/graphql`` needs none of that: its context is built from the
 request's headers by ``context_factory``.
+
+Reading the request is the one place where a request that cannot be read becomes HTTP 400
+``BAD_REQUEST`` (localized, typed, with the request id): a body that is not UTF-8 or not JSON,
+JSON that is not an object, JSON nested deeper than ``MAX_JSON_DEPTH`` (which would otherwise
+exhaust the recursion of the JSON decoder or of variable coercion), and whatever Strawberry
+refuses while reading (a wrong content type, no query, variables that are not an object).
+Every GraphQL answer carries ``extensions.requestId``.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
+from typing import Any
 
+from cross_web import HTTPException
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.http.types import QueryParams
 from strawberry.schema import BaseSchema
+from strawberry.types import ExecutionResult
 
+from backend.api.graphiql import graphiql_page
+from backend.api.problems import localized, problem
 from backend.gql.context import Context
+from backend.logs import request_id
+
+MAX_JSON_DEPTH = 32
+"""Nesting of arrays and objects a request may use (the deepest input type needs 4)."""
+
+
+class Unreadable(Exception):
+    """The request cannot be read; ``key`` names its message in ``backend.messages``."""
+
+    def __init__(self, key: str, **values: object) -> None:
+        super().__init__(key)
+        self.key = key
+        self.values = values
+
+
+def within_depth(value: object, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether parsed JSON nests no deeper than ``limit`` (walked without recursion)."""
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children = list(item.values())
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return False
+        stack.extend((child, depth + 1) for child in children
+                     if isinstance(child, dict | list))
+    return True
+
+
+def read_json(data: str | bytes) -> Any:
+    """JSON from a request: UTF-8, parseable, not too deep, an object or an array."""
+    try:
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+        parsed = json.loads(text)
+    except UnicodeDecodeError as error:
+        raise Unreadable("request_not_utf8") from error
+    except RecursionError as error:
+        raise Unreadable("request_too_deep", max=MAX_JSON_DEPTH) from error
+    except ValueError as error:
+        raise Unreadable("request_not_json") from error
+    if not isinstance(parsed, dict | list):
+        raise Unreadable("request_not_object")
+    if not within_depth(parsed):
+        raise Unreadable("request_too_deep", max=MAX_JSON_DEPTH)
+    return parsed
 
 
 class GraphQLApp(GraphQL[Context, None]):
-    """Strawberry's ASGI app with our per-request ``Context``."""
+    """Strawberry's ASGI app with our per-request ``Context`` and typed refusals."""
 
     def __init__(self, schema: BaseSchema, *,
                  context_factory: Callable[[Request], Awaitable[Context]],
                  graphiql: bool) -> None:
         super().__init__(schema, graphql_ide="graphiql" if graphiql else None)
         self._context_factory = context_factory
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            response = await self.run(Request(scope=scope, receive=receive))
+        except Unreadable as refused:
+            response = problem(400, "BAD_REQUEST",
+                               localized(Headers(scope=scope), refused.key, **refused.values))
+        except HTTPException as refused:
+            code = "NOT_FOUND" if refused.status_code == 404 else "BAD_REQUEST"
+            text = localized(Headers(scope=scope), "request_unreadable", detail=refused.reason)
+            response = problem(refused.status_code, code, text)
+        await response(scope, receive, send)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """Our GraphiQL page (assets from this server, no CDN), not Strawberry's."""
+        return graphiql_page()
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """The body, or ``variables``/``extensions`` of a GET, read by ``read_json``."""
+        return read_json(data)
+
+    def parse_query_params(self, params: QueryParams) -> dict[str, Any]:
+        """A GET's parameters; ``variables=null`` is the same as none."""
+        cleaned = {key: value for key, value in params.items()
+                   if not (key in ("variables", "extensions") and value == "null")}
+        return super().parse_query_params(cleaned)
 
     async def get_context(self, request: Request | WebSocket,
                           response: Response | WebSocket) -> Context:
@@ -35,3 +130,11 @@ class GraphQLApp(GraphQL[Context, None]):
         context = await self._context_factory(request)
         context.response = response
         return context
+
+    async def process_result(self, request: Request,
+                             result: ExecutionResult) -> GraphQLHTTPResponse:
+        """Strawberry's answer with ``extensions.requestId`` (the one of the log lines)."""
+        answer = await super().process_result(request, result)
+        answer["extensions"] = {**(answer.get("extensions") or {}),
+                                "requestId": request_id.get()}
+        return answer

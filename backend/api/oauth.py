@@ -3,12 +3,17 @@
 Client authentication by HTTP Basic (preferred, §2.3.1) or ``client_id`` and
 ``client_secret`` in the form body.  Errors are RFC 6749 §5.2 JSON bodies; a throttled
 client gets 429 with ``Retry-After``.  Responses are never cached (§5.1).
+
+The body is limited while it streams (``backend.api.body_limit``, ``MAX_BODY``); a body that
+is not UTF-8, or credentials with control characters (``client_id=%00``), are refused as
+``invalid_request`` before anything is looked up.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import re
 from urllib.parse import parse_qs, unquote
 
 from fastapi import FastAPI, Request
@@ -19,6 +24,7 @@ from auth.errors import RateLimited
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 MAX_BODY = 4096
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _error(error: str, description: str, status: int = 400,
@@ -47,14 +53,20 @@ def add_oauth(app: FastAPI) -> None:
                 "application/x-www-form-urlencoded"):
             return _error("invalid_request", "Send application/x-www-form-urlencoded.")
         body = await request.body()
-        if len(body) > MAX_BODY:
+        if len(body) > MAX_BODY:  # also enforced while streaming, by the app's BodyLimit
             return _error("invalid_request", "The request is too large.")
-        form = {key: values[0] for key, values in parse_qs(body.decode(errors="replace")).items()}
+        try:
+            form = {key: values[0] for key, values in parse_qs(body.decode(),
+                                                                errors="strict").items()}
+        except UnicodeDecodeError:
+            return _error("invalid_request", "The body is not UTF-8.")
         if form.get("grant_type") != "client_credentials":
             return _error("unsupported_grant_type", "Only client_credentials is supported.")
         credentials = _basic(request.headers.get("authorization"))
         if credentials is None:
             credentials = (form.get("client_id", ""), form.get("client_secret", ""))
+        if any(_CONTROL.search(value) for value in (*credentials, form.get("scope") or "")):
+            return _error("invalid_request", "The credentials contain control characters.")
         if not credentials[0] or not credentials[1]:
             return _error("invalid_client", "Client authentication failed.", 401,
                           {"WWW-Authenticate": 'Basic realm="mhi"'})

@@ -1,4 +1,6 @@
-"""Guard rails on every request: body size, tokens, depth, aliases; parser and validation caches.
+"""Guard rails on every request: tokens, depth, aliases; parser and validation caches.
+
+(The body size limit is HTTP, not GraphQL: ``backend.api.body_limit``, with the sizes here.)
 
 Each limit answers with a typed error (``extensions.code`` BAD_USER_INPUT and
 ``extensions.limit`` naming the limit) before any resolver runs.
@@ -6,9 +8,6 @@ Each limit answers with a typed error (``extensions.code`` BAD_USER_INPUT and
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -16,12 +15,7 @@ from functools import cache, lru_cache
 
 from graphql import ASTValidationRule, DocumentNode, parse
 from graphql.error import GraphQLError
-from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter, SchemaExtension
-
-from backend.gql.context import language_from_header
-from backend.messages import message
 
 
 @dataclass(frozen=True)
@@ -111,82 +105,6 @@ def limit_of(error: GraphQLError) -> str | None:
         if pattern.search(error.message):
             return name
     return None
-
-
-class BodySizeLimit:
-    """ASGI middleware: a request body over ``max_bytes`` to ``path`` gets 413 and a typed
-    GraphQL error, without being read into memory.
-
-    A bearer token whose audience is ``integrator`` may send up to ``integrator_max_bytes``
-    (batches of records).  The token is only read, not verified, and only once a body passes
-    ``max_bytes``: the app verifies it as for any request, so a forged claim buys at most
-    reading the larger body before the refusal.
-    """
-
-    def __init__(self, app: ASGIApp, *, path: str, max_bytes: int,
-                 integrator_max_bytes: int | None = None) -> None:
-        self.app = app
-        self.path = path
-        self.max_bytes = max_bytes
-        self.integrator_max_bytes = integrator_max_bytes or max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(self.path):
-            await self.app(scope, receive, send)
-            return
-        limit = self.max_bytes
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            limit = self._limit_for(scope)
-            if int(declared) > limit:
-                await self._reject(scope, send, limit)
-                return
-        seen = 0
-
-        async def counted() -> Message:
-            nonlocal seen, limit
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > limit and limit == self.max_bytes:
-                    limit = self._limit_for(scope)
-                if seen > limit:
-                    raise _BodyTooLarge
-            return message
-
-        try:
-            await self.app(scope, counted, send)
-        except _BodyTooLarge:
-            await self._reject(scope, send, limit)
-
-    def _limit_for(self, scope: Scope) -> int:
-        """The larger limit when the bearer token says it is an integrator's."""
-        authorization = Headers(scope=scope).get("authorization", "")
-        _, _, token = authorization.partition(" ")
-        try:
-            payload = token.split(".")[1]
-            claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-        except (IndexError, ValueError, binascii.Error):
-            return self.max_bytes
-        if isinstance(claims, dict) and claims.get("aud") == "integrator":
-            return self.integrator_max_bytes
-        return self.max_bytes
-
-    async def _reject(self, scope: Scope, send: Send, limit: int) -> None:
-        language = language_from_header(Headers(scope=scope).get("accept-language"))
-        text = message("body_too_large", max=limit)[language]
-        body = json.dumps({"data": None, "errors": [{
-            "message": text,
-            "extensions": {"code": "BAD_USER_INPUT", "limit": "body_size"},
-        }]}).encode()
-        await send({"type": "http.response.start", "status": 413, "headers": [
-            (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-        ]})
-        await send({"type": "http.response.body", "body": body})
-
-
-class _BodyTooLarge(Exception):
-    """Raised inside the app when a streamed body passes the limit."""
 
 
 def cache_hits(limits: Limits) -> tuple[int, int]:

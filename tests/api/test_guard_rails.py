@@ -51,7 +51,7 @@ class TestLimits:
             headers={"content-type": "application/json"})
         assert response.status_code == 413
         assert response.json()["errors"][0]["extensions"] == {
-            "code": "BAD_USER_INPUT", "limit": "body_size"}
+            "code": "BAD_REQUEST", "limit": "body_size", "maxBytes": Limits().max_body_bytes}
 
     async def test_a_normal_request_passes(self, client: httpx.AsyncClient) -> None:
         body = await graphql(client, "{ a: helpVersion b: helpVersion }")
