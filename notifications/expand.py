@@ -20,6 +20,7 @@ from typing import Final
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from notifications.clock import NOW, Clock, reading
 from notifications.settings import NotifySettings
 
 # The category of each event kind.  A change of status down to conditionally insured (the
@@ -72,23 +73,23 @@ WITH claimed AS (
                                due_at)
   SELECT e.id, d.id, e.person_id, e.kind, e.category,
     CASE WHEN e.kind IN ({_DIGEST})
-      THEN e.kind || ':' || to_char(now() AT TIME ZONE d.time_zone, 'YYYY-MM-DD') END,
+      THEN e.kind || ':' || to_char({NOW} AT TIME ZONE d.time_zone, 'YYYY-MM-DD') END,
     notify.quiet_until(
       GREATEST(CASE WHEN e.kind IN ({_DIGEST})
-                 THEN now() + make_interval(secs => :digest_window) ELSE now() END,
+                 THEN {NOW} + make_interval(secs => :digest_window) ELSE {NOW} END,
                CASE WHEN e.kind = 'announcement.published'
                  THEN (e.payload->>'sendAt')::timestamptz END),
       q.starts, q.ends, q.time_zone)
   FROM events e
   JOIN notify.device d ON d.person_id = e.person_id AND d.retired_at IS NULL
-    AND d.last_seen_at > now() - make_interval(days => :stale_days)
+    AND d.last_seen_at > {NOW} - make_interval(days => :stale_days)
   LEFT JOIN notify.quiet_hours q ON q.person_id = e.person_id
   WHERE e.category IS NOT NULL AND NOT EXISTS (
     SELECT 1 FROM off WHERE off.person_id = e.person_id AND off.category = e.category
     AND off.channel = 'push')
   ON CONFLICT (event_id, device_id) DO NOTHING RETURNING 1
 ), done AS (
-  UPDATE notify.outbox o SET dispatched_at = now() FROM claimed WHERE o.id = claimed.id
+  UPDATE notify.outbox o SET dispatched_at = {NOW} FROM claimed WHERE o.id = claimed.id
   RETURNING o.id
 )
 SELECT (SELECT count(*) FROM done), (SELECT count(*) FROM inbox), (SELECT count(*) FROM pushes)
@@ -105,9 +106,11 @@ class Expanded:
 
 
 async def expand(conn: AsyncConnection, settings: NotifySettings,
-                 limit: int | None = None) -> Expanded:
-    """Expand up to ``limit`` pending events (the caller commits)."""
+                 limit: int | None = None, clock: Clock | None = None) -> Expanded:
+    """Expand up to ``limit`` pending events (the caller commits); ``clock``: see
+    ``notifications.clock`` (None: the database's)."""
     row = (await conn.execute(text(EXPAND), {
+        "now": reading(clock),
         "limit": limit or settings.expand_batch,
         "digest_window": float(settings.digest_window_seconds),
         "stale_days": settings.stale_after_days,

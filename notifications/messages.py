@@ -56,10 +56,12 @@ class Push:
     data: dict[str, str]
 
 
-def build(group: Sequence[Claimed], earlier: Sequence[Mapping[str, Any]] = ()) -> Push:
+def build(group: Sequence[Claimed], earlier: Sequence[Mapping[str, Any]] = (),
+          now: datetime | None = None) -> Push:
     """The push for one delivery, or the digest for a device's deliveries that share a
     ``digest_key`` (``earlier``: payloads already pushed under that key today, so that the
-    digest that replaces them on the phone counts the whole day)."""
+    digest that replaces them on the phone counts the whole day).  ``now``: the sender's
+    clock, from which APNs counts the expiry (None: this machine's)."""
     newest = group[-1]  # the group is in id order
     if (newest.digest_key is not None and len(group) + len(earlier) > 1) or _many(newest):
         every = [*earlier, *(claimed.payload for claimed in group)]
@@ -73,8 +75,8 @@ def build(group: Sequence[Claimed], earlier: Sequence[Mapping[str, Any]] = ()) -
         data = payloads.push_data(newest.kind, newest.payload, notification_id=newest.event_id,
                                   category=newest.category)
     tag = newest.digest_key or f"{newest.kind}:{newest.event_id}"
-    return Push(tuple(group), _message(newest, rendered, data, tag), rendered.title,
-                rendered.body, data)
+    return Push(tuple(group), _message(newest, rendered, data, tag, now or datetime.now()),
+                rendered.title, rendered.body, data)
 
 
 def _many(claimed: Claimed) -> bool:
@@ -83,7 +85,7 @@ def _many(claimed: Claimed) -> bool:
 
 
 def _message(claimed: Claimed, rendered: templates.Rendered, data: dict[str, str],
-             tag: str) -> messaging.Message:
+             tag: str, now: datetime) -> messaging.Message:
     ttl = TTL[claimed.category]
     urgent = claimed.category == "critical"
     notification = messaging.Notification(title=rendered.title, body=rendered.body)
@@ -92,7 +94,7 @@ def _message(claimed: Claimed, rendered: templates.Rendered, data: dict[str, str
         notification=messaging.AndroidNotification(tag=tag[:64], channel_id=claimed.category))
     apns = messaging.APNSConfig(
         headers={"apns-collapse-id": tag[:64], "apns-priority": "10" if urgent else "5",
-                 "apns-expiration": str(int(datetime.now().timestamp()
+                 "apns-expiration": str(int(now.timestamp()
                                              + ttl.total_seconds()))},
         payload=messaging.APNSPayload(aps=messaging.Aps(thread_id=claimed.category,
                                                         sound="default")))

@@ -20,15 +20,16 @@ from typing import Any, Final
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from notifications.clock import NOW, Clock, reading
 from notifications.gateway import Gateway, Outcome, Verdict
 from notifications.messages import Claimed, Push, build
 from notifications.settings import NotifySettings
 
 log = logging.getLogger("mhi.notify")
-CLAIM: Final = """
+CLAIM: Final = f"""
 WITH due AS (
   SELECT id, device_id, digest_key FROM notify.delivery
-  WHERE state = 'pending' AND due_at <= now()
+  WHERE state = 'pending' AND due_at <= {NOW}
   ORDER BY due_at LIMIT :limit FOR UPDATE SKIP LOCKED
 ), companions AS (
   SELECT d.id FROM notify.delivery d
@@ -37,13 +38,13 @@ WITH due AS (
   WHERE d.state = 'pending' AND d.id NOT IN (SELECT id FROM due)
   FOR UPDATE OF d SKIP LOCKED
 ), picked AS (SELECT id FROM due UNION ALL SELECT id FROM companions)
-UPDATE notify.delivery d SET state = 'sending', claimed_at = now(), attempts = d.attempts + 1
+UPDATE notify.delivery d SET state = 'sending', claimed_at = {NOW}, attempts = d.attempts + 1
 FROM picked, notify.device v, notify.outbox o
 WHERE d.id = picked.id AND v.id = d.device_id AND o.id = d.event_id
 RETURNING d.id, d.event_id, d.device_id, d.kind, d.category, d.digest_key, d.attempts,
   v.token, v.token_kind, v.platform, v.language, v.retired_at IS NOT NULL, o.payload,
   o.created_at
-"""
+"""  # noqa: S608 (the clock expression, no client value)
 EARLIER: Final = """
 SELECT d.device_id, d.digest_key, o.payload FROM notify.delivery d
 JOIN notify.outbox o ON o.id = d.event_id
@@ -51,32 +52,32 @@ JOIN unnest(CAST(:devices AS bigint[]), CAST(:keys AS text[])) AS g(device_id, d
   ON d.device_id = g.device_id AND d.digest_key = g.digest_key
 WHERE d.state = 'sent' ORDER BY d.id
 """
-RECORD: Final = """
+RECORD: Final = f"""
 UPDATE notify.delivery d SET state = u.state,
   due_at = coalesce((SELECT notify.quiet_until(u.due_at, q.starts, q.ends, q.time_zone)
                      FROM notify.quiet_hours q WHERE q.person_id = d.person_id),
                     u.due_at, d.due_at),
   last_error = u.error, message_name = u.name, claimed_at = NULL,
-  finished_at = CASE WHEN u.state = 'pending' THEN NULL ELSE now() END
+  finished_at = CASE WHEN u.state = 'pending' THEN NULL ELSE {NOW} END
 FROM unnest(CAST(:ids AS bigint[]), CAST(:states AS text[]), CAST(:due AS timestamptz[]),
             CAST(:errors AS text[]), CAST(:names AS text[])) AS u(id, state, due_at, error, name)
 WHERE d.id = u.id AND d.state = 'sending'
-"""
-RETIRE: Final = """
+"""  # noqa: S608 (the clock expression, no client value)
+RETIRE: Final = f"""
 WITH retired AS (
-  UPDATE notify.device v SET retired_at = now(), retired_reason = r.reason
+  UPDATE notify.device v SET retired_at = {NOW}, retired_reason = r.reason
   FROM unnest(CAST(:ids AS bigint[]), CAST(:reasons AS text[])) AS r(id, reason)
   WHERE v.id = r.id AND v.retired_at IS NULL RETURNING v.id
 )
-UPDATE notify.delivery SET state = 'cancelled', finished_at = now(), claimed_at = NULL,
+UPDATE notify.delivery SET state = 'cancelled', finished_at = {NOW}, claimed_at = NULL,
   last_error = 'DEVICE_RETIRED'
 WHERE device_id IN (SELECT id FROM retired) AND state = 'pending'
-"""
-REAP: Final = """
-UPDATE notify.delivery SET state = 'unknown', finished_at = now(),
+"""  # noqa: S608 (the clock expression, no client value)
+REAP: Final = f"""
+UPDATE notify.delivery SET state = 'unknown', finished_at = {NOW},
   last_error = 'WORKER_LOST: the worker stopped during the call; not sent again'
-WHERE state = 'sending' AND claimed_at < now() - make_interval(secs => :lease)
-"""
+WHERE state = 'sending' AND claimed_at < {NOW} - make_interval(secs => :lease)
+"""  # noqa: S608 (the clock expression, no client value)
 
 
 @dataclass
@@ -107,11 +108,12 @@ class Sender:
     """Claims, sends and records, one batch at a time (several may run at once)."""
 
     def __init__(self, engine: AsyncEngine, gateway: Gateway, settings: NotifySettings,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None, clock: Clock | None = None) -> None:
         self.engine = engine
         self.gateway = gateway
         self.settings = settings
         self.rng = rng or random.Random()  # noqa: S311 (jitter, not secrecy)
+        self.clock = clock  # None: the database's now() (see notifications.clock)
 
     async def send_once(self) -> SendReport:
         """Claim up to ``send_batch`` due deliveries, send them and record the outcome."""
@@ -127,7 +129,8 @@ class Sender:
         for group in _groups(live):
             try:
                 pushes.append(build(group, earlier.get((group[0].device_id,
-                                                        group[0].digest_key), [])))
+                                                        group[0].digest_key), []),
+                                    now=reading(self.clock)))
             except (ValueError, KeyError, TypeError) as error:  # an event we cannot word
                 log.error("a push could not be built (%s: %s); dead-lettered",
                           group[0].kind, type(error).__name__)
@@ -139,7 +142,8 @@ class Sender:
         return report
 
     async def _claim(self, conn: AsyncConnection) -> list[Claimed]:
-        rows = (await conn.execute(text(CLAIM), {"limit": self.settings.send_batch})).all()
+        rows = (await conn.execute(text(CLAIM), {"limit": self.settings.send_batch,
+                                                  "now": reading(self.clock)})).all()
         return [Claimed(*row) for row in sorted(rows, key=lambda row: row[0])]
 
     async def _earlier(self, conn: AsyncConnection, claimed: Sequence[Claimed]
@@ -156,7 +160,7 @@ class Sender:
     async def _record(self, conn: AsyncConnection, claimed: Sequence[Claimed],
                       pushes: Sequence[Push], outcomes: Sequence[Outcome],
                       report: SendReport, broken: Mapping[int, str]) -> None:
-        now = datetime.now().astimezone()
+        now = reading(self.clock) or datetime.now().astimezone()
         rows: dict[int, tuple[str, datetime | None, str | None, str | None]] = {
             c.id: ("cancelled", None, "DEVICE_RETIRED", None) for c in claimed if c.retired}
         report.cancelled = len(rows)
@@ -173,10 +177,12 @@ class Sender:
         ids = list(rows)
         await conn.execute(text(RECORD), {
             "ids": ids, "states": [rows[i][0] for i in ids], "due": [rows[i][1] for i in ids],
-            "errors": [rows[i][2] for i in ids], "names": [rows[i][3] for i in ids]})
+            "errors": [rows[i][2] for i in ids], "names": [rows[i][3] for i in ids],
+            "now": reading(self.clock)})
         if retire:
             await conn.execute(text(RETIRE), {"ids": list(retire),
-                                              "reasons": list(retire.values())})
+                                              "reasons": list(retire.values()),
+                                              "now": reading(self.clock)})
 
     def _state(self, delivery: Claimed, outcome: Outcome, now: datetime, report: SendReport
                ) -> tuple[str, datetime | None, str | None, str | None]:
@@ -210,7 +216,9 @@ def _groups(claimed: Sequence[Claimed]) -> list[list[Claimed]]:
     return list(groups.values())
 
 
-async def reap(conn: AsyncConnection, settings: NotifySettings) -> int:
+async def reap(conn: AsyncConnection, settings: NotifySettings,
+               clock: Clock | None = None) -> int:
     """Deliveries a dead worker left ``sending``: marked ``unknown`` (see the module)."""
-    result = await conn.execute(text(REAP), {"lease": float(settings.lease_seconds)})
+    result = await conn.execute(text(REAP), {"lease": float(settings.lease_seconds),
+                                             "now": reading(clock)})
     return int(result.rowcount)

@@ -10,21 +10,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from notifications.clock import NOW, Clock, reading
 from notifications.expand import Expanded, expand
 from notifications.gateway import Gateway
 from notifications.sender import Sender, SendReport, reap
 from notifications.settings import NotifySettings
 
 log = logging.getLogger("mhi.notify")
-PRUNE = """
-DELETE FROM notify.device WHERE last_seen_at < now() - make_interval(days => :days)
-"""
+PRUNE = f"""
+DELETE FROM notify.device WHERE last_seen_at < {NOW} - make_interval(days => :days)
+"""  # noqa: S608 (the clock expression, no client value)
 UPKEEP_SECONDS = 60.0
 _Round = Callable[[], Awaitable[float]]
 
@@ -57,16 +59,20 @@ class Totals:
 class Dispatcher:
     """Expands the outbox and sends the deliveries until stopped."""
 
-    def __init__(self, engine: AsyncEngine, gateway: Gateway, settings: NotifySettings) -> None:
+    def __init__(self, engine: AsyncEngine, gateway: Gateway, settings: NotifySettings,
+                 clock: Clock | None = None, rng: random.Random | None = None) -> None:
+        """``clock`` and ``rng``: the time and the jitter, for tests to fix; by default the
+        database's ``now()`` (``notifications.clock``) and a fresh random generator."""
         self.engine = engine
         self.settings = settings
-        self.sender = Sender(engine, gateway, settings)
+        self.clock = clock
+        self.sender = Sender(engine, gateway, settings, rng=rng, clock=clock)
         self.totals = Totals()
 
     async def expand_once(self) -> Expanded:
         """One batch of outbox events, in its own transaction."""
         async with self.engine.begin() as conn:
-            expanded = await expand(conn, self.settings)
+            expanded = await expand(conn, self.settings, clock=self.clock)
         self.totals.events += expanded.events
         self.totals.deliveries += expanded.deliveries
         return expanded
@@ -80,9 +86,9 @@ class Dispatcher:
     async def upkeep(self) -> tuple[int, int]:
         """Reap deliveries a dead worker left mid-call; prune devices long unseen."""
         async with self.engine.begin() as conn:
-            reaped = await reap(conn, self.settings)
-            pruned = (await conn.execute(text(PRUNE),
-                                         {"days": self.settings.prune_after_days})).rowcount
+            reaped = await reap(conn, self.settings, self.clock)
+            pruned = (await conn.execute(text(PRUNE), {"days": self.settings.prune_after_days,
+                                                       "now": reading(self.clock)})).rowcount
         if reaped:
             log.warning("%d deliveries were left mid-call by a stopped worker: marked unknown",
                         reaped)

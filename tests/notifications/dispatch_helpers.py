@@ -12,6 +12,7 @@ import asyncio
 import itertools
 import json
 import os
+import random
 import secrets
 import sys
 import uuid
@@ -19,7 +20,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,6 +31,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from notifications import devices, payloads, preferences
+from notifications.clock import Clock
 from notifications.fcm_local import FcmLocal, Record
 from notifications.gateway import Gateway, close_app, open_app
 from notifications.preferences import Quiet
@@ -120,16 +122,36 @@ def notify_settings(fcm_url: str, **overrides: Any) -> NotifySettings:
     return NotifySettings(**values)
 
 
+class TestClock:
+    """A dispatcher clock (``notifications.clock``) that only the test moves: quiet hours,
+    digest windows and backoffs are checked at exact instants instead of slept on."""
+
+    __test__ = False  # not a test class, whatever pytest thinks of the name
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+    def advance(self, seconds: float) -> datetime:
+        """Time passes; the new instant."""
+        self.at += timedelta(seconds=seconds)
+        return self.at
+
+
 @asynccontextmanager
 async def dispatcher(engine: AsyncEngine, settings: NotifySettings,
-                     app: firebase_admin.App | None = None) -> AsyncIterator[Dispatcher]:
+                     app: firebase_admin.App | None = None, clock: Clock | None = None,
+                     rng: random.Random | None = None) -> AsyncIterator[Dispatcher]:
     """``Dispatcher(engine, Gateway(open_app(settings)), settings)``, the app closed after.
 
     ``app``: a firebase-admin app from ``open_app`` to share (making one costs six TLS
-    contexts, a few tenths of a second); it must point at ``settings.fcm_local_url``."""
+    contexts, a few tenths of a second); it must point at ``settings.fcm_local_url``.
+    ``clock``, ``rng``: the dispatcher's time and jitter (default: the database's, random)."""
     own = open_app(settings) if app is None else None
     try:
-        yield Dispatcher(engine, Gateway(own or app), settings)
+        yield Dispatcher(engine, Gateway(own or app), settings, clock=clock, rng=rng)
     finally:
         if own is not None:
             await close_app(own)
@@ -350,12 +372,6 @@ async def switch(engine: AsyncEngine, person: uuid.UUID, category: str, channel:
     """Switch a category off (or on) on a channel, through ``preferences.set_switch``."""
     async with engine.begin() as conn:
         await preferences.set_switch(conn, person, category, channel, enabled)
-
-
-async def almaty_now(engine: AsyncEngine) -> tuple[datetime, datetime]:
-    """(the database's now, the same instant as a naive Almaty wall-clock time)."""
-    now = await db_now(engine)
-    return now, now.astimezone(ZoneInfo(ALMATY)).replace(tzinfo=None)
 
 
 async def set_quiet(engine: AsyncEngine, person: uuid.UUID, starts: time, ends: time) -> None:

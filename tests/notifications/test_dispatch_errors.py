@@ -4,7 +4,6 @@ dead tokens retired at once, our own mistakes dead-lettered, and nothing pushed 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import random
 import socket
@@ -24,9 +23,10 @@ from notifications.sender import backoff
 from notifications.settings import NotifySettings
 from tests.notifications.conftest import FcmLocalServer
 from tests.notifications.dispatch_helpers import (
+    TestClock,
     add_device,
     add_event,
-    db_now,
+    almaty,
     deliveries,
     dispatcher,
     make_due,
@@ -52,6 +52,11 @@ def db(engine: AsyncEngine, committed: AsyncSession) -> AsyncEngine:
     return engine
 
 
+def jitter() -> random.Random:
+    """The same jitter every time: the test knows a retry's delay to the microsecond."""
+    return random.Random(7)  # noqa: S311 (jitter, not secrecy)
+
+
 def closed_port() -> int:
     """A local port nobody listens on."""
     with socket.socket() as sock:
@@ -73,27 +78,25 @@ async def test_a_transient_error_is_retried_then_sent_once(
     fcm_local.state.retry_after = retry_after
     fcm_local.state.script_errors(phone.token, [code])
     await add_event(db, person, "contribution.received", received(1))
-    async with dispatcher(db, notify_settings(fcm_local.url), firebase) as worker:
+    settings = notify_settings(fcm_local.url)
+    clock = TestClock(almaty(2026, 11, 24, 12))
+    async with dispatcher(db, settings, firebase, clock, jitter()) as worker:
         await worker.expand_once()
-        before = await db_now(db)
         report = await worker.send_once()
-        after = await db_now(db)
         assert (report.claimed, report.retried, report.sent) == (1, 1, 0)
         # One HTTP call: firebase-admin's own retries (500, 503) are off (gateway.open_app).
         assert fcm_local.state.errors == {code: 1} and fcm_local.state.accepted == 0
         [row] = await deliveries(db)
         assert (row.state, row.attempts, row.last_error) == ("pending", 1, code)
-        if retry_after is None:  # the backoff: 0.05 s, jitter half to all of it
-            assert before + timedelta(seconds=0.02) <= row.due_at <= after + timedelta(
-                seconds=0.06)
-        else:
-            assert row.due_at >= before + timedelta(seconds=retry_after)
+        # The backoff (0.05 s, jitter half to all of it), never before Retry-After.
+        delay = backoff(1, settings, retry_after, jitter())
+        assert 0.025 <= delay <= 0.05 if retry_after is None else delay == retry_after
+        assert row.due_at == clock.at + timedelta(seconds=delay)
         # A 429 with Retry-After pauses the sender (only a 429: doc "Delivery states").
         assert report.pause == (retry_after if code == "QUOTA_EXCEEDED" else 0.0)
-        if retry_after is None:
-            await asyncio.sleep(0.1)
-        else:
-            await make_due(db)
+        clock.advance(delay - 0.000_001)
+        assert (await worker.drain()).sent == 0
+        clock.advance(0.000_001)
         totals = await worker.drain()
         await worker.drain()
     assert totals.sent == 1
@@ -110,13 +113,14 @@ async def test_a_network_error_is_retried(db: AsyncEngine, fcm_local: FcmLocalSe
     phone = await add_device(db, person)
     await add_event(db, person, "contribution.received", received(1))
     away = notify_settings(f"http://127.0.0.1:{closed_port()}")
-    async with dispatcher(db, away) as worker:
+    clock = TestClock(almaty(2026, 11, 24, 12))
+    async with dispatcher(db, away, clock=clock) as worker:
         totals = await worker.drain()
     assert (totals.retried, totals.sent) == (1, 0)
     [row] = await deliveries(db)
     assert (row.state, row.attempts, row.last_error) == ("pending", 1, "NETWORK")
-    await asyncio.sleep(0.1)
-    async with dispatcher(db, notify_settings(fcm_local.url), firebase) as worker:
+    clock.advance(away.retry_max_seconds)  # past any backoff
+    async with dispatcher(db, notify_settings(fcm_local.url), firebase, clock) as worker:
         await worker.drain()
     [row] = await deliveries(db)
     assert (row.state, row.attempts) == ("sent", 2)

@@ -5,7 +5,6 @@ devices."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, time, timedelta
@@ -26,10 +25,10 @@ from tests.notifications.dispatch_helpers import (
     LAB,
     PUSH_CASES,
     TTL_DAYS,
+    TestClock,
     add_device,
     add_event,
     almaty,
-    almaty_now,
     announcement,
     db_now,
     deliveries,
@@ -78,14 +77,15 @@ async def test_one_event_reaches_each_device_in_its_language(
     payload = received(101)
     event = await add_event(db, person, "contribution.received", payload)
     settings = notify_settings(fcm_local.url)
-    async with dispatcher(db, settings, firebase) as worker:
+    clock = TestClock(almaty(2026, 11, 24, 12))
+    async with dispatcher(db, settings, firebase, clock) as worker:
         totals = await worker.drain()
     assert (totals.events, totals.deliveries, totals.sent) == (1, 2, 2)
     assert await inbox_count(db, person) == 1
     rows = await deliveries(db)
     assert [(r.event_id, r.state, r.attempts) for r in rows] == [(event, "sent", 1)] * 2
     assert fcm_local.state.counts == {kk.token: 1, en.token: 1}
-    now = (await db_now(db)).timestamp()
+    now = int(clock.at.timestamp())
     for phone in (kk, en):
         [message] = pushes(fcm_local.state, phone.token)
         [row] = [r for r in rows if r.device_id == phone.id]
@@ -105,7 +105,7 @@ async def test_one_event_reaches_each_device_in_its_language(
         headers = message["apns"]["headers"]
         assert headers["apns-collapse-id"] == f"contribution.received:{event}"
         assert headers["apns-priority"] == "5"
-        assert abs(int(headers["apns-expiration"]) - (now + 3 * 86400)) < 60
+        assert headers["apns-expiration"] == str(now + 3 * 86400)
     [to_kk], [to_en] = pushes(fcm_local.state, kk.token), pushes(fcm_local.state, en.token)
     assert to_kk["notification"]["title"] == "2026 жылғы қазан үшін сақтандыру төленді"
     assert to_en["notification"]["title"] == "Insurance paid for October 2026"
@@ -227,21 +227,25 @@ async def test_critical_cannot_be_muted(db: AsyncEngine, fcm_local: FcmLocalServ
 
 async def test_quiet_hours_hold_pushes_until_they_end_then_send_once(
         db: AsyncEngine, fcm_local: FcmLocalServer, firebase: firebase_admin.App) -> None:
+    """22:00–07:00 in Almaty, events at 23:30: held across midnight until 07:00 (not a
+    microsecond before), then each sent once."""
     person = uuid.uuid4()
     phone = await add_device(db, person)
-    now, local = await almaty_now(db)
-    until = timedelta(seconds=1.5)
-    await set_quiet(db, person, (local - timedelta(hours=1)).time(), (local + until).time())
+    clock = TestClock(almaty(2026, 11, 23, 23, 30))
+    ends = almaty(2026, 11, 24, 7)
+    await set_quiet(db, person, time(22), time(7))
     await add_event(db, person, "contribution.received", received(1))
     await add_event(db, person, "status.changed", status(  # critical waits too
         "CONDITIONALLY_INSURED", "GRACE_PERIOD", changes_on="2027-02-01"))
-    async with dispatcher(db, notify_settings(fcm_local.url), firebase) as worker:
+    async with dispatcher(db, notify_settings(fcm_local.url), firebase, clock) as worker:
         totals = await worker.drain()
         assert (totals.deliveries, totals.messages) == (2, 0)
         held = await deliveries(db)
-        assert [(r.state, r.due_at) for r in held] == [("pending", now + until)] * 2
+        assert [(r.state, r.due_at) for r in held] == [("pending", ends)] * 2
+        clock.at = ends - timedelta(microseconds=1)
+        await worker.drain()
         assert fcm_local.state.accepted == 0
-        await asyncio.sleep((now + until - await db_now(db)).total_seconds() + 0.05)
+        clock.at = ends
         await worker.drain()
         await worker.drain()
     assert fcm_local.state.counts == {phone.token: 2}
@@ -283,22 +287,29 @@ async def test_quiet_until(db: AsyncEngine, at: datetime, starts: str | None,
 
 async def test_a_retry_does_not_land_inside_quiet_hours(
         db: AsyncEngine, fcm_local: FcmLocalServer, firebase: firebase_admin.App) -> None:
-    """Quiet hours begin two seconds from now; FCM is unavailable and asks for five seconds:
-    the retry must wait for the end of the quiet hours, not wake the person at once."""
+    """Quiet hours begin at Almaty midnight, two seconds from now; FCM is unavailable and asks
+    for five seconds: the retry must wait for the end of the quiet hours (01:00 the next
+    day), not wake the person at once."""
     person = uuid.uuid4()
     phone = await add_device(db, person)
-    now, local = await almaty_now(db)
-    await set_quiet(db, person, (local + timedelta(seconds=2)).time(),
-                    (local + timedelta(hours=1)).time())
+    clock = TestClock(almaty(2026, 11, 23, 23, 59, 58))
+    await set_quiet(db, person, time(0), time(1))
     fcm_local.state.retry_after = 5
     fcm_local.state.script_errors(phone.token, ["UNAVAILABLE"])
     await add_event(db, person, "contribution.received", received(1))
-    async with dispatcher(db, notify_settings(fcm_local.url), firebase) as worker:
+    async with dispatcher(db, notify_settings(fcm_local.url), firebase, clock) as worker:
+        await worker.drain()
+        [row] = await deliveries(db)
+        assert (row.state, row.attempts, row.last_error) == ("pending", 1, "UNAVAILABLE")
+        assert row.due_at == almaty(2026, 11, 24, 1), "the retry is due inside quiet hours"
+        clock.at = almaty(2026, 11, 24, 0, 0, 3)  # Retry-After has passed: still quiet
+        await worker.drain()
+        assert fcm_local.state.accepted == 0
+        clock.at = almaty(2026, 11, 24, 1)
         await worker.drain()
     [row] = await deliveries(db)
-    assert (row.state, row.attempts, row.last_error) == ("pending", 1, "UNAVAILABLE")
-    assert row.due_at >= now + timedelta(seconds=5)  # never before Retry-After
-    assert row.due_at == now + timedelta(hours=1), "the retry is due inside quiet hours"
+    assert (row.state, row.attempts) == ("sent", 2)
+    assert fcm_local.state.counts == {phone.token: 1}
 
 
 # --- 5. the daily digest of service payments ---------------------------------------------
@@ -311,11 +322,14 @@ async def test_a_burst_of_service_payments_is_one_digest_then_the_day_is_recount
     burst = [paid(payment(5001, 1_240_000)), paid(payment(5002, 560_000, HOSPITAL)),
              paid(payment(5003, 300_000, HOSPITAL))]
     ids = [await add_event(db, person, "service.paid", payload) for payload in burst]
-    settings = notify_settings(fcm_local.url, digest_window_seconds=1)
-    async with dispatcher(db, settings, firebase) as worker:
+    settings = notify_settings(fcm_local.url, digest_window_seconds=60)
+    clock = TestClock(almaty(2026, 11, 24, 12))
+    async with dispatcher(db, settings, firebase, clock) as worker:
+        await worker.drain()
+        clock.advance(59.999_999)
         await worker.drain()
         assert fcm_local.state.accepted == 0  # the window is open
-        await asyncio.sleep(1.05)
+        clock.advance(0.000_001)
         await worker.drain()
         [first] = pushes(fcm_local.state, phone.token)
         assert first["notification"] == {
@@ -330,12 +344,14 @@ async def test_a_burst_of_service_payments_is_one_digest_then_the_day_is_recount
         assert {(r.state, r.message_name) for r in rows} == {
             ("sent", fcm_local.state.messages(phone.token)[0].name)}
         [key] = {r.digest_key for r in rows}
-        assert key == f"service.paid:{data['day']}"
+        assert key == f"service.paid:{data['day']}" == "service.paid:2026-11-24"
 
         later = paid(payment(5004, 100_000, LAB))
         last = await add_event(db, person, "service.paid", later)
+        clock.advance(3600)
         await worker.drain()
-        await asyncio.sleep(1.05)
+        assert fcm_local.state.accepted == 1
+        clock.advance(60)
         await worker.drain()
     first_push, second = pushes(fcm_local.state, phone.token)
     recounted = templates.render_digest([*burst, later], "en")
@@ -350,6 +366,28 @@ async def test_a_burst_of_service_payments_is_one_digest_then_the_day_is_recount
     assert first_push["android"]["notification"]["tag"] == key
     assert second["apns"]["headers"]["apns-collapse-id"] == key
     assert [r.state for r in await deliveries(db)] == ["sent"] * 4
+
+
+async def test_the_digest_day_ends_at_almaty_midnight(
+        db: AsyncEngine, fcm_local: FcmLocalServer, firebase: firebase_admin.App) -> None:
+    """A payment at 23:59:30 and one at 00:00:30 in Almaty (both 24 November in UTC) belong
+    to two days: two pushes, not one digest of both."""
+    person = uuid.uuid4()
+    phone = await add_device(db, person)
+    clock = TestClock(almaty(2026, 11, 24, 23, 59, 30))
+    settings = notify_settings(fcm_local.url, digest_window_seconds=60)
+    async with dispatcher(db, settings, firebase, clock) as worker:
+        await add_event(db, person, "service.paid", paid(payment(5001)))
+        await worker.drain()
+        clock.advance(60)
+        await add_event(db, person, "service.paid", paid(payment(5002, 560_000, HOSPITAL)))
+        await worker.drain()
+        clock.advance(60)
+        await worker.drain()
+    assert [(r.digest_key, r.state) for r in await deliveries(db)] == [
+        ("service.paid:2026-11-24", "sent"), ("service.paid:2026-11-25", "sent")]
+    assert [(m["data"]["type"], m["data"].get("count")) for m in pushes(
+        fcm_local.state, phone.token)] == [("service.paid", "1")] * 2
 
 
 # --- 6. stale and retired devices ----------------------------------------------------------
