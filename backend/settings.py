@@ -41,6 +41,14 @@ class AppSettings(BaseSettings):
                     "the per-address sign-in throttles become one budget for everyone.",
     )
     graphiql: bool | None = None
+    ingest_max_body_bytes: int = Field(
+        default=1024 ** 3, gt=0,
+        description="A file to /ingest/* larger than this is refused (413) once this much "
+                    "has arrived; nothing of it is stored.")
+    ingest_issues_per_code: int = Field(
+        default=100, ge=0,
+        description="An ingestion answer lists at most this many records of each refusal "
+                    "code and each flag; all are counted.")
 
     @property
     def graphiql_enabled(self) -> bool:

@@ -34,7 +34,7 @@ from backend.gql.limits import Limits
 from backend.gql.schema import build_schema
 from backend.help.library import HelpLibrary
 from backend.inbox.center import NotificationCenter
-from backend.ingest.service import Ingestion
+from backend.ingest.service import Ingestion, IngestLimits
 from backend.rates.cache import RateCache, rate_cache
 from backend.reference.cache import ReferenceCache, reference_cache
 from backend.settings import AppSettings
@@ -65,7 +65,8 @@ class Runtime:
     async def on(cls, engine: AsyncEngine, auth_settings: AuthSettings,
                  gateway: SmsGateway | None = None,
                  today: Callable[[], date] | None = None,
-                 notify_settings: NotifySettings | None = None) -> Runtime:
+                 notify_settings: NotifySettings | None = None,
+                 ingest_limits: IngestLimits | None = None) -> Runtime:
         """The read path, the process-wide caches and identity on ``engine``.
 
         The signing keys are loaded (a first one made) here; if the database cannot give them
@@ -81,7 +82,8 @@ class Runtime:
             log.error("the signing keys could not be loaded; is the database migrated?")
         rates = rate_cache(create_session_factory(engine))
         return cls(engine=engine, reads=reads, rates=rates, reference=reference_cache(reads),
-                   auth=auth, ingestion=Ingestion(engine, rates, today or almaty_today),
+                   auth=auth, ingestion=Ingestion(engine, rates, today or almaty_today,
+                                                  limits=ingest_limits or IngestLimits()),
                    notifications=NotificationCenter(engine, reads,
                                                     notify_settings or NotifySettings()))
 
@@ -112,7 +114,9 @@ def create_app(
         active = engine or create_engine(
             str(database_url), pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow, pre_ping=settings.db_pool_pre_ping)
-        runtime = await Runtime.on(active, auth_settings, sms_gateway, today, notify_settings)
+        runtime = await Runtime.on(active, auth_settings, sms_gateway, today, notify_settings,
+                                   IngestLimits(settings.ingest_max_body_bytes,
+                                                settings.ingest_issues_per_code))
         app.state.runtime = runtime
         try:
             async with runtime.auth.maintained():

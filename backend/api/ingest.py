@@ -1,10 +1,14 @@
 """Bulk ingestion: ``POST /ingest/contributions`` and ``POST /ingest/service-payments``.
 
-The body is NDJSON of any size (one record per line, as in ``backend.ingest.contributions``
-and ``backend.ingest.service_payments``), streamed straight into PostgreSQL's COPY: the
-server holds no more of it than one network chunk.  The whole file is one transaction:
-a broken connection or a crash leaves the database as it was, and sending the file again
-does it all.  The answer is JSON: the counts and every refused or flagged record.
+The body is NDJSON (one record per line, as in ``backend.ingest.contributions`` and
+``backend.ingest.service_payments``), streamed straight into PostgreSQL's COPY: the server
+holds no more of it than one network chunk.  A body over ``IngestLimits.max_body_bytes``
+is refused with 413 and ``BAD_REQUEST`` (``limit: body_size``), before reading when its
+``Content-Length`` says so, else as soon as that much has arrived; nothing is stored.  The
+whole file is one transaction: a broken connection or a crash leaves the database as it
+was, and sending the file again does it all.  The answer is JSON: the counts, the refusals
+and flags counted per code and per flag, and the first ``IngestLimits.issues_per_code``
+lines of each listed.
 Authorization: an integrator's bearer token with ``contributions:write`` or
 ``services:write``; each file counts as one request of the client's budget.
 """
@@ -19,7 +23,8 @@ from fastapi.responses import JSONResponse
 from auth.errors import RateLimited
 from auth.principals import Integrator, Scope
 from backend.gql.context import language_from_header
-from backend.ingest.pipeline import IngestResult
+from backend.ingest.pipeline import BodyTooLarge, IngestResult
+from backend.messages import message
 
 ROUTES = {
     "contributions": Scope.CONTRIBUTIONS_WRITE,
@@ -27,22 +32,32 @@ ROUTES = {
 }
 
 
-def _error(status: int, code: str, message: str,
-           headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status,
+def _error(status: int, code: str, text: str, headers: dict[str, str] | None = None,
+           **extra: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": text, **extra}},
+                        status_code=status,
                         headers={"Cache-Control": "no-store", **(headers or {})})
 
 
 def summary(result: IngestResult, language: str) -> dict[str, Any]:
-    """The JSON answer to a file."""
+    """The JSON answer to a file: the counts, all refusals and flags counted by code and
+    flag, and the first of each listed (``issuesTruncated``: some were left out)."""
     return {
         "batchId": result.batch_id, "records": result.records, "accepted": result.accepted,
         "duplicates": result.duplicates, "rejected": result.rejected,
         "statusesChanged": result.statuses_changed,
+        "rejectedByCode": dict(result.rejected_by_code),
+        "flaggedByFlag": dict(result.flagged_by_flag),
+        "issuesTruncated": result.issues_truncated,
         "issues": [{"line": r.line, "recordId": r.record_id, "code": r.code,
                     "message": r.message(language), "flags": list(r.flags)}
                    for r in result.rejections],
     }
+
+
+def _too_large(max_bytes: int, language: str) -> JSONResponse:
+    text = message("body_too_large", max=max_bytes)
+    return _error(413, "BAD_REQUEST", text.get(language, text["en"]), limit="body_size")
 
 
 def add_bulk_ingest(app: FastAPI) -> None:
@@ -70,7 +85,14 @@ def add_bulk_ingest(app: FastAPI) -> None:
             return _error(429, "RATE_LIMITED", "Too many requests.",
                           {"Retry-After": str(limited.retry_after)})
         ingestion = runtime.ingestion
-        result = await ingestion.stream(ingestion.kind(kind.replace("-", "_")),
-                                        principal.client_id, request.stream())
         language = language_from_header(request.headers.get("accept-language"))
+        max_bytes = ingestion.limits.max_body_bytes
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > max_bytes:
+            return _too_large(max_bytes, language)
+        try:
+            result = await ingestion.stream(ingestion.kind(kind.replace("-", "_")),
+                                            principal.client_id, request.stream())
+        except BodyTooLarge:
+            return _too_large(max_bytes, language)
         return JSONResponse(summary(result, language), headers={"Cache-Control": "no-store"})

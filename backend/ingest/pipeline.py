@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Protocol
 
@@ -48,10 +48,26 @@ BATCH_UPDATE = (
     "UPDATE core.ingestion_batch SET records = $2, accepted = $3, duplicates = $4,"
     " rejected = $5 WHERE id = $1"
 )
-REJECTED = (
-    "SELECT line, record_id, code, flags FROM ingest_checked"
-    " WHERE code IS NOT NULL OR cardinality(flags) > 0 ORDER BY line"
+# Each line's reasons to be listed: its code when refused, else each of its flags.
+_REASONS = (
+    "WITH reasons AS ("
+    " SELECT line, code AS reason, true AS refused FROM ingest_checked WHERE code IS NOT NULL"
+    " UNION ALL SELECT line, flag, false FROM ingest_checked, unnest(flags) AS flag"
+    " WHERE code IS NULL)"
 )
+# The refused and flagged lines worth listing: the first $1 of each code and of each flag.
+REJECTED = (
+    _REASONS + ", listed AS (SELECT line FROM (SELECT line, row_number() OVER"
+    " (PARTITION BY reason ORDER BY line) AS nth FROM reasons) ranked WHERE nth <= $1)"
+    " SELECT line, record_id, code, flags FROM ingest_checked"
+    " WHERE line IN (SELECT line FROM listed) ORDER BY line"
+)
+# How many lines each code refused and each flag marked, all of them.
+REASON_COUNTS = (
+    _REASONS + " SELECT reason, refused, count(*) FROM reasons GROUP BY reason, refused"
+    " ORDER BY reason"
+)
+ISSUES_PER_CODE = 100
 COUNTS = (
     "SELECT count(*), count(*) FILTER (WHERE code IS NULL AND duplicate),"
     " count(*) FILTER (WHERE code IS NOT NULL) FROM ingest_checked"
@@ -105,7 +121,13 @@ class Rejection:
 
 @dataclass(frozen=True)
 class IngestResult:
-    """The answer to a batch."""
+    """The answer to a batch.
+
+    ``rejections`` lists at most ``issues_per_code`` lines of each code and of each flag
+    (the first ones), so that a file of a million broken lines gets a small answer;
+    ``rejected_by_code`` and ``flagged_by_flag`` count them all, and ``issues_truncated``
+    says whether some were left out.
+    """
 
     batch_id: int
     records: int
@@ -115,6 +137,9 @@ class IngestResult:
     rejections: list[Rejection] = field(default_factory=list)
     statuses_changed: int = 0
     events: int = 0
+    rejected_by_code: Mapping[str, int] = field(default_factory=dict)
+    flagged_by_flag: Mapping[str, int] = field(default_factory=dict)
+    issues_truncated: bool = False
 
     @property
     def flagged(self) -> list[Rejection]:
@@ -269,21 +294,42 @@ def _clean_line(line: bytes) -> bytes:
     return line
 
 
+class BodyTooLarge(Exception):
+    """A streamed body passed its limit; the batch was rolled back, nothing is stored."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(f"the body is over {max_bytes} bytes")
+        self.max_bytes = max_bytes
+
+
+async def limited(chunks: AsyncIterable[bytes], max_bytes: int) -> AsyncIterable[bytes]:
+    """``chunks`` as they come, until more than ``max_bytes`` came: then ``BodyTooLarge``
+    (inside COPY, which aborts it), so that an oversized body is never read whole."""
+    seen = 0
+    async for chunk in chunks:
+        seen += len(chunk)
+        if seen > max_bytes:
+            raise BodyTooLarge(max_bytes)
+        yield chunk
+
+
 async def ingest(engine: AsyncEngine, kind: Kind, *, source: str, today: date, rates: RateBook,
                  rows: Sequence[tuple[str]] | None = None,
-                 stream: AsyncIterable[bytes] | None = None) -> IngestResult:
-    """Run one batch (``rows`` or a ``stream`` of NDJSON bytes) through the pipeline."""
+                 stream: AsyncIterable[bytes] | None = None,
+                 issues_per_code: int = ISSUES_PER_CODE) -> IngestResult:
+    """Run one batch (``rows`` or a ``stream`` of NDJSON bytes) through the pipeline; the
+    answer lists at most ``issues_per_code`` lines of each code and flag."""
     async with engine.connect() as conn:
         raw = await conn.get_raw_connection()
         db: Any = raw.driver_connection
         async with db.transaction():  # the driver's own: everything below commits together
             return await _run(db, kind, source=source, today=today, rates=rates, rows=rows,
-                              stream=stream)
+                              stream=stream, issues_per_code=issues_per_code)
 
 
 async def _run(db: Any, kind: Kind, *, source: str, today: date, rates: RateBook,
-               rows: Sequence[tuple[str]] | None, stream: AsyncIterable[bytes] | None
-               ) -> IngestResult:
+               rows: Sequence[tuple[str]] | None, stream: AsyncIterable[bytes] | None,
+               issues_per_code: int) -> IngestResult:
     await db.execute(STAGE)
     if rows is not None:
         await db.copy_records_to_table(RAW, records=rows, columns=["doc"])
@@ -305,9 +351,21 @@ async def _run(db: Any, kind: Kind, *, source: str, today: date, rates: RateBook
     # duplicate too: what was stored here is what the insert returned.
     duplicates = records - rejected - accepted
     await db.execute(BATCH_UPDATE, batch_id, records, accepted, duplicates, rejected)
-    notes = [Rejection(line, record_id, code, tuple(flags or ()))
-             for line, record_id, code, flags in await db.fetch(REJECTED)]
     events = int(touched[0][3]) if touched else 0
-    return IngestResult(batch_id, records, accepted, duplicates, rejected, notes,
-                        refreshed.changed, events + refreshed.events)
+    return await _issues(db, IngestResult(batch_id, records, accepted, duplicates, rejected,
+                                          [], refreshed.changed, events + refreshed.events),
+                         issues_per_code)
+
+
+async def _issues(db: Any, counted: IngestResult, per_code: int) -> IngestResult:
+    """``counted`` with its listed issues and the counts per code and flag."""
+    notes = [Rejection(row["line"], row["record_id"], row["code"], tuple(row["flags"] or ()))
+             for row in await db.fetch(REJECTED, per_code)]
+    by_code: dict[str, int] = {}
+    by_flag: dict[str, int] = {}
+    for reason, refused, count in await db.fetch(REASON_COUNTS):
+        (by_code if refused else by_flag)[reason] = int(count)
+    truncated = any(count > per_code for count in (*by_code.values(), *by_flag.values()))
+    return replace(counted, rejections=notes, rejected_by_code=by_code,
+                   flagged_by_flag=by_flag, issues_truncated=truncated)
 

@@ -10,11 +10,29 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.ingest.contributions import Contributions
-from backend.ingest.pipeline import IngestResult, Kind, docs_of, ingest
+from backend.ingest.pipeline import (
+    ISSUES_PER_CODE,
+    IngestResult,
+    Kind,
+    docs_of,
+    ingest,
+    limited,
+)
 from backend.ingest.service_payments import ServicePayments
 from backend.rates.cache import RateCache
 
 MAX_GRAPHQL_BATCH = 1_000
+MAX_BODY_BYTES = 1024 ** 3  # 1 GiB: about six million contribution records
+
+
+@dataclass(frozen=True)
+class IngestLimits:
+    """What bounds a batch and its answer (``APP_INGEST_*`` settings)."""
+
+    max_body_bytes: int = MAX_BODY_BYTES
+    """A file larger than this is refused (413) as soon as this much has been read."""
+    issues_per_code: int = ISSUES_PER_CODE
+    """The answer lists at most this many lines of each code and each flag (all counted)."""
 
 
 @dataclass(frozen=True)
@@ -26,6 +44,7 @@ class Ingestion:
     today: Callable[[], date]
     contributions: Kind = field(default_factory=Contributions)
     service_payments: Kind = field(default_factory=ServicePayments)
+    limits: IngestLimits = field(default_factory=IngestLimits)
 
     def kind(self, name: str) -> Kind:
         """``contributions`` or ``service_payments``."""
@@ -36,9 +55,13 @@ class Ingestion:
                       records: Sequence[Mapping[str, Any]]) -> IngestResult:
         """A batch given as records (GraphQL)."""
         return await ingest(self.engine, kind, source=source, today=self.today(),
-                            rates=await self.rates.get(), rows=docs_of(records))
+                            rates=await self.rates.get(), rows=docs_of(records),
+                            issues_per_code=self.limits.issues_per_code)
 
     async def stream(self, kind: Kind, source: str, body: AsyncIterable[bytes]) -> IngestResult:
-        """A file of any size streamed as NDJSON (the bulk endpoint)."""
+        """A file streamed as NDJSON (the bulk endpoint); ``BodyTooLarge`` past the limit,
+        with nothing stored."""
         return await ingest(self.engine, kind, source=source, today=self.today(),
-                            rates=await self.rates.get(), stream=body)
+                            rates=await self.rates.get(),
+                            stream=limited(body, self.limits.max_body_bytes),
+                            issues_per_code=self.limits.issues_per_code)

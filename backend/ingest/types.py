@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import strawberry
@@ -74,6 +75,17 @@ class RecordIssue:
                                                     "PRACTITIONER_OVERLOAD).")
 
 
+@strawberry.type(description="How many records of a batch one code refused or one flag "
+                             "marked.")
+class IssueCount:
+    code: str = strawberry.field(description="The refusal code or the anomaly flag.")
+    count: int = strawberry.field(description="Records with it, all of them (listed or not).")
+
+
+def _counts(counts: Mapping[str, int]) -> list[IssueCount]:
+    return [IssueCount(code=code, count=count) for code, count in sorted(counts.items())]
+
+
 @strawberry.type(description="What became of a batch: nothing is half-written; a record "
                              "sent before with the same content is counted as a duplicate.")
 class IngestPayload:
@@ -83,8 +95,16 @@ class IngestPayload:
     duplicates: int = strawberry.field(description="Records stored before (nothing changed).")
     rejected: int = strawberry.field(description="Records refused (see issues).")
     statuses_changed: int = strawberry.field(description="Insurance statuses that changed.")
-    issues: list[RecordIssue] = strawberry.field(description="Refused and flagged records, "
-                                                             "in batch order.")
+    issues: list[RecordIssue] = strawberry.field(description=(
+        "Refused and flagged records, in batch order: the first of each code and of each flag "
+        "(100 by default; issuesTruncated says whether some were left out)."))
+    rejected_by_code: list[IssueCount] = strawberry.field(description=(
+        "How many records each code refused, by code."))
+    flagged_by_flag: list[IssueCount] = strawberry.field(description=(
+        "How many stored records each anomaly flag marked, by flag."))
+    issues_truncated: bool = strawberry.field(description=(
+        "Whether issues leaves out some refused or flagged records (more than the limit "
+        "of one code or flag)."))
 
     @classmethod
     def of(cls, result: IngestResult, language: str) -> IngestPayload:
@@ -94,7 +114,10 @@ class IngestPayload:
                    rejected=result.rejected, statuses_changed=result.statuses_changed,
                    issues=[RecordIssue(line=r.line, record_id=r.record_id, code=r.code,
                                        message=r.message(language), flags=list(r.flags))
-                           for r in result.rejections])
+                           for r in result.rejections],
+                   rejected_by_code=_counts(result.rejected_by_code),
+                   flagged_by_flag=_counts(result.flagged_by_flag),
+                   issues_truncated=result.issues_truncated)
 
 
 def _records(inputs: list[Any]) -> list[dict[str, Any]]:

@@ -325,9 +325,12 @@ async def test_a_file_is_answered_with_a_json_summary(
     assert response.headers["cache-control"] == "no-store"
     summary = response.json()
     assert set(summary) == {"batchId", "records", "accepted", "duplicates", "rejected",
-                            "statusesChanged", "issues"}
+                            "statusesChanged", "issues", "rejectedByCode", "flaggedByFlag",
+                            "issuesTruncated"}
     assert {k: summary[k] for k in ("records", "accepted", "duplicates", "rejected")} == {
         "records": 5, "accepted": 3, "duplicates": 0, "rejected": 2}
+    assert (summary["rejectedByCode"], summary["flaggedByFlag"], summary["issuesTruncated"]) == (
+        {"AMOUNT_INVALID": 1, "MALFORMED_RECORD": 1}, {}, False)
     assert summary["issues"] == [
         {"line": 2, "recordId": bad["recordId"], "code": "AMOUNT_INVALID",
          "message": REJECTIONS["AMOUNT_INVALID"]["en"], "flags": []},
