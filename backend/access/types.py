@@ -12,9 +12,11 @@ from auth.errors import Refused
 from auth.sessions import Device, SessionInfo, Tokens
 from backend.access.audit import AccessRow
 from backend.access.texts import ACTION, ACTIONS, PURPOSES, REASONS, SENTENCE
+from backend.gql.enums import mirrors
 from backend.gql.nodes import global_id
 from backend.i18n import pick
 from backend.messages import auth_message
+from backend.models.audit import ActorKind
 from backend.status.types import InsuranceStatusCode
 
 
@@ -123,6 +125,7 @@ class DeviceSession:
 
 
 @strawberry.enum(description="Who looked at a person's data.")
+@mirrors(ActorKind)
 class ActorKindType(Enum):
     STAFF = strawberry.enum_value("staff", description="A registry-desk worker of a clinic.")
     INTEGRATOR = strawberry.enum_value(

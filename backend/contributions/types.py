@@ -11,9 +11,9 @@ from strawberry.types import Info
 
 from backend.contributions import repository
 from backend.contributions.repository import ContributionRow, PayerRow
-from backend.contributions.service import Month
+from backend.contributions.service import Month, MonthState
 from backend.gql.context import Context
-from backend.gql.enums import ContributionKindType, PayerKindType
+from backend.gql.enums import ContributionKindType, PayerKindType, mirrors
 from backend.gql.nodes import Node, global_id
 from backend.gql.scalars import Money, YearMonth
 from backend.i18n import Texts, pick
@@ -73,6 +73,7 @@ class ContributionType(Node):
 
 
 @strawberry.enum(description="Whether a month is paid, as the 12-month view shows it.")
+@mirrors(MonthState)
 class ContributionMonthState(Enum):
     PAID = strawberry.enum_value("paid", description="Money for this month arrived.")
     COVERED = strawberry.enum_value(

@@ -10,12 +10,13 @@ import strawberry
 from strawberry.types import Info
 
 from backend.gql.context import Context
-from backend.gql.enums import LanguageCode
+from backend.gql.enums import LanguageCode, mirrors
 from backend.gql.nodes import Node, global_id
 from backend.help.library import Article, Audience
 
 
 @strawberry.enum(name="HelpAudience", description="Who an article is written for.")
+@mirrors(Audience)
 class HelpAudienceType(Enum):
     CITIZEN = strawberry.enum_value("citizen", description="People using the app.")
     STAFF = strawberry.enum_value("staff", description="Registry-desk staff helping patients.")

@@ -14,18 +14,21 @@ from backend.care.types import CoveredServiceType
 from backend.contributions.types import ContributionType
 from backend.errors import BadUserInput
 from backend.gql.context import Context
+from backend.gql.enums import mirrors
 from backend.gql.nodes import Node, global_id
 from backend.gql.pagination import Connection, build_connection, decode_cursor, page_size
 from backend.messages import message
 from notifications import payloads
-from notifications.devices import DeviceRow
+from notifications.devices import PLATFORMS, DeviceRow
 from notifications.inbox import Item
+from notifications.models import CATEGORIES, CHANNELS
 from notifications.preferences import Preferences
 
 V = strawberry.enum_value
 
 
 @strawberry.enum(name="NotificationCategory", description="What a notification is about.")
+@mirrors(CATEGORIES)
 class CategoryType(Enum):
     PAYMENTS = V("payments", description="Contributions received or refunded.")
     SERVICE_PAYMENTS = V("service_payments",
@@ -38,12 +41,14 @@ class CategoryType(Enum):
 
 
 @strawberry.enum(name="NotificationChannel", description="Where a notification reaches you.")
+@mirrors(CHANNELS)
 class ChannelType(Enum):
     PUSH = V("push", description="A push notification on your phones.")
     INBOX = V("inbox", description="The inbox in the app.")
 
 
 @strawberry.enum(name="DevicePlatform", description="The phone's system.")
+@mirrors(PLATFORMS)
 class PlatformType(Enum):
     ANDROID = V("android", description="Android.")
     IOS = V("ios", description="iOS.")

@@ -11,19 +11,21 @@ from strawberry.types import Info
 
 from backend.errors import BadUserInput
 from backend.gql.context import Context
-from backend.gql.enums import ContributionKindType
+from backend.gql.enums import ContributionKindType, mirrors
 from backend.gql.scalars import Money, YearMonth
 from backend.i18n import pick
 from backend.messages import message
 from backend.reference.types import CategoryType
 from backend.status import Reason, compute_status, status_changes
 from backend.status.coverage import month_index, month_start
+from backend.status.models import ReasonCode, Status
 from backend.status.texts import STATUS_NAMES, reason_text
 
 V = strawberry.enum_value
 
 
 @strawberry.enum(name="InsuranceStatusCode", description="Whether the insurance package is open.")
+@mirrors(Status)
 class InsuranceStatusCode(Enum):
     INSURED = V("insured", description="Insured: the insurance package is open.")
     CONDITIONALLY_INSURED = V("conditionally_insured",
@@ -33,6 +35,7 @@ class InsuranceStatusCode(Enum):
 
 
 @strawberry.enum(name="StatusReasonCode", description="The rule that decided the status.")
+@mirrors(ReasonCode)
 class StatusReasonCode(Enum):
     STATE_CATEGORY = V("state_category", description="The state pays for a preferential "
                                                      "category the person belongs to.")
