@@ -9,8 +9,6 @@ import os
 import secrets
 import sys
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
 
@@ -19,13 +17,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from auth.service import AuthService
 from auth.settings import AuthSettings
 from auth.tokens import Audience
 
 # Subcommands of notifications, looked up here by name like the others.
-from backend.cli.dev_setup import client_file, demo_payment  # noqa: F401
+from backend.cli.dev_setup import demo_payment  # noqa: F401
 from backend.cli.notify import announce, fcm_local, notify, pushes, worker  # noqa: F401
+from backend.cli.shared import auth_service, client_file, demo_login, refresh_statuses
 from backend.demo import generator
 from backend.demo.cast import CAST
 from backend.settings import PROJECT_ROOT, AppSettings
@@ -124,33 +122,16 @@ async def _person_id(args: argparse.Namespace) -> uuid.UUID:
     return CAST[index - 1].id
 
 
-@asynccontextmanager
-async def _auth() -> AsyncIterator[tuple[AuthService, AsyncEngine]]:
-    """``auth`` on the configured database (prepared and migrated first)."""
-    from backend.access.directory import PeopleDirectory
-    from backend.db.reads import Reads
-    from backend.runtime import open_engine, prepare_database
-
-    settings = AppSettings()
-    engine = open_engine(settings, await prepare_database(settings))
-    try:
-        service = await AuthService.open(engine, AuthSettings(),
-                                         directory=PeopleDirectory(Reads(engine)))
-        yield service, engine
-    finally:
-        await engine.dispose()
-
-
 async def token(args: argparse.Namespace) -> int:
     """``mhi token``: print an access token for a person (tests and benchmarks; no session)."""
-    async with _auth() as (auth, _):
+    async with auth_service() as (auth, _):
         print(auth.mint(str(await _person_id(args)), Audience.MOBILE))
     return 0
 
 
 async def staff(args: argparse.Namespace) -> int:
     """``mhi staff create|deactivate``: registry-desk accounts."""
-    async with _auth() as (auth, engine):
+    async with auth_service() as (auth, engine):
         if args.action == "deactivate":
             done = await auth.desk.deactivate(args.username)
             print("deactivated; its sessions ended" if done else "no such account")
@@ -184,7 +165,7 @@ async def client(args: argparse.Namespace) -> int:
     """``mhi client create|deactivate``: integrator clients."""
     from auth.clients import parse_scopes
 
-    async with _auth() as (auth, _):
+    async with auth_service() as (auth, _):
         if args.action == "deactivate":
             done = await auth.clients.deactivate(args.client_id)
             print("deactivated" if done else "no such client")
@@ -205,7 +186,7 @@ async def client(args: argparse.Namespace) -> int:
 
 async def keys(args: argparse.Namespace) -> int:
     """``mhi keys list|rotate``: the signing keys."""
-    async with _auth() as (auth, _):
+    async with auth_service() as (auth, _):
         if args.action == "rotate":
             kid = await auth.keyring.rotate(immediately=args.now)
             await auth.keyring.load()
@@ -219,20 +200,6 @@ async def keys(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _refresh_statuses(engine: AsyncEngine, as_of: date) -> str:
-    from backend.db.engine import create_session_factory
-    from backend.rates.repository import load_rate_book
-    from backend.status.schedule import refresh_due
-
-    async with create_session_factory(engine)() as session:
-        rates = await load_rate_book(session)
-    done = await refresh_due(engine, today=as_of, rates=rates)
-    if done is None:
-        return "another process is refreshing statuses"
-    return (f"statuses on {as_of.isoformat()}: {done.computed:,} computed, "
-            f"{done.changed:,} stored as changed, {done.events:,} events")
-
-
 async def statuses(args: argparse.Namespace) -> int:
     """``mhi statuses refresh``: recompute the statuses that are due (the worker's job)."""
     from backend.api.app import almaty_today
@@ -242,7 +209,7 @@ async def statuses(args: argparse.Namespace) -> int:
     engine = open_engine(settings, await prepare_database(settings))
     try:
         as_of = date.fromisoformat(args.as_of) if args.as_of else almaty_today()
-        print(await _refresh_statuses(engine, as_of))
+        print(await refresh_statuses(engine, as_of))
     finally:
         await engine.dispose()
     return 0
@@ -300,7 +267,7 @@ def dev(args: argparse.Namespace) -> int:
     )
     asyncio.run(demo(loaded))
     person = CAST[0]
-    iin, phone = asyncio.run(_demo_login(url, person.id))
+    iin, phone = asyncio.run(demo_login(url, person.id))
     kept = asyncio.run(_dev_notifications())
     base = f"http://{settings.host}:{settings.port}"
     print(
@@ -332,7 +299,7 @@ async def _dev_notifications() -> dict[str, str]:
     """Demo phones for the cast, and the development integrator's credentials."""
     from backend.cli.dev_setup import ensure_demo_phones, ensure_dev_client
 
-    async with _auth() as (auth, engine):
+    async with auth_service() as (auth, engine):
         await ensure_demo_phones(engine)
         return await ensure_dev_client(auth, client_file(AppSettings()))
 
@@ -363,20 +330,6 @@ def export_schema(args: argparse.Namespace) -> int:
     target.write_text(json.dumps(entries, indent=2, ensure_ascii=False) + "\n")
     print(f"wrote {target}")
     return 0
-
-
-async def _demo_login(url: str, person_id: uuid.UUID) -> tuple[str, str]:
-    """The IIN and phone of a demo person (to sign in with)."""
-    from backend.runtime import open_engine
-
-    engine = open_engine(AppSettings(), url)
-    try:
-        async with engine.connect() as conn:
-            row = (await conn.execute(text("SELECT iin, phone FROM core.person WHERE id = :id"),
-                                      {"id": person_id})).one()
-    finally:
-        await engine.dispose()
-    return str(row[0]), str(row[1])
 
 
 BANNER = """

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from auth.clients import parse_scopes
 from auth.service import AuthService
+from backend.cli.shared import client_file, demo_login
 from backend.demo.cast import CAST
 from backend.settings import AppSettings
 from notifications import devices
@@ -69,16 +70,10 @@ def read_kept(path: Path) -> dict[str, str] | None:
     return kept
 
 
-def client_file(settings: AppSettings) -> Path:
-    """Where the development client's credentials are kept."""
-    return settings.data_dir / "dev-client.json"
-
-
 async def demo_payment(args: argparse.Namespace) -> int:
     """``mhi demo-payment``: send a contribution for demo person ``--person`` through the
     running API (client credentials, then ``POST /ingest/contributions``) and wait for the
     push that fcm-local records."""
-    from backend.cli.commands import _demo_login
     from backend.runtime import prepare_database
 
     settings = AppSettings()
@@ -92,7 +87,7 @@ async def demo_payment(args: argparse.Namespace) -> int:
         token = (await client.post("/oauth/token", data={
             "grant_type": "client_credentials", "client_id": kept["client_id"],
             "client_secret": kept["client_secret"]})).json()["access_token"]
-        iin, _ = await _demo_login(await prepare_database(settings), person.id)
+        iin, _ = await demo_login(await prepare_database(settings), person.id)
         today = datetime.now(ZoneInfo("Asia/Almaty")).date()
         record = {"recordId": f"DEMO-{uuid.uuid4().hex[:12]}", "iin": iin,
                   "kind": "self_payment", "period": today.strftime("%Y-%m"),

@@ -14,6 +14,7 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from backend.cli.shared import refresh_statuses
 from backend.settings import AppSettings
 from notifications.settings import NotifySettings
 
@@ -24,7 +25,6 @@ async def worker(args: argparse.Namespace) -> int:
     """``mhi worker``: the notification dispatcher, and statuses as time passes (every
     ``--every`` seconds).  SIGTERM or Ctrl-C finish the calls under way, then stop."""
     from backend.api.app import almaty_today
-    from backend.cli.commands import _refresh_statuses
     from backend.runtime import open_engine, prepare_database
     from notifications.gateway import Gateway, close_app, open_app
     from notifications.worker import Dispatcher
@@ -41,7 +41,7 @@ async def worker(args: argparse.Namespace) -> int:
     async def statuses() -> None:
         while not stop.is_set():
             try:
-                log.info(await _refresh_statuses(engine, almaty_today()))
+                log.info(await refresh_statuses(engine, almaty_today()))
             except Exception:  # the database is away: try again next time
                 log.exception("the status job failed")
             with contextlib.suppress(TimeoutError):
