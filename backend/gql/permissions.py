@@ -37,6 +37,8 @@ PUBLIC_TYPES = frozenset({
     "UserError", "SignInCodePayload", "SignInPayload", "Session",
     # Flagged payments name no person (stats:read only): provider, service, day, flags.
     "ServiceAnomaly", "ServiceAnomalyConnection", "ServiceAnomalyEdge",
+    # Flagged contributions likewise (stats:read only): kind, month, payer, flags.
+    "ContributionAnomaly", "ContributionAnomalyConnection", "ContributionAnomalyEdge",
     # The Fund's news: the same for everyone it reaches; names no person.
     "Announcement",
 })

@@ -38,7 +38,12 @@ from backend.gql.scalars import SCALAR_MAP
 from backend.help.types import HelpArticleType, HelpAudienceType, audience_of
 from backend.inbox.mutations import AnnouncementMutations, NotificationMutations
 from backend.inbox.types import NotificationType
-from backend.ingest.anomalies import ServiceAnomaly, service_anomalies
+from backend.ingest.anomalies import (
+    ContributionAnomaly,
+    ServiceAnomaly,
+    contribution_anomalies,
+    service_anomalies,
+)
 from backend.ingest.types import IngestMutations
 from backend.messages import message
 from backend.people.types import CitizenType
@@ -163,6 +168,15 @@ class Query:
                                 first: int | None = None, after: str | None = None
                                 ) -> Connection[ServiceAnomaly]:
         return await service_anomalies(info, flag, first, after)
+
+    @strawberry.field(description="Integrators (scope stats:read): contributions that the "
+                                  "ingestion checks flagged (AFTER_DEATH: a month after the "
+                                  "person's death), newest first. No person is named.",
+                      extensions=guarded(IntegratorScope(Scope.STATS_READ)))
+    async def contribution_anomalies(self, info: Info[Context, None], flag: str | None = None,
+                                     first: int | None = None, after: str | None = None
+                                     ) -> Connection[ContributionAnomaly]:
+        return await contribution_anomalies(info, flag, first, after)
 
 
 @strawberry.type(description="Everything a client can change.")

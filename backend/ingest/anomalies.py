@@ -1,5 +1,6 @@
-"""Flagged service payments, for integrators with ``stats:read`` (the Fund's analysts and
-auditors): what was flagged, where and when, newest first; no person is named."""
+"""Flagged service payments and contributions, for integrators with ``stats:read`` (the
+Fund's analysts and auditors): what was flagged, where and when, newest first; no person is
+named."""
 
 from __future__ import annotations
 
@@ -45,8 +46,8 @@ async def service_anomalies(info: Info[Context, None], flag: str | None, first: 
     if flag is not None and flag not in FLAGS:
         raise BadUserInput(message("unknown_flag", flags=", ".join(FLAGS)))
     size = page_size(first)
-    key = decode_cursor("anomaly", after, 1)
-    below = int(key[0]) if key is not None else 2**63 - 1
+    key = decode_cursor("anomaly", after, 1, (int,))
+    below = key[0] if key is not None else 2**63 - 1
     rows = await info.context.reads.fetch(PAGE, below, flag, size + 1)
     return build_connection(
         rows, size, kind="anomaly", key=lambda row: (row[0],), has_previous=key is not None,
@@ -54,3 +55,50 @@ async def service_anomalies(info: Info[Context, None], flag: str | None, first: 
                               provider_name=row[2], service_code=row[3], care_date=row[4],
                               amount=Money.of_tiyn(row[5]), flags=list(row[6]),
                               source=row[7], record_id=row[8]) for row in rows[:size]])
+
+
+CONTRIBUTION_FLAGS = ("AFTER_DEATH",)
+# The partial index ix_contribution_flagged serves both shapes.
+CONTRIBUTION_PAGE = (
+    "SELECT c.id, c.kind, c.period, c.amount_tiyn, c.paid_on, p.bin, c.flags, c.source,"
+    " c.source_record_id FROM core.contribution c LEFT JOIN core.payer p ON p.id = c.payer_id"
+    " WHERE c.flags <> '{}' AND c.id < $1 AND ($2::text IS NULL OR $2 = ANY(c.flags))"
+    " ORDER BY c.id DESC LIMIT $3"
+)
+
+
+@strawberry.type(description="A contribution that the ingestion checks flagged (stored: the "
+                             "Fund decides whether it is returned).")
+class ContributionAnomaly:
+    contribution_id: strawberry.ID = strawberry.field(description="The contribution's id.")
+    kind: str = strawberry.field(description="The contribution kind.")
+    period: str = strawberry.field(description="The month paid for, YYYY-MM.")
+    amount: Money = strawberry.field(description="What was paid.")
+    paid_on: date = strawberry.field(description="The payment date.")
+    payer_bin: str | None = strawberry.field(description="The employer's BIN (none for "
+                                                         "self-payers and budgets).")
+    flags: list[str] = strawberry.field(
+        description=f"Why: {', '.join(CONTRIBUTION_FLAGS)} (a month after the month of the "
+                    f"person's death).")
+    source: str = strawberry.field(description="Who sent the record (client id).")
+    record_id: str = strawberry.field(description="The sender's record id.")
+
+
+async def contribution_anomalies(info: Info[Context, None], flag: str | None,
+                                 first: int | None, after: str | None
+                                 ) -> Connection[ContributionAnomaly]:
+    """A keyset page of flagged contributions, newest first."""
+    if flag is not None and flag not in CONTRIBUTION_FLAGS:
+        raise BadUserInput(message("unknown_flag", flags=", ".join(CONTRIBUTION_FLAGS)))
+    size = page_size(first)
+    key = decode_cursor("contribution_anomaly", after, 1, (int,))
+    below = int(key[0]) if key is not None else 2**63 - 1
+    rows = await info.context.reads.fetch(CONTRIBUTION_PAGE, below, flag, size + 1)
+    return build_connection(
+        rows, size, kind="contribution_anomaly", key=lambda row: (row["id"],),
+        has_previous=key is not None,
+        nodes=[ContributionAnomaly(
+            contribution_id=strawberry.ID(str(row["id"])), kind=row["kind"],
+            period=row["period"].strftime("%Y-%m"), amount=Money.of_tiyn(row["amount_tiyn"]),
+            paid_on=row["paid_on"], payer_bin=row["bin"], flags=list(row["flags"]),
+            source=row["source"], record_id=row["source_record_id"]) for row in rows[:size]])

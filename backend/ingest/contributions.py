@@ -21,6 +21,11 @@ period (YYYY-MM, not after this month); the payment date (a real date, not in th
 the amount (positive, two decimals at most, at most ``max_amount``); the payment code for the
 kind; the payer.  A record id already stored with other content is ``RECORD_ID_CONFLICT``;
 with the same content it is a duplicate: counted, not stored again.
+
+A contribution for a month after the month of the person's death is stored and flagged
+``AFTER_DEATH``, as a service payment for care after death is: the money has been paid and
+may have to be returned, which is the Fund's call, not the sender's (``contributionAnomalies``
+lists them).  The month of death itself is not flagged: the person was insured part of it.
 """
 
 from __future__ import annotations
@@ -59,7 +64,7 @@ CHECK = DOCS + r"""
            first_value(j) OVER (PARTITION BY record_id ORDER BY line) AS first_doc
     FROM fields f
 ), resolved AS (
-    SELECT p.*, person.id AS person_id, orig.id AS original_id,
+    SELECT p.*, person.id AS person_id, person.death_date, orig.id AS original_id,
            orig.person_id AS original_person, orig.amount_tiyn AS original_amount,
            (p.refund_record IS NOT NULL) AS is_refund,
            CASE WHEN p.refund_record IS NOT NULL THEN orig.kind ELSE p.kind_text END AS kind,
@@ -132,7 +137,11 @@ CHECK = DOCS + r"""
     FROM existing
 )""" + settle() + """
 SELECT line, record_id, person_id, kind, period, amount_tiyn, paid_on, payment_code, payer_id,
-       payer_kind, original_id, '{}'::text[] AS flags, duplicate, code
+       payer_kind, original_id,
+       CASE WHEN code IS NULL AND NOT duplicate AND NOT is_refund
+                 AND period > date_trunc('month', death_date)::date
+            THEN ARRAY['AFTER_DEATH'] ELSE '{}'::text[] END AS flags,
+       duplicate, code
 FROM checked
 """
 
@@ -141,9 +150,10 @@ PAYER_NAMES = names_json("p")
 STORE = (
     "WITH inserted AS ("
     " INSERT INTO core.contribution (person_id, payer_id, payer_kind, kind, period,"
-    " amount_tiyn, paid_on, payment_code, source, source_record_id, refund_of, batch_id)"
+    " amount_tiyn, paid_on, payment_code, source, source_record_id, refund_of, batch_id,"
+    " flags)"
     " SELECT person_id, payer_id, payer_kind, kind, period, amount_tiyn, paid_on,"
-    " payment_code, $1, record_id, original_id, $2 FROM ingest_checked"
+    " payment_code, $1, record_id, original_id, $2, flags FROM ingest_checked"
     " WHERE code IS NULL AND NOT duplicate ORDER BY line"
     " ON CONFLICT (source, source_record_id) DO NOTHING"
     " RETURNING id, person_id, payer_id, kind, period, amount_tiyn, paid_on, refund_of), "

@@ -19,6 +19,7 @@ from sqlalchemy import (
     func,
     text,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.models.base import Base, Timestamped, Trilingual, str_enum
@@ -85,6 +86,8 @@ class Contribution(Timestamped, Base):
     note: Mapped[str | None] = mapped_column(Text)
     refund_of: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("contribution.id"))
     batch_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("ingestion_batch.id"))
+    # Anomalies the ingestion found (AFTER_DEATH): stored, not refused, for the Fund to review.
+    flags: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
 
     __table_args__ = (
         UniqueConstraint("source", "source_record_id"),
@@ -94,6 +97,8 @@ class Contribution(Timestamped, Base):
                         name="amount_sign"),
         Index("ix_contribution_refund_of", "refund_of",
               postgresql_where=text("refund_of IS NOT NULL")),
+        Index("ix_contribution_flagged", id.desc(),
+              postgresql_where=text("flags <> '{}'::text[]")),
         CheckConstraint("(payer_id IS NULL) = (payer_kind IS NULL)", name="payer_kind_matches"),
         CheckConstraint(KIND_RULES, name="kind_payer_code"),
         Index("ix_contribution_person_period", "person_id", period.desc(), id.desc()),
