@@ -16,8 +16,9 @@ these are replaced before the line is written:
 
 ``RequestContext`` (a filter on each handler) stamps each record with ``request_id``, the id
 of the request being handled (a context variable set by ``backend.api.request_id``; ``-``
-outside a request), and takes the query string out of uvicorn's access lines, which would
-otherwise quote what a client put in a URL.
+outside a request), and takes the query string out of uvicorn's access lines and httpx's
+request lines, which would otherwise quote what a client put in a URL (percent-encoded, out of
+reach of the patterns).
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ import re
 from contextvars import ContextVar
 
 _DATE = r"\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
-_SEPARATED = r"[ .\-\u00a0]"
-_PHONE_GAP = r"[\s().\-]{0,3}"
+_SEPARATED = r"[ .+\-\u00a0]"
+_PHONE_GAP = r"[\s().+\-]{0,3}"
 PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"eyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]*"), "[token]"),
     (re.compile(r"\b(?:rt\.|cs_)[\w-]{20,}"), "[secret]"),
@@ -71,16 +72,21 @@ class RedactingFormatter(logging.Formatter):
         return redact(super().format(record))
 
 
+_URL_ARGUMENT = {"uvicorn.access": 2, "httpx": 1}
+"""Which argument of these loggers' records is a URL (uvicorn's access line, httpx's
+``HTTP Request: GET <url>``): its query string is dropped."""
+
+
 class RequestContext(logging.Filter):
-    """Stamps ``request_id`` on every record and strips query strings from access lines."""
+    """Stamps ``request_id`` on every record and strips query strings from request lines."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "request_id"):
             record.request_id = request_id.get()
-        if record.name == "uvicorn.access" and isinstance(record.args, tuple) \
-                and len(record.args) >= 3 and isinstance(record.args[2], str):
-            path = record.args[2].partition("?")[0]
-            record.args = (*record.args[:2], path, *record.args[3:])
+        index = _URL_ARGUMENT.get(record.name)
+        if index is not None and isinstance(record.args, tuple) and len(record.args) > index:
+            url = str(record.args[index]).partition("?")[0]
+            record.args = (*record.args[:index], url, *record.args[index + 1:])
         return True
 
 

@@ -1,0 +1,152 @@
+"""Every way an IIN or a phone number can be written reaches no log line, by any of the paths a
+line is written on: the redacting formatter itself, the GraphQL error masking, an unhandled
+error in the API, uvicorn's access lines (under a real uvicorn), and the worker's logging as
+``mhi worker`` configures it."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+import re
+import socket
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import strawberry
+import uvicorn
+from fastapi import FastAPI
+
+from backend.gql.errors import ErrorCodes
+from backend.logs import configure_logging, prepare, redact
+
+IINS = ["790303402568", "790303 402568", "790303-402568", "790-303-402-568",
+        "7903 0340 2568", "79 03 03 402568", "790303\u00a0402568", "790.303.402.568"]
+PHONES = ["+77011234567", "+7 701 123 45 67", "+7 (701) 123-45-67", "+7(701)1234567",
+          "8 (701) 123-45-67", "8-701-123-45-67", "87011234567", "77011234567",
+          "7011234567", "701 123 45 67", "701-123-45-67", "(701) 123-45-67", "701 123 4567",
+          "7 701 123 45 67"]
+VARIANTS = IINS + PHONES
+NUMBER_RUN = re.compile(r"\d[\d\s().+\-\u00a0]*\d")
+
+
+def survivors(text: str) -> list[str]:
+    """The variants whose digits still appear in ``text`` (any spacing)."""
+    runs = ["".join(filter(str.isdigit, run)) for run in NUMBER_RUN.findall(text)]
+    found = []
+    for variant in VARIANTS:
+        digits = "".join(filter(str.isdigit, variant))
+        core = digits if variant in IINS else digits[-10:]
+        if variant in text or any(core in run for run in runs):
+            found.append(variant)
+    return found
+
+
+@pytest.fixture
+def written() -> Iterator[io.StringIO]:
+    """What the API's and the worker's handler writes (root, INFO and above)."""
+    stream = io.StringIO()
+    handler = prepare(logging.StreamHandler(stream))
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    yield stream
+    root.removeHandler(handler)
+    root.setLevel(level)
+
+
+def test_the_detector_sees_every_variant() -> None:
+    assert survivors(" | ".join(VARIANTS)) == VARIANTS
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_the_formatter_masks_every_variant(variant: str) -> None:
+    line = f"sms to {variant} failed; json {json.dumps({'v': variant})}"
+    assert survivors(redact(line)) == []
+
+
+def test_a_phone_sent_as_a_number_is_masked() -> None:
+    for number in (77011234567, 87011234567, 7011234567, 77011234567.0):
+        assert survivors(redact(f"variables: {{'phone': {number}}}")) == []
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def broken(self, value: str) -> str:
+        raise RuntimeError(f"constraint failed for {value}")
+
+
+async def test_the_error_masking_path(written: io.StringIO) -> None:
+    schema = strawberry.Schema(query=Query, extensions=[ErrorCodes])
+    for variant in VARIANTS:
+        result = await schema.execute("query ($v: String!) { broken(value: $v) }",
+                                      variable_values={"v": variant})
+        assert result.errors and result.errors[0].formatted["extensions"]["code"] == "INTERNAL"
+    logged = written.getvalue()
+    assert logged.count("unexpected error in broken") == len(VARIANTS)
+    assert survivors(logged) == []
+
+
+def listening_socket() -> socket.socket:
+    """A socket already listening: requests wait in its backlog until uvicorn serves them."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    return sock
+
+
+async def test_a_real_uvicorn_logs_no_variant(app: FastAPI, written: io.StringIO) -> None:
+    """Query strings (access lines) and an unhandled error's traceback, under uvicorn as
+    ``mhi serve`` runs it (``log_config=None``: its loggers write through the root's)."""
+    @app.get("/test-broken")
+    async def broken(value: str) -> None:
+        raise RuntimeError(f"could not store {value}")
+
+    sock = listening_socket()
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="on"))
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            for variant in VARIANTS:
+                failed = await http.get("/test-broken", params={"value": variant})
+                assert failed.status_code == 500
+                read = await http.get("/graphql", params={
+                    "query": "query ($p: String) { helpVersion }",
+                    "variables": json.dumps({"p": variant})})
+                assert read.status_code == 200
+    finally:
+        server.should_exit = True
+        await serving
+        sock.close()
+    logged = written.getvalue()
+    assert logged.count("unhandled error answering a GET request") == len(VARIANTS)
+    assert '"GET /graphql HTTP/1.1" 200' in logged, "uvicorn's access lines are written"
+    assert survivors(logged) == []
+
+
+def test_the_workers_logging(written: io.StringIO) -> None:
+    """``mhi worker`` logs through ``configure_logging``: every root handler redacts."""
+    root = logging.getLogger()
+    saved = list(root.handlers)
+    stream = io.StringIO()
+    root.handlers = [logging.StreamHandler(stream)]
+    try:
+        configure_logging(logging.INFO)
+        worker = logging.getLogger("mhi.notify")
+        for variant in VARIANTS:
+            worker.error("a push could not be built (%s: %s); dead-lettered",
+                         "KeyError", f"'phone': {variant}")
+            try:
+                raise ValueError(f"device of {variant}")
+            except ValueError:
+                worker.exception("a dispatcher round failed")
+    finally:
+        root.handlers = saved
+    logged = stream.getvalue()
+    assert logged.count("a dispatcher round failed") == len(VARIANTS)
+    assert survivors(logged) == []
