@@ -8,7 +8,11 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from backend.cli import commands
+# The command modules register their handlers (backend.cli.registry) when imported.
+from backend.cli import commands as _commands  # noqa: F401
+from backend.cli import dev_setup as _dev_setup  # noqa: F401
+from backend.cli import notify as _notify  # noqa: F401
+from backend.cli.registry import COMMANDS
 from backend.logs import configure_logging
 
 
@@ -103,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``mhi`` script."""
     configure_logging(logging.WARNING)
     args = build_parser().parse_args(argv)
-    handler = getattr(commands, args.command.replace("-", "_"))
+    handler = COMMANDS[args.command]
     result = handler(args)
     if asyncio.iscoroutine(result):
         result = asyncio.run(result)

@@ -19,10 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from auth.settings import AuthSettings
 from auth.tokens import Audience
-
-# Subcommands of notifications, looked up here by name like the others.
-from backend.cli.dev_setup import demo_payment  # noqa: F401
-from backend.cli.notify import announce, fcm_local, notify, pushes, worker  # noqa: F401
+from backend.cli.dev_setup import ensure_demo_phones, ensure_dev_client
+from backend.cli.registry import command
 from backend.cli.shared import auth_service, client_file, demo_login, refresh_statuses
 from backend.demo import generator
 from backend.demo.cast import CAST
@@ -34,6 +32,7 @@ def _safe(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+@command("db")
 async def db(args: argparse.Namespace) -> int:
     """``mhi db up|migrate|stop|url``."""
     from backend.db import embedded
@@ -60,6 +59,7 @@ async def db(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("demo")
 async def demo(args: argparse.Namespace) -> int:
     """``mhi demo``: load the demo country (once, with ``--if-empty``)."""
     from backend.runtime import open_engine, prepare_database
@@ -122,6 +122,7 @@ async def _person_id(args: argparse.Namespace) -> uuid.UUID:
     return CAST[index - 1].id
 
 
+@command("token")
 async def token(args: argparse.Namespace) -> int:
     """``mhi token``: print an access token for a person (tests and benchmarks; no session)."""
     async with auth_service() as (auth, _):
@@ -129,6 +130,7 @@ async def token(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("staff")
 async def staff(args: argparse.Namespace) -> int:
     """``mhi staff create|deactivate``: registry-desk accounts."""
     async with auth_service() as (auth, engine):
@@ -161,6 +163,7 @@ async def staff(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("client")
 async def client(args: argparse.Namespace) -> int:
     """``mhi client create|deactivate``: integrator clients."""
     from auth.clients import parse_scopes
@@ -184,6 +187,7 @@ async def client(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("keys")
 async def keys(args: argparse.Namespace) -> int:
     """``mhi keys list|rotate``: the signing keys."""
     async with auth_service() as (auth, _):
@@ -200,6 +204,7 @@ async def keys(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("statuses")
 async def statuses(args: argparse.Namespace) -> int:
     """``mhi statuses refresh``: recompute the statuses that are due (the worker's job)."""
     from backend.api.app import almaty_today
@@ -215,6 +220,7 @@ async def statuses(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("sms")
 def sms(args: argparse.Namespace) -> int:
     """``mhi sms``: what the development SMS sink received, newest first."""
     from auth.sms import DevSmsSink
@@ -227,6 +233,7 @@ def sms(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("serve")
 def serve(args: argparse.Namespace) -> int:
     """``mhi serve``: the API under uvicorn."""
     from backend.runtime import prepare_database
@@ -252,6 +259,7 @@ def _serve(settings: AppSettings, url: str) -> None:
                 proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips)
 
 
+@command("dev")
 def dev(args: argparse.Namespace) -> int:
     """``mhi dev`` (``make run``): database, demo data once, how to sign in, the URLs, the API
     and the worker (a child process, stopped with the API)."""
@@ -297,13 +305,12 @@ def dev(args: argparse.Namespace) -> int:
 
 async def _dev_notifications() -> dict[str, str]:
     """Demo phones for the cast, and the development integrator's credentials."""
-    from backend.cli.dev_setup import ensure_demo_phones, ensure_dev_client
-
     async with auth_service() as (auth, engine):
         await ensure_demo_phones(engine)
         return await ensure_dev_client(auth, client_file(AppSettings()))
 
 
+@command("export-schema")
 def export_schema(args: argparse.Namespace) -> int:
     """``mhi export-schema``: write the SDL that the code defines."""
     from backend.gql.schema import build_schema

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from auth.clients import parse_scopes
 from auth.service import AuthService
+from backend.cli.registry import command
 from backend.cli.shared import client_file, demo_login
 from backend.demo.cast import CAST
 from backend.settings import AppSettings
@@ -70,6 +71,7 @@ def read_kept(path: Path) -> dict[str, str] | None:
     return kept
 
 
+@command("demo-payment")
 async def demo_payment(args: argparse.Namespace) -> int:
     """``mhi demo-payment``: send a contribution for demo person ``--person`` through the
     running API (client credentials, then ``POST /ingest/contributions``) and wait for the

@@ -14,6 +14,7 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from backend.cli.registry import command
 from backend.cli.shared import refresh_statuses
 from backend.settings import AppSettings
 from notifications.settings import NotifySettings
@@ -21,6 +22,7 @@ from notifications.settings import NotifySettings
 log = logging.getLogger("mhi.worker")
 
 
+@command("worker")
 async def worker(args: argparse.Namespace) -> int:
     """``mhi worker``: the notification dispatcher, and statuses as time passes (every
     ``--every`` seconds).  SIGTERM or Ctrl-C finish the calls under way, then stop."""
@@ -63,6 +65,7 @@ async def worker(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("fcm-local")
 def fcm_local(args: argparse.Namespace) -> int:
     """``mhi fcm-local``: the local FCM server (development and tests)."""
     from notifications import fcm_local as server
@@ -71,6 +74,7 @@ def fcm_local(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("pushes")
 def pushes(args: argparse.Namespace) -> int:
     """``mhi pushes``: what fcm-local received lately, newest first (what demo phones got)."""
     url = f"{NotifySettings().fcm_local_url.rstrip('/')}/admin/messages"
@@ -92,6 +96,7 @@ def pushes(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("notify")
 async def notify(args: argparse.Namespace) -> int:
     """``mhi notify stats|dead|requeue``: deliveries by state, dead letters, try again."""
     engine = await _engine()
@@ -122,6 +127,7 @@ async def notify(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("announce")
 async def announce(args: argparse.Namespace) -> int:
     """``mhi announce``: news from the Fund to everyone (or a region), at a steady rate."""
     from backend.errors import AppError
