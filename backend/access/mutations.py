@@ -18,6 +18,7 @@ from backend.access.desk import (
     PatientWindow,
     PatientWindowPayload,
     make_onboarding_code,
+    record_onboarding_sign_in,
 )
 from backend.access.types import (
     ConsentCode,
@@ -64,7 +65,8 @@ class AccessMutations:
                                  code_length=challenge.code_length, user_errors=[])
 
     @strawberry.mutation(description="Step 2: the code from the SMS gives a session for this "
-                                     "device (5 tries, 5 minutes).",
+                                     "device (5 tries, 5 minutes), after requestSignInCode or "
+                                     "redeemOnboardingCode.",
                          extensions=guarded(Public()))
     async def sign_in(self, info: Ctx, challenge_id: strawberry.ID, code: str,
                       device: DeviceInput | None = None) -> SignInPayload:
@@ -73,18 +75,25 @@ class AccessMutations:
                 str(challenge_id), code, device_of(device), info.context.client_address)
         except Refused as refusal:
             return SignInPayload(session=None, user_errors=await _failed(info, refusal))
+        if tokens.window_id is not None:
+            await record_onboarding_sign_in(info, tokens)
         return SignInPayload(session=Session.of(tokens), user_errors=[])
 
-    @strawberry.mutation(description="Sign in on a new phone with a code made at the registry "
-                                     "desk (no SMS step).", extensions=guarded(Public()))
-    async def redeem_onboarding_code(self, info: Ctx, code: str,
-                                     device: DeviceInput | None = None) -> SignInPayload:
+    @strawberry.mutation(description="Step 1 of signing in on a new phone with a code made at "
+                                     "the registry desk (typed, or the scanned QR text): a "
+                                     "6-digit code goes by SMS to the phone on record; step 2 "
+                                     "is signIn with the challengeId returned here.",
+                         extensions=guarded(Public()))
+    async def redeem_onboarding_code(self, info: Ctx, code: str) -> SignInCodePayload:
         try:
-            tokens = await info.context.auth.desk.redeem_onboarding(
-                code, device_of(device), info.context.client_address)
+            challenge = await info.context.auth.desk.redeem_onboarding(
+                code, info.context.client_address)
         except Refused as refusal:
-            return SignInPayload(session=None, user_errors=await _failed(info, refusal))
-        return SignInPayload(session=Session.of(tokens), user_errors=[])
+            return SignInCodePayload(challenge_id=None, expires_at=None, code_length=None,
+                                     user_errors=await _failed(info, refusal))
+        return SignInCodePayload(challenge_id=strawberry.ID(str(challenge.id)),
+                                 expires_at=challenge.expires_at,
+                                 code_length=challenge.code_length, user_errors=[])
 
     @strawberry.mutation(description="Exchange a refresh token for new credentials. Each refresh "
                                      "token works once; presenting a used one ends the session "
@@ -149,8 +158,9 @@ class AccessMutations:
         info.context.remember_window(global_id("PatientWindow", window.id), window)
         return PatientWindowPayload(window=PatientWindow.of(window), user_errors=[])
 
-    @strawberry.mutation(description="Registry desk: a one-time code (10 minutes) that signs the "
-                                     "patient in on a new phone.",
+    @strawberry.mutation(description="Registry desk: a one-time code (10 minutes) that starts "
+                                     "signing the patient in on a new phone; the patient "
+                                     "finishes with an SMS code sent to the phone on record.",
                          extensions=guarded(StaffWithConsent()))
     async def create_onboarding_code(self, info: Ctx,
                                      window_id: strawberry.ID) -> OnboardingCodePayload:

@@ -24,7 +24,8 @@ from backend.status.types import InsuranceStatusCode
 class UserError:
     code: str = strawberry.field(description="Stable code, e.g. WRONG_CODE, CODE_EXPIRED, "
                                              "CODE_ATTEMPTS_EXHAUSTED, IIN_INVALID, "
-                                             "PHONE_INVALID, WRONG_CREDENTIALS.")
+                                             "PHONE_INVALID, WRONG_CREDENTIALS, "
+                                             "NO_PHONE_ON_RECORD.")
     field: str | None = strawberry.field(description="The input field at fault, if one is.")
     message: str = strawberry.field(description="What went wrong, in the reader's language.")
     attempts_left: int | None = strawberry.field(
@@ -141,7 +142,7 @@ class AccessEvent:
     organization: str = strawberry.field(description="The clinic or organization.")
     purpose: str = strawberry.field(description="What was looked at (a stable key: profile, "
                                                 "insurance_status, devices, onboarding_code, "
-                                                "eligibility).")
+                                                "onboarding_sign_in, eligibility).")
     reason: str = strawberry.field(description="On what ground: consent or scope.")
     text: str = strawberry.field(description="The look in one sentence, in the reader's "
                                              "language.")

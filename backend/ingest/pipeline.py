@@ -3,6 +3,8 @@
 1. The records, as JSON text one per row, are copied (COPY) into a temporary table.
 2. One statement parses and checks them all (``Kind.check_sql``): each row gets its parsed
    values, a rejection ``code`` or none, and whether it repeats a record already stored.
+   Just before, the originals that the batch's corrections name are locked
+   (``Kind.lock_sql``), so that concurrent batches cannot both take back the same money.
 3. One statement stores the accepted rows and writes their events (``Kind.store_sql``); a
    record already stored (same sender, same record id, same content) is counted, not stored.
 4. The statuses of the people the batch touched are recomputed (``backend.status.store``).
