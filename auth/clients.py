@@ -4,8 +4,10 @@ A client id is public (``cl_`` and 16 hex digits); the secret (``cs_`` and 32 ra
 is shown once at creation and stored as its HMAC: it is long and random, so a slow password
 hash would add nothing.  A token request names the scopes it wants (default: all the
 client's), and gets at most those the client holds.  Each client has its own budget of API
-requests per minute (carried in its tokens as ``rpm``); token requests have a separate limit
-per client id (``client_token_requests_per_minute``).
+requests per minute (carried in its tokens as ``rpm``).  Token requests are limited per client
+address with the client id (``client_token_requests_per_minute``), and wrong secrets per
+client address and per client id from every address (a ceiling far above any real use): a
+stranger who knows a client id throttles only their own address, never the integrator.
 """
 
 from __future__ import annotations
@@ -122,10 +124,22 @@ class Clients:
                 "UPDATE auth.client SET active = false WHERE id = :id"), {"id": client_id})
         return bool(result.rowcount)
 
-    async def token(self, client_id: str, client_secret: str, scope: str | None) -> ClientToken:
-        """Exchange credentials for a token (RFC 6749 §4.4); ``OAuthError`` otherwise."""
-        await self._spend(f"client-token:{self._secrets.digest('client-id', client_id).hex()[:32]}",
-                          self._settings.client_token_requests_per_minute)
+    async def token(self, client_id: str, client_secret: str, scope: str | None,
+                    client_address: str = "in-process") -> ClientToken:
+        """Exchange credentials for a token (RFC 6749 §4.4); ``OAuthError`` otherwise.
+
+        ``client_address`` is the HTTP client's (``/oauth/token``); callers inside the
+        process (tests, benchmarks) share one source of their own.
+        """
+        s = self._settings
+        source = self._secrets.digest("client-id", f"{client_address}|{client_id}").hex()[:32]
+        await self._spend(f"client-token:{source}", s.client_token_requests_per_minute)
+        failures = [
+            (f"client-fail:ip:{self._secrets.digest('ip', client_address).hex()[:32]}",
+             throttle.Limit(s.client_secret_failures_per_address, 60)),
+            (f"client-fail:id:{self._secrets.digest('client-id', client_id).hex()[:32]}",
+             throttle.Limit(s.client_secret_failures_per_client, 60))]
+        await throttle.check_all(self._engine, failures)
         async with self._engine.connect() as conn:
             row = (await conn.execute(text(
                 "SELECT secret_hash, scopes, active, requests_per_minute, name, organization "
@@ -133,6 +147,7 @@ class Clients:
         stored = row[0] if row is not None else self._secrets.digest("client", "no such client")
         if not self._secrets.matches("client", client_secret, stored) or row is None \
                 or not row[2]:
+            await throttle.count_all(self._engine, failures)
             raise OAuthError("invalid_client", "Client authentication failed.", 401)
         held = parse_scopes(row[1])
         try:

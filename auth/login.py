@@ -6,10 +6,18 @@ happens after the answer, in the background, so the gateway's delay shows nowher
 challenge made for them can never succeed.
 
 A code is stored as its HMAC, bound to its challenge; it expires after 5 minutes and allows
-5 attempts.  Code requests are throttled per IIN (by digest) and per client address, and
-verifications per address, with ``RateLimited`` and the seconds to wait.  The IIN bucket is
-the digest of the IIN together with the phone typed, so that someone who knows a person's IIN
-but not their phone cannot lock them out of signing in.
+5 attempts.  Throttles protect the person, not the attacker: every budget that refuses is
+counted per requester (the client address, alone or with the *subject*, the digest of the
+IIN with the phone typed), so nobody's requests use up someone else's.  Two budgets are per
+subject alone, and neither locks its owner out:
+
+- SMS per subject per day: over it no SMS goes, and the new challenge takes the code already
+  sent (the newest one still valid), so whoever holds that code still signs in;
+- wrong codes per subject from every address per hour: a ceiling against distributed
+  guessing, far above what one person types; below it, wrong codes are refused per address.
+
+A challenge can also confirm a registry-desk onboarding code (``confirm``): the code goes by
+SMS to the phone on record, so the desk alone never gets a session.
 """
 
 from __future__ import annotations
@@ -21,15 +29,15 @@ import re
 import secrets
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import text
+from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from auth import throttle
-from auth.errors import Refused
+from auth.errors import RateLimited, Refused
 from auth.identifiers import InvalidIdentifier, validate_iin
 from auth.keyring import utcnow
 from auth.secrets import Secrets
@@ -45,10 +53,13 @@ CODE_DIGITS = 6
 
 
 class PersonDirectory(Protocol):
-    """How ``auth`` finds a person by IIN (``backend`` provides it; ``auth`` owns no people)."""
+    """How ``auth`` finds people (``backend`` provides it; ``auth`` owns no people)."""
 
     async def phone_of(self, iin: str) -> tuple[uuid.UUID, str | None] | None:
         """The person's id and phone number on record, or None."""
+
+    async def contact_of(self, person_id: uuid.UUID) -> tuple[str, str | None] | None:
+        """The person's IIN and phone number on record, or None."""
 
 
 @dataclass(frozen=True)
@@ -98,36 +109,82 @@ class CitizenLogin:
         """Send a code if IIN and phone match a person; answer alike either way."""
         s = self._settings
         valid_iin, valid_phone = _iin(iin), normalize_phone(phone)
+        subject = self._subject(valid_iin, valid_phone)
         async with self._engine.begin() as conn:
             await throttle.hit(conn, f"otp-send:ip:{self._hash('ip', client_address)}",
                                throttle.Limit(s.otp_sends_per_ip,
                                               s.otp_sends_per_ip_window_seconds))
-            # Per IIN *with the phone typed*: a stranger who knows an IIN but not the phone
-            # on record cannot use up its owner's requests (and locks out no one).
-            await throttle.hit(conn, f"otp-send:iin:{self._hash('iin', valid_iin + valid_phone)}",
+            # Per subject *from this address*: others' requests never use up the owner's.
+            await throttle.hit(conn, f"otp-send:iin:{self._source(client_address, subject)}",
                                throttle.Limit(s.otp_sends_per_iin,
                                               s.otp_sends_per_iin_window_seconds))
         found = await self._directory.phone_of(valid_iin)
         # Both paths compare (constant time, as bytes); only a phone on record can match.
         on_record = found[1] if found is not None and found[1] is not None else "+70000000000"
         same = hmac.compare_digest(on_record.encode(), valid_phone.encode())
-        matches = same and found is not None and found[1] is not None
+        person = found[0] if same and found is not None and found[1] is not None else None
+        return await self._issue(subject, person, valid_phone, None)
+
+    async def confirm(self, person_id: uuid.UUID, window_id: uuid.UUID) -> Challenge:
+        """A challenge whose code goes to ``person_id``'s phone on record, to finish a desk
+        onboarding: signing in with it starts a session ``desk onboarding``.
+
+        ``Refused("NO_PHONE_ON_RECORD")`` when there is no phone to send it to.
+        """
+        contact = await self._directory.contact_of(person_id)
+        if contact is None or contact[1] is None:
+            raise no_phone()
+        iin, phone = contact[0], contact[1]
+        return await self._issue(self._subject(iin, phone), person_id, phone, window_id)
+
+    async def has_phone(self, person_id: uuid.UUID) -> bool:
+        """Whether a confirmation could be sent to ``person_id``."""
+        contact = await self._directory.contact_of(person_id)
+        return contact is not None and contact[1] is not None
+
+    async def _issue(self, subject: bytes, person: uuid.UUID | None, phone: str,
+                     window: uuid.UUID | None) -> Challenge:
+        """Store a challenge and send its code, or (over the SMS ceiling) point it at the
+        code already sent; the same statements whether or not ``person`` is known."""
+        s = self._settings
         challenge = uuid.uuid4()
         code = f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
-        expires = self._clock() + timedelta(seconds=s.otp_ttl_seconds)
+        now = self._clock()
+        expires = now + timedelta(seconds=s.otp_ttl_seconds)
         async with self._engine.begin() as conn:
-            await conn.execute(text(
-                "INSERT INTO auth.login_challenge (id, person_id, code_hash, expires_at) "
-                "VALUES (:id, :person, :hash, :expires)"),
-                {"id": challenge, "person": found[0] if matches and found else None,
-                 "hash": self._secrets.digest("otp", f"{challenge}:{code}"),
-                 "expires": expires})
-        if matches:
-            self._send_later(valid_phone, code)
+            code_of = None
+            try:
+                await throttle.hit(conn, f"otp-sms:{subject.hex()[:32]}", throttle.Limit(
+                    s.otp_sms_per_subject, s.otp_sms_window_seconds))
+                over = False
+            except RateLimited:
+                over = True
+                code_of = (await conn.execute(_LIVE, {"subject": subject, "now": now,
+                                                      "max": s.otp_max_attempts})).scalar()
+            await conn.execute(_INSERT, {
+                "id": challenge, "person": person if not over or code_of else None,
+                "hash": self._secrets.digest("otp", f"{challenge}:{code}"),
+                "expires": expires, "subject": subject, "code_of": code_of, "window": window})
+        if person is not None and not over:
+            self._send_later(phone, code)
         return Challenge(challenge, expires)
+
+    def _subject(self, iin: str, phone: str) -> bytes:
+        return self._secrets.digest("iin", iin + phone)
 
     def _hash(self, purpose: str, value: str) -> str:
         return self._secrets.digest(purpose, value).hex()[:32]
+
+    def _source(self, client_address: str, subject: bytes) -> str:
+        return self._hash("ip-subject", f"{client_address}|{subject.hex()}")
+
+    def _guess_buckets(self, subject: bytes, client_address: str) -> list[throttle.Bucket]:
+        s = self._settings
+        window = s.otp_failures_window_seconds
+        return [(f"otp-fail:src:{self._source(client_address, subject)}",
+                 throttle.Limit(s.otp_failures_per_source, window)),
+                (f"otp-fail:iin:{subject.hex()[:32]}",
+                 throttle.Limit(s.otp_failures_per_iin, window))]
 
     def _send_later(self, phone: str, code: str) -> None:
         minutes = self._settings.otp_ttl_seconds // 60
@@ -158,32 +215,76 @@ class CitizenLogin:
             challenge = uuid.UUID(challenge_id)
         except ValueError:
             raise _wrong_code(0) from None
-        async with self._engine.begin() as conn:  # the attempt counts even when it fails
-            row = (await conn.execute(text(
-                "UPDATE auth.login_challenge SET attempts = attempts + 1 "
-                "WHERE id = :id AND consumed_at IS NULL "
-                "RETURNING person_id, code_hash, expires_at, attempts"),
-                {"id": challenge})).first()
+        row = await self._attempt(challenge, client_address)
         if row is None:
             raise _wrong_code(0)
-        person, code_hash, expires_at, attempts = row
-        if attempts > s.otp_max_attempts:
+        if row.attempts > s.otp_max_attempts:
             raise _exhausted()
+        bound, code_hash, expires_at = challenge, row.code_hash, row.expires_at
+        if row.code_of is not None:  # made over the SMS ceiling: the code already sent
+            target = await self._target(row.code_of)
+            bound, code_hash = row.code_of, target.code_hash if target else b""
+            expires_at = min(expires_at, target.expires_at) if target else expires_at
         if expires_at <= self._clock():
             raise Refused("CODE_EXPIRED", "The code has expired; ask for a new one.", "code")
         typed = "".join(ch for ch in code if ch.isdigit())
-        right = self._secrets.matches("otp", f"{challenge}:{typed}", code_hash)
-        if not right or person is None:
-            if attempts >= s.otp_max_attempts:
+        right = self._secrets.matches("otp", f"{bound}:{typed}", code_hash)
+        if not right or row.person_id is None:
+            if row.subject_key is not None:
+                await throttle.count_all(self._engine, self._guess_buckets(
+                    bytes(row.subject_key), client_address))
+            if row.attempts >= s.otp_max_attempts:
                 raise _exhausted()
-            raise _wrong_code(s.otp_max_attempts - attempts)
+            raise _wrong_code(s.otp_max_attempts - row.attempts)
         async with self._engine.begin() as conn:
-            consumed = (await conn.execute(text(
-                "UPDATE auth.login_challenge SET consumed_at = now() "
-                "WHERE id = :id AND consumed_at IS NULL RETURNING 1"), {"id": challenge})).first()
-            if consumed is None:
-                raise _wrong_code(0)
-            return await self._sessions.start(conn, Audience.MOBILE, str(person), device, "sms")
+            used = (await conn.execute(_CONSUME, {"ids": [challenge, bound]})).all()
+            if len(used) != len({challenge, bound}):
+                raise _wrong_code(0)  # used at the same moment (rolled back)
+            tokens = await self._sessions.start(
+                conn, Audience.MOBILE, str(row.person_id), device,
+                "desk onboarding" if row.window_id is not None else "sms")
+        return replace(tokens, window_id=row.window_id)
+
+    async def _attempt(self, challenge: uuid.UUID, client_address: str) -> Row[Any] | None:
+        """Count the attempt on the challenge (it counts even when it fails), unless the
+        subject's wrong codes already fill a budget (then ``RateLimited``, nothing counted)."""
+        async with self._engine.begin() as conn:
+            row = (await conn.execute(_ATTEMPT, {"id": challenge})).first()
+            if row is not None and row.subject_key is not None:
+                # Raising rolls the attempt back.
+                await throttle.check_all(self._engine, self._guess_buckets(
+                    bytes(row.subject_key), client_address))
+        return row
+
+    async def _target(self, challenge: uuid.UUID) -> Row[Any] | None:
+        async with self._engine.connect() as conn:
+            return (await conn.execute(text(
+                "SELECT code_hash, expires_at FROM auth.login_challenge "
+                "WHERE id = :id AND consumed_at IS NULL"), {"id": challenge})).first()
+
+
+_INSERT = text(
+    "INSERT INTO auth.login_challenge (id, person_id, code_hash, expires_at, subject_key, "
+    "code_of, window_id) VALUES (:id, :person, :hash, :expires, :subject, :code_of, :window)")
+# The newest code sent to this subject that may still sign in (over the SMS ceiling, a new
+# challenge takes it instead of a new SMS).
+_LIVE = text(
+    "SELECT id FROM auth.login_challenge WHERE subject_key = :subject "
+    "AND person_id IS NOT NULL AND code_of IS NULL AND consumed_at IS NULL "
+    "AND expires_at > :now AND attempts < :max ORDER BY created_at DESC LIMIT 1")
+_ATTEMPT = text(
+    "UPDATE auth.login_challenge SET attempts = attempts + 1 "
+    "WHERE id = :id AND consumed_at IS NULL "
+    "RETURNING person_id, code_hash, expires_at, attempts, subject_key, code_of, window_id")
+_CONSUME = text(
+    "UPDATE auth.login_challenge SET consumed_at = now() "
+    "WHERE id = ANY(:ids) AND consumed_at IS NULL RETURNING id")
+
+
+def no_phone() -> Refused:
+    """The patient has no phone on record to confirm an onboarding with."""
+    return Refused("NO_PHONE_ON_RECORD", "There is no phone number on record to send the "
+                   "confirmation code to.", "code")
 
 
 def _wrong_code(attempts_left: int) -> Refused:

@@ -67,7 +67,8 @@ class SigningKeyRow(AuthBase):
 
 
 class LoginChallenge(AuthBase):
-    """One one-time code sent (or, for details that match no one, pretended to be sent)."""
+    """One one-time code sent (or, for details that match no one, pretended to be sent; or,
+    over the phone's daily SMS ceiling, the code already sent)."""
 
     __tablename__ = "login_challenge"
 
@@ -78,8 +79,19 @@ class LoginChallenge(AuthBase):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     attempts: Mapped[int] = mapped_column(SmallInteger, server_default=text("0"))
     consumed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The HMAC digest of the IIN with the phone typed: wrong codes are counted per subject
+    # across challenges, and a challenge made over the phone's daily SMS ceiling takes the
+    # code already sent to that subject (``code_of``, the challenge that holds it).
+    subject_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    code_of: Mapped[uuid.UUID | None]
+    # Set when the challenge confirms a registry-desk onboarding code (the consent window).
+    window_id: Mapped[uuid.UUID | None]
 
-    __table_args__ = (Index(None, "expires_at"),)
+    __table_args__ = (
+        Index(None, "expires_at"),
+        Index(None, "subject_key", "created_at",
+              postgresql_where=text("subject_key IS NOT NULL")),
+    )
 
 
 class SessionFamily(AuthBase):

@@ -37,6 +37,10 @@ class NoDirectory:
         """Nobody."""
         return None
 
+    async def contact_of(self, person_id: object) -> None:
+        """Nobody."""
+        return None
+
 
 def gateway_for(settings: AuthSettings) -> SmsGateway:
     """The SMS gateway the settings name (the development sink is refused in production)."""
@@ -61,7 +65,7 @@ class AuthService:
         self.gateway = gateway or gateway_for(settings)
         self.login = CitizenLogin(engine, self.secrets, settings, directory or NoDirectory(),
                                   self.gateway, self.sessions)
-        self.desk = Desk(engine, self.secrets, settings, self.sessions)
+        self.desk = Desk(engine, self.secrets, settings, self.sessions, self.login)
         self.clients = Clients(engine, self.secrets, settings, self._mint)
         self._leeway = timedelta(seconds=settings.clock_leeway_seconds)
         self._verifier: tuple[int, TokenVerifier] | None = None

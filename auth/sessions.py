@@ -49,6 +49,8 @@ class Tokens:
     refresh_token: str
     refresh_expires_at: datetime
     session_id: uuid.UUID
+    # The consent window of the desk onboarding that this sign-in confirmed, if it did one.
+    window_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)

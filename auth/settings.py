@@ -43,13 +43,21 @@ class AuthSettings(BaseSettings):
     key_overlap_seconds: int = 86_400
     keyring_refresh_seconds: int = 300
 
-    # Citizen login by one-time code.
+    # Citizen login by one-time code.  Every budget is counted per requester (the client
+    # address, alone or with the IIN) so that nobody spends another's; the two per-person
+    # figures (SMS per day, wrong codes per hour from everyone) only stop floods and
+    # distributed guessing, and the SMS ceiling never stops a code already sent from working.
     otp_ttl_seconds: int = 300
     otp_max_attempts: int = 5
-    otp_sends_per_iin: int = 3
+    otp_sends_per_iin: int = 3  # per IIN with phone, from one client address
     otp_sends_per_iin_window_seconds: int = 900
     otp_sends_per_ip: int = 30
     otp_sends_per_ip_window_seconds: int = 3600
+    otp_sms_per_subject: int = 10  # SMS per IIN with its phone on record per window
+    otp_sms_window_seconds: int = 86_400
+    otp_failures_per_source: int = 10  # wrong codes per IIN with phone, from one address
+    otp_failures_per_iin: int = 50  # wrong codes per IIN with phone, from every address
+    otp_failures_window_seconds: int = 3600
     verifies_per_ip: int = 60
     verifies_per_ip_window_seconds: int = 900
     sms_gateway: Literal["dev", "disabled"] = "dev"
@@ -60,8 +68,11 @@ class AuthSettings(BaseSettings):
     refresh_idle_days: int = 30
     session_max_days: int = 90
 
-    # Registry-desk staff.
-    staff_sign_ins_per_name: int = 10
+    # Registry-desk staff: wrong passwords per client address with the name, per client
+    # address, and per name from every address (a ceiling against distributed guessing only).
+    staff_failures_per_source: int = 10
+    staff_failures_per_address: int = 50
+    staff_failures_per_name: int = 100
     staff_sign_ins_window_seconds: int = 900
     consent_code_ttl_seconds: int = 600
     consent_window_seconds: int = 900
@@ -69,6 +80,10 @@ class AuthSettings(BaseSettings):
     consent_failures_window_seconds: int = 900
     onboarding_code_ttl_seconds: int = 600
 
-    # Integrators.
+    # Integrators: token requests per client address with the client id; wrong secrets per
+    # client address and per client id from every address (a load ceiling: secrets are 256
+    # random bits, so guessing them is hopeless anyway).
     client_token_requests_per_minute: int = 30
+    client_secret_failures_per_address: int = 30
+    client_secret_failures_per_client: int = 1000
     default_client_requests_per_minute: int = 600

@@ -4,8 +4,14 @@ A desk worker belongs to one clinic and signs in with a password (argon2id).  To
 patient they need the patient's consent: the patient's app shows a consent code (8
 characters, 10 minutes, single use), the worker types it, and that opens a window of 15
 minutes on that patient alone, for onboarding help only (status, devices, an onboarding
-code).  An onboarding code (12 characters, QR alphanumeric, 10 minutes, single use) signs
-the patient in on a new phone at the desk without the SMS step.
+code).  An onboarding code (12 characters, QR alphanumeric, 10 minutes, single use) is only
+half of a sign-in on a new phone: redeeming it sends a one-time code by SMS to the phone on
+record, and only that code, typed into the app, gives a session.  The desk alone never holds
+a session of the patient.
+
+Wrong passwords are counted per client address with the name, per client address, and per
+name from everywhere (a high ceiling against distributed guessing), and only failures count:
+a stranger's wrong passwords elsewhere do not lock the worker out.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from auth import throttle
 from auth.errors import Refused
 from auth.keyring import utcnow
+from auth.login import Challenge, CitizenLogin, no_phone
 from auth.secrets import Secrets, group, normalize_code, random_code
 from auth.sessions import Device, Sessions, Tokens
 from auth.settings import AuthSettings
@@ -70,6 +77,17 @@ class Window:
     expires_at: datetime
 
 
+@dataclass(frozen=True)
+class Helper:
+    """The desk worker who made an onboarding code, for the patient's access log."""
+
+    staff_id: uuid.UUID
+    display_name: str
+    provider_name: str
+    window_id: uuid.UUID
+    person_id: uuid.UUID
+
+
 def _password_matches(stored: str, password: str) -> bool:
     try:
         return _hasher.verify(stored, password)
@@ -86,11 +104,13 @@ class Desk:
     """Staff accounts and everything a desk worker does with a patient's consent."""
 
     def __init__(self, engine: AsyncEngine, secrets_: Secrets, settings: AuthSettings,
-                 sessions: Sessions, clock: Callable[[], datetime] = utcnow) -> None:
+                 sessions: Sessions, login: CitizenLogin,
+                 clock: Callable[[], datetime] = utcnow) -> None:
         self._engine = engine
         self._secrets = secrets_
         self._settings = settings
         self._sessions = sessions
+        self._login = login
         self._clock = clock
 
     # -- accounts (the admin CLI) ---------------------------------------------------------
@@ -138,14 +158,9 @@ class Desk:
     async def sign_in(self, username: str, password: str, device: Device,
                       client_address: str) -> Tokens:
         """Desk tokens for the right name and password; the same refusal for any mistake."""
-        s = self._settings
         name = username.strip().lower()
-        limit = throttle.Limit(s.staff_sign_ins_per_name, s.staff_sign_ins_window_seconds)
-        await throttle.hit(self._engine,
-                           f"staff:name:{self._secrets.digest('staff', name).hex()[:32]}", limit)
-        await throttle.hit(self._engine,
-                           f"staff:ip:{self._secrets.digest('ip', client_address).hex()[:32]}",
-                           throttle.Limit(limit.hits * 5, limit.window_seconds))
+        buckets = self._sign_in_buckets(name, client_address)
+        await throttle.check_all(self._engine, buckets)
         async with self._engine.connect() as conn:
             row = (await conn.execute(text(
                 "SELECT id, provider_id, password_hash, active, display_name, provider_name "
@@ -153,12 +168,23 @@ class Desk:
         stored = row[2] if row is not None else _DUMMY_HASH
         if not await asyncio.to_thread(_password_matches, stored, password) \
                 or row is None or not row[3]:
+            await throttle.count_all(self._engine, buckets)
             raise Refused("WRONG_CREDENTIALS", "The name or the password is not right.",
                           "password")
         claims = {"org": str(row[1]), "name": row[4], "org_name": row[5]}
         async with self._engine.begin() as conn:
             return await self._sessions.start(conn, Audience.DESK, str(row[0]), device,
                                               "password", claims)
+
+    def _sign_in_buckets(self, name: str, client_address: str) -> list[throttle.Bucket]:
+        s = self._settings
+        window = s.staff_sign_ins_window_seconds
+        address = self._secrets.digest("ip", client_address).hex()[:32]
+        source = self._secrets.digest("staff", f"{client_address}|{name}").hex()[:32]
+        account = self._secrets.digest("staff", name).hex()[:32]
+        return [(f"staff-fail:src:{source}", throttle.Limit(s.staff_failures_per_source, window)),
+                (f"staff-fail:ip:{address}", throttle.Limit(s.staff_failures_per_address, window)),
+                (f"staff-fail:name:{account}", throttle.Limit(s.staff_failures_per_name, window))]
 
     # -- consent --------------------------------------------------------------------------
 
@@ -228,11 +254,14 @@ class Desk:
     # -- onboarding -----------------------------------------------------------------------
 
     async def onboarding_code(self, staff_id: uuid.UUID, window_id: uuid.UUID) -> Code:
-        """A one-time code that signs the window's patient in on a new phone."""
+        """A one-time code that starts signing the window's patient in on a new phone (the
+        patient finishes with the SMS code sent to the phone on record)."""
         code = random_code(ONBOARDING_CODE_LENGTH)
         expires = self._clock() + timedelta(seconds=self._settings.onboarding_code_ttl_seconds)
+        window = await self.window(staff_id, window_id)
+        if not await self._login.has_phone(window.person_id):
+            raise no_phone()
         async with self._engine.begin() as conn:
-            window = await self.window(staff_id, window_id, conn)
             await conn.execute(text(
                 "INSERT INTO auth.onboarding_code (code_hash, person_id, window_id, expires_at) "
                 "VALUES (:hash, :person, :window, :expires)"),
@@ -240,8 +269,9 @@ class Desk:
                  "window": window.id, "expires": expires})
         return Code(group(code), expires)
 
-    async def redeem_onboarding(self, code: str, device: Device, client_address: str) -> Tokens:
-        """Sign the patient in with an onboarding code (once)."""
+    async def redeem_onboarding(self, code: str, client_address: str) -> Challenge:
+        """Use an onboarding code (once): a sign-in challenge whose code goes by SMS to the
+        patient's phone on record.  ``signIn`` with that code gives the session."""
         s = self._settings
         await throttle.hit(self._engine,
                            f"onboard:ip:{self._secrets.digest('ip', client_address).hex()[:32]}",
@@ -252,12 +282,22 @@ class Desk:
         typed = normalize_code(raw)
         now = self._clock()
         async with self._engine.begin() as conn:
-            person = (await conn.execute(text(
+            row = (await conn.execute(text(
                 "UPDATE auth.onboarding_code SET used_at = :now WHERE code_hash = :hash "
-                "AND used_at IS NULL AND expires_at > :now RETURNING person_id"),
-                {"hash": self._secrets.digest("onboarding", typed), "now": now})).scalar()
-            if person is None:
+                "AND used_at IS NULL AND expires_at > :now RETURNING person_id, window_id"),
+                {"hash": self._secrets.digest("onboarding", typed), "now": now})).first()
+            if row is None:
                 raise Refused("WRONG_CODE", "This code is not valid or has expired; ask the "
                               "desk for a new one.", "code")
-            return await self._sessions.start(conn, Audience.MOBILE, str(person), device,
-                                              "desk onboarding")
+            # Raising (no phone on record any more) rolls the use of the code back.
+            return await self._login.confirm(row[0], row[1])
+
+    async def helper(self, window_id: uuid.UUID) -> Helper | None:
+        """Who made the onboarding code of ``window_id`` (for the patient's access log)."""
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(text(
+                "SELECT s.id, s.display_name, s.provider_name, w.id, w.person_id "
+                "FROM auth.consent_window w "
+                "JOIN auth.staff_account s ON s.id = w.staff_id WHERE w.id = :id"),
+                {"id": window_id})).first()
+        return None if row is None else Helper(*row)

@@ -4,11 +4,17 @@ A bucket is a string such as ``otp-send:iin:<digest>``; identifiers inside it ar
 digests (``Secrets.digest``), never the IIN or phone itself.  One statement counts a hit and
 says whether it is over the limit; an over-limit hit answers ``RateLimited`` with the seconds
 until the window ends.
+
+Failures (a wrong password, secret or code) are counted with ``check_all`` before the attempt
+and ``count_all`` after a failure, so that successes never fill a bucket and the owner of an
+account is not refused because a stranger failed somewhere else.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import text
@@ -64,3 +70,28 @@ async def check(conn: AsyncConnection | AsyncEngine, bucket: str, limit: Limit) 
     if row is not None and row[0] >= limit.hits:
         raise RateLimited(max(1, math.ceil(row[1])))
 
+
+
+Bucket = tuple[str, Limit]
+
+
+async def check_all(engine: AsyncEngine, buckets: Iterable[Bucket]) -> None:
+    """``RateLimited`` if any of ``buckets`` is full (the longest wait); counts nothing."""
+    waits = []
+    async with engine.connect() as conn:
+        for bucket, limit in buckets:
+            try:
+                await check(conn, bucket, limit)
+            except RateLimited as limited:
+                waits.append(limited.retry_after)
+    if waits:
+        raise RateLimited(max(waits))
+
+
+async def count_all(engine: AsyncEngine, buckets: Iterable[Bucket]) -> None:
+    """Count one failure in each of ``buckets`` (committed at once; never refuses: the
+    failure has happened, and the next ``check_all`` refuses)."""
+    async with engine.begin() as conn:
+        for bucket, limit in buckets:
+            with contextlib.suppress(RateLimited):
+                await hit(conn, bucket, limit)

@@ -14,8 +14,10 @@ from datetime import date, datetime
 import strawberry
 from strawberry.types import Info
 
+from auth.errors import Refused
 from auth.identifiers import mask_iin
 from auth.principals import Staff
+from auth.sessions import Tokens
 from auth.staff import ONBOARDING_PREFIX, Window
 from backend.access import audit
 from backend.access.types import DeviceSession, UserError
@@ -25,6 +27,7 @@ from backend.gql.nodes import global_id
 from backend.i18n import pick
 from backend.inbox.types import PushDeviceType
 from backend.messages import message
+from backend.models.audit import ActorKind
 from backend.status.engine import compute_status
 from backend.status.texts import STATUS_NAMES
 from backend.status.types import InsuranceStatusCode
@@ -119,8 +122,9 @@ class PatientWindowPayload:
     user_errors: list[UserError] = strawberry.field(description="What to fix, if anything.")
 
 
-@strawberry.type(description="A one-time code that signs the patient in on a new phone without "
-                             "the SMS step: type it, or scan the QR made of `qrText`.")
+@strawberry.type(description="A one-time code that starts signing the patient in on a new "
+                             "phone: type it, or scan the QR made of `qrText`; the app then "
+                             "asks for the code sent by SMS to the phone on record.")
 class OnboardingCode:
     code: str = strawberry.field(description="12 characters in groups of 4.")
     qr_text: str = strawberry.field(description="What to put in the QR code (upper-case "
@@ -136,12 +140,34 @@ class OnboardingCodePayload:
 
 async def make_onboarding_code(info: Info[Context, None], staff: Staff,
                                window_id: str) -> OnboardingCodePayload:
-    """An onboarding code for the window's patient, recorded in their access log."""
+    """An onboarding code for the window's patient, recorded in their access log (a patient
+    with no phone on record cannot confirm one: ``NO_PHONE_ON_RECORD``)."""
     window = await info.context.consent_window(window_id)
-    code = await info.context.auth.desk.onboarding_code(staff.staff_id, window.id)
+    try:
+        code = await info.context.auth.desk.onboarding_code(staff.staff_id, window.id)
+    except Refused as refusal:
+        if refusal.reason == "WINDOW_CLOSED":
+            raise
+        return OnboardingCodePayload(onboarding_code=None, user_errors=[
+            UserError.of(refusal, await info.context.language())])
     await look(info, window.person_id, "onboarding_code", window)
     plain = code.code.replace("-", "")
     return OnboardingCodePayload(
         onboarding_code=OnboardingCode(code=code.code, qr_text=ONBOARDING_PREFIX + plain,
                                        expires_at=code.expires_at),
         user_errors=[])
+
+
+async def record_onboarding_sign_in(info: Info[Context, None], tokens: Tokens) -> None:
+    """A desk onboarding confirmed by the patient's SMS code: written to the patient's access
+    log in the name of the worker who made the code (the session itself is the patient's)."""
+    if tokens.window_id is None:
+        return
+    helper = await info.context.auth.desk.helper(tokens.window_id)
+    if helper is None:
+        return
+    actor = audit.Actor(ActorKind.STAFF, str(helper.staff_id), helper.display_name,
+                        helper.provider_name)
+    await audit.record(info.context.reads, actor, [helper.person_id],
+                       purpose="onboarding_sign_in", reason="consent",
+                       reference=str(helper.window_id))

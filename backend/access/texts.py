@@ -18,6 +18,9 @@ PURPOSES: Mapping[str, Texts] = {
     "onboarding_code": {"kk": "жаңа телефонға кіру кодын жасады",
                         "ru": "создал код входа для нового телефона",
                         "en": "created a sign-in code for a new phone"},
+    "onboarding_sign_in": {"kk": "жаңа телефонға кіруіңізге SMS кодыңызбен көмектесті",
+                           "ru": "помог(ла) войти на новом телефоне по вашему SMS-коду",
+                           "en": "helped you sign in on a new phone (confirmed by your SMS code)"},
     "eligibility": {"kk": "сақтандыру мәртебеңізді тексерді",
                     "ru": "проверил ваш статус страхования",
                     "en": "checked your insurance status"},
@@ -40,4 +43,4 @@ ACTION: Texts = {
     "ru": "{actor} ({organization}) {reason} {purpose}.",
     "en": "{actor} ({organization}) {purpose} {reason}.",
 }
-ACTIONS = frozenset({"onboarding_code", "eligibility"})
+ACTIONS = frozenset({"onboarding_code", "onboarding_sign_in", "eligibility"})

@@ -12,7 +12,6 @@ is not UTF-8, or credentials with control characters (``client_id=%00``), are re
 from __future__ import annotations
 
 import base64
-import binascii
 import re
 from urllib.parse import parse_qs, unquote
 
@@ -38,7 +37,7 @@ def _basic(header: str | None) -> tuple[str, str] | None:
         return None
     try:
         decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # not base64 (binascii.Error), not ASCII, not UTF-8
         return None
     client_id, separator, secret = decoded.partition(":")
     return (unquote(client_id), unquote(secret)) if separator else None
@@ -72,7 +71,8 @@ def add_oauth(app: FastAPI) -> None:
                           {"WWW-Authenticate": 'Basic realm="mhi"'})
         clients = request.app.state.runtime.auth.clients
         try:
-            issued = await clients.token(credentials[0], credentials[1], form.get("scope"))
+            issued = await clients.token(credentials[0], credentials[1], form.get("scope"),
+                                         request.client.host if request.client else "unknown")
         except RateLimited as limited:
             return _error("slow_down", "Too many token requests.", 429,
                           {"Retry-After": str(limited.retry_after)})

@@ -10,13 +10,16 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.principals import Scope
 from auth.service import AuthService
+from auth.settings import AuthSettings
 from auth.tokens import Audience
 from backend.models import Person
 from tests.api.gql import data, graphql
+from tests.api.sms import last_code, new_phone
 from tests.factories import (
     create_insured_employee,
     create_provider,
@@ -58,6 +61,15 @@ query Window($id: ID!) {
 ONBOARDING = """
 mutation Onboarding($windowId: ID!) {
   createOnboardingCode(windowId: $windowId) { onboardingCode { code } userErrors { code } }
+}"""
+REDEEM = """
+mutation Redeem($code: String!) { redeemOnboardingCode(code: $code) { challengeId } }"""
+REQUEST_CODE = """
+mutation Ask($iin: String!, $phone: String!) { requestSignInCode(iin: $iin, phone: $phone) {
+  challengeId } }"""
+SIGN_IN = """
+mutation SignIn($challengeId: ID!, $code: String!) {
+  signIn(challengeId: $challengeId, code: $code) { session { accessToken } }
 }"""
 ELIGIBILITY = """
 query Eligibility($iins: [String!]!) { eligibility(iins: $iins) { found status } }"""
@@ -191,6 +203,45 @@ class TestWhoLooked:
             "STAFF", "onboarding_code", STAFF_NAME)
         assert event["text"] == (
             f"{STAFF_NAME} ({CLINIC}) с вашего согласия создал код входа для нового телефона.")
+
+    async def test_a_desk_onboarding_confirmed_by_sms_is_recorded_for_the_worker(
+        self, app: FastAPI, client: httpx.AsyncClient, committed: AsyncSession, world: World,
+        auth_settings: AuthSettings
+    ) -> None:
+        person = await create_insured_employee(committed, language="ru", phone=new_phone())
+        assert person.phone is not None
+        staff = await world.staff_token()
+        window_id = await world.window_on(staff, person)
+        made = data(await graphql(client, ONBOARDING, {"windowId": window_id}, token=staff))
+        redeemed = data(await graphql(client, REDEEM, {
+            "code": made["createOnboardingCode"]["onboardingCode"]["code"]}))
+        challenge = redeemed["redeemOnboardingCode"]["challengeId"]
+        assert [e["purpose"] for e in await world.events(person)] == ["onboarding_code"]
+        signed_in = data(await graphql(client, SIGN_IN, {
+            "challengeId": challenge,
+            "code": await last_code(app, auth_settings, person.phone)}))["signIn"]
+        assert signed_in["session"]["accessToken"]
+        events = await world.events(person)
+        assert [(e["actorKind"], e["purpose"], e["actorName"], e["reason"]) for e in events] == [
+            ("STAFF", "onboarding_sign_in", STAFF_NAME, "consent"),
+            ("STAFF", "onboarding_code", STAFF_NAME, "consent")]
+        assert events[0]["text"] == (
+            f"{STAFF_NAME} ({CLINIC}) с вашего согласия помог(ла) войти на новом телефоне по "
+            "вашему SMS-коду.")
+
+    async def test_a_sign_in_by_sms_alone_records_nothing(
+        self, app: FastAPI, client: httpx.AsyncClient, committed: AsyncSession, world: World,
+        auth_settings: AuthSettings
+    ) -> None:
+        person = await create_insured_employee(committed, phone=new_phone())
+        assert person.phone is not None
+        asked = data(await graphql(client, REQUEST_CODE, {"iin": person.iin,
+                                                          "phone": person.phone}))
+        signed_in = data(await graphql(client, SIGN_IN, {
+            "challengeId": asked["requestSignInCode"]["challengeId"],
+            "code": await last_code(app, auth_settings, person.phone)}))["signIn"]
+        assert signed_in["session"]["accessToken"]
+        assert await world.events(person) == []
 
     async def test_one_request_records_each_look_once(
         self, client: httpx.AsyncClient, committed: AsyncSession, world: World

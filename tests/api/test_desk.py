@@ -15,17 +15,21 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from auth.service import AuthService
 from auth.sessions import Device
+from auth.settings import AuthSettings
 from auth.staff import StaffMember
 from auth.tokens import Audience
 from backend.models import Person
 from notifications import devices
 from notifications.devices import Registration
+from tests.api.conftest import new_ip
 from tests.api.gql import codes, data, graphql
+from tests.api.sms import last_code, new_phone
 from tests.factories import (
     create_insured_employee,
     create_person,
@@ -73,10 +77,17 @@ mutation Onboarding($windowId: ID!) {
   }
 }"""
 REDEEM = """
-mutation Redeem($code: String!, $device: DeviceInput) {
-  redeemOnboardingCode(code: $code, device: $device) {
-    session { accessToken refreshToken }
+mutation Redeem($code: String!) {
+  redeemOnboardingCode(code: $code) {
+    challengeId expiresAt codeLength
     userErrors { code field message }
+  }
+}"""
+SIGN_IN = """
+mutation SignIn($challengeId: ID!, $code: String!, $device: DeviceInput) {
+  signIn(challengeId: $challengeId, code: $code, device: $device) {
+    session { accessToken refreshToken }
+    userErrors { code field message attemptsLeft }
   }
 }"""
 ME = "{ me { firstName } }"
@@ -224,11 +235,11 @@ class TestStaffSignIn:
         forbidden(body)
 
 
-    async def test_the_eleventh_try_for_one_name_is_throttled(
-        self, client: httpx.AsyncClient, desk: Desk
+    async def test_a_strangers_wrong_passwords_do_not_lock_the_worker_out(
+        self, app: FastAPI, client: httpx.AsyncClient, desk: Desk
     ) -> None:
         member = await desk.staff()
-        for _ in range(10):
+        for _ in range(10):  # a stranger, from one address
             wrong = data(await graphql(client, STAFF_SIGN_IN, {
                 "username": member.username, "password": "guess guess guess"}))["staffSignIn"]
             assert [e["code"] for e in wrong["userErrors"]] == ["WRONG_CREDENTIALS"]
@@ -236,7 +247,12 @@ class TestStaffSignIn:
                                                      "password": PASSWORD})
         assert body.get("data") is None
         assert codes(body) == ["RATE_LIMITED"]
-        assert body["errors"][0]["extensions"]["retryAfter"] > 0
+        assert 0 < body["errors"][0]["extensions"]["retryAfter"] <= 900
+        transport = httpx.ASGITransport(app=app, client=(new_ip(), 4321))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as own:
+            mine = data(await graphql(own, STAFF_SIGN_IN, {
+                "username": member.username, "password": PASSWORD}))["staffSignIn"]
+        assert mine["userErrors"] == [] and mine["session"]["accessToken"]
 
     async def test_a_desk_session_refreshes_and_keeps_its_worker(
         self, client: httpx.AsyncClient, committed: AsyncSession, desk: Desk
@@ -491,24 +507,68 @@ class TestOnboarding:
         assert made["code"].replace("-", "") in made["qrText"]
         assert made["expiresAt"]
 
-    async def test_the_typed_code_signs_the_patient_in_on_a_new_phone(
-        self, client: httpx.AsyncClient, committed: AsyncSession, desk: Desk
+    async def test_the_code_then_the_sms_code_sign_the_patient_in_on_a_new_phone(
+        self, app: FastAPI, client: httpx.AsyncClient, committed: AsyncSession, desk: Desk,
+        auth_settings: AuthSettings
     ) -> None:
-        person = await create_insured_employee(committed, first_name="Нурлан")
+        person = await create_insured_employee(committed, first_name="Нурлан",
+                                               phone=new_phone())
+        assert person.phone is not None
         token = await desk.sign_in(await desk.staff())
         made = await desk.onboarding_code(token, await desk.window_on(token, person))
-        redeemed = data(await graphql(client, REDEEM, {
-            "code": made["code"], "device": {"name": "Redmi 12", "platform": "android"}}))
+        redeemed = data(await graphql(client, REDEEM, {"code": made["code"]}))
         payload = redeemed["redeemOnboardingCode"]
-        assert payload["userErrors"] == []
-        me = data(await graphql(client, ME_DEVICES, token=payload["session"]["accessToken"]))
+        assert payload["userErrors"] == [] and payload["codeLength"] == 6
+        signed_in = data(await graphql(client, SIGN_IN, {
+            "challengeId": payload["challengeId"],
+            "code": await last_code(app, auth_settings, person.phone),
+            "device": {"name": "Redmi 12", "platform": "android"}}))["signIn"]
+        assert signed_in["userErrors"] == []
+        me = data(await graphql(client, ME_DEVICES, token=signed_in["session"]["accessToken"]))
         assert me["me"]["firstName"] == "Нурлан"
         assert me["me"]["signedInDevices"] == [
             {"deviceName": "Redmi 12", "signedInBy": "desk onboarding", "current": True}]
         again = data(await graphql(client, REDEEM, {"code": made["code"]}))
-        assert again["redeemOnboardingCode"]["session"] is None
+        assert again["redeemOnboardingCode"]["challengeId"] is None
         assert [e["code"] for e in again["redeemOnboardingCode"]["userErrors"]] == [
             "WRONG_CODE"]
+
+    async def test_the_desk_redeeming_the_code_itself_gets_no_session(
+        self, app: FastAPI, client: httpx.AsyncClient, committed: AsyncSession, desk: Desk,
+        auth_settings: AuthSettings
+    ) -> None:
+        person = await create_insured_employee(committed, phone=new_phone())
+        assert person.phone is not None
+        token = await desk.sign_in(await desk.staff())
+        made = await desk.onboarding_code(token, await desk.window_on(token, person))
+        body = await graphql(client, REDEEM.replace("challengeId", "challengeId __typename"),
+                             {"code": made["code"]})
+        payload = data(body)["redeemOnboardingCode"]
+        assert payload["__typename"] == "SignInCodePayload"  # no session in it
+        assert "accessToken" not in str(body) and "rt." not in str(body)
+        sent = await last_code(app, auth_settings, person.phone)  # to the patient's phone
+        guess = data(await graphql(client, SIGN_IN, {
+            "challengeId": payload["challengeId"],
+            "code": f"{(int(sent) + 1) % 1_000_000:06d}"}))["signIn"]
+        assert guess["session"] is None
+        assert [(e["code"], e["attemptsLeft"]) for e in guess["userErrors"]] == [
+            ("WRONG_CODE", 4)]
+        devices = data(await graphql(client, ME_DEVICES, token=desk.citizen_token(person)))
+        assert devices["me"]["signedInDevices"] == []
+
+    async def test_no_code_for_a_patient_without_a_phone_on_record(
+        self, client: httpx.AsyncClient, committed: AsyncSession, desk: Desk
+    ) -> None:
+        person = await create_insured_employee(committed, phone=None)
+        token = await desk.sign_in(await desk.staff())
+        window_id = await desk.window_on(token, person)
+        body = await graphql(client, ONBOARDING, {"windowId": window_id}, token=token,
+                             headers={"Accept-Language": "en"})
+        payload = data(body)["createOnboardingCode"]
+        assert payload["onboardingCode"] is None
+        [error] = payload["userErrors"]
+        assert error["code"] == "NO_PHONE_ON_RECORD"
+        assert "phone" in error["message"]
 
     async def test_an_onboarding_code_expires_after_10_minutes(
         self, client: httpx.AsyncClient, committed: AsyncSession, desk: Desk
@@ -522,18 +582,23 @@ class TestOnboarding:
             "WHERE window_id = :window"), {"window": window_key(window_id)})
         await committed.commit()
         late = data(await graphql(client, REDEEM, {"code": made["code"]}))
-        assert late["redeemOnboardingCode"]["session"] is None
+        assert late["redeemOnboardingCode"]["challengeId"] is None
         assert [e["code"] for e in late["redeemOnboardingCode"]["userErrors"]] == [
             "WRONG_CODE"]
 
     async def test_the_scanned_qr_text_signs_the_patient_in(
-        self, client: httpx.AsyncClient, committed: AsyncSession, desk: Desk
+        self, app: FastAPI, client: httpx.AsyncClient, committed: AsyncSession, desk: Desk,
+        auth_settings: AuthSettings
     ) -> None:
-        person = await create_insured_employee(committed, first_name="Жанар")
+        person = await create_insured_employee(committed, first_name="Жанар", phone=new_phone())
+        assert person.phone is not None
         token = await desk.sign_in(await desk.staff())
         made = await desk.onboarding_code(token, await desk.window_on(token, person))
         redeemed = data(await graphql(client, REDEEM, {"code": made["qrText"]}))
         payload = redeemed["redeemOnboardingCode"]
         assert payload["userErrors"] == [], payload
-        me = data(await graphql(client, ME, token=payload["session"]["accessToken"]))
+        signed_in = data(await graphql(client, SIGN_IN, {
+            "challengeId": payload["challengeId"],
+            "code": await last_code(app, auth_settings, person.phone)}))["signIn"]
+        me = data(await graphql(client, ME, token=signed_in["session"]["accessToken"]))
         assert me["me"]["firstName"] == "Жанар"

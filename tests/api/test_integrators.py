@@ -13,12 +13,14 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.clients import NewClient
 from auth.principals import Scope
 from auth.service import AuthService
 from auth.tokens import Audience
+from tests.api.conftest import new_ip
 from tests.api.gql import codes, data, graphql
 from tests.factories import (
     create_insured_employee,
@@ -122,6 +124,21 @@ class TestTokenEndpoint:
                                                      "client_secret": wrong})
         oauth_error(response, 401, "invalid_client")
         assert response.headers["www-authenticate"].lower().startswith("basic")
+
+    async def test_a_strangers_wrong_secrets_do_not_lock_the_integrator_out(
+        self, app: FastAPI, client: httpx.AsyncClient, auth_service: AuthService
+    ) -> None:
+        made = await new_client(auth_service)
+        form = {"grant_type": "client_credentials"}
+        for _ in range(auth_service.settings.client_token_requests_per_minute):
+            oauth_error(await token_response(client, form, (made.info.id, "cs_guess")),
+                        401, "invalid_client")
+        throttled = await token_response(client, form, (made.info.id, made.secret))
+        oauth_error(throttled, 429, "slow_down")
+        assert 0 < int(throttled.headers["retry-after"]) <= 60
+        transport = httpx.ASGITransport(app=app, client=(new_ip(), 4321))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as own:
+            assert await access_token(own, made)
 
     async def test_an_unknown_client_is_an_invalid_client(
         self, client: httpx.AsyncClient

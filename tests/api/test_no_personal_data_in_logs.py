@@ -65,7 +65,7 @@ mutation Onboarding($windowId: ID!) {
 }"""
 REDEEM = """
 mutation Redeem($code: String!) {
-  redeemOnboardingCode(code: $code) { session { accessToken refreshToken } userErrors { code } }
+  redeemOnboardingCode(code: $code) { challengeId userErrors { code } }
 }"""
 ELIGIBILITY = """
 query Eligibility($iins: [String!]!) { eligibility(iins: $iins) { found status } }"""
@@ -189,7 +189,13 @@ async def test_identity_flows_log_no_personal_data_or_secrets(
     keep("onboarding code (plain)", onboarding.replace("-", ""))
     keep("onboarding QR text", made["onboardingCode"]["qrText"])
     redeemed = data(await graphql(client, REDEEM, {"code": onboarding}))
-    session = redeemed["redeemOnboardingCode"]["session"]
+    await app.state.runtime.auth.login.drain()  # the patient confirms with the SMS code
+    [sms] = [m for m in sink.recent(5) if m.phone == phone][:1]
+    confirmation = keep("onboarding SMS code",
+                        re.findall(r"(?<![0-9])[0-9]{6}(?![0-9])", sms.text)[0])
+    session = data(await graphql(client, SIGN_IN, {
+        "challengeId": redeemed["redeemOnboardingCode"]["challengeId"],
+        "code": confirmation}))["signIn"]["session"]
     keep("onboarded access token", session["accessToken"])
     keep("onboarded refresh token", session["refreshToken"])
 

@@ -10,9 +10,11 @@ people (IINs, phones) of its own.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import secrets
+from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
 
@@ -53,9 +55,9 @@ mutation Refresh($refreshToken: String!) {
 SIGN_OUT = "mutation { signOut { sessionsEnded } }"
 SIGN_OUT_EVERYWHERE = "mutation { signOutEverywhere { sessionsEnded } }"
 REDEEM = """
-mutation Redeem($code: String!, $device: DeviceInput) {
-  redeemOnboardingCode(code: $code, device: $device) {
-    session { accessToken refreshToken }
+mutation Redeem($code: String!) {
+  redeemOnboardingCode(code: $code) {
+    challengeId expiresAt codeLength
     userErrors { code field message }
   }
 }"""
@@ -132,6 +134,14 @@ class Phone:
         assert payload["userErrors"] == []
         session: dict[str, Any] = payload["session"]
         return session
+
+
+@contextlib.asynccontextmanager
+async def at_another_address(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the app from an address no other client has."""
+    transport = httpx.ASGITransport(app=app, client=(new_ip(), 4321))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as other:
+        yield other
 
 
 @pytest.fixture
@@ -288,12 +298,15 @@ class TestFullFlow:
 class TestSameAnswerForEveryone:
     @staticmethod
     def shape(response: httpx.Response) -> str:
-        """The response text with the challenge's id and expiry blanked (they always differ)."""
+        """The response text with the challenge's id, its expiry and the request's id blanked
+        (they always differ)."""
         body = response.json()
         payload = body["data"]["requestSignInCode"]
         assert payload["challengeId"] and payload["expiresAt"]
         text = response.text
-        for value in (payload["challengeId"], payload["expiresAt"]):
+        request_id = body.get("extensions", {}).get("requestId")  # differs for every answer
+        for value in (payload["challengeId"], payload["expiresAt"],
+                      *([request_id] if request_id else [])):
             assert text.count(json.dumps(value)) == 1
             text = text.replace(json.dumps(value), '"…"')
         return text
@@ -320,10 +333,11 @@ class TestSameAnswerForEveryone:
 
         assert self.shape(unknown) == self.shape(known)
         assert self.shape(wrong_phone) == self.shape(known)
-        assert unknown.json() == {"data": {"requestSignInCode": {
+        assert "errors" not in unknown.json()
+        assert unknown.json()["data"] == {"requestSignInCode": {
             "challengeId": unknown.json()["data"]["requestSignInCode"]["challengeId"],
             "expiresAt": unknown.json()["data"]["requestSignInCode"]["expiresAt"],
-            "codeLength": 6, "userErrors": []}}}
+            "codeLength": 6, "userErrors": []}}
 
     async def test_a_person_without_a_phone_on_record_gets_no_code(
         self, client: httpx.AsyncClient, committed: AsyncSession, phone: Phone
@@ -431,7 +445,7 @@ class TestWrongCodes:
     ) -> None:
         result = data(await graphql(client, REDEEM, {"code": "ABCD-EFGH-JKMN"}))
         payload = result["redeemOnboardingCode"]
-        assert payload["session"] is None
+        assert payload["challengeId"] is None
         assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [("WRONG_CODE", "code")]
 
 
@@ -449,17 +463,56 @@ class TestThrottling:
         assert 0 < rate_limited(body) <= 900
         assert len(await phone.settled()) == before + 3
 
-    async def test_the_iin_budget_holds_from_another_address(
+    async def test_a_stranger_with_the_iin_and_the_phone_locks_no_one_out(
         self, app: FastAPI, client: httpx.AsyncClient, committed: AsyncSession, phone: Phone
     ) -> None:
         person = await new_person(committed)
         assert person.phone is not None
         for _ in range(3):
             await phone.request(person.iin, person.phone)
-        transport = httpx.ASGITransport(app=app, client=(new_ip(), 4321))
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as other:
-            rate_limited(await graphql(other, REQUEST_CODE, {"iin": person.iin,
-                                                             "phone": person.phone}))
+        assert 0 < rate_limited(await phone.request(person.iin, person.phone)) <= 900
+        async with at_another_address(app) as own:
+            session = await Phone(app, own, phone.sink).sign_in(person)
+        assert session["accessToken"]
+
+    async def test_over_the_daily_sms_ceiling_the_code_already_sent_signs_in(
+        self, app: FastAPI, client: httpx.AsyncClient, committed: AsyncSession, phone: Phone,
+        auth_settings: AuthSettings
+    ) -> None:
+        person = await new_person(committed)
+        assert person.phone is not None
+        ceiling = auth_settings.otp_sms_per_subject
+        before = len(await phone.settled())
+        for number in range(ceiling):  # strangers, from addresses of their own
+            async with at_another_address(app) as stranger:
+                body = await Phone(app, stranger, phone.sink).request(person.iin, person.phone)
+            assert data(body)["requestSignInCode"]["userErrors"] == [], number
+        sent = (await phone.settled())[before:]
+        assert len(sent) == ceiling
+        body = await phone.request(person.iin, person.phone)
+        payload = data(body)["requestSignInCode"]
+        assert (payload["userErrors"], payload["codeLength"]) == ([], 6)
+        assert len(await phone.settled()) == before + ceiling, "no SMS over the ceiling"
+        code = _CODE.findall(sent[-1].text)[0]
+        signed_in = data(await graphql(client, SIGN_IN, {
+            "challengeId": payload["challengeId"], "code": code}))["signIn"]
+        assert signed_in["userErrors"] == [] and signed_in["session"]["accessToken"]
+
+    async def test_new_challenges_give_a_guesser_no_new_guesses(
+        self, app: FastAPI, client: httpx.AsyncClient, committed: AsyncSession, phone: Phone
+    ) -> None:
+        person = await new_person(committed)
+        for _ in range(2):  # the guesser cannot read the SMS: every guess is wrong
+            challenge, code = await phone.challenge(person)
+            for _ in range(5):
+                data(await graphql(client, SIGN_IN, {"challengeId": challenge,
+                                                     "code": other_code(code)}))
+        challenge, code = await phone.challenge(person)
+        body = await graphql(client, SIGN_IN, {"challengeId": challenge, "code": code})
+        assert 0 < rate_limited(body) <= 3600
+        async with at_another_address(app) as own:
+            session = await Phone(app, own, phone.sink).sign_in(person)
+        assert session["accessToken"]
 
     async def test_an_unknown_iin_is_throttled_alike(
         self, client: httpx.AsyncClient, phone: Phone

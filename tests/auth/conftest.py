@@ -48,6 +48,13 @@ class FakeDirectory:
         """The person's id and phone, or None."""
         return self.people.get(iin)
 
+    async def contact_of(self, person_id: uuid.UUID) -> tuple[str, str | None] | None:
+        """The person's IIN and phone, or None."""
+        for iin, (known, phone) in self.people.items():
+            if known == person_id:
+                return iin, phone
+        return None
+
 
 class RecordingGateway:
     """An SMS gateway that keeps every (phone, text) it is asked to send (``SmsGateway``)."""

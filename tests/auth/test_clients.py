@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from auth.clients import NewClient, OAuthError, parse_scopes
+from auth.clients import Clients, NewClient, OAuthError, parse_scopes
 from auth.errors import RateLimited
 from auth.principals import Integrator, Scope
 from auth.service import AuthService
@@ -33,10 +33,15 @@ async def _integrator(service: AuthService, access_token: str) -> Integrator:
     return principal
 
 
+def _address() -> str:
+    """A client address of this call's own (failures are counted per address)."""
+    return f"test-{uuid.uuid4().hex}"
+
+
 async def _oauth_error(service: AuthService, client_id: str, secret: str,
-                       scope: str | None = None) -> OAuthError:
+                       scope: str | None = None, address: str | None = None) -> OAuthError:
     with pytest.raises(OAuthError) as failed:
-        await service.clients.token(client_id, secret, scope)
+        await service.clients.token(client_id, secret, scope, address or _address())
     return failed.value
 
 
@@ -162,14 +167,62 @@ class TestAuthentication:
             self, service: AuthService) -> None:
         assert not await service.clients.deactivate("cl_" + uuid.uuid4().hex[:16])
 
-    async def test_token_requests_are_throttled_per_client(
+    async def test_token_requests_are_throttled_per_address_and_client(
             self, service: AuthService, client: NewClient,
             auth_settings: AuthSettings) -> None:
+        address = _address()
         for _ in range(auth_settings.client_token_requests_per_minute):
-            await _oauth_error(service, client.info.id, "cs_guess")
+            issued = await service.clients.token(client.info.id, client.secret, None, address)
+            assert issued.access_token
         with pytest.raises(RateLimited) as limited:
-            await service.clients.token(client.info.id, client.secret, None)
+            await service.clients.token(client.info.id, client.secret, None, address)
         assert 0 < limited.value.retry_after <= 60
+
+    async def test_a_strangers_wrong_secrets_do_not_block_the_integrator(
+            self, service: AuthService, client: NewClient,
+            auth_settings: AuthSettings) -> None:
+        stranger = _address()
+        for _ in range(auth_settings.client_token_requests_per_minute):
+            error = await _oauth_error(service, client.info.id, "cs_guess", address=stranger)
+            assert (error.error, error.status) == ("invalid_client", 401)
+        with pytest.raises(RateLimited) as limited:
+            await service.clients.token(client.info.id, "cs_guess", None, stranger)
+        assert 0 < limited.value.retry_after <= 60
+        issued = await service.clients.token(client.info.id, client.secret, None, _address())
+        assert (await _integrator(service, issued.access_token)).client_id == client.info.id
+
+    async def test_one_address_guessing_many_clients_is_throttled(
+            self, engine: AsyncEngine, service: AuthService, client: NewClient,
+            auth_settings: AuthSettings) -> None:
+        clients = Clients(engine, service.secrets, auth_settings.model_copy(
+            update={"client_secret_failures_per_address": 3}), service._mint)
+        guesser = _address()
+        for _ in range(3):
+            with pytest.raises(OAuthError):
+                await clients.token("cl_" + uuid.uuid4().hex[:16], "cs_guess", None, guesser)
+        with pytest.raises(RateLimited):
+            await clients.token(client.info.id, client.secret, None, guesser)
+        assert (await clients.token(client.info.id, client.secret, None, _address())).scopes
+
+    async def test_guessing_one_client_from_many_addresses_meets_a_ceiling(
+            self, engine: AsyncEngine, service: AuthService, client: NewClient,
+            auth_settings: AuthSettings) -> None:
+        clients = Clients(engine, service.secrets, auth_settings.model_copy(
+            update={"client_secret_failures_per_client": 3}), service._mint)
+        for _ in range(3):
+            with pytest.raises(OAuthError):
+                await clients.token(client.info.id, "cs_guess", None, _address())
+        with pytest.raises(RateLimited) as limited:
+            await clients.token(client.info.id, client.secret, None, _address())
+        assert 0 < limited.value.retry_after <= 60
+
+    async def test_successes_are_not_counted_as_failures(
+            self, engine: AsyncEngine, service: AuthService, client: NewClient,
+            auth_settings: AuthSettings) -> None:
+        clients = Clients(engine, service.secrets, auth_settings.model_copy(
+            update={"client_secret_failures_per_client": 2}), service._mint)
+        for _ in range(4):
+            assert (await clients.token(client.info.id, client.secret, None, _address())).scopes
 
 
 class TestBudget:

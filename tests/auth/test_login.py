@@ -75,6 +75,21 @@ async def _refused(reason: str, login: CitizenLogin, challenge: Challenge, code:
     return refused.value
 
 
+async def _person_of(service: AuthService, tokens: Tokens) -> uuid.UUID:
+    """The person the tokens sign in (their access token, read as the API reads it)."""
+    principal = await service.principal_from_header(f"Bearer {tokens.access_token}")
+    assert isinstance(principal, Citizen), principal
+    assert principal.session_id == tokens.session_id
+    return principal.person_id
+
+
+def _login(engine: AsyncEngine, service: AuthService, settings: AuthSettings,
+           directory: PersonDirectory, gateway: SmsGateway, **overrides: int) -> CitizenLogin:
+    """A login on the service's database with some settings changed."""
+    return CitizenLogin(engine, service.secrets, settings.model_copy(update=overrides),
+                        directory, gateway, service.sessions)
+
+
 @pytest.fixture
 def person(people: People, new_iin: NewValue) -> tuple[str, uuid.UUID]:
     """A person on record with phone ``PHONE``: (IIN, id)."""
@@ -164,7 +179,8 @@ class TestCode:
         code = _code(outbox[0][1])
         for _ in range(4):
             await _refused("WRONG_CODE", service.login, challenge, _other_code(code), address)
-        await service.login.verify(str(challenge.id), code, DEVICE, address)
+        tokens = await service.login.verify(str(challenge.id), code, DEVICE, address)
+        assert await _person_of(service, tokens) == person[1]
 
     async def test_after_five_attempts_even_the_right_code_fails(
             self, service: AuthService, person: tuple[str, uuid.UUID], outbox: Outbox,
@@ -190,13 +206,17 @@ class TestCode:
         await _refused("CODE_EXPIRED", login_on_clock, challenge, code, address)
 
     async def test_a_code_just_before_expiry_works(
-            self, login_on_clock: CitizenLogin, person: tuple[str, uuid.UUID], outbox: Outbox,
+            self, login_on_clock: CitizenLogin, service: AuthService,
+            person: tuple[str, uuid.UUID], outbox: Outbox,
             clock: Clock, auth_settings: AuthSettings, new_ip: NewValue) -> None:
         address = new_ip()
         challenge = await login_on_clock.request_code(person[0], PHONE, address)
         await login_on_clock.drain()
         clock.now += timedelta(seconds=auth_settings.otp_ttl_seconds - 1)
-        await login_on_clock.verify(str(challenge.id), _code(outbox[0][1]), DEVICE, address)
+        tokens = await login_on_clock.verify(str(challenge.id), _code(outbox[0][1]), DEVICE,
+                                             address)
+        assert tokens.refresh_token.startswith("rt.")
+        assert await _person_of(service, tokens) == person[1]
 
     async def test_a_code_of_another_challenge_fails(
             self, service: AuthService, person: tuple[str, uuid.UUID], outbox: Outbox,
@@ -302,13 +322,14 @@ class TestNoOneMatches:
 
 
 class TestThrottles:
-    async def test_the_fourth_request_for_one_iin_waits(
+    async def test_the_fourth_request_for_one_iin_from_one_address_waits(
             self, service: AuthService, person: tuple[str, uuid.UUID], outbox: Outbox,
             auth_settings: AuthSettings, new_ip: NewValue) -> None:
+        address = new_ip()
         for _ in range(3):
-            await service.login.request_code(person[0], PHONE, new_ip())
+            await service.login.request_code(person[0], PHONE, address)
         with pytest.raises(RateLimited) as limited:
-            await service.login.request_code(person[0], PHONE, new_ip())
+            await service.login.request_code(person[0], PHONE, address)
         assert 0 < limited.value.retry_after <= auth_settings.otp_sends_per_iin_window_seconds
         await service.login.drain()
         assert len(outbox) == 3
@@ -316,20 +337,27 @@ class TestThrottles:
     async def test_an_unknown_iin_is_throttled_alike(
             self, service: AuthService, new_iin: NewValue, auth_settings: AuthSettings,
             new_ip: NewValue) -> None:
-        iin = new_iin()
+        iin, address = new_iin(), new_ip()
         for _ in range(3):
-            await service.login.request_code(iin, PHONE, new_ip())
+            await service.login.request_code(iin, PHONE, address)
         with pytest.raises(RateLimited) as limited:
-            await service.login.request_code(iin, PHONE, new_ip())
+            await service.login.request_code(iin, PHONE, address)
         assert 0 < limited.value.retry_after <= auth_settings.otp_sends_per_iin_window_seconds
 
     async def test_iins_are_throttled_apart(
             self, service: AuthService, person: tuple[str, uuid.UUID], new_iin: NewValue,
-            new_ip: NewValue) -> None:
-        other = new_iin()
+            outbox: Outbox, new_ip: NewValue) -> None:
+        other, address = new_iin(), new_ip()
         for _ in range(3):
-            await service.login.request_code(other, PHONE, new_ip())
-        await service.login.request_code(person[0], PHONE, new_ip())
+            await service.login.request_code(other, PHONE, address)
+        with pytest.raises(RateLimited):
+            await service.login.request_code(other, PHONE, address)
+        challenge = await service.login.request_code(person[0], PHONE, address)
+        await service.login.drain()
+        assert [phone for phone, _ in outbox] == [PHONE]  # only the person matches
+        tokens = await service.login.verify(str(challenge.id), _code(outbox[0][1]), DEVICE,
+                                            address)
+        assert await _person_of(service, tokens) == person[1]
 
     async def test_one_address_asks_for_codes_a_limited_number_of_times(
             self, engine: AsyncEngine, service: AuthService, auth_settings: AuthSettings,
@@ -363,6 +391,133 @@ class TestThrottles:
             await login.verify(str(challenge.id), code, DEVICE, address)
         tokens: Tokens = await login.verify(str(challenge.id), code, DEVICE, new_ip())
         assert tokens.refresh_token
+
+
+class TestStrangers:
+    """Someone who knows a person's IIN and phone (both easy to know) cannot lock them out."""
+
+    async def test_a_strangers_requests_leave_the_persons_own_alone(
+            self, service: AuthService, person: tuple[str, uuid.UUID], outbox: Outbox,
+            new_ip: NewValue) -> None:
+        stranger = new_ip()
+        for _ in range(3):
+            await service.login.request_code(person[0], PHONE, stranger)
+        with pytest.raises(RateLimited) as limited:
+            await service.login.request_code(person[0], PHONE, stranger)
+        assert limited.value.retry_after > 0
+        own = new_ip()
+        challenge = await service.login.request_code(person[0], PHONE, own)
+        await service.login.drain()
+        assert len(outbox) == 4
+        tokens = await service.login.verify(str(challenge.id), _code(outbox[-1][1]), DEVICE, own)
+        assert await _person_of(service, tokens) == person[1]
+
+    async def test_over_the_sms_ceiling_the_code_already_sent_still_signs_in(
+            self, engine: AsyncEngine, service: AuthService, auth_settings: AuthSettings,
+            directory: PersonDirectory, gateway: SmsGateway, person: tuple[str, uuid.UUID],
+            outbox: Outbox, new_ip: NewValue) -> None:
+        login = _login(engine, service, auth_settings, directory, gateway,
+                       otp_sms_per_subject=3)
+        for _ in range(3):  # strangers, from three addresses
+            await login.request_code(person[0], PHONE, new_ip())
+        own = new_ip()
+        challenge = await login.request_code(person[0], PHONE, own)
+        await login.drain()
+        assert len(outbox) == 3, "no SMS over the ceiling"
+        assert (challenge.code_length, challenge.expires_at > datetime.now(UTC)) == (6, True)
+        tokens = await login.verify(str(challenge.id), _code(outbox[-1][1]), DEVICE, own)
+        assert await _person_of(service, tokens) == person[1]
+        await _refused("WRONG_CODE", login, challenge, _code(outbox[-1][1]), own)
+
+    async def test_over_the_ceiling_an_expired_code_is_not_revived(
+            self, engine: AsyncEngine, service: AuthService, auth_settings: AuthSettings,
+            directory: PersonDirectory, gateway: SmsGateway, person: tuple[str, uuid.UUID],
+            outbox: Outbox, clock: Clock, new_ip: NewValue) -> None:
+        login = CitizenLogin(engine, service.secrets,
+                             auth_settings.model_copy(update={"otp_sms_per_subject": 1}),
+                             directory, gateway, service.sessions, clock=clock)
+        await login.request_code(person[0], PHONE, new_ip())
+        clock.now += timedelta(seconds=auth_settings.otp_ttl_seconds + 1)
+        address = new_ip()
+        challenge = await login.request_code(person[0], PHONE, address)
+        await login.drain()
+        assert len(outbox) == 1
+        await _refused("WRONG_CODE", login, challenge, _code(outbox[0][1]), address)
+
+    async def test_over_the_ceiling_known_and_unknown_iins_run_the_same_statements(
+            self, engine: AsyncEngine, service: AuthService, auth_settings: AuthSettings,
+            directory: PersonDirectory, gateway: SmsGateway, person: tuple[str, uuid.UUID],
+            new_iin: NewValue, new_ip: NewValue) -> None:
+        login = _login(engine, service, auth_settings, directory, gateway,
+                       otp_sms_per_subject=1)
+        unknown = new_iin()
+        for iin in (person[0], unknown):
+            await login.request_code(iin, PHONE, new_ip())
+        with _statements(engine) as known_statements:
+            await login.request_code(person[0], PHONE, new_ip())
+            await login.drain()
+        with _statements(engine) as unknown_statements:
+            await login.request_code(unknown, PHONE, new_ip())
+            await login.drain()
+        assert any("ORDER BY created_at DESC" in s for s in known_statements)
+        assert known_statements == unknown_statements
+
+    async def test_new_challenges_give_no_new_guesses_to_one_address(
+            self, service: AuthService, person: tuple[str, uuid.UUID], outbox: Outbox,
+            auth_settings: AuthSettings, new_ip: NewValue) -> None:
+        guesser = new_ip()
+        assert auth_settings.otp_failures_per_source == 2 * auth_settings.otp_max_attempts
+        for _ in range(2):
+            challenge = await service.login.request_code(person[0], PHONE, guesser)
+            await service.login.drain()
+            wrong = _other_code(_code(outbox[-1][1]))
+            for _ in range(auth_settings.otp_max_attempts - 1):
+                await _refused("WRONG_CODE", service.login, challenge, wrong, guesser)
+            await _refused("CODE_ATTEMPTS_EXHAUSTED", service.login, challenge, wrong, guesser)
+        third = await service.login.request_code(person[0], PHONE, guesser)
+        await service.login.drain()
+        with pytest.raises(RateLimited) as limited:  # even with the right code
+            await service.login.verify(str(third.id), _code(outbox[-1][1]), DEVICE, guesser)
+        assert 0 < limited.value.retry_after <= auth_settings.otp_failures_window_seconds
+        own = new_ip()  # the person, elsewhere, is not held
+        challenge = await service.login.request_code(person[0], PHONE, own)
+        await service.login.drain()
+        tokens = await service.login.verify(str(challenge.id), _code(outbox[-1][1]), DEVICE, own)
+        assert await _person_of(service, tokens) == person[1]
+
+    async def test_guessing_from_many_addresses_meets_a_ceiling_per_iin(
+            self, engine: AsyncEngine, service: AuthService, auth_settings: AuthSettings,
+            directory: PersonDirectory, gateway: SmsGateway, person: tuple[str, uuid.UUID],
+            outbox: Outbox, new_ip: NewValue) -> None:
+        login = _login(engine, service, auth_settings, directory, gateway,
+                       otp_failures_per_iin=4)
+        for _ in range(2):
+            address = new_ip()
+            challenge = await login.request_code(person[0], PHONE, address)
+            await login.drain()
+            for _ in range(2):
+                await _refused("WRONG_CODE", login, challenge,
+                               _other_code(_code(outbox[-1][1])), address)
+        address = new_ip()
+        challenge = await login.request_code(person[0], PHONE, address)
+        await login.drain()
+        with pytest.raises(RateLimited) as limited:
+            await login.verify(str(challenge.id), _code(outbox[-1][1]), DEVICE, address)
+        assert 0 < limited.value.retry_after <= auth_settings.otp_failures_window_seconds
+
+    async def test_a_wrong_code_for_no_one_counts_alike(
+            self, service: AuthService, new_iin: NewValue, auth_settings: AuthSettings,
+            new_ip: NewValue) -> None:
+        iin, guesser = new_iin(), new_ip()
+        for _ in range(2):
+            challenge = await service.login.request_code(iin, PHONE, guesser)
+            for _ in range(auth_settings.otp_max_attempts - 1):
+                await _refused("WRONG_CODE", service.login, challenge, "000000", guesser)
+            await _refused("CODE_ATTEMPTS_EXHAUSTED", service.login, challenge, "000000",
+                           guesser)
+        third = await service.login.request_code(iin, PHONE, guesser)
+        with pytest.raises(RateLimited):
+            await service.login.verify(str(third.id), "000000", DEVICE, guesser)
 
 
 class TestStorage:

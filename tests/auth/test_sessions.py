@@ -120,8 +120,13 @@ class TestRefresh:
 
     async def test_surrounding_whitespace_is_ignored(
             self, service: AuthService, sign_in: SignIn) -> None:
-        first = await sign_in(uuid.uuid4(), PHONE)
-        await service.sessions.refresh(f"  {first.refresh_token}\n")
+        person = uuid.uuid4()
+        first = await sign_in(person, PHONE)
+        again = await service.sessions.refresh(f"  {first.refresh_token}\n")
+        assert again.session_id == first.session_id
+        assert again.refresh_token != first.refresh_token
+        assert (await _citizen(service, again.access_token)).person_id == person
+        await _refresh_fails(service, first.refresh_token)  # it was the token, and it is used
 
     async def test_an_idle_refresh_token_expires(
             self, service: AuthService, sign_in: SignIn, auth_settings: AuthSettings,

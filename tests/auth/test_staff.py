@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -19,7 +20,7 @@ from auth.secrets import CODE_ALPHABET
 from auth.service import AuthService
 from auth.sessions import Device
 from auth.settings import AuthSettings
-from auth.staff import Code, Desk, StaffMember, Window
+from auth.staff import Code, Desk, Helper, StaffMember, Window
 
 NewValue = Callable[[], str]
 NewName = Callable[[str], str]
@@ -49,7 +50,8 @@ def clock() -> Clock:
 def desk(engine: AsyncEngine, service: AuthService, auth_settings: AuthSettings,
          clock: Clock) -> Desk:
     """The desk on a clock the test moves."""
-    return Desk(engine, service.secrets, auth_settings, service.sessions, clock=clock)
+    return Desk(engine, service.secrets, auth_settings, service.sessions, service.login,
+                clock=clock)
 
 
 @pytest.fixture
@@ -172,14 +174,56 @@ class TestAccounts:
         assert PasswordHasher().verify(stored, PASSWORD)
         assert not PasswordHasher().check_needs_rehash(stored)  # the library's default cost
 
-    async def test_sign_ins_for_one_name_are_throttled(
+    async def test_wrong_passwords_from_one_address_are_throttled_there_only(
             self, service: AuthService, member: StaffMember, auth_settings: AuthSettings,
             new_ip: NewValue) -> None:
-        for _ in range(auth_settings.staff_sign_ins_per_name):
+        stranger = new_ip()
+        for _ in range(auth_settings.staff_failures_per_source):
             await _refused("WRONG_CREDENTIALS", service.desk.sign_in(
-                member.username, "not the password", DESK_PC, new_ip()))
+                member.username, "not the password", DESK_PC, stranger))
+        with pytest.raises(RateLimited) as limited:
+            await service.desk.sign_in(member.username, PASSWORD, DESK_PC, stranger)
+        assert 0 < limited.value.retry_after <= auth_settings.staff_sign_ins_window_seconds
+        tokens = await service.desk.sign_in(member.username, PASSWORD, DESK_PC, new_ip())
+        assert (await _staff(service, tokens.access_token)).staff_id == member.id
+
+    async def test_one_address_guessing_many_names_is_throttled(
+            self, engine: AsyncEngine, service: AuthService, member: StaffMember,
+            auth_settings: AuthSettings,
+            new_name: NewName, new_ip: NewValue) -> None:
+        desk = Desk(engine, service.secrets,
+                    auth_settings.model_copy(update={"staff_failures_per_address": 3}),
+                    service.sessions, service.login)
+        guesser = new_ip()
+        for _ in range(3):
+            await _refused("WRONG_CREDENTIALS", desk.sign_in(
+                new_name("nobody"), "not the password", DESK_PC, guesser))
         with pytest.raises(RateLimited):
-            await service.desk.sign_in(member.username, PASSWORD, DESK_PC, new_ip())
+            await desk.sign_in(member.username, PASSWORD, DESK_PC, guesser)
+        tokens = await desk.sign_in(member.username, PASSWORD, DESK_PC, new_ip())
+        assert (await _staff(service, tokens.access_token)).staff_id == member.id
+
+    async def test_guessing_one_name_from_many_addresses_meets_a_ceiling(
+            self, engine: AsyncEngine, service: AuthService, member: StaffMember,
+            auth_settings: AuthSettings,
+            new_ip: NewValue) -> None:
+        desk = Desk(engine, service.secrets,
+                    auth_settings.model_copy(update={"staff_failures_per_name": 3}),
+                    service.sessions, service.login)
+        for _ in range(3):
+            await _refused("WRONG_CREDENTIALS", desk.sign_in(
+                member.username, "not the password", DESK_PC, new_ip()))
+        with pytest.raises(RateLimited) as limited:
+            await desk.sign_in(member.username, PASSWORD, DESK_PC, new_ip())
+        assert 0 < limited.value.retry_after <= auth_settings.staff_sign_ins_window_seconds
+
+    async def test_successful_sign_ins_are_not_counted(
+            self, service: AuthService, member: StaffMember, auth_settings: AuthSettings,
+            new_ip: NewValue) -> None:
+        address = new_ip()
+        for _ in range(auth_settings.staff_failures_per_source + 2):
+            tokens = await service.desk.sign_in(member.username, PASSWORD, DESK_PC, address)
+            assert (await _staff(service, tokens.access_token)).staff_id == member.id
 
 
 class TestConsent:
@@ -289,41 +333,114 @@ class TestConsent:
         for _ in range(auth_settings.consent_failures_per_staff - 1):
             await _refused("WRONG_CODE", service.desk.open_window(
                 member.id, member.provider_id, "AAAA-AAAA"))
-        for _ in range(3):
+        people = [uuid.uuid4() for _ in range(3)]
+        for person in people:
+            window = await _window(service, service.desk, member, person)
+            assert (window.staff_id, window.person_id) == (member.id, person)
+        assert {w.person_id for w in await service.desk.open_windows(member.id)} == set(people)
+        # One failure is still left before the throttle: the successes took none.
+        await _refused("WRONG_CODE", service.desk.open_window(
+            member.id, member.provider_id, "AAAA-AAAA"))
+        with pytest.raises(RateLimited):
             await _window(service, service.desk, member)
 
 
+PATIENT_PHONE = "+77051234567"
+
+
+@pytest.fixture
+def patient(people: dict[str, tuple[uuid.UUID, str | None]], new_iin: NewValue) -> uuid.UUID:
+    """A patient on record with the phone ``PATIENT_PHONE``."""
+    person = uuid.uuid4()
+    people[new_iin()] = (person, PATIENT_PHONE)
+    return person
+
+
+def _sms_code(outbox: list[tuple[str, str]]) -> str:
+    """The code of the one SMS sent, which went to the patient's phone."""
+    [(phone, text_)] = outbox
+    assert phone == PATIENT_PHONE
+    [code] = re.findall(r"(?<![0-9])[0-9]{6}(?![0-9])", text_)
+    return str(code)
+
+
 class TestOnboarding:
-    async def test_an_onboarding_code_signs_the_patient_in_once(
-            self, service: AuthService, member: StaffMember, new_ip: NewValue) -> None:
-        person = uuid.uuid4()
-        window = await _window(service, service.desk, member, person)
+    async def test_an_onboarding_code_alone_gives_no_session_the_sms_code_does(
+            self, service: AuthService, member: StaffMember, patient: uuid.UUID,
+            outbox: list[tuple[str, str]], new_ip: NewValue) -> None:
+        window = await _window(service, service.desk, member, patient)
         code = await service.desk.onboarding_code(member.id, window.id)
         assert len(code.code) == 14 and code.code.count("-") == 2
-        tokens = await service.desk.redeem_onboarding(code.code, NEW_PHONE, new_ip())
+        address = new_ip()
+        challenge = await service.desk.redeem_onboarding(code.code, address)
+        await service.login.drain()
+        assert challenge.code_length == 6
+        assert await service.sessions.list_active(str(patient)) == []
+        await _refused("WRONG_CODE", service.desk.redeem_onboarding(code.code, new_ip()))
+        tokens = await service.login.verify(str(challenge.id), _sms_code(outbox), NEW_PHONE,
+                                            address)
         principal = await service.principal_from_header(f"Bearer {tokens.access_token}")
         assert isinstance(principal, Citizen)
-        assert principal.person_id == person and principal.session_id == tokens.session_id
-        [info] = await service.sessions.list_active(str(person))
+        assert principal.person_id == patient and principal.session_id == tokens.session_id
+        assert tokens.window_id == window.id
+        [info] = await service.sessions.list_active(str(patient))
         assert info.signed_in_by == "desk onboarding" and info.device_name == "Redmi Note 13"
-        await _refused("WRONG_CODE", service.desk.redeem_onboarding(code.code, NEW_PHONE,
-                                                                    new_ip()))
+
+    async def test_the_desk_without_the_patients_phone_cannot_finish(
+            self, service: AuthService, member: StaffMember, patient: uuid.UUID,
+            outbox: list[tuple[str, str]], new_ip: NewValue) -> None:
+        window = await _window(service, service.desk, member, patient)
+        code = await service.desk.onboarding_code(member.id, window.id)
+        address = new_ip()
+        challenge = await service.desk.redeem_onboarding(code.code, address)
+        await service.login.drain()
+        wrong = f"{(int(_sms_code(outbox)) + 1) % 1_000_000:06d}"
+        refused = await _refused("WRONG_CODE", service.login.verify(
+            str(challenge.id), wrong, DESK_PC, address))
+        assert refused.attempts_left == 4
+        assert await service.sessions.list_active(str(patient)) == []
 
     async def test_the_qr_form_works(
-            self, service: AuthService, member: StaffMember, new_ip: NewValue) -> None:
-        person = uuid.uuid4()
-        window = await _window(service, service.desk, member, person)
+            self, service: AuthService, member: StaffMember, patient: uuid.UUID,
+            outbox: list[tuple[str, str]], new_ip: NewValue) -> None:
+        window = await _window(service, service.desk, member, patient)
         code = await service.desk.onboarding_code(member.id, window.id)
-        payload = "MHI1" + code.code.replace("-", "")
-        tokens = await service.desk.redeem_onboarding(payload, NEW_PHONE, new_ip())
+        address = new_ip()
+        challenge = await service.desk.redeem_onboarding(
+            "MHI1" + code.code.replace("-", ""), address)
+        await service.login.drain()
+        tokens = await service.login.verify(str(challenge.id), _sms_code(outbox), NEW_PHONE,
+                                            address)
         principal = await service.principal_from_header(f"Bearer {tokens.access_token}")
-        assert isinstance(principal, Citizen) and principal.person_id == person
+        assert isinstance(principal, Citizen) and principal.person_id == patient
 
     async def test_a_code_typed_loosely_works(
-            self, service: AuthService, member: StaffMember, new_ip: NewValue) -> None:
-        window = await _window(service, service.desk, member)
+            self, service: AuthService, member: StaffMember, patient: uuid.UUID,
+            outbox: list[tuple[str, str]], new_ip: NewValue) -> None:
+        window = await _window(service, service.desk, member, patient)
         code = await service.desk.onboarding_code(member.id, window.id)
-        await service.desk.redeem_onboarding(_retyped(code.code), NEW_PHONE, new_ip())
+        address = new_ip()
+        challenge = await service.desk.redeem_onboarding(_retyped(code.code), address)
+        await service.login.drain()
+        tokens = await service.login.verify(str(challenge.id), _sms_code(outbox), NEW_PHONE,
+                                            address)
+        principal = await service.principal_from_header(f"Bearer {tokens.access_token}")
+        assert isinstance(principal, Citizen) and principal.person_id == patient
+
+    async def test_no_code_for_a_patient_without_a_phone_on_record(
+            self, service: AuthService, member: StaffMember,
+            people: dict[str, tuple[uuid.UUID, str | None]], new_iin: NewValue) -> None:
+        person = uuid.uuid4()
+        people[new_iin()] = (person, None)
+        window = await _window(service, service.desk, member, person)
+        await _refused("NO_PHONE_ON_RECORD", service.desk.onboarding_code(member.id, window.id))
+
+    async def test_who_helped_is_known_for_the_access_log(
+            self, service: AuthService, member: StaffMember, patient: uuid.UUID) -> None:
+        window = await _window(service, service.desk, member, patient)
+        helper = await service.desk.helper(window.id)
+        assert helper == Helper(member.id, member.display_name, CLINIC, window.id, patient)
+        assert await service.desk.helper(uuid.uuid4()) is None
 
     async def test_no_code_for_a_closed_window(
             self, desk: Desk, service: AuthService, member: StaffMember, clock: Clock) -> None:
@@ -332,16 +449,17 @@ class TestOnboarding:
         await _refused("WINDOW_CLOSED", desk.onboarding_code(member.id, window.id))
 
     async def test_an_onboarding_code_expires(
-            self, desk: Desk, service: AuthService, member: StaffMember, clock: Clock,
-            auth_settings: AuthSettings, new_ip: NewValue) -> None:
-        window = await _window(service, desk, member)
+            self, desk: Desk, service: AuthService, member: StaffMember, patient: uuid.UUID,
+            clock: Clock, auth_settings: AuthSettings, new_ip: NewValue) -> None:
+        window = await _window(service, desk, member, patient)
         code = await desk.onboarding_code(member.id, window.id)
         clock.now += timedelta(seconds=auth_settings.onboarding_code_ttl_seconds + 1)
-        await _refused("WRONG_CODE", desk.redeem_onboarding(code.code, NEW_PHONE, new_ip()))
+        await _refused("WRONG_CODE", desk.redeem_onboarding(code.code, new_ip()))
 
     async def test_codes_are_stored_only_as_hashes(
-            self, service: AuthService, member: StaffMember, engine: AsyncEngine) -> None:
-        consent = await service.desk.consent_code(uuid.uuid4())
+            self, service: AuthService, member: StaffMember, patient: uuid.UUID,
+            engine: AsyncEngine) -> None:
+        consent = await service.desk.consent_code(patient)
         window = await service.desk.open_window(member.id, member.provider_id, consent.code)
         onboarding = await service.desk.onboarding_code(member.id, window.id)
         async with engine.connect() as conn:
