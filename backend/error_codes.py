@@ -46,6 +46,23 @@ CATALOGUE: Mapping[str, ErrorCode] = {
     "RATE_LIMITED": ErrorCode(
         "Too many attempts or too much cost in a window. `extensions.retryAfter` gives the "
         "seconds to wait.", 429, "Wait retryAfter seconds."),
+    "QUERY_TOO_COSTLY": ErrorCode(
+        "The operation's estimated cost is over the cap for this kind of caller (anonymous "
+        "callers have the smallest), or too many fields answer at one place of the response; "
+        "`extensions.cost` gives `requested` and `limit`. Nothing ran.", 400,
+        "Ask for fewer items (a smaller `first`) or fewer fields; see docs/api.md."),
+    "PERSISTED_QUERY_NOT_FOUND": ErrorCode(
+        "`extensions.persistedQuery.sha256Hash` names no operation of "
+        "mobile_contract/manifest.json (or the text sent with it is not that operation's).",
+        400, "Send a hash from the manifest of this release; update the app."),
+    "PERSISTED_QUERY_REQUIRED": ErrorCode(
+        "In production, anonymous and citizen (app) requests must name an operation of the "
+        "manifest by hash; a bare document is refused.", 400,
+        "Send `extensions.persistedQuery` with the operation's sha256Hash."),
+    "TIMEOUT": ErrorCode(
+        "A query was still running when the per-request time limit ran out and was stopped "
+        "(`extensions.limit` is `time`). Mutations are never stopped halfway.", 503,
+        "Ask for less, or retry later."),
     "INTERNAL": ErrorCode(
         "A fault on the server's side; the details are logged under the answer's requestId, "
         "never sent.", 500, "Retry later; report the requestId if it persists."),

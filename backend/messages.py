@@ -57,6 +57,36 @@ MESSAGES: Mapping[str, Texts] = {
     "request_unreadable": {"kk": "Сұранысты оқу мүмкін емес: {detail}",
                            "ru": "Запрос невозможно прочитать: {detail}",
                            "en": "The request cannot be read: {detail}"},
+    "query_too_costly": {
+        "kk": "Сұраныстың құны {cost}, ал шегі {limit}. Азырақ жазба (кішірек `first`) "
+              "немесе азырақ өріс сұраңыз.",
+        "ru": "Стоимость запроса {cost}, а предел {limit}. Запросите меньше записей "
+              "(меньший `first`) или меньше полей.",
+        "en": "This query would cost {cost}; the limit is {limit}. Ask for fewer items "
+              "(a smaller `first`) or fewer fields."},
+    "query_repeats": {
+        "kk": "Жауаптың бір орнына {count} өріс сұралған (ең көбі {max}).",
+        "ru": "В одно место ответа запрошено {count} полей (не больше {max}).",
+        "en": "{count} fields answer at one place of the response (at most {max})."},
+    "query_timeout": {
+        "kk": "Сұраныс {seconds} секундта орындалмады және тоқтатылды. Азырақ сұраңыз "
+              "немесе кейінірек қайталаңыз.",
+        "ru": "Запрос не выполнился за {seconds} с и был остановлен. Запросите меньше "
+              "или повторите позже.",
+        "en": "The query did not finish within {seconds} s and was stopped. Ask for less "
+              "or try again later."},
+    "persisted_query_not_found": {
+        "kk": "Бұл операция хэші бойынша белгісіз.",
+        "ru": "Операция с таким хешем неизвестна.",
+        "en": "No operation is known by this hash."},
+    "persisted_query_required": {
+        "kk": "Бұл сервер қосымшаның операцияларын тек хэші бойынша қабылдайды.",
+        "ru": "Этот сервер принимает операции приложения только по хешу.",
+        "en": "This server accepts the app's operations by their hash only."},
+    "introspection_forbidden": {
+        "kk": "Схеманы тек кірген интеграцияланған жүйелер сұрай алады.",
+        "ru": "Схему могут запрашивать только вошедшие интегрированные системы.",
+        "en": "Only signed-in integrated systems may introspect the schema."},
     "citizens_only": {"kk": "Бұл деректерді тек азаматтың өзі көре алады.",
                       "ru": "Эти данные может видеть только сам гражданин.",
                       "en": "Only the citizen themself can see this."},

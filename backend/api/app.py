@@ -30,7 +30,8 @@ from backend.api.request_id import RequestIdMiddleware
 from backend.db.engine import create_engine, create_session_factory
 from backend.db.reads import Reads
 from backend.gql.context import Context, language_from_header
-from backend.gql.limits import Limits
+from backend.gql.limits import Limits, Policy
+from backend.gql.persisted import Safelist
 from backend.gql.schema import build_schema
 from backend.help.library import HelpLibrary
 from backend.inbox.center import NotificationCenter
@@ -140,10 +141,13 @@ def create_app(
             ingestion=runtime.ingestion,
             notifications=runtime.notifications,
             client_address=request.client.host if request.client else "unknown",
+            engine=runtime.engine,
         )
 
     app = FastAPI(title="MHI citizens' API", lifespan=lifespan, docs_url=None, redoc_url=None)
-    graphql = GraphQLApp(build_schema(limits), context_factory=context_for,
+    policy = Policy(production=settings.environment == "production", safelist=Safelist.load())
+    graphql = GraphQLApp(build_schema(limits, policy), context_factory=context_for,
+                         query_seconds=limits.query_seconds,
                          graphiql=settings.graphiql_enabled)
     app.router.routes.append(
         Route("/graphql", graphql, methods=["GET", "POST"], include_in_schema=False))

@@ -15,6 +15,7 @@ Every GraphQL answer carries ``extensions.requestId``.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -36,6 +37,7 @@ from backend.gql.context import Context
 from backend.logs import request_id
 
 MAX_JSON_DEPTH = 32
+_QUOTED = re.compile(r'"[^"]*"')
 """Nesting of arrays and objects a request may use (the deepest input type needs 4)."""
 
 
@@ -104,7 +106,10 @@ class GraphQLApp(GraphQL[Context, None]):
                                localized(Headers(scope=scope), refused.key, **refused.values))
         except HTTPException as refused:
             code = "NOT_FOUND" if refused.status_code == 404 else "BAD_REQUEST"
-            text = localized(Headers(scope=scope), "request_unreadable", detail=refused.reason)
+            # Strawberry's reason may quote what was sent ("Unknown operation named ..."):
+            # the quoted part is not repeated.
+            detail = _QUOTED.sub('"…"', refused.reason)
+            text = localized(Headers(scope=scope), "request_unreadable", detail=detail)
             response = problem(refused.status_code, code, text)
         await response(scope, receive, send)
 

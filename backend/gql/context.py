@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
 
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.responses import Response
 
 from auth.errors import Refused
@@ -70,6 +72,10 @@ class Context:
     client_address: str = "unknown"
     response: Response | None = None
     """The response being built (headers set here reach the client)."""
+    engine: AsyncEngine | None = None
+    """Where integrators' cost budgets are counted (auth's shared throttle)."""
+    deadline: asyncio.Timeout | None = None
+    """The request's time limit; the guard rails lift it for mutations."""
     loaders: Loaders = field(init=False)
     _language: str | None = field(init=False, default=None)
     _budget_spent: bool = field(init=False, default=False)

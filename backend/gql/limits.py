@@ -1,21 +1,35 @@
-"""Guard rails on every request: tokens, depth, aliases; parser and validation caches.
+"""Guard rails on every request: tokens, depth, aliases, cost; persisted operations and
+introspection in production; parser and validation caches.
 
 (The body size limit is HTTP, not GraphQL: ``backend.api.body_limit``, with the sizes here.)
 
-Each limit answers with a typed error (``extensions.code`` BAD_USER_INPUT and
-``extensions.limit`` naming the limit) before any resolver runs.
+Each limit answers with a typed error before any resolver runs: BAD_USER_INPUT with
+``extensions.limit`` for tokens, depth and aliases; QUERY_TOO_COSTLY (``backend.gql.cost``)
+for cost; PERSISTED_QUERY_* (``backend.gql.persisted``) and FORBIDDEN for production's rules.
 """
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from typing import Any
 
 from graphql import ASTValidationRule, DocumentNode, parse
 from graphql.error import GraphQLError
 from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter, SchemaExtension
+from strawberry.types.execution import ExecutionContext
+from strawberry.types.graphql import OperationType
+
+from auth.errors import AuthError
+from auth.principals import Anonymous, Citizen, Integrator, Principal, Staff
+from auth.throttle import Limit, hit
+from backend.errors import AppError, Forbidden
+from backend.gql.cost import CostModel, Estimate, QueryTooCostly
+from backend.gql.persisted import PersistedQueryRequired, Safelist
+from backend.messages import message
 
 
 @dataclass(frozen=True)
@@ -29,29 +43,92 @@ class Limits:
     max_depth: int = 10
     max_aliases: int = 15
     cache_size: int = 512
+    max_repeats: int = 4
+    """Fields answering at one place of the response (see ``backend.gql.cost``)."""
+    cost_anonymous: int = 1_500
+    cost_citizen: int = 25_000
+    cost_staff: int = 10_000
+    cost_integrator: int = 20_000
+    cost_per_point: int = 1_000
+    """An integrator's request spends ceil(cost / this) of its ``rpm`` points per minute."""
+    query_seconds: float = 10.0
+    """A query (not a mutation) still running after this is stopped: TIMEOUT."""
+
+    def max_cost(self, principal: Principal | None) -> int:
+        """The cost cap of one request by ``principal`` (anonymous: the smallest)."""
+        if isinstance(principal, Citizen):
+            return self.cost_citizen
+        if isinstance(principal, Staff):
+            return self.cost_staff
+        if isinstance(principal, Integrator):
+            return self.cost_integrator
+        return self.cost_anonymous
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Production's rules: the app's audiences (anonymous, citizens) send only the safelist's
+    operations, by hash; only signed-in integrators may introspect.  Elsewhere anyone may
+    send documents and introspect, and hashes of the safelist still work."""
+
+    production: bool = False
+    safelist: Safelist | None = None
+
+
+_REFUSED = parse("query Refused { __typename }")
+"""Stands in for a document that was refused before parsing (Strawberry needs one)."""
 
 
 class GuardRails(SchemaExtension):
-    """The token, depth and alias limits, with the parse and validation caches, as one
-    extension (each extension costs every request a few context managers).
+    """The token, depth, alias and cost limits, production's rules, and the parse and
+    validation caches, as one extension (each extension costs every request a few context
+    managers).
 
     The depth and alias rules are built once, by ``limit_extensions``: each Strawberry limiter
     makes a new rule class when constructed, and the validation cache is keyed by the rule
     classes, so rules built per request would miss the cache every time (about 5 ms of
     validation).  A document that fails to parse is left to Strawberry's own parse step, which
     turns the failure into a response error that the error extension labels.
+
+    The cost is estimated before validation: validation is what the worst documents make
+    expensive (see ``backend.gql.cost``).  Refusals become pre-execution errors, so the error
+    extension labels them like any other.
     """
 
-    def __init__(self, limits: Limits, rules: tuple[type[ASTValidationRule], ...]) -> None:
+    def __init__(self, limits: Limits, rules: tuple[type[ASTValidationRule], ...],
+                 policy: Policy, costs: CostModel) -> None:
         super().__init__()
         self._limits = limits
         self._rules = rules
+        self._policy = policy
+        self._costs = costs
+        self._refusal: AppError | None = None
+        self._cost: tuple[int, int] | None = None
 
     def on_operation(self) -> Iterator[None]:
         context = self.execution_context
         context.parse_options["max_tokens"] = self._limits.max_tokens
         context.validation_rules = (*context.validation_rules, *self._rules)
+        if self._policy.safelist is not None or self._policy.production:
+            self._persisted(context)
         yield
+
+    def _persisted(self, context: ExecutionContext) -> None:
+        """Put the safelisted document named by hash in place, or note the refusal."""
+        try:
+            found = (self._policy.safelist.resolve(context.operation_extensions, context.query)
+                     if self._policy.safelist is not None else None)
+            if (found is None and context.query and self._policy.production
+                    and isinstance(_principal(context), Anonymous | Citizen)):
+                raise PersistedQueryRequired(message("persisted_query_required"))
+        except AppError as refusal:
+            self._refusal = refusal
+            context.graphql_document = _REFUSED
+            context._provided_operation_name = None  # the refused name is not ours to find
+            return
+        if found is not None:
+            context.query = found.text
+            context.graphql_document = found.document
 
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
@@ -63,12 +140,78 @@ class GuardRails(SchemaExtension):
                 context.graphql_document = None
         yield
 
-    def on_validate(self) -> Iterator[None]:
+    async def on_validate(self) -> AsyncIterator[None]:
         context = self.execution_context
-        if context.graphql_document is not None:
-            context.pre_execution_errors = _cached_validate(self._limits.cache_size)(
-                context.schema._schema, context.graphql_document, context.validation_rules)
+        if context.graphql_document is not None and context.pre_execution_errors is None:
+            context.pre_execution_errors = await self._admit(context)
         yield
+
+    async def _admit(self, context: ExecutionContext) -> list[GraphQLError]:
+        """Refusals first (cheap), then validation (cached), then an integrator's budget."""
+        document = context.graphql_document
+        if self._refusal is not None or document is None:
+            return [_error(self._refusal)] if self._refusal is not None else []
+        principal = _principal(context)
+        estimate = self._costs.estimate(
+            context.schema._schema, context.query or "", document,
+            context.operation_name, context.variables)
+        if estimate is not None:
+            refusal = self._refusal_of(estimate, principal)
+            if refusal is not None:
+                return [_error(refusal)]
+        errors: list[GraphQLError] = _cached_validate(self._limits.cache_size)(
+            context.schema._schema, document, context.validation_rules)
+        if errors or estimate is None:
+            return errors
+        if isinstance(principal, Integrator):
+            try:
+                await self._spend(context, principal, estimate.cost)
+            except AuthError as refused:
+                return [_error(refused)]
+        deadline = getattr(context.context, "deadline", None)
+        if deadline is not None and context.operation_type is not OperationType.QUERY:
+            deadline.reschedule(None)  # a write is never cut off halfway
+        return []
+
+    def _refusal_of(self, estimate: Estimate, principal: Principal | None) -> AppError | None:
+        limit = self._limits.max_cost(principal)
+        self._cost = (estimate.cost, limit)
+        if (estimate.introspects and self._policy.production
+                and not isinstance(principal, Integrator)):
+            return Forbidden(message("introspection_forbidden"))
+        if estimate.repeats > self._limits.max_repeats:
+            return QueryTooCostly(message("query_repeats", count=estimate.repeats,
+                                          max=self._limits.max_repeats))
+        if estimate.cost > limit:
+            return QueryTooCostly(message("query_too_costly", cost=estimate.cost, limit=limit))
+        return None
+
+    async def _spend(self, context: ExecutionContext, principal: Integrator, cost: int) -> None:
+        """Spend ceil(cost / point) points of the client's per-minute budget (its ``rpm``),
+        one counted hit each, on auth's shared throttle (``RateLimited`` beyond it)."""
+        engine = getattr(context.context, "engine", None)
+        if engine is None:
+            return
+        points = max(1, math.ceil(cost / self._limits.cost_per_point))
+        budget = Limit(principal.requests_per_minute, 60)
+        async with engine.begin() as conn:
+            for _ in range(points):
+                await hit(conn, f"cost:{principal.client_id}", budget)
+
+    def get_results(self) -> dict[str, Any]:
+        """``extensions.cost`` on every answer whose cost was estimated."""
+        if self._cost is None:
+            return {}
+        return {"cost": {"requested": self._cost[0], "limit": self._cost[1]}}
+
+
+def _principal(context: ExecutionContext) -> Principal | None:
+    principal: Principal | None = getattr(context.context, "principal", None)
+    return principal
+
+
+def _error(refusal: Exception) -> GraphQLError:
+    return GraphQLError(str(refusal), original_error=refusal)
 
 
 @cache
@@ -83,13 +226,18 @@ def _cached_validate(size: int) -> Callable[..., list[GraphQLError]]:
     return lru_cache(maxsize=size)(validate_document)
 
 
-def limit_extensions(limits: Limits) -> list[Callable[[], SchemaExtension]]:
-    """The guard-rail extension factory for ``limits`` (its rules built once, here)."""
+def limit_extensions(limits: Limits, policy: Policy | None = None
+                     ) -> list[Callable[[], SchemaExtension]]:
+    """The guard-rail extension factory for ``limits`` and ``policy`` (its rules and its cost
+    cache built once, here)."""
     rules = (
         *QueryDepthLimiter(max_depth=limits.max_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules,
     )
-    return [lambda: GuardRails(limits, rules)]
+    costs = CostModel(limits.cache_size, expand_limit=max(
+        limits.cost_anonymous, limits.cost_citizen, limits.cost_staff, limits.cost_integrator))
+    chosen = policy or Policy()
+    return [lambda: GuardRails(limits, rules, chosen, costs)]
 
 
 _LIMIT_MESSAGES = (

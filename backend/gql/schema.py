@@ -22,7 +22,7 @@ from backend.errors import NotFound
 from backend.gql.context import Context
 from backend.gql.enums import LanguageCode
 from backend.gql.errors import ErrorCodes
-from backend.gql.limits import Limits, limit_extensions
+from backend.gql.limits import Limits, Policy, limit_extensions
 from backend.gql.nodes import Node, NodeLoader, global_id, parse_global_id
 from backend.gql.pagination import Connection, build_connection, decode_cursor, page_size
 from backend.gql.permissions import (
@@ -208,13 +208,16 @@ class QuietSchema(strawberry.Schema):
         """Nothing: see the class."""
 
 
-def build_schema(limits: Limits | None = None) -> strawberry.Schema:
-    """The schema with guard rails, caches, error codes and masking on."""
+def build_schema(limits: Limits | None = None, policy: Policy | None = None
+                 ) -> strawberry.Schema:
+    """The schema with guard rails (``policy``: production's rules), caches, error codes and
+    masking on."""
     return QuietSchema(
         query=Query,
         mutation=Mutation,
         types=[CitizenType, ContributionType, CoveredServiceType, ProviderType, HelpArticleType,
                NotificationType],
-        extensions=[*limit_extensions(limits or Limits()), ErrorCodes, NoStoreMutations],
+        extensions=[*limit_extensions(limits or Limits(), policy), ErrorCodes,
+                    NoStoreMutations],
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
     )

@@ -85,6 +85,13 @@ class TestUnreadableBodies:
             "/graphql", json={"query": "{ helpVersion }", "variables": [1]})
         bad_request(variables_not_an_object)
 
+    async def test_a_refusal_does_not_repeat_what_was_sent(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        response = await client.post("/graphql", json={
+            "query": "{ helpVersion }", "operationName": "790303402568"})
+        assert "790303402568" not in bad_request(response)["message"]
+
     async def test_a_get_with_broken_variables_is_typed(self, client: httpx.AsyncClient) -> None:
         broken = await client.get("/graphql", params={
             "query": "{ helpVersion }", "variables": "{not json"})
@@ -175,6 +182,14 @@ class TestTokenEndpointInput:
             "content-type": "application/x-www-form-urlencoded"})
         assert response.status_code == 400, response.text
         assert response.json()["error"] == "invalid_request"
+
+    async def test_basic_credentials_that_are_not_base64_are_no_credentials(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        response = await client.post("/oauth/token", data={"grant_type": "client_credentials"},
+                                     headers=[(b"authorization", b"Basic \xff\xfe==")])
+        assert response.status_code == 401
+        assert response.json()["error"] == "invalid_client"
 
     async def test_a_nul_in_basic_credentials_is_an_invalid_request(
         self, client: httpx.AsyncClient
