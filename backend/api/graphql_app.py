@@ -14,12 +14,14 @@ Every GraphQL answer carries ``extensions.requestId``.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from cross_web import HTTPException
+from graphql import GraphQLError
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
@@ -35,6 +37,7 @@ from backend.api.graphiql import graphiql_page
 from backend.api.problems import localized, problem
 from backend.gql.context import Context
 from backend.logs import request_id
+from backend.messages import message
 
 MAX_JSON_DEPTH = 32
 _QUOTED = re.compile(r'"[^"]*"')
@@ -91,9 +94,29 @@ class GraphQLApp(GraphQL[Context, None]):
 
     def __init__(self, schema: BaseSchema, *,
                  context_factory: Callable[[Request], Awaitable[Context]],
-                 graphiql: bool) -> None:
+                 graphiql: bool, query_seconds: float | None = None) -> None:
         super().__init__(schema, graphql_ide="graphiql" if graphiql else None)
         self._context_factory = context_factory
+        self._query_seconds = query_seconds
+
+    async def execute_single(
+        self, request: Request, request_adapter: Any, sub_response: Response,
+        context: Context, root_value: None, request_data: Any,
+    ) -> ExecutionResult:
+        """One operation within ``query_seconds`` (lifted for mutations by the guard rails,
+        ``backend.gql.limits``): a query still running then is cancelled and answered with
+        ``TIMEOUT``, so one slow request cannot hold a worker's time for ever."""
+        try:
+            async with asyncio.timeout(self._query_seconds) as deadline:
+                context.deadline = deadline
+                return await super().execute_single(request, request_adapter, sub_response,
+                                                    context, root_value, request_data)
+        except TimeoutError:
+            seconds = f"{self._query_seconds:g}"
+            text = message("query_timeout", seconds=seconds)[context.known_language]
+            return ExecutionResult(data=None, errors=[GraphQLError(
+                text, extensions={"code": "TIMEOUT", "limit": "time"})])
+
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
