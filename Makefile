@@ -22,10 +22,24 @@ $(STAMP): requirements.lock pyproject.toml | $(BIN)/python
 
 install: $(STAMP) ## create .venv and install the locked dependencies
 
-run: $(STAMP) ## start PostgreSQL, migrate, load the demo country once, serve the API
+# GraphiQL's browser files (React, GraphiQL), pinned by their package-lock.json and served by the
+# API itself: no CDN, so /graphql works without internet and under a strict CSP.
+GRAPHIQL := backend/api/static/graphiql
+GRAPHIQL_STAMP := $(GRAPHIQL)/node_modules/.installed
+
+$(GRAPHIQL_STAMP): $(GRAPHIQL)/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo >&2 "npm is missing: it installs GraphiQL's pinned files" \
+		"(Node.js 18+ with npm; on Debian: apt-get install nodejs npm), then run make again"; exit 1; }
+	cd $(GRAPHIQL) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+.PHONY: graphiql
+graphiql: $(GRAPHIQL_STAMP) ## install GraphiQL's pinned files with npm (run and test do it)
+
+run: $(STAMP) $(GRAPHIQL_STAMP) ## start PostgreSQL, migrate, load the demo country once, serve the API
 	$(BIN)/mhi dev
 
-test: $(STAMP) ## run the whole test suite against a real PostgreSQL
+test: $(STAMP) $(GRAPHIQL_STAMP) ## run the whole test suite against a real PostgreSQL
 	$(BIN)/python -m pytest
 
 lint: $(STAMP) ## ruff
@@ -53,8 +67,8 @@ lock: $(STAMP) ## re-resolve requirements.lock from pyproject.toml
 db-stop: $(STAMP) ## stop the embedded PostgreSQL
 	$(BIN)/mhi db stop
 
-clean: ## remove the virtualenv (the database under .data/ stays)
-	rm -rf $(VENV)
+clean: ## remove the virtualenv and GraphiQL's node_modules (the database under .data/ stays)
+	rm -rf $(VENV) $(GRAPHIQL)/node_modules
 
 token: $(STAMP) ## print an access token for the first demo citizen
 	@$(BIN)/mhi token --demo 1

@@ -21,7 +21,9 @@ from backend.access.directory import PeopleDirectory
 from backend.api.body_limit import BodyLimit, BodyRule
 from backend.api.dev_pages import add_dev_pages
 from backend.api.etag import ETagMiddleware
+from backend.api.graphiql import add_graphiql_assets
 from backend.api.graphql_app import GraphQLApp
+from backend.api.headers import HardenedAPI
 from backend.api.ingest import add_bulk_ingest
 from backend.api.oauth import MAX_BODY as OAUTH_MAX_BODY
 from backend.api.oauth import add_oauth
@@ -144,7 +146,7 @@ def create_app(
             engine=runtime.engine,
         )
 
-    app = FastAPI(title="MHI citizens' API", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app = HardenedAPI(title="MHI citizens' API", lifespan=lifespan, docs_url=None, redoc_url=None)
     policy = Policy(production=settings.environment == "production", safelist=Safelist.load())
     graphql = GraphQLApp(build_schema(limits, policy), context_factory=context_for,
                          query_seconds=limits.query_seconds,
@@ -160,6 +162,8 @@ def create_app(
     add_probes(app)
     add_oauth(app)
     add_bulk_ingest(app)
+    if settings.graphiql_enabled:
+        add_graphiql_assets(app)
     if "production" not in (settings.environment, auth_settings.environment):
         add_dev_pages(app, auth_settings)
     return app
