@@ -38,6 +38,10 @@ CATALOGUE: Mapping[str, ErrorCode] = {
     "BAD_REQUEST": ErrorCode(
         "The request itself cannot be read: not UTF-8, not JSON, not a JSON object, a body "
         "over the size limit, JSON nested too deeply.", 400, "Fix the client; do not retry."),
+    "REQUEST_TIMEOUT": ErrorCode(
+        "The request's body arrived too slowly (a read waited longer than the limit, or the "
+        "body came slower than its minimum rate); `extensions.limit` is `body_time`. The "
+        "connection is closed.", 408, "Send the body at once, on a working connection; retry."),
     "GRAPHQL_PARSE_FAILED": ErrorCode(
         "The document is not valid GraphQL syntax.", 400, "Fix the document."),
     "GRAPHQL_VALIDATION_FAILED": ErrorCode(

@@ -29,6 +29,7 @@ from backend.api.oauth import MAX_BODY as OAUTH_MAX_BODY
 from backend.api.oauth import add_oauth
 from backend.api.probes import add_probes
 from backend.api.request_id import RequestIdMiddleware
+from backend.api.server import BodyReadTimeout, ReadTimeouts
 from backend.db.engine import create_engine, create_session_factory
 from backend.db.reads import Reads
 from backend.gql.context import Context, language_from_header
@@ -101,11 +102,13 @@ def create_app(
     limits: Limits | None = None,
     sms_gateway: SmsGateway | None = None,
     notify_settings: NotifySettings | None = None,
+    read_timeouts: ReadTimeouts | None = None,
 ) -> FastAPI:
     """Build the app around a database (an engine, or a URL to open one at startup).
 
     ``today`` is the clock statuses are judged by (tests pin it); ``limits`` the guard rails;
-    ``sms_gateway`` where sign-in codes go (default: as ``auth_settings`` say).
+    ``sms_gateway`` where sign-in codes go (default: as ``auth_settings`` say);
+    ``read_timeouts`` how slowly a client may send a body (``backend.api.server``).
     """
     if engine is None and database_url is None:
         raise ValueError("create_app needs an engine or a database URL")
@@ -153,6 +156,7 @@ def create_app(
                          graphiql=settings.graphiql_enabled)
     app.router.routes.append(
         Route("/graphql", graphql, methods=["GET", "POST"], include_in_schema=False))
+    app.add_middleware(BodyReadTimeout, timeouts=read_timeouts or ReadTimeouts())
     app.add_middleware(ETagMiddleware, path="/graphql")
     app.add_middleware(BodyLimit, rules=[
         BodyRule("/graphql", limits.max_body_bytes, limits.max_integrator_body_bytes),

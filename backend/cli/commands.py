@@ -250,13 +250,13 @@ def _serve(settings: AppSettings, url: str) -> None:
     import uvicorn
 
     from backend.api.app import create_app
+    from backend.api.server import uvicorn_options
 
     for name in ("uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).setLevel(logging.INFO)
 
     app = create_app(settings, AuthSettings(), database_url=url)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None,
-                proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips)
+    uvicorn.run(app, **uvicorn_options(settings))  # no banner, read timeouts: see there
 
 
 @command("dev")
