@@ -31,9 +31,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
-from sqlalchemy import Row, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from auth import throttle
@@ -159,10 +159,14 @@ class CitizenLogin:
                 over = False
             except RateLimited:
                 over = True
-                code_of = (await conn.execute(_LIVE, {"subject": subject, "now": now,
-                                                      "max": s.otp_max_attempts})).scalar()
+                # The challenge that holds the code already sent; for details that match no
+                # one, their own newest challenge (which can never succeed), so that the
+                # statements here and when verifying are the same either way.
+                live = (await conn.execute(_LIVE, {"subject": subject, "now": now,
+                                                   "max": s.otp_max_attempts})).first()
+                code_of, person = (live[0], live[1]) if live is not None else (None, None)
             await conn.execute(_INSERT, {
-                "id": challenge, "person": person if not over or code_of else None,
+                "id": challenge, "person": person,
                 "hash": self._secrets.digest("otp", f"{challenge}:{code}"),
                 "expires": expires, "subject": subject, "code_of": code_of, "window": window})
         if person is not None and not over:
@@ -220,11 +224,7 @@ class CitizenLogin:
             raise _wrong_code(0)
         if row.attempts > s.otp_max_attempts:
             raise _exhausted()
-        bound, code_hash, expires_at = challenge, row.code_hash, row.expires_at
-        if row.code_of is not None:  # made over the SMS ceiling: the code already sent
-            target = await self._target(row.code_of)
-            bound, code_hash = row.code_of, target.code_hash if target else b""
-            expires_at = min(expires_at, target.expires_at) if target else expires_at
+        bound, code_hash, expires_at = row.bound, row.code_hash, row.expires_at
         if expires_at <= self._clock():
             raise Refused("CODE_EXPIRED", "The code has expired; ask for a new one.", "code")
         typed = "".join(ch for ch in code if ch.isdigit())
@@ -236,7 +236,7 @@ class CitizenLogin:
             if row.attempts >= s.otp_max_attempts:
                 raise _exhausted()
             raise _wrong_code(s.otp_max_attempts - row.attempts)
-        async with self._engine.begin() as conn:
+        async with self._engine.begin() as conn:  # the code works once, whichever challenge
             used = (await conn.execute(_CONSUME, {"ids": [challenge, bound]})).all()
             if len(used) != len({challenge, bound}):
                 raise _wrong_code(0)  # used at the same moment (rolled back)
@@ -245,32 +245,55 @@ class CitizenLogin:
                 "desk onboarding" if row.window_id is not None else "sms")
         return replace(tokens, window_id=row.window_id)
 
-    async def _attempt(self, challenge: uuid.UUID, client_address: str) -> Row[Any] | None:
+    async def _attempt(self, challenge: uuid.UUID, client_address: str) -> _Attempt | None:
         """Count the attempt on the challenge (it counts even when it fails), unless the
-        subject's wrong codes already fill a budget (then ``RateLimited``, nothing counted)."""
-        async with self._engine.begin() as conn:
+        subject's wrong codes already fill a budget (then ``RateLimited``, nothing counted).
+
+        A challenge made over the SMS ceiling takes the code of another (``code_of``); the
+        attempt counts on that one too, so a code allows 5 attempts however many challenges
+        point at it.
+        """
+        async with self._engine.begin() as conn:  # raising rolls the attempt back
             row = (await conn.execute(_ATTEMPT, {"id": challenge})).first()
-            if row is not None and row.subject_key is not None:
-                # Raising rolls the attempt back.
+            if row is None:
+                return None
+            if row.subject_key is not None:
                 await throttle.check_all(self._engine, self._guess_buckets(
                     bytes(row.subject_key), client_address))
-        return row
+            if row.code_of is None:
+                return _Attempt(row.person_id, challenge, row.code_hash, row.expires_at,
+                                row.attempts, row.subject_key, row.window_id)
+            target = (await conn.execute(_ATTEMPT, {"id": row.code_of})).first()
+        if target is None:  # used meanwhile: nothing can match
+            return _Attempt(row.person_id, row.code_of, b"", row.expires_at, row.attempts,
+                            row.subject_key, row.window_id)
+        return _Attempt(row.person_id, row.code_of, target.code_hash,
+                        min(row.expires_at, target.expires_at),
+                        max(row.attempts, target.attempts), row.subject_key, row.window_id)
 
-    async def _target(self, challenge: uuid.UUID) -> Row[Any] | None:
-        async with self._engine.connect() as conn:
-            return (await conn.execute(text(
-                "SELECT code_hash, expires_at FROM auth.login_challenge "
-                "WHERE id = :id AND consumed_at IS NULL"), {"id": challenge})).first()
+
+@dataclass(frozen=True)
+class _Attempt:
+    """One counted attempt: whose, which challenge's code to compare (``bound``), and the
+    counts that decide the answer."""
+
+    person_id: uuid.UUID | None
+    bound: uuid.UUID
+    code_hash: bytes
+    expires_at: datetime
+    attempts: int
+    subject_key: bytes | None
+    window_id: uuid.UUID | None
 
 
 _INSERT = text(
     "INSERT INTO auth.login_challenge (id, person_id, code_hash, expires_at, subject_key, "
     "code_of, window_id) VALUES (:id, :person, :hash, :expires, :subject, :code_of, :window)")
-# The newest code sent to this subject that may still sign in (over the SMS ceiling, a new
+# The newest code made for this subject that may still sign in (over the SMS ceiling, a new
 # challenge takes it instead of a new SMS).
 _LIVE = text(
-    "SELECT id FROM auth.login_challenge WHERE subject_key = :subject "
-    "AND person_id IS NOT NULL AND code_of IS NULL AND consumed_at IS NULL "
+    "SELECT id, person_id FROM auth.login_challenge WHERE subject_key = :subject "
+    "AND code_of IS NULL AND consumed_at IS NULL "
     "AND expires_at > :now AND attempts < :max ORDER BY created_at DESC LIMIT 1")
 _ATTEMPT = text(
     "UPDATE auth.login_challenge SET attempts = attempts + 1 "

@@ -453,14 +453,41 @@ class TestStrangers:
         unknown = new_iin()
         for iin in (person[0], unknown):
             await login.request_code(iin, PHONE, new_ip())
+        address = new_ip()
         with _statements(engine) as known_statements:
-            await login.request_code(person[0], PHONE, new_ip())
+            known = await login.request_code(person[0], PHONE, address)
             await login.drain()
+            await _refused("WRONG_CODE", login, known, "000000", address)
         with _statements(engine) as unknown_statements:
-            await login.request_code(unknown, PHONE, new_ip())
+            unknown_challenge = await login.request_code(unknown, PHONE, address)
             await login.drain()
+            await _refused("WRONG_CODE", login, unknown_challenge, "000000", address)
         assert any("ORDER BY created_at DESC" in s for s in known_statements)
         assert known_statements == unknown_statements
+
+    async def test_a_code_allows_five_attempts_however_many_challenges_take_it(
+            self, engine: AsyncEngine, service: AuthService, auth_settings: AuthSettings,
+            directory: PersonDirectory, gateway: SmsGateway, person: tuple[str, uuid.UUID],
+            outbox: Outbox, new_ip: NewValue) -> None:
+        login = _login(engine, service, auth_settings, directory, gateway,
+                       otp_sms_per_subject=1)
+        owner = new_ip()
+        first = await login.request_code(person[0], PHONE, owner)
+        await login.drain()
+        code = _code(outbox[0][1])
+        wrong, left = _other_code(code), []
+        for _ in range(2):  # a stranger's challenges over the ceiling take the same code
+            stranger = new_ip()
+            taken = await login.request_code(person[0], PHONE, stranger)
+            for _ in range(2):
+                left.append((await _refused("WRONG_CODE", login, taken, wrong,
+                                            stranger)).attempts_left)
+        assert left == [4, 3, 2, 1]
+        await _refused("CODE_ATTEMPTS_EXHAUSTED", login, first, wrong, owner)
+        await _refused("CODE_ATTEMPTS_EXHAUSTED", login, first, code, owner)
+        later = await login.request_code(person[0], PHONE, new_ip())  # nothing left to take
+        await _refused("WRONG_CODE", login, later, code, owner)
+        assert len(outbox) == 1
 
     async def test_new_challenges_give_no_new_guesses_to_one_address(
             self, service: AuthService, person: tuple[str, uuid.UUID], outbox: Outbox,
