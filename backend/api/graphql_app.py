@@ -117,7 +117,6 @@ class GraphQLApp(GraphQL[Context, None]):
             return ExecutionResult(data=None, errors=[GraphQLError(
                 text, extensions={"code": "TIMEOUT", "limit": "time"})])
 
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
