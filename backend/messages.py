@@ -111,6 +111,18 @@ MESSAGES: Mapping[str, Texts] = {
     "too_many_iins": {"kk": "Бір сұраныста ең көбі {max} ЖСН болады.",
                       "ru": "В одном запросе не больше {max} ИИН.",
                       "en": "At most {max} IINs in one request."},
+    "variable_missing": {"kk": "`{field}` мәні міндетті ({type} түрі).",
+                         "ru": "Значение `{field}` обязательно (тип {type}).",
+                         "en": "`{field}` is required (type {type})."},
+    "variable_invalid": {"kk": "`{field}` мәні {type} түріне сәйкес емес.",
+                         "ru": "Значение `{field}` не подходит под тип {type}.",
+                         "en": "`{field}` is not a valid {type}."},
+    "text_too_long": {"kk": "`{field}` мәні {max} таңбадан аспауы керек.",
+                      "ru": "Значение `{field}` должно быть не длиннее {max} символов.",
+                      "en": "`{field}` must be at most {max} characters long."},
+    "text_forbidden": {"kk": "`{field}` мәнінде рұқсат етілмеген таңба бар.",
+                       "ru": "Значение `{field}` содержит недопустимый символ.",
+                       "en": "`{field}` contains a character that is not allowed."},
 }
 
 # What ``auth`` refuses, by its ``reason``, in the reader's language.

@@ -106,7 +106,8 @@ def check_time_zone(name: str) -> str:
     """``name`` if it is an IANA time zone this machine knows, else ``TIME_ZONE_UNKNOWN``."""
     try:
         zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        # OSError: a folder of zones ("Asia") or a name too long for the file system.
         raise NotifyError("TIME_ZONE_UNKNOWN") from None
     return name
 

@@ -10,6 +10,7 @@ from strawberry.extensions import MaskErrors
 
 from auth.errors import AuthError
 from backend.errors import AppError
+from backend.gql.coercion import Problems, variable_of
 from backend.gql.limits import limit_of
 from backend.messages import auth_message
 
@@ -19,6 +20,8 @@ INTERNAL_MESSAGE = "Something went wrong on our side. Please try again later."
 
 
 def _code_for(error: GraphQLError) -> str | None:
+    if variable_of(error) is not None:
+        return "BAD_USER_INPUT"  # a variable that does not fit its type: backend.gql.coercion
     original = error.original_error
     if isinstance(original, AppError | AuthError):
         return original.code
@@ -38,8 +41,24 @@ class ErrorCodes(MaskErrors):
         context = getattr(self.execution_context, "context", None)
         return getattr(context, "known_language", "en")
 
+    def _variable_problem(self, error: GraphQLError, problems: Problems) -> None:
+        """Words of our own for a variable-coercion error (graphql-core's quote the value);
+        an ``AppError`` of a scalar (``YearMonth``'s) keeps its own words."""
+        node = variable_of(error)
+        if node is None:
+            return
+        problem = problems.describe(node)
+        cause = error.original_error
+        while isinstance(cause, GraphQLError) and cause.original_error is not None:
+            cause = cause.original_error
+        error.message = (cause.message_in(self._language()) if isinstance(cause, AppError)
+                         else problem.texts()[self._language()])
+        error.extensions = {**(error.extensions or {}), "field": problem.field}
+
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
         processed: list[GraphQLError] = []
+        context = self.execution_context
+        problems = Problems(context.schema._schema, context.variables)
         for error in errors:
             code = _code_for(error)
             if code is None:
@@ -53,6 +72,7 @@ class ErrorCodes(MaskErrors):
                 processed.append(masked)
                 continue
             original = error.original_error
+            self._variable_problem(error, problems)
             if isinstance(original, AppError):
                 error.message = original.message_in(self._language())
             elif isinstance(original, AuthError):
@@ -65,6 +85,9 @@ class ErrorCodes(MaskErrors):
             if limit is not None:
                 extensions["code"] = "BAD_USER_INPUT"
                 extensions["limit"] = limit
+            field = getattr(original, "field", None)
+            if field:
+                extensions["field"] = field
             reason = getattr(original, "reason", None)
             if reason is not None and reason != code:
                 extensions["reason"] = reason

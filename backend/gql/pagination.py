@@ -18,6 +18,7 @@ import strawberry
 
 from backend.db.reads import Fetcher
 from backend.errors import BadUserInput
+from backend.gql.nodes import INT64_MAX
 from backend.messages import message
 
 if TYPE_CHECKING:
@@ -67,16 +68,45 @@ def encode_cursor(kind: str, key: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(kind: str, cursor: str | None, arity: int) -> list[Any] | None:
-    """The sort key inside ``cursor`` (None for no cursor); ``BAD_USER_INPUT`` if foreign."""
+MAX_CURSOR = 512
+"""The longest cursor we make is far shorter; a longer one is not ours."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(name)  # Infinity, -Infinity, NaN: JSON's extensions, never ours
+
+
+def _key_part(value: object, expected: type | None) -> bool:
+    """Whether one part of a sort key is one we could have written: an int that fits a
+    BIGINT or a short ASCII string, of the ``expected`` type when one is given."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return -INT64_MAX - 1 <= value <= INT64_MAX and expected in (None, int)
+    if isinstance(value, str):
+        return value.isascii() and value.isprintable() and expected in (None, str)
+    return False
+
+
+def decode_cursor(kind: str, cursor: str | None, arity: int,
+                  types: tuple[type, ...] | None = None) -> list[Any] | None:
+    """The sort key inside ``cursor`` (None for no cursor); ``BAD_USER_INPUT`` if foreign.
+
+    Each part is an int within int64 or an ASCII string (of ``types``, when given, part by
+    part): a forged cursor must fail here, not as ``int(inf)`` or in the database."""
     if cursor is None:
         return None
     try:
+        if len(cursor) > MAX_CURSOR:
+            raise ValueError(len(cursor))
         padded = cursor + "=" * (-len(cursor) % 4)
-        value = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+        value = json.loads(base64.urlsafe_b64decode(padded.encode()),
+                           parse_constant=_refuse_constant)
+    except (binascii.Error, ValueError, UnicodeError):
         value = None
-    if not isinstance(value, list) or len(value) != arity + 1 or value[0] != kind:
+    if (not isinstance(value, list) or len(value) != arity + 1 or value[0] != kind
+            or not all(_key_part(part, None if types is None else types[index])
+                       for index, part in enumerate(value[1:]))):
         raise BadUserInput(message("bad_cursor"))
     return value[1:]
 
@@ -134,10 +164,10 @@ async def dated_connection(
 
 def _dated_key(kind: str, cursor: str | None,
                parse_key: Callable[[str], date]) -> tuple[date, int] | None:
-    key = decode_cursor(kind, cursor, 2)
+    key = decode_cursor(kind, cursor, 2, (str, int))
     if key is None:
         return None
     try:
-        return parse_key(key[0]), int(key[1])
-    except (TypeError, ValueError):
+        return parse_key(key[0]), key[1]
+    except ValueError:
         raise BadUserInput(message("bad_cursor")) from None

@@ -98,7 +98,7 @@ class Query:
         size = page_size(first)
         articles = info.context.help.articles(
             await _language(info, language), audience=audience_of(audience), tag=tag)
-        key = decode_cursor("help", after, 2)
+        key = decode_cursor("help", after, 2, (int, str))
         if key is not None:
             articles = [a for a in articles if (a.order, a.slug) > (key[0], key[1])]
         return build_connection(

@@ -12,12 +12,10 @@ from strawberry.types import Info
 
 from backend.care.types import CoveredServiceType
 from backend.contributions.types import ContributionType
-from backend.errors import BadUserInput
 from backend.gql.context import Context
 from backend.gql.enums import mirrors
 from backend.gql.nodes import Node, global_id
 from backend.gql.pagination import Connection, build_connection, decode_cursor, page_size
-from backend.messages import message
 from notifications import payloads
 from notifications.devices import PLATFORMS, DeviceRow
 from notifications.inbox import Item
@@ -190,13 +188,8 @@ async def inbox_page(info: Info[Context, None], person_id: uuid.UUID, first: int
                      after: str | None, unread_only: bool) -> Connection[NotificationType]:
     """A page of the person's inbox, newest first (keyset on the event id)."""
     size = page_size(first)
-    key = decode_cursor("notification", after, 1)
-    before = None
-    if key is not None:
-        try:
-            before = int(key[0])
-        except (TypeError, ValueError):
-            raise BadUserInput(message("bad_cursor")) from None
+    key = decode_cursor("notification", after, 1, (int,))
+    before = None if key is None else int(key[0])
     items = await info.context.notifications.page(person_id, limit=size + 1, before=before,
                                                   unread_only=unread_only)
     language = await info.context.language()

@@ -33,6 +33,15 @@ from backend.reference.types import RegionType
 from backend.status import covered_months
 from backend.status.types import InsuranceStatus, insurance_status
 
+YEARS = (1, 9998)
+"""Years a list may be filtered by (the filter reads up to 1 January of the next year)."""
+
+
+def _year(year: int | None) -> int | None:
+    if year is not None and not YEARS[0] <= year <= YEARS[1]:
+        raise BadUserInput(message("range", name="year", low=YEARS[0], high=YEARS[1]))
+    return year
+
 
 async def receipts(rows: Sequence[ContributionRow], language: str) -> list[ContributionType]:
     """Receipts for ``rows`` (their payers came with them)."""
@@ -91,6 +100,7 @@ class CitizenType(Node):
         year: int | None = None, kind: ContributionKindType | None = None,
     ) -> Connection[ContributionType]:
         domain_kind = None if kind is None else ContributionKind[kind.name]
+        year = _year(year)
         language = await info.context.language()
         return await dated_connection(
             info.context, kind="contribution", first=first, after=after,
@@ -123,6 +133,7 @@ class CitizenType(Node):
         year: int | None = None, package: PackageType | None = None,
     ) -> Connection[CoveredServiceType]:
         domain_package = None if package is None else Package[package.name]
+        year = _year(year)
         return await dated_connection(
             info.context, kind="covered_service", first=first, after=after,
             fetch=lambda db, limit, cursor: care.page(
