@@ -150,3 +150,38 @@ def test_the_workers_logging(written: io.StringIO) -> None:
     logged = stream.getvalue()
     assert logged.count("a dispatcher round failed") == len(VARIANTS)
     assert survivors(logged) == []
+
+
+MARKER = "Qz7client"
+MISTAKES: list[tuple[str, dict[str, object]]] = [
+    ("query ($f: Int) { helpArticles(first: $f) { edges { node { slug } } } }", {"f": MARKER}),
+    ("query ($l: LanguageCode) { helpArticles(language: $l) { edges { node { slug } } } }",
+     {"l": MARKER}),
+    ("query ($a: String) { helpArticles(after: $a) { edges { node { slug } } } }", {"a": MARKER}),
+    ("query ($id: ID!) { node(id: $id) { id } }", {"id": MARKER}),
+    ("mutation ($q: QuietHoursInput) { setQuietHours(quietHours: $q) { __typename } }",
+     {"q": {"starts": MARKER, "ends": "08:00:00"}}),
+    ("mutation ($q: QuietHoursInput) { setQuietHours(quietHours: $q) { __typename } }",
+     {"q": {"starts": "22:00:00", "ends": "08:00:00", "timeZone": MARKER}}),
+    ("mutation ($i: String!, $p: String!) { requestSignInCode(iin: $i, phone: $p) "
+     "{ challengeId } }", {"i": MARKER, "p": 77011234567}),
+    ("{ " + MARKER + " }", {}),
+]
+
+
+async def test_no_client_value_is_quoted_in_any_log_line(
+    client: httpx.AsyncClient, written: io.StringIO
+) -> None:
+    """Wrong variables of every kind, broken bodies and query strings carrying a marker: the
+    answers may name the mistake, the log (at DEBUG, every logger) never repeats the value."""
+    logging.getLogger().setLevel(logging.DEBUG)
+    for query, variables in MISTAKES:
+        answer = await client.post("/graphql", json={"query": query, "variables": variables})
+        assert answer.status_code == 200 and answer.json()["errors"]
+    await client.post("/graphql", content=f'{{"query": "{MARKER}'.encode(),
+                      headers={"content-type": "application/json"})
+    await client.post("/graphql", json={"query": "{ helpVersion }", "operationName": MARKER})
+    await client.get("/graphql", params={"query": "{ helpVersion }", "marker": MARKER})
+    await client.post("/oauth/token", data={"grant_type": "client_credentials",
+                                            "client_id": MARKER, "client_secret": MARKER})
+    assert MARKER not in written.getvalue()
