@@ -7,6 +7,8 @@ throttling is a ``RATE_LIMITED`` error with ``extensions.retryAfter``; an ended 
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.types import Info
 
@@ -31,7 +33,7 @@ from backend.access.types import (
     device_of,
 )
 from backend.gql.context import Context
-from backend.gql.nodes import global_id
+from backend.gql.nodes import ID_LENGTH, global_id
 from backend.gql.permissions import (
     CitizenOnly,
     Public,
@@ -40,8 +42,15 @@ from backend.gql.permissions import (
     StaffWithConsent,
     guarded,
 )
+from backend.gql.strings import text_argument
 
 Ctx = Info[Context, None]
+Iin = Annotated[str, text_argument(32, "The person's IIN (12 digits).")]
+Phone = Annotated[str, text_argument(32, "The phone on record, e.g. +77011234567.")]
+Code = Annotated[str, text_argument(32, "The code as it was given.")]
+Secret = Annotated[str, text_argument(512, "As it was given.")]
+Username = Annotated[str, text_argument(64, "The name the administrator gave.")]
+AnId = Annotated[strawberry.ID, text_argument(ID_LENGTH, "The id as it was given.")]
 
 
 async def _failed(info: Ctx, refusal: Refused) -> list[UserError]:
@@ -53,7 +62,8 @@ class AccessMutations:
     @strawberry.mutation(description="Step 1 of signing in: send a 6-digit code to the phone "
                                      "on record for this IIN, if the phone matches.",
                          extensions=guarded(Public()))
-    async def request_sign_in_code(self, info: Ctx, iin: str, phone: str) -> SignInCodePayload:
+    async def request_sign_in_code(self, info: Ctx, iin: Iin, phone: Phone
+                                   ) -> SignInCodePayload:
         try:
             challenge = await info.context.auth.login.request_code(
                 iin, phone, info.context.client_address)
@@ -68,7 +78,7 @@ class AccessMutations:
                                      "device (5 tries, 5 minutes), after requestSignInCode or "
                                      "redeemOnboardingCode.",
                          extensions=guarded(Public()))
-    async def sign_in(self, info: Ctx, challenge_id: strawberry.ID, code: str,
+    async def sign_in(self, info: Ctx, challenge_id: AnId, code: Code,
                       device: DeviceInput | None = None) -> SignInPayload:
         try:
             tokens = await info.context.auth.login.verify(
@@ -84,7 +94,7 @@ class AccessMutations:
                                      "6-digit code goes by SMS to the phone on record; step 2 "
                                      "is signIn with the challengeId returned here.",
                          extensions=guarded(Public()))
-    async def redeem_onboarding_code(self, info: Ctx, code: str) -> SignInCodePayload:
+    async def redeem_onboarding_code(self, info: Ctx, code: Code) -> SignInCodePayload:
         try:
             challenge = await info.context.auth.desk.redeem_onboarding(
                 code, info.context.client_address)
@@ -99,7 +109,7 @@ class AccessMutations:
                                      "token works once; presenting a used one ends the session "
                                      "on every copy (UNAUTHENTICATED).",
                          extensions=guarded(Public()))
-    async def refresh_session(self, info: Ctx, refresh_token: str) -> SignInPayload:
+    async def refresh_session(self, info: Ctx, refresh_token: Secret) -> SignInPayload:
         tokens = await info.context.auth.sessions.refresh(refresh_token)
         return SignInPayload(session=Session.of(tokens), user_errors=[])
 
@@ -137,7 +147,7 @@ class AccessMutations:
 
     @strawberry.mutation(description="Registry desk: sign in with the name and password the "
                                      "administrator gave.", extensions=guarded(Public()))
-    async def staff_sign_in(self, info: Ctx, username: str, password: str,
+    async def staff_sign_in(self, info: Ctx, username: Username, password: Secret,
                             device: DeviceInput | None = None) -> SignInPayload:
         try:
             tokens = await info.context.auth.desk.sign_in(
@@ -148,7 +158,7 @@ class AccessMutations:
 
     @strawberry.mutation(description="Registry desk: enter the patient's consent code to help "
                                      "them for 15 minutes.", extensions=guarded(StaffOnly()))
-    async def open_patient_window(self, info: Ctx, consent_code: str) -> PatientWindowPayload:
+    async def open_patient_window(self, info: Ctx, consent_code: Code) -> PatientWindowPayload:
         staff = info.context.require_staff()
         try:
             window = await info.context.auth.desk.open_window(
@@ -163,5 +173,5 @@ class AccessMutations:
                                      "finishes with an SMS code sent to the phone on record.",
                          extensions=guarded(StaffWithConsent()))
     async def create_onboarding_code(self, info: Ctx,
-                                     window_id: strawberry.ID) -> OnboardingCodePayload:
+                                     window_id: AnId) -> OnboardingCodePayload:
         return await make_onboarding_code(info, info.context.require_staff(), str(window_id))

@@ -14,6 +14,7 @@ from backend.access.audit import AccessRow
 from backend.access.texts import ACTION, ACTIONS, PURPOSES, REASONS, SENTENCE
 from backend.gql.enums import mirrors
 from backend.gql.nodes import global_id
+from backend.gql.strings import text_field
 from backend.i18n import pick
 from backend.messages import auth_message
 from backend.models.audit import ActorKind
@@ -41,9 +42,8 @@ class UserError:
 
 @strawberry.input(description="The device an app signs in on (shown in the device list).")
 class DeviceInput:
-    name: str | None = strawberry.field(default=None,
-                                        description="e.g. 'Samsung Galaxy A14' (80 chars).")
-    platform: str | None = strawberry.field(default=None, description="android, ios or web.")
+    name: str | None = text_field(80, "e.g. 'Samsung Galaxy A14'.", default=None)
+    platform: str | None = text_field(16, "android, ios or web.", default=None)
 
     def device(self) -> Device:
         """The ``auth`` view."""

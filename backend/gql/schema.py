@@ -35,6 +35,7 @@ from backend.gql.permissions import (
     guarded,
 )
 from backend.gql.scalars import SCALAR_MAP
+from backend.gql.strings import StringChecks, limit_strings
 from backend.help.types import HelpArticleType, HelpAudienceType, audience_of
 from backend.inbox.mutations import AnnouncementMutations, NotificationMutations
 from backend.inbox.types import NotificationType
@@ -212,12 +213,13 @@ def build_schema(limits: Limits | None = None, policy: Policy | None = None
                  ) -> strawberry.Schema:
     """The schema with guard rails (``policy``: production's rules), caches, error codes and
     masking on."""
+    limit_strings(Mutation)
     return QuietSchema(
         query=Query,
         mutation=Mutation,
         types=[CitizenType, ContributionType, CoveredServiceType, ProviderType, HelpArticleType,
                NotificationType],
-        extensions=[*limit_extensions(limits or Limits(), policy), ErrorCodes,
+        extensions=[*limit_extensions(limits or Limits(), policy), StringChecks, ErrorCodes,
                     NoStoreMutations],
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, time
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -10,8 +11,9 @@ from strawberry.types import Info
 from auth.principals import Scope
 from backend.errors import BadUserInput
 from backend.gql.context import Context
-from backend.gql.nodes import global_id, parse_global_id
+from backend.gql.nodes import ID_LENGTH, global_id, parse_global_id
 from backend.gql.permissions import CitizenOnly, IntegratorScope, guarded
+from backend.gql.strings import text_argument, text_field
 from backend.inbox.announcements import publish
 from backend.inbox.center import refusal
 from backend.inbox.types import (
@@ -29,34 +31,39 @@ from notifications.preferences import Quiet
 Ctx = Info[Context, None]
 MAX_IDS = 100
 MAX_RATE = 10_000
+TIME_ZONE_LENGTH = 64
+TITLE_LENGTH = 60
+BODY_LENGTH = 240
 
 
 @strawberry.input(description="What the app says about the phone (send at every start and "
                                "whenever Firebase gives the app a new token).")
 class PushDeviceInput:
-    token: str = strawberry.field(description="The FCM registration token (or the Firebase "
-                                              "installation id, with tokenKind FID).")
+    token: str = text_field(4096, "The FCM registration token (or the Firebase installation "
+                                  "id, with tokenKind FID).")
     platform: PlatformType = strawberry.field(description="android, ios or web.")
-    app_version: str = strawberry.field(description="The app's version, e.g. 1.4.2.")
-    language: str = strawberry.field(description="The language pushes should be written in: "
-                                                 "kk, ru or en.")
-    time_zone: str = strawberry.field(default="Asia/Almaty",
-                                      description="The phone's time zone (IANA).")
-    token_kind: str = strawberry.field(default="token",
-                                       description="token (FCM registration token) or fid.")
+    app_version: str = text_field(32, "The app's version, e.g. 1.4.2.")
+    language: str = text_field(8, "The language pushes should be written in: kk, ru or en.")
+    time_zone: str = text_field(TIME_ZONE_LENGTH, "The phone's time zone (IANA).",
+                                default="Asia/Almaty")
+    token_kind: str = text_field(16, "token (FCM registration token) or fid.",
+                                 default="token")
 
 
 @strawberry.input(description="Quiet hours: local times in a time zone.")
 class QuietHoursInput:
     starts: time = strawberry.field(description="Start, e.g. 22:00:00.")
     ends: time = strawberry.field(description="End, e.g. 08:00:00 (may be the next day).")
-    time_zone: str = strawberry.field(default="Asia/Almaty", description="IANA time zone.")
+    time_zone: str = text_field(TIME_ZONE_LENGTH, "IANA time zone.", default="Asia/Almaty")
 
 
 @strawberry.type(description="The inbox after marking.")
 class InboxPayload:
     marked: int = strawberry.field(description="How many items were marked read.")
     unread_count: int = strawberry.field(description="Unread items left.")
+
+
+AnId = Annotated[strawberry.ID, text_argument(ID_LENGTH, "A global id.")]
 
 
 def _event_ids(ids: list[strawberry.ID]) -> list[int]:
@@ -92,7 +99,7 @@ class NotificationMutations:
 
     @strawberry.mutation(description="Stop push notifications to one of your phones.",
                          extensions=guarded(CitizenOnly()))
-    async def unregister_push_device(self, info: Ctx, id: strawberry.ID) -> bool:
+    async def unregister_push_device(self, info: Ctx, id: AnId) -> bool:
         person = await person_of(info)
         type_name, key = parse_global_id(id)
         if type_name != "PushDevice" or not key.isdigit():
@@ -120,8 +127,11 @@ class NotificationMutations:
             await person_of(info), quiet))
 
     @strawberry.mutation(description="Mark inbox items read.", extensions=guarded(CitizenOnly()))
-    async def mark_notifications_read(self, info: Ctx, ids: list[strawberry.ID]
-                                      ) -> InboxPayload:
+    async def mark_notifications_read(
+        self, info: Ctx,
+        ids: Annotated[list[strawberry.ID], text_argument(ID_LENGTH, "Global ids of inbox "
+                                                                     "items.")],
+    ) -> InboxPayload:
         center = info.context.notifications
         person = await person_of(info)
         marked = await center.mark_read(person, _event_ids(ids))
@@ -130,8 +140,10 @@ class NotificationMutations:
     @strawberry.mutation(description="Mark every inbox item read (only those up to `upTo`, the "
                                      "newest you have seen, when given).",
                          extensions=guarded(CitizenOnly()))
-    async def mark_all_notifications_read(self, info: Ctx, up_to: strawberry.ID | None = None
-                                          ) -> InboxPayload:
+    async def mark_all_notifications_read(
+        self, info: Ctx,
+        up_to: Annotated[strawberry.ID | None, text_argument(ID_LENGTH, "A global id.")] = None,
+    ) -> InboxPayload:
         center = info.context.notifications
         person = await person_of(info)
         last = None if up_to is None else _event_ids([up_to])[0]
@@ -144,16 +156,16 @@ class TrilingualInput:
     kk: str = strawberry.field(description="Kazakh.")
     ru: str = strawberry.field(description="Russian.")
     en: str = strawberry.field(description="English.")
+    # Their length is the one of the field holding them (a title's, a body's).
 
 
 @strawberry.input(description="News from the Fund for everyone, or for one region.")
 class AnnouncementInput:
-    title: TrilingualInput = strawberry.field(description="A short headline (60 characters).")
-    body: TrilingualInput = strawberry.field(description="The text (240 characters).")
-    help_slug: str | None = strawberry.field(default=None,
-                                             description="The help article it is about.")
-    region_code: str | None = strawberry.field(default=None,
-                                               description="Only people of this region (KZ-..).")
+    title: TrilingualInput = text_field(TITLE_LENGTH, "A short headline, in each language.")
+    body: TrilingualInput = text_field(BODY_LENGTH, "The text, in each language.")
+    help_slug: str | None = text_field(100, "The help article it is about.", default=None)
+    region_code: str | None = text_field(16, "Only people of this region (KZ-..).",
+                                         default=None)
     rate_per_second: int | None = strawberry.field(
         default=None, description=f"Pushes a second (1 to {MAX_RATE}; default: the service's).")
 

@@ -12,54 +12,55 @@ from auth.principals import Scope
 from backend.errors import BadUserInput
 from backend.gql.context import Context
 from backend.gql.permissions import IntegratorScope, guarded
+from backend.gql.strings import text_field
 from backend.ingest.pipeline import IngestResult
 from backend.ingest.service import MAX_GRAPHQL_BATCH
 from backend.messages import message
+
+RECORD_ID_LENGTH = 128
+"""As the pipeline checks for every door (NDJSON files too)."""
 
 
 @strawberry.input(description="One contribution as the sender knows it (a refund names the "
                                 "original by refundOf and gives iin, amount and paidOn).")
 class ContributionRecordInput:
-    record_id: str = strawberry.field(description="The sender's id of this record (unique "
-                                                  "per sender; a resend with it changes "
-                                                  "nothing).")
-    iin: str = strawberry.field(description="The person's IIN.")
-    kind: str | None = strawberry.field(default=None, description=(
-        "employer_deduction, employee_contribution, self_payment, "
-        "entrepreneur_contribution or state_contribution."))
-    period: str | None = strawberry.field(default=None, description="The month paid for, "
-                                                                    "YYYY-MM.")
-    amount: str = strawberry.field(description="Tenge with up to two decimals, e.g. "
-                                               "\"15300.00\" (for a refund: the amount "
-                                               "returned).")
-    paid_on: str = strawberry.field(description="The payment date, YYYY-MM-DD.")
+    record_id: str = text_field(RECORD_ID_LENGTH, "The sender's id of this record (unique per "
+                                                  "sender; a resend with it changes nothing).")
+    iin: str = text_field(32, "The person's IIN.")
+    kind: str | None = text_field(40, "employer_deduction, employee_contribution, "
+                                      "self_payment, entrepreneur_contribution or "
+                                      "state_contribution.", default=None)
+    period: str | None = text_field(16, "The month paid for, YYYY-MM.", default=None)
+    amount: str = text_field(32, "Tenge with up to two decimals, e.g. \"15300.00\" (for a "
+                                 "refund: the amount returned).")
+    paid_on: str = text_field(16, "The payment date, YYYY-MM-DD.")
     payment_code: int | None = strawberry.field(default=None, description=(
         "КНП: 121 for an employer's deduction, 122 for contributions, none for budgets."))
-    payer_bin: str | None = strawberry.field(default=None, description="The employer's BIN.")
-    payer_region: str | None = strawberry.field(default=None, description=(
-        "For a local budget's state contribution: the region code, e.g. KZ-75."))
-    refund_of: str | None = strawberry.field(default=None, description=(
-        "For a refund: the recordId of the contribution it returns money from."))
+    payer_bin: str | None = text_field(32, "The employer's BIN.", default=None)
+    payer_region: str | None = text_field(16, "For a local budget's state contribution: the "
+                                              "region code, e.g. KZ-75.", default=None)
+    refund_of: str | None = text_field(RECORD_ID_LENGTH, "For a refund: the recordId of the "
+                                                         "contribution it returns money from.",
+                                       default=None)
 
 
 @strawberry.input(description="One payment the Fund made for a person's care (a withdrawal "
                                 "names the original by withdrawalOf and gives iin, amount "
                                 "and paidOn).")
 class ServicePaymentRecordInput:
-    record_id: str = strawberry.field(description="The sender's id of this record.")
-    iin: str = strawberry.field(description="The person's IIN.")
-    provider_bin: str | None = strawberry.field(default=None, description="The provider's "
-                                                                          "BIN.")
-    service_code: str | None = strawberry.field(default=None, description="The catalogue "
-                                                                          "code.")
-    care_date: str | None = strawberry.field(default=None, description="YYYY-MM-DD.")
-    amount: str = strawberry.field(description="Tenge with up to two decimals (for a "
-                                               "withdrawal: the amount withheld).")
-    paid_on: str = strawberry.field(description="The payment date, YYYY-MM-DD.")
-    practitioner: str | None = strawberry.field(default=None, description=(
-        "The provider's id of the practitioner (for the overload check)."))
-    withdrawal_of: str | None = strawberry.field(default=None, description=(
-        "For a withdrawal: the recordId of the payment it takes money back from."))
+    record_id: str = text_field(RECORD_ID_LENGTH, "The sender's id of this record.")
+    iin: str = text_field(32, "The person's IIN.")
+    provider_bin: str | None = text_field(32, "The provider's BIN.", default=None)
+    service_code: str | None = text_field(32, "The catalogue code.", default=None)
+    care_date: str | None = text_field(16, "YYYY-MM-DD.", default=None)
+    amount: str = text_field(32, "Tenge with up to two decimals (for a withdrawal: the amount "
+                                 "withheld).")
+    paid_on: str = text_field(16, "The payment date, YYYY-MM-DD.")
+    practitioner: str | None = text_field(128, "The provider's id of the practitioner (for "
+                                               "the overload check).", default=None)
+    withdrawal_of: str | None = text_field(RECORD_ID_LENGTH, "For a withdrawal: the recordId "
+                                                             "of the payment it takes money "
+                                                             "back from.", default=None)
 
 
 @strawberry.type(description="A record that was refused (code and message) or stored with "
