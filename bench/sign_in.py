@@ -78,7 +78,7 @@ async def run(rounds: int) -> None:
             settings = AuthSettings(
                 environment="test", dev_sms_file=Path(folder) / "sms.jsonl",
                 secret_key=SecretStr(base64.b64encode(secrets.token_bytes(32)).decode()),
-                otp_sends_per_iin=10**6, otp_sends_per_ip=10**6)
+                otp_sends_per_iin=10**6, otp_sends_per_ip=10**6, otp_sms_per_subject=10**6)
             app = create_app(AppSettings(environment="test"), settings, engine=engine)
             taken = {row[0] for row in people}
             unknown = _unknown_iins(rounds, taken)
