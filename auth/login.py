@@ -258,7 +258,7 @@ class CitizenLogin:
             if row is None:
                 return None
             if row.subject_key is not None:
-                await throttle.check_all(self._engine, self._guess_buckets(
+                await throttle.check_all(conn, self._guess_buckets(
                     bytes(row.subject_key), client_address))
             if row.code_of is None:
                 return _Attempt(row.person_id, challenge, row.code_hash, row.expires_at,

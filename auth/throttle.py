@@ -75,15 +75,17 @@ async def check(conn: AsyncConnection | AsyncEngine, bucket: str, limit: Limit) 
 Bucket = tuple[str, Limit]
 
 
-async def check_all(engine: AsyncEngine, buckets: Iterable[Bucket]) -> None:
+async def check_all(conn: AsyncConnection | AsyncEngine, buckets: Iterable[Bucket]) -> None:
     """``RateLimited`` if any of ``buckets`` is full (the longest wait); counts nothing."""
+    if isinstance(conn, AsyncEngine):
+        async with conn.connect() as own:
+            return await check_all(own, buckets)
     waits = []
-    async with engine.connect() as conn:
-        for bucket, limit in buckets:
-            try:
-                await check(conn, bucket, limit)
-            except RateLimited as limited:
-                waits.append(limited.retry_after)
+    for bucket, limit in buckets:
+        try:
+            await check(conn, bucket, limit)
+        except RateLimited as limited:
+            waits.append(limited.retry_after)
     if waits:
         raise RateLimited(max(waits))
 

@@ -126,3 +126,27 @@ class TestCheck:
             with pytest.raises(RateLimited):
                 await throttle.check(conn, bucket, limit)
 
+
+
+class TestFailures:
+    async def test_count_all_counts_each_bucket_and_never_refuses(
+            self, engine: AsyncEngine) -> None:
+        first, second = _bucket(), _bucket()
+        buckets = [(first, Limit(1, 600)), (second, Limit(5, 600))]
+        for _ in range(3):
+            await throttle.count_all(engine, buckets)
+        assert (await _hits(engine, first), await _hits(engine, second)) == (3, 3)
+
+    async def test_check_all_refuses_with_the_longest_wait_of_the_full_buckets(
+            self, engine: AsyncEngine) -> None:
+        short, long, empty = _bucket(), _bucket(), _bucket()
+        buckets = [(short, Limit(1, 60)), (long, Limit(1, 600)), (empty, Limit(1, 900))]
+        await throttle.check_all(engine, buckets)
+        await throttle.count_all(engine, buckets[:2])
+        with pytest.raises(RateLimited) as refused:
+            await throttle.check_all(engine, buckets)
+        assert 590 <= refused.value.retry_after <= 600
+        async with engine.connect() as conn:
+            with pytest.raises(RateLimited):
+                await throttle.check_all(conn, buckets[:1])
+        assert await _hits(engine, empty) is None
