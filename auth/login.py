@@ -9,12 +9,14 @@ A code is stored as its HMAC, bound to its challenge; it expires after 5 minutes
 5 attempts.  Throttles protect the person, not the attacker: every budget that refuses is
 counted per requester (the client address, alone or with the *subject*, the digest of the
 IIN with the phone typed), so nobody's requests use up someone else's.  Two budgets are per
-subject alone, and neither locks its owner out:
+subject alone, ceilings that no single requester reaches:
 
 - SMS per subject per day: over it no SMS goes, and the new challenge takes the code already
-  sent (the newest one still valid), so whoever holds that code still signs in;
-- wrong codes per subject from every address per hour: a ceiling against distributed
-  guessing, far above what one person types; below it, wrong codes are refused per address.
+  sent (the newest one still valid), so whoever holds that code still signs in; attempts on
+  it count on the code's own challenge, so a code allows 5 attempts in all;
+- wrong codes per subject from every address per hour: against distributed guessing, far
+  above what one person types (a guesser spread over many addresses can reach it and hold
+  the owner until the hour ends: the accepted cost, see docs/identity.md).
 
 A challenge can also confirm a registry-desk onboarding code (``confirm``): the code goes by
 SMS to the phone on record, so the desk alone never gets a session.
