@@ -72,7 +72,7 @@ class Problems:
 
     def __init__(self, schema: GraphQLSchema, variables: Mapping[str, Any] | None) -> None:
         self._schema = schema
-        self._variables = variables or {}
+        self._variables = variables if isinstance(variables, Mapping) else {}
         self._pending: dict[str, list[Problem]] = {}
 
     def describe(self, node: VariableDefinitionNode) -> Problem:

@@ -159,7 +159,8 @@ class StringChecks(SchemaExtension):
 
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
-        for name, value in (context.variables or {}).items():
+        variables = context.variables if isinstance(context.variables, dict) else {}
+        for name, value in variables.items():
             for path, text in _strings(value, f"${name if _NAME.fullmatch(name) else '…'}"):
                 if _FORBIDDEN.search(text):
                     error = InvalidString(message("text_forbidden", field=path), path)
