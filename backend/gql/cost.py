@@ -51,9 +51,21 @@ from graphql import (
 from graphql.utilities import get_operation_ast
 
 from backend.errors import AppError
+from backend.gql.matrix import permission_for
 from backend.gql.pagination import DEFAULT_PAGE, MAX_PAGE
+from backend.gql.permissions import (
+    CitizenOnly,
+    IntegratorScope,
+    SignedIn,
+    StaffOnly,
+    StaffWithConsent,
+)
 
 INTROSPECTION_FIELDS = frozenset({"__schema", "__type"})
+SIGNED_IN_ONLY = (CitizenOnly, IntegratorScope, SignedIn, StaffOnly, StaffWithConsent)
+"""Root fields refused to anonymous callers before anything below them runs: for them such a
+field costs 1 (its refusal), so an anonymous caller sending an integrator's mutation hears
+UNAUTHENTICATED, not QUERY_TOO_COSTLY."""
 DEFAULT_LIST_CAP = 20
 """The cap of a list field missing from ``LIST_CAPS`` (a test keeps the table complete)."""
 
@@ -142,6 +154,7 @@ class _Walk:
     schema: GraphQLSchema
     fragments: dict[str, FragmentDefinitionNode]
     variables: Mapping[str, Any]
+    anonymous: bool = False
     consulted: set[str] = field(default_factory=set)
     introspects: bool = False
     _fragment_costs: dict[tuple[str, str | None], int] = field(default_factory=dict)
@@ -163,6 +176,10 @@ class _Walk:
             elif isinstance(selection, FragmentSpreadNode):
                 total += self._spread(selection.name.value, introspection)
         return total
+
+    @property
+    def _roots(self) -> tuple[GraphQLNamedType | None, ...]:
+        return (self.schema.query_type, self.schema.mutation_type)
 
     def _spread(self, name: str, introspection: bool) -> int:
         fragment = self.fragments.get(name)
@@ -186,6 +203,9 @@ class _Walk:
         definition = self._definition(parent, name)
         if definition is None:
             return 1 + self.selection(node.selection_set, None, introspection)
+        if (self.anonymous and not introspection and parent in self._roots
+                and isinstance(permission_for(definition), SIGNED_IN_ONLY)):
+            return 1
         child = get_named_type(definition.type)
         times = 1
         if introspection:
@@ -277,8 +297,8 @@ class _Meta:
 
 
 def estimate(schema: GraphQLSchema, document: DocumentNode, operation_name: str | None,
-             variables: Mapping[str, Any] | None, expand_limit: int = 100_000
-             ) -> tuple[Estimate, frozenset[str]] | None:
+             variables: Mapping[str, Any] | None, expand_limit: int = 100_000, *,
+             anonymous: bool = False) -> tuple[Estimate, frozenset[str]] | None:
     """The estimate of the chosen operation and the variables it read (None: no such
     operation; Strawberry answers that itself).  Repeats are counted only when the cost is
     within ``expand_limit`` (beyond it every cap refuses the document)."""
@@ -288,7 +308,7 @@ def estimate(schema: GraphQLSchema, document: DocumentNode, operation_name: str 
     values = {**_defaults(operation), **(variables or {})}
     fragments = {definition.name.value: definition for definition in document.definitions
                  if isinstance(definition, FragmentDefinitionNode)}
-    walk = _Walk(schema, fragments, values)
+    walk = _Walk(schema, fragments, values, anonymous)
     root = schema.get_root_type(operation.operation)
     cost = walk.selection(operation.selection_set, root)
     repeats = _Repeats(fragments, expand_limit)
@@ -313,15 +333,16 @@ class CostModel:
     def __init__(self, size: int, expand_limit: int) -> None:
         self._size = size
         self._expand_limit = expand_limit
-        self._plans: OrderedDict[tuple[str, str | None],
+        self._plans: OrderedDict[tuple[str, str | None, bool],
                                  tuple[frozenset[str], dict[tuple[Any, ...], Estimate]]] = \
             OrderedDict()
 
     def estimate(self, schema: GraphQLSchema, text: str, document: DocumentNode,
-                 operation_name: str | None, variables: Mapping[str, Any] | None
-                 ) -> Estimate | None:
-        """The estimate for this request; computed at most once per document and values."""
-        key = (text, operation_name)
+                 operation_name: str | None, variables: Mapping[str, Any] | None, *,
+                 anonymous: bool = False) -> Estimate | None:
+        """The estimate for this request (``anonymous``: by a caller without credentials);
+        computed at most once per document, kind of caller and values."""
+        key = (text, operation_name, anonymous)
         plan = self._plans.get(key)
         if plan is not None:
             self._plans.move_to_end(key)
@@ -330,7 +351,8 @@ class CostModel:
             found = known.get(values)
             if found is not None:
                 return found
-        done = estimate(schema, document, operation_name, variables, self._expand_limit)
+        done = estimate(schema, document, operation_name, variables, self._expand_limit,
+                        anonymous=anonymous)
         if done is None:
             return None
         result, consulted = done

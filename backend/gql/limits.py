@@ -143,7 +143,10 @@ class GuardRails(SchemaExtension):
     async def on_validate(self) -> AsyncIterator[None]:
         context = self.execution_context
         if context.graphql_document is not None and context.pre_execution_errors is None:
-            context.pre_execution_errors = await self._admit(context)
+            try:
+                context.pre_execution_errors = await self._admit(context)
+            except Exception as fault:  # a fault here must not leak its text
+                context.pre_execution_errors = [_error(fault)]  # masked INTERNAL, logged
         yield
 
     async def _admit(self, context: ExecutionContext) -> list[GraphQLError]:
@@ -154,7 +157,8 @@ class GuardRails(SchemaExtension):
         principal = _principal(context)
         estimate = self._costs.estimate(
             context.schema._schema, context.query or "", document,
-            context.operation_name, context.variables)
+            context.operation_name, context.variables,
+            anonymous=isinstance(principal, Anonymous))
         if estimate is not None:
             refusal = self._refusal_of(estimate, principal)
             if refusal is not None:

@@ -121,6 +121,15 @@ class TestCaps:
         assert "errors" not in citizen
         assert cost_of(citizen) == {"requested": 2002, "limit": LIMITS.cost_citizen}
 
+    async def test_anonymous_callers_of_signed_in_fields_hear_sign_in(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        # The inbox at 100 items costs 21,604, over the anonymous cap; but ``me`` refuses an
+        # anonymous caller before anything below it runs, so that is what it costs them.
+        body = await graphql(client, operation("Inbox"), {"first": 100})
+        assert codes(body) == ["UNAUTHENTICATED"]
+        assert cost_of(body)["requested"] == 1
+
     async def test_home_screen_reports_its_cost(
         self, client: httpx.AsyncClient, committed: AsyncSession, auth_service: AuthService
     ) -> None:
