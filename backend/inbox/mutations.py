@@ -118,8 +118,10 @@ class NotificationMutations:
 
     @strawberry.mutation(description="Set quiet hours (pushes wait until they end), or clear "
                                      "them with null.", extensions=guarded(CitizenOnly()))
-    async def set_quiet_hours(self, info: Ctx, quiet_hours: QuietHoursInput | None
+    async def set_quiet_hours(self, info: Ctx, quiet_hours: QuietHoursInput | None = None
                               ) -> PreferencesType:
+        # The default: a nullable argument may be left out (or given a variable with no
+        # value); without it, the resolver's TypeError was an INTERNAL (found by make fuzz).
         quiet = None if quiet_hours is None else Quiet(
             quiet_hours.starts.replace(microsecond=0), quiet_hours.ends.replace(microsecond=0),
             quiet_hours.time_zone)

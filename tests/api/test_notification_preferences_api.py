@@ -144,6 +144,23 @@ class TestQuietHours:
         assert (await preferences(client, token))["quietHours"] is None
         assert await rows(engine, "SELECT * FROM notify.quiet_hours") == []
 
+    @pytest.mark.parametrize("query", [
+        "mutation { setQuietHours { quietHours { starts } } }",
+        "mutation($q: QuietHoursInput) { setQuietHours(quietHours: $q) { quietHours { starts } } }",
+    ], ids=["argument left out", "variable without a value"])
+    async def test_hours_left_out_clear_them_like_null(
+        self, client: httpx.AsyncClient, committed: AsyncSession, auth_service: AuthService,
+        engine: AsyncEngine, query: str
+    ) -> None:
+        # Found by make fuzz: a left-out argument reached the resolver as a TypeError (INTERNAL).
+        person = await new_person(committed)
+        token = token_for(auth_service, person)
+        night = {"starts": "22:00:00", "ends": "08:00:00", "timeZone": "Asia/Almaty"}
+        data(await graphql(client, SET_QUIET_HOURS, {"quietHours": night}, token=token))
+        cleared = data(await graphql(client, query, token=token))["setQuietHours"]
+        assert cleared["quietHours"] is None
+        assert await rows(engine, "SELECT * FROM notify.quiet_hours") == []
+
     async def test_empty_hours_and_unknown_zones_are_refused_and_change_nothing(
         self, client: httpx.AsyncClient, committed: AsyncSession, auth_service: AuthService
     ) -> None:
