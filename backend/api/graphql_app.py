@@ -135,6 +135,12 @@ class GraphQLApp(GraphQL[Context, None]):
             response = problem(refused.status_code, code, text)
         await response(scope, receive, send)
 
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        """Not for a GET naming a persisted operation by hash (Apollo's clients send such a
+        GET with ``Accept: */*``, which Strawberry takes for a browser asking for the IDE)."""
+        return ("extensions" not in request.query_params
+                and bool(super().should_render_graphql_ide(request)))
+
     async def render_graphql_ide(self, request: Request) -> Response:
         """Our GraphiQL page (assets from this server, no CDN), not Strawberry's."""
         return graphiql_page()

@@ -120,6 +120,15 @@ class TestProductionSafelist:
                                        "variables": {"first": 5}})
         assert len(data(body)["helpArticles"]["edges"]) == 5
 
+    async def test_a_hash_works_over_get_as_apollo_sends_it(
+        self, production: httpx.AsyncClient
+    ) -> None:
+        response = await production.get("/graphql", params={
+            "extensions": json.dumps(by_hash(MANIFEST["HelpList"]["sha256"])),
+            "variables": json.dumps({"first": 2})})
+        assert response.status_code == 200
+        assert len(data(response.json())["helpArticles"]["edges"]) == 2
+
     async def test_an_integrator_still_sends_documents(
         self, production: httpx.AsyncClient, auth_service: AuthService
     ) -> None:
