@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint typecheck check schema bench lock db-stop clean
+.PHONY: help install run test fuzz lint typecheck check schema bench lock db-stop clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -42,13 +42,16 @@ run: $(STAMP) $(GRAPHIQL_STAMP) ## start PostgreSQL, migrate, load the demo coun
 test: $(STAMP) $(GRAPHIQL_STAMP) ## run the whole test suite against a real PostgreSQL
 	$(BIN)/python -m pytest
 
+fuzz: $(STAMP) ## generated GraphQL input as every kind of caller: no HTTP 5xx, no INTERNAL (~3 min)
+	$(BIN)/python -m pytest -m fuzz tests/fuzz
+
 lint: $(STAMP) ## ruff
 	$(BIN)/ruff check backend auth notifications tests bench
 
 typecheck: $(STAMP) ## mypy --strict
 	$(BIN)/mypy backend auth notifications tests bench
 
-check: lint typecheck test ## everything CI cares about
+check: lint typecheck test fuzz ## everything CI cares about
 
 schema: $(STAMP) ## export graphql/schema.graphql from the code
 	$(BIN)/mhi export-schema
