@@ -10,8 +10,10 @@ for cost; PERSISTED_QUERY_* (``backend.gql.persisted``) and FORBIDDEN for produc
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -23,7 +25,7 @@ from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter, SchemaEx
 from strawberry.types.execution import ExecutionContext
 from strawberry.types.graphql import OperationType
 
-from auth.errors import AuthError
+from auth.errors import AuthError, RateLimited
 from auth.principals import Anonymous, Citizen, Integrator, Principal, Staff
 from auth.throttle import Limit, hit
 from backend.errors import AppError, Forbidden
@@ -53,6 +55,12 @@ class Limits:
     """An integrator's request spends ceil(cost / this) of its ``rpm`` points per minute."""
     query_seconds: float = 10.0
     """A query (not a mutation) still running after this is stopped: TIMEOUT."""
+    anonymous_cost_per_second: int = 30_000
+    """Anonymous work one process takes on: cost units a second (``AnonymousPace``)..."""
+    anonymous_burst: int = 5_000
+    """...with bursts of this much at once..."""
+    anonymous_wait_seconds: float = 2.0
+    """...and a request waiting at most this long for its turn (else RATE_LIMITED)."""
 
     def max_cost(self, principal: Principal | None) -> int:
         """The cost cap of one request by ``principal`` (anonymous: the smallest)."""
@@ -75,6 +83,43 @@ class Policy:
     safelist: Safelist | None = None
 
 
+class AnonymousPace:
+    """How fast one process takes on anonymous work: ``rate`` cost units a second, ``burst``
+    at once (the generic cell rate algorithm, GCRA, with a request's cost as its size).
+
+    Caps bound one request; a loop of capped requests from a few connections still took the
+    whole event loop (signed-in requests wait on the database between steps, anonymous ones
+    read help from memory and never yield), HomeScreen's p99 tripled in ``bench/cost.py``.
+    A request over the pace waits its turn, at most ``max_wait`` seconds; beyond that it is
+    refused.  The pace protects this process's event loop, so it is kept in the process.
+    """
+
+    def __init__(self, rate: float, burst: float, max_wait: float,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._rate = rate
+        self._burst = burst
+        self._max_wait = max_wait
+        self._clock = clock
+        self._theoretical = 0.0
+
+    def turn(self, cost: int) -> float | None:
+        """Seconds to wait before running work of ``cost`` (0: at once), counted as taken;
+        None: the wait would be over ``max_wait`` (nothing taken)."""
+        now = self._clock()
+        after = max(self._theoretical, now) + cost / self._rate
+        wait = after - self._burst / self._rate - now
+        if wait > self._max_wait:
+            return None
+        self._theoretical = after
+        return max(0.0, wait)
+
+    def retry_after(self, cost: int) -> int:
+        """Whole seconds after which work of ``cost`` would not wait too long."""
+        now = self._clock()
+        after = max(self._theoretical, now) + cost / self._rate
+        return max(1, math.ceil(after - self._burst / self._rate - now - self._max_wait))
+
+
 _REFUSED = parse("query Refused { __typename }")
 """Stands in for a document that was refused before parsing (Strawberry needs one)."""
 
@@ -93,13 +138,18 @@ class GuardRails(SchemaExtension):
     The cost is estimated before validation: validation is what the worst documents make
     expensive (see ``backend.gql.cost``).  Refusals become pre-execution errors, so the error
     extension labels them like any other.
+
+    Anonymous requests are paced per process (``AnonymousPace``): a flood of them, each under
+    the cap, would otherwise take the whole event loop from signed-in people, whose requests
+    wait on the database between steps while anonymous ones (help, in memory) never do.
     """
 
     def __init__(self, limits: Limits, rules: tuple[type[ASTValidationRule], ...],
-                 policy: Policy, costs: CostModel) -> None:
+                 policy: Policy, costs: CostModel, pace: AnonymousPace) -> None:
         super().__init__()
         self._limits = limits
         self._rules = rules
+        self._pace = pace
         self._policy = policy
         self._costs = costs
         self._refusal: AppError | None = None
@@ -172,9 +222,16 @@ class GuardRails(SchemaExtension):
                 await self._spend(context, principal, estimate.cost)
             except AuthError as refused:
                 return [_error(refused)]
+        query = context.operation_type is OperationType.QUERY
         deadline = getattr(context.context, "deadline", None)
-        if deadline is not None and context.operation_type is not OperationType.QUERY:
+        if deadline is not None and not query:
             deadline.reschedule(None)  # a write is never cut off halfway
+        if isinstance(principal, Anonymous):
+            wait = self._pace.turn(estimate.cost)
+            if wait is None:
+                return [_error(RateLimited(self._pace.retry_after(estimate.cost)))]
+            if wait > 0:
+                await asyncio.sleep(wait)  # counts against the query's time limit
         return []
 
     def _refusal_of(self, estimate: Estimate, principal: Principal | None) -> AppError | None:
@@ -241,7 +298,9 @@ def limit_extensions(limits: Limits, policy: Policy | None = None
     costs = CostModel(limits.cache_size, expand_limit=max(
         limits.cost_anonymous, limits.cost_citizen, limits.cost_staff, limits.cost_integrator))
     chosen = policy or Policy()
-    return [lambda: GuardRails(limits, rules, chosen, costs)]
+    pace = AnonymousPace(limits.anonymous_cost_per_second, limits.anonymous_burst,
+                         limits.anonymous_wait_seconds)
+    return [lambda: GuardRails(limits, rules, chosen, costs, pace)]
 
 
 _LIMIT_MESSAGES = (

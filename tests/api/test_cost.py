@@ -19,7 +19,7 @@ from auth.settings import AuthSettings
 from auth.tokens import Audience
 from backend.api.app import create_app
 from backend.gql.cost import LIST_CAPS, estimate
-from backend.gql.limits import Limits, cache_hits
+from backend.gql.limits import AnonymousPace, Limits, cache_hits
 from backend.gql.schema import build_schema
 from backend.settings import AppSettings
 from tests.api.conftest import TODAY, new_ip
@@ -161,6 +161,42 @@ class TestIntegratorBudget:
         for _ in range(3):  # the same three points buy three light requests
             assert "errors" not in await graphql(client, query, {"iins": iins[:1]},
                                                  token=light_token)
+
+
+class TestAnonymousPace:
+    def test_bursts_pass_then_work_waits_its_turn_then_is_refused(self) -> None:
+        now = [100.0]
+        pace = AnonymousPace(rate=1_000, burst=2_000, max_wait=1.0, clock=lambda: now[0])
+        assert pace.turn(1_500) == 0  # within the burst
+        assert pace.turn(500) == 0
+        assert pace.turn(500) == pytest.approx(0.5)  # the burst is spent: half a second
+        assert pace.turn(1_000) is None  # would wait 1.5 s: refused, nothing taken
+        assert pace.retry_after(1_000) == 1
+        now[0] += 1.5
+        assert pace.turn(1_000) == pytest.approx(0.0)
+
+    async def test_a_flood_is_refused_with_a_time_to_retry(
+        self, engine: AsyncEngine, auth_settings: AuthSettings, auth_service: AuthService,
+        committed: AsyncSession,
+    ) -> None:
+        # A pace of one cost unit a second: the first help page fits the burst, the next
+        # would wait far past the limit.
+        limits = Limits(anonymous_cost_per_second=1, anonymous_burst=1_500,
+                        anonymous_wait_seconds=1)
+        app = create_app(AppSettings(environment="development"), auth_settings, engine=engine,
+                         today=lambda: TODAY, limits=limits)
+        transport = httpx.ASGITransport(app=app, client=(new_ip(), 1234))
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=transport, base_url="http://testserver") as http,
+        ):
+            assert "errors" not in await graphql(http, HELP_PAGE, {"first": 100})
+            refused = await graphql(http, HELP_PAGE, {"first": 100})
+            assert codes(refused) == ["RATE_LIMITED"]
+            assert refused["errors"][0]["extensions"]["retryAfter"] > 0
+            person = await create_insured_employee(committed)
+            token = auth_service.mint(str(person.id), Audience.MOBILE)
+            assert "errors" not in await graphql(http, HELP_PAGE, {"first": 100}, token=token)
 
 
 @pytest.fixture
