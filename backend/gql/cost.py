@@ -378,4 +378,3 @@ def _hashable(value: Any) -> Any:
     if isinstance(value, list):
         return ("list", len(value))
     return value if isinstance(value, int | str | float | bool | None) else repr(type(value))
-

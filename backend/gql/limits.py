@@ -200,7 +200,8 @@ class GuardRails(SchemaExtension):
         yield
 
     async def _admit(self, context: ExecutionContext) -> list[GraphQLError]:
-        """Refusals first (cheap), then validation (cached), then an integrator's budget."""
+        """Refusals first (cheap: no validation yet), then validation (cached), then the
+        caller's budget: an integrator's per-minute points, or the anonymous pace."""
         document = context.graphql_document
         if self._refusal is not None or document is None:
             return [_error(self._refusal)] if self._refusal is not None else []
