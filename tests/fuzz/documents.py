@@ -12,11 +12,10 @@ a ``variables`` member that is not an object, or an ``operationName`` that names
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import graphql
 import strawberry
@@ -27,10 +26,12 @@ from hypothesis_graphql import Mode, mutations, nodes, queries
 from backend.gql.matrix import permission_for, root_fields
 from backend.gql.schema import build_schema
 from tests.fuzz.kinds import KINDS
-from tests.fuzz.values import SCALAR_TEXTS, body_bytes, json_for, scalar_text, wrong_json
+from tests.fuzz.request import FuzzRequest
+from tests.fuzz.values import SCALAR_TEXTS, json_for, scalar_text, wrong_json
 
 Operation = Literal["query", "mutation"]
-CHOICES = ("keep", "keep", "literal", "variable", "variable", "wrong", "missing", "misdeclared")
+CHOICES = ("keep", "keep", "literal", "variable", "variable", "wrong", "missing", "misdeclared",
+           "defaulted")
 """How one argument is rewritten (``keep`` twice: the generated literal is a fine input too)."""
 MISDECLARED = ("String", "String!", "Int", "Int!", "ID!", "[ID!]!", "Boolean", "Date",
                "DeviceInput", "Nope")
@@ -96,33 +97,6 @@ def all_fields(operation: Operation) -> tuple[str, ...]:
     return tuple(root.fields)
 
 
-@dataclass(frozen=True)
-class FuzzRequest:
-    """One POST /graphql body: the document and its variables (maybe not an object)."""
-
-    query: str
-    variables: Any = None
-    operation_name: str | None = None
-    has_variables: bool = False
-
-    def payload(self) -> dict[str, Any]:
-        """The JSON body as a dict (``RawJson`` tokens still inside)."""
-        body: dict[str, Any] = {"query": self.query}
-        if self.has_variables:
-            body["variables"] = self.variables
-        if self.operation_name is not None:
-            body["operationName"] = self.operation_name
-        return body
-
-    def body(self) -> bytes:
-        """The bytes sent."""
-        return body_bytes(self.payload())
-
-    def __repr__(self) -> str:
-        variables = body_bytes(self.variables).decode() if self.has_variables else "(none)"
-        return f"FuzzRequest(\n{self.query}\nvariables: {variables[:2000]}\n)"
-
-
 @dataclass
 class _Plan:
     """The rewriting of one document's arguments, drawn one decision at a time."""
@@ -143,16 +117,25 @@ class _Plan:
             return dataclasses.replace(node, value=_literal(value, type_))
         name = f"v{len(self.definitions)}"
         declared = str(type_)
+        default: graphql.ConstValueNode | None = None
         if choice == "misdeclared":
             declared = self.draw(st.sampled_from(MISDECLARED))
-        if choice == "variable":
+        if choice == "defaulted":
+            # Nullable with a default: allowed where the argument is non-null, and then an
+            # explicit null (or a value left out) must still be a typed refusal or work.
+            declared = str(graphql.get_nullable_type(type_))
+            default = cast(graphql.ConstValueNode, node.value)
+            if self.draw(st.booleans()):
+                self.variables[name] = self.draw(st.one_of(st.none(), json_for(type_, self.known)))
+        elif choice == "variable":
             self.variables[name] = self.draw(st.one_of(
                 json_for(type_, self.known), st.just(graphql.value_from_ast_untyped(node.value))))
         elif choice in ("wrong", "misdeclared"):
             self.variables[name] = self.draw(wrong_json(self.known))
         variable = graphql.VariableNode(name=graphql.NameNode(value=name))
         self.definitions.append(graphql.VariableDefinitionNode(
-            variable=variable, type=graphql.parse_type(declared), directives=()))
+            variable=variable, type=graphql.parse_type(declared), default_value=default,
+            directives=()))
         return dataclasses.replace(node, value=variable)
 
     def selections(self, selection_set: graphql.SelectionSetNode,
@@ -240,16 +223,3 @@ def fuzz_requests(draw: st.DrawFn, operation: Operation, kind: str,
         has_variables = True
     operation_name = draw(st.text(max_size=8)) if shape == "operation name" else None
     return FuzzRequest(query, variables, operation_name, has_variables)
-
-
-def describe(request: FuzzRequest) -> dict[str, Any]:
-    """A JSON-friendly summary for the findings file (long values cut)."""
-    variables = body_bytes(request.variables).decode() if request.has_variables else None
-    return {"query": request.query[:4000],
-            "variables": None if variables is None else variables[:2000],
-            "operationName": request.operation_name}
-
-
-def as_json(request: FuzzRequest) -> str:
-    """The summary as indented JSON."""
-    return json.dumps(describe(request), ensure_ascii=True, indent=2)

@@ -21,10 +21,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tests.fuzz.documents import FuzzRequest, as_json
+from tests.fuzz.request import FuzzRequest
 
 ASGIApp = Callable[[MutableMapping[str, Any], Any, Any], Awaitable[None]]
 OUR_CODE = re.compile(r'File "[^"]*/(?:backend|auth|notifications)/[^"]+", line \d+, in \S+')
+EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt)\b(?::|$)")
 FINDINGS_FILE = os.environ.get("FUZZ_FINDINGS")
 """Where to append the findings of a run (Markdown), when set; the test's failure lists them
 either way."""
@@ -74,14 +75,17 @@ def logged_tracebacks(records: list[logging.LogRecord]) -> list[str]:
 
 
 def signature(tracebacks: list[str], status: int, paths: list[str]) -> str:
-    """The fault's identity: our innermost frame and the exception type, else where it was."""
+    """The fault's identity: the exception type and our innermost frame (else the fields whose
+    errors were INTERNAL, else the status)."""
+    where = ",".join(paths) or f"HTTP {status}"
     for text in tracebacks:
         frames = OUR_CODE.findall(text)
-        last_line = text.strip().splitlines()[-1] if text.strip() else ""
-        if frames:
-            return f"{last_line.split(':')[0]} at {frames[-1]}"
-        if "Traceback" in text:
-            return last_line.split(":")[0]
+        raised = [line for line in text.splitlines() if EXCEPTION_LINE.match(line)]
+        kind = raised[-1].split(":")[0].rsplit(".", 1)[-1] if raised else "error"
+        if frames:  # file and function: line numbers move while the code is edited
+            return f"{kind} at " + re.sub(r", line \d+", "", frames[-1])
+        if raised:
+            return f"{kind} at {where}"
     return f"HTTP {status} at {','.join(paths) or 'request'}"
 
 
@@ -138,10 +142,10 @@ class Findings:
         for finding in self.seen.values():
             tail = "\n\n".join(_short(text) for text in finding.tracebacks[:2]) or (
                 "(no server traceback)")
+            request = json.dumps(finding.request.describe(), ensure_ascii=True, indent=2)
             lines += [f"### {finding.signature}", f"- credential: {finding.kind}",
                       f"- HTTP status: {finding.status}", "- request (smallest seen):",
-                      "```json", as_json(finding.request), "```", "- server traceback:",
-                      "```", tail, "```", ""]
+                      "```json", request, "```", "- server traceback:", "```", tail, "```", ""]
         with Path(FINDINGS_FILE).open("a", encoding="utf-8") as out:
             out.write("\n".join(lines))
 

@@ -11,9 +11,12 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis import strategies as st
 
-from tests.fuzz.documents import FuzzRequest, Operation, fuzz_requests
+from tests.fuzz.documents import Operation, fuzz_requests
+from tests.fuzz.envelopes import app_operations, persisted
 from tests.fuzz.findings import EscapedErrors, Findings, ServerFault, fault_class
+from tests.fuzz.request import FuzzRequest
 from tests.fuzz.values import RawJson, body_bytes
 
 REQUEST = FuzzRequest("{ me { id } }")
@@ -72,14 +75,15 @@ def _variables(request: FuzzRequest) -> Any:
         return None
 
 
-def sample(operation: Operation, kind: str, count: int = 300) -> list[FuzzRequest]:
+def sample(operation: Operation, kind: str, count: int = 300,
+           strategy: st.SearchStrategy[FuzzRequest] | None = None) -> list[FuzzRequest]:
     """``count`` requests as the fuzz run draws them (generation only, no shrinking)."""
     drawn: list[FuzzRequest] = []
 
     @settings(max_examples=count, database=None, deadline=None, phases=[Phase.generate],
               suppress_health_check=list(HealthCheck))
     @seed(1)
-    @given(fuzz_requests(operation, kind))
+    @given(strategy if strategy is not None else fuzz_requests(operation, kind))
     def collect(request: FuzzRequest) -> None:
         drawn.append(request)
 
@@ -89,7 +93,7 @@ def sample(operation: Operation, kind: str, count: int = 300) -> list[FuzzReques
 
 def test_the_generator_moves_arguments_into_variables_with_hostile_values() -> None:
     drawn = sample("mutation", "citizen")
-    with_variables = [r for r in drawn if "$v0" in r.query]
+    with_variables = [r for r in drawn if "$v0" in (r.query or "")]
     assert len(with_variables) > len(drawn) / 4
     assert any("\\ud8" in r.body().decode().lower() for r in with_variables)
     assert any("\\u0000" in r.body().decode() for r in with_variables)
@@ -97,7 +101,22 @@ def test_the_generator_moves_arguments_into_variables_with_hostile_values() -> N
 
 def test_the_generator_sends_variables_of_the_wrong_json_type() -> None:
     drawn = sample("query", "anonymous")
-    assert any("$v0: String" in r.query and isinstance(_variables(r), dict)
+    assert any("$v0: String" in (r.query or "") and isinstance(_variables(r), dict)
                and isinstance(_variables(r).get("v0"), int | list | dict) for r in drawn)
     assert any(r.has_variables and not isinstance(_variables(r), dict | None) for r in drawn)
     assert any(b"NaN" in r.body() or b"Infinity" in r.body() for r in drawn)
+
+
+def test_app_operations_go_by_their_hash_with_their_own_variables() -> None:
+    drawn = sample("query", "citizen", 100, persisted("query", ()))
+    hashes = {operation.sha256 for operation in app_operations("query")}
+    by_hash = [r for r in drawn if isinstance(r.extensions, dict)
+               and isinstance(r.extensions.get("persistedQuery"), dict)
+               and r.extensions["persistedQuery"].get("sha256Hash") in hashes]
+    assert len(by_hash) > len(drawn) / 5
+    assert any(r.query is None and "first" in str(r.variables) for r in by_hash)
+
+
+def test_a_get_sends_text_that_is_not_utf8_as_the_bytes_python_would_write() -> None:
+    request = FuzzRequest("\ud800", {"v": "\x00"}, has_variables=True, method="GET")
+    assert request.url() == "/graphql?query=%ED%A0%80&variables=%7B%22v%22%3A%20%22%5Cu0000%22%7D"

@@ -23,7 +23,8 @@ import pytest
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
-from tests.fuzz.documents import Operation, fuzz_requests
+from tests.fuzz.documents import Operation
+from tests.fuzz.envelopes import any_request
 from tests.fuzz.findings import EscapedErrors, Findings, logged_tracebacks, parse
 from tests.fuzz.kinds import KINDS
 from tests.fuzz.world import World
@@ -60,14 +61,13 @@ async def send_one(kind: str, operation: Operation, data: st.DataObject,
                    ) -> None:
     """Draw one request, send it as ``kind``, and fail with the fault's own class if the
     server fails."""
-    request = data.draw(fuzz_requests(operation, kind, world.known), label="request")
+    request = data.draw(any_request(operation, kind, world.known), label="request")
     if clock.spent() and not findings.seen:
         return  # drawn all the same: Hypothesis replays prefixes and wants the same draws
     caplog.set_level(logging.ERROR)
     caplog.clear()
     escaped.tracebacks.clear()
-    response = await client.post("/graphql", content=request.body(), headers={
-        "Content-Type": "application/json", **world.headers(kind)})
+    response = await request.send(client, world.headers(kind))
     clock.sent += 1
     body = parse(response.content)
     findings.count(response.status_code, body)
