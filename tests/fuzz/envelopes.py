@@ -18,6 +18,7 @@ import graphql
 from hypothesis import strategies as st
 
 from tests.fuzz.documents import Operation, fuzz_requests, schema
+from tests.fuzz.headers import extra_headers
 from tests.fuzz.request import FuzzRequest
 from tests.fuzz.values import json_for, texts, wrong_json
 
@@ -84,13 +85,17 @@ MAX_URL = 60_000
 def any_request(draw: st.DrawFn, operation: Operation, kind: str, known: tuple[str, ...]
                 ) -> FuzzRequest:
     """Eight in ten a generated document by POST; one a persisted app operation; one a GET of
-    either."""
+    either; one in five of all with a hostile ``Accept-Language`` or ``Authorization``."""
     roll = draw(st.integers(0, 9))
     if roll < 8:
-        return draw(fuzz_requests(operation, kind, known))
-    if roll == 8:
-        return draw(persisted(operation, known))
-    request = as_get(draw(st.one_of(fuzz_requests(operation, kind, known),
-                                    persisted(operation, known))))
-    return request if len(request.url()) <= MAX_URL else dataclasses.replace(request,
-                                                                              method="POST")
+        request = draw(fuzz_requests(operation, kind, known))
+    elif roll == 8:
+        request = draw(persisted(operation, known))
+    else:
+        request = as_get(draw(st.one_of(fuzz_requests(operation, kind, known),
+                                        persisted(operation, known))))
+        if len(request.url()) > MAX_URL:
+            request = dataclasses.replace(request, method="POST")
+    if draw(st.integers(0, 4)) == 0:
+        request = dataclasses.replace(request, headers=draw(extra_headers()))
+    return request

@@ -28,6 +28,8 @@ class FuzzRequest:
     extensions: Any = None
     has_extensions: bool = False
     method: Method = "POST"
+    headers: tuple[tuple[str, bytes], ...] = ()
+    """Extra headers; an ``Authorization`` here replaces the caller's."""
 
     def payload(self) -> dict[str, Any]:
         """The members as a dict (``RawJson`` tokens still inside)."""
@@ -56,15 +58,20 @@ class FuzzRequest:
         return "/graphql?" + "&".join(params)
 
     async def send(self, client: httpx.AsyncClient, headers: dict[str, str]) -> httpx.Response:
-        """Send it with ``headers`` (the caller's credentials)."""
+        """Send it with ``headers`` (the caller's credentials) and its own."""
+        sent = {name.encode(): value.encode() for name, value in headers.items()}
+        if self.method == "POST":
+            sent[b"Content-Type"] = b"application/json"
+        sent.update((name.encode(), value) for name, value in self.headers)
         if self.method == "GET":
-            return await client.get(self.url(), headers=headers)
-        return await client.post("/graphql", content=self.body(),
-                                 headers={"Content-Type": "application/json", **headers})
+            return await client.get(self.url(), headers=sent)
+        return await client.post("/graphql", content=self.body(), headers=sent)
 
     def describe(self) -> dict[str, Any]:
         """A JSON-friendly summary for the findings file (long values cut)."""
         summary: dict[str, Any] = {"method": self.method, "query": (self.query or "")[:4000]}
+        if self.headers:
+            summary["headers"] = {name: value.decode()[:300] for name, value in self.headers}
         for key, value in self.payload().items():
             if key != "query":
                 summary[key] = body_bytes(value).decode()[:2000]

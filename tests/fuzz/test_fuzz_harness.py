@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
 from tests.fuzz.documents import Operation, fuzz_requests
-from tests.fuzz.envelopes import app_operations, persisted
+from tests.fuzz.envelopes import any_request, app_operations, persisted
 from tests.fuzz.findings import EscapedErrors, Findings, ServerFault, fault_class
 from tests.fuzz.request import FuzzRequest
 from tests.fuzz.values import RawJson, body_bytes
@@ -120,3 +120,10 @@ def test_app_operations_go_by_their_hash_with_their_own_variables() -> None:
 def test_a_get_sends_text_that_is_not_utf8_as_the_bytes_python_would_write() -> None:
     request = FuzzRequest("\ud800", {"v": "\x00"}, has_variables=True, method="GET")
     assert request.url() == "/graphql?query=%ED%A0%80&variables=%7B%22v%22%3A%20%22%5Cu0000%22%7D"
+
+
+def test_hostile_headers_are_ones_a_client_can_send() -> None:
+    drawn = sample("query", "anonymous", 300, any_request("query", "anonymous", ()))
+    headers = [header for request in drawn for header in request.headers]
+    assert {name for name, _ in headers} == {"Accept-Language", "Authorization"}
+    assert not any(byte in value for _, value in headers for byte in b"\r\n\x00")
