@@ -20,6 +20,7 @@ from auth.service import AuthService
 from auth.settings import AuthSettings
 from auth.tokens import Audience
 from backend.api.app import create_app
+from backend.gql.persisted import Safelist, manifest
 from backend.settings import AppSettings
 from tests.api.conftest import TODAY, new_ip
 from tests.api.gql import codes, data, graphql, operation
@@ -173,6 +174,19 @@ class TestIntrospection:
     async def test_development_answers_anyone(self, client: httpx.AsyncClient) -> None:
         body = await graphql(client, INTROSPECTION)
         assert data(body)["__schema"]["queryType"]["name"] == "Query"
+
+
+class TestSafelist:
+    def test_an_operation_whose_file_changed_is_left_out(self, tmp_path: Path) -> None:
+        (tmp_path / "operations").mkdir()
+        (tmp_path / "operations" / "A.graphql").write_text("query A { helpVersion }")
+        (tmp_path / "operations" / "B.graphql").write_text("query B { helpVersion }")
+        listed = manifest((tmp_path / "operations").glob("*.graphql"))
+        (tmp_path / "manifest.json").write_text(json.dumps(listed))
+        (tmp_path / "operations" / "B.graphql").write_text("query B { helpVersion __typename }")
+        safelist = Safelist.load(tmp_path)
+        assert len(safelist) == 1
+        assert safelist.resolve(by_hash(listed["A"]["sha256"]), None) is not None
 
 
 class TestDevelopment:
