@@ -24,9 +24,11 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import asyncpg
+from graphql import parse
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -37,6 +39,9 @@ from auth.service import AuthService
 from auth.settings import AuthSettings
 from backend.contributions.types import SELF_NAME  # a text table (kk/ru/en), nothing more
 from backend.db.engine import create_engine
+from backend.gql.cost import estimate
+from backend.gql.limits import Limits
+from backend.gql.schema import build_schema
 from backend.i18n import pick
 from backend.rates.book import RateBook
 from backend.rates.kinds import ContributionKind
@@ -176,6 +181,16 @@ def home_screen(row: asyncpg.Record, person_id: uuid.UUID, today: date,
     }}
 
 
+def home_screen_cost() -> JsonObject:
+    """``extensions.cost`` of HomeScreen for a citizen, as the API answers it (estimated once:
+    the API caches its estimate per document too)."""
+    text = (Path(__file__).resolve().parent.parent / "mobile_contract" / "operations"
+            / "HomeScreen.graphql").read_text()
+    found = estimate(build_schema()._schema, parse(text), None, None)
+    assert found is not None
+    return {"requested": found[0].cost, "limit": Limits().cost_citizen}
+
+
 def _json(body: JsonObject) -> Response:
     encoded = json.dumps(body, separators=(",", ":"))  # what Strawberry's encode_json does
     return Response(encoded, media_type="application/json")
@@ -210,6 +225,7 @@ def create_floor_app(database_url: str, auth_settings: AuthSettings, *,
         keys_engine = create_engine(database_url, pool_size=1, max_overflow=0)
         state["auth"] = await AuthService.open(keys_engine, auth_settings)
         state["rates"] = await _load_rates(database_url)
+        state["cost"] = home_screen_cost()
         state["pool"] = await asyncpg.create_pool(
             asyncpg_dsn(database_url), min_size=min(10, pool_size), max_size=pool_size,
             server_settings={"timezone": "UTC", "application_name": "mhi-floor"})
@@ -233,7 +249,8 @@ def create_floor_app(database_url: str, auth_settings: AuthSettings, *,
             row = await conn.fetchrow(HOME_SQL, principal.person_id)
         if row is None:
             return _error("Your profile was not found.", "NOT_FOUND")
-        return _json({"data": home_screen(row, principal.person_id, today(), state["rates"])})
+        return _json({"data": home_screen(row, principal.person_id, today(), state["rates"]),
+                      "extensions": {"cost": state["cost"], "requestId": uuid.uuid4().hex}})
 
     async def healthz(_: Request) -> Response:
         return _json({"status": "ok"})
