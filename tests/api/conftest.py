@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import io
+import logging
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from auth.settings import AuthSettings
 from backend.access.directory import PeopleDirectory
 from backend.api.app import create_app
 from backend.db.reads import Reads
+from backend.logs import prepare
 from backend.settings import AppSettings
 from tests.conftest import AUTH_ROOT_SECRET
 
@@ -70,3 +73,18 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 def ttl(seconds: int) -> timedelta:
     """Shorthand for token lifetimes."""
     return timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def log_lines() -> Iterator[io.StringIO]:
+    """What the API's and the worker's log handler (redacting, with request ids) writes at
+    INFO and above, while the test runs."""
+    stream = io.StringIO()
+    handler = prepare(logging.StreamHandler(stream))
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    yield stream
+    root.removeHandler(handler)
+    root.setLevel(level)

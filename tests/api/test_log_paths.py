@@ -11,7 +11,6 @@ import json
 import logging
 import re
 import socket
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -20,7 +19,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from backend.gql.errors import ErrorCodes
-from backend.logs import configure_logging, prepare, redact
+from backend.logs import configure_logging, redact
 
 IINS = ["790303402568", "790303 402568", "790303-402568", "790-303-402-568",
         "7903 0340 2568", "79 03 03 402568", "790303\u00a0402568", "790.303.402.568"]
@@ -42,20 +41,6 @@ def survivors(text: str) -> list[str]:
         if variant in text or any(core in run for run in runs):
             found.append(variant)
     return found
-
-
-@pytest.fixture
-def written() -> Iterator[io.StringIO]:
-    """What the API's and the worker's handler writes (root, INFO and above)."""
-    stream = io.StringIO()
-    handler = prepare(logging.StreamHandler(stream))
-    root = logging.getLogger()
-    level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    yield stream
-    root.removeHandler(handler)
-    root.setLevel(level)
 
 
 def test_the_detector_sees_every_variant() -> None:
@@ -80,13 +65,13 @@ class Query:
         raise RuntimeError(f"constraint failed for {value}")
 
 
-async def test_the_error_masking_path(written: io.StringIO) -> None:
+async def test_the_error_masking_path(log_lines: io.StringIO) -> None:
     schema = strawberry.Schema(query=Query, extensions=[ErrorCodes])
     for variant in VARIANTS:
         result = await schema.execute("query ($v: String!) { broken(value: $v) }",
                                       variable_values={"v": variant})
         assert result.errors and result.errors[0].formatted["extensions"]["code"] == "INTERNAL"
-    logged = written.getvalue()
+    logged = log_lines.getvalue()
     assert logged.count("unexpected error in broken") == len(VARIANTS)
     assert survivors(logged) == []
 
@@ -99,7 +84,7 @@ def listening_socket() -> socket.socket:
     return sock
 
 
-async def test_a_real_uvicorn_logs_no_variant(app: FastAPI, written: io.StringIO) -> None:
+async def test_a_real_uvicorn_logs_no_variant(app: FastAPI, log_lines: io.StringIO) -> None:
     """Query strings (access lines) and an unhandled error's traceback, under uvicorn as
     ``mhi serve`` runs it (``log_config=None``: its loggers write through the root's)."""
     @app.get("/test-broken")
@@ -123,13 +108,13 @@ async def test_a_real_uvicorn_logs_no_variant(app: FastAPI, written: io.StringIO
         server.should_exit = True
         await serving
         sock.close()
-    logged = written.getvalue()
+    logged = log_lines.getvalue()
     assert logged.count("unhandled error answering a GET request") == len(VARIANTS)
     assert '"GET /graphql HTTP/1.1" 200' in logged, "uvicorn's access lines are written"
     assert survivors(logged) == []
 
 
-def test_the_workers_logging(written: io.StringIO) -> None:
+def test_the_workers_logging(log_lines: io.StringIO) -> None:
     """``mhi worker`` logs through ``configure_logging``: every root handler redacts."""
     root = logging.getLogger()
     saved = list(root.handlers)
@@ -170,7 +155,7 @@ MISTAKES: list[tuple[str, dict[str, object]]] = [
 
 
 async def test_no_client_value_is_quoted_in_any_log_line(
-    client: httpx.AsyncClient, written: io.StringIO
+    client: httpx.AsyncClient, log_lines: io.StringIO
 ) -> None:
     """Wrong variables of every kind, broken bodies and query strings carrying a marker: the
     answers may name the mistake, the log (at DEBUG, every logger) never repeats the value."""
@@ -184,4 +169,4 @@ async def test_no_client_value_is_quoted_in_any_log_line(
     await client.get("/graphql", params={"query": "{ helpVersion }", "marker": MARKER})
     await client.post("/oauth/token", data={"grant_type": "client_credentials",
                                             "client_id": MARKER, "client_secret": MARKER})
-    assert MARKER not in written.getvalue()
+    assert MARKER not in log_lines.getvalue()

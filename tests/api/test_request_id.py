@@ -5,9 +5,7 @@ error gives the id, and the server's lines for it are found."""
 from __future__ import annotations
 
 import io
-import logging
 import re
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -21,26 +19,11 @@ from backend.api.app import create_app
 from backend.api.request_id import SAFE_ID
 from backend.db.admin import drop_database
 from backend.gql.errors import INTERNAL_MESSAGE
-from backend.logs import prepare
 from backend.settings import AppSettings
 from tests.conftest import migrated_database, throwaway_url
 from tests.factories import create_person
 
 ME = "{ me { firstName } }"
-
-
-@pytest.fixture
-def log_lines() -> Iterator[io.StringIO]:
-    """What the API's log handler (redacting, with request ids) writes, at INFO and above."""
-    stream = io.StringIO()
-    handler = prepare(logging.StreamHandler(stream))
-    root = logging.getLogger()
-    level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    yield stream
-    root.removeHandler(handler)
-    root.setLevel(level)
 
 
 class TestEveryAnswer:

@@ -12,9 +12,8 @@ import asyncio
 import contextlib
 import json
 import secrets
-import socket
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import httpx
@@ -28,19 +27,12 @@ from auth.settings import AuthSettings
 from backend.api.app import create_app
 from backend.api.server import ReadTimeouts, uvicorn_options
 from backend.settings import AppSettings
+from tests.servers import serving
 
 TIMEOUTS = ReadTimeouts(header_seconds=1.0, max_header_bytes=4096, body_seconds=1.0,
                         body_min_rate=100)
 GIVE_UP = 8.0
 """Seconds after which the client stops waiting (a server without timeouts never answers)."""
-
-
-class _InProcessServer(uvicorn.Server):
-    """uvicorn that leaves the signal handlers to pytest."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
 
 
 @dataclass(frozen=True)
@@ -60,21 +52,8 @@ async def served(engine: AsyncEngine, auth_settings: AuthSettings) -> AsyncItera
     settings = AppSettings(environment="development")
     app = create_app(settings, auth_settings, engine=engine, read_timeouts=TIMEOUTS)
     config = uvicorn.Config(app, **uvicorn_options(settings, TIMEOUTS), log_level="warning")
-    server = _InProcessServer(config)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        if task.done():
-            task.result()
-            raise RuntimeError("uvicorn stopped before it started")
-        await asyncio.sleep(0.01)
-    try:
-        yield Served(sock.getsockname()[1])
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
+    async with serving(config) as port:
+        yield Served(port)
 
 
 async def read_until_closed(reader: asyncio.StreamReader) -> bytes:
