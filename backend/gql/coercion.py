@@ -22,6 +22,7 @@ from graphql import (
     GraphQLSchema,
     Undefined,
     VariableDefinitionNode,
+    VariableNode,
     is_input_object_type,
     is_input_type,
     is_list_type,
@@ -42,6 +43,24 @@ def variable_of(error: GraphQLError) -> VariableDefinitionNode | None:
     for node in error.nodes or ():
         if isinstance(node, VariableDefinitionNode):
             return node
+    return None
+
+
+def null_argument_of(error: GraphQLError) -> str | None:
+    """The variable whose explicit null graphql-core refused for a non-null argument while
+    executing; None for any other error.
+
+    Validation allows a nullable variable in a non-null argument when the variable or the
+    argument has a default (the spec's "allowed position" rule), so ``{"s": null}`` for
+    ``$s: String = "x"`` reaches execution, where graphql-core raises its own ``GraphQLError``
+    located at the ``VariableNode``: wrapped with the field's path, with no cause of its own.
+    """
+    inner = error.original_error
+    if not isinstance(inner, GraphQLError) or inner.original_error is not None:
+        return None
+    for node in inner.nodes or ():
+        if isinstance(node, VariableNode):
+            return node.name.value
     return None
 
 
@@ -74,6 +93,11 @@ class Problems:
         self._schema = schema
         self._variables = variables if isinstance(variables, Mapping) else {}
         self._pending: dict[str, list[Problem]] = {}
+
+    def null_for(self, name: str, declared: VariableDefinitionNode | None) -> Problem:
+        """The problem of ``$name``'s null where a non-null argument needed a value."""
+        expected = print_ast(declared.type) if declared is not None else "?"
+        return Problem(f"${name}", expected.rstrip("!") + "!", True)
 
     def describe(self, node: VariableDefinitionNode) -> Problem:
         """The next problem of the variable ``node`` defines."""

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import logging
 
+from graphql import VariableDefinitionNode
 from graphql.error import GraphQLError
 from strawberry.extensions import MaskErrors
 
 from auth.errors import AuthError
 from backend.errors import AppError
-from backend.gql.coercion import Problems, variable_of
+from backend.gql.coercion import Problems, null_argument_of, variable_of
 from backend.gql.limits import limit_of
 from backend.messages import auth_message
 
@@ -20,7 +21,7 @@ INTERNAL_MESSAGE = "Something went wrong on our side. Please try again later."
 
 
 def _code_for(error: GraphQLError) -> str | None:
-    if variable_of(error) is not None:
+    if variable_of(error) is not None or null_argument_of(error) is not None:
         return "BAD_USER_INPUT"  # a variable that does not fit its type: backend.gql.coercion
     original = error.original_error
     if isinstance(original, AppError | AuthError):
@@ -45,15 +46,26 @@ class ErrorCodes(MaskErrors):
         """Words of our own for a variable-coercion error (graphql-core's quote the value);
         an ``AppError`` of a scalar (``YearMonth``'s) keeps its own words."""
         node = variable_of(error)
-        if node is None:
+        null_for = null_argument_of(error)
+        if node is None and null_for is None:
             return
-        problem = problems.describe(node)
+        problem = (problems.describe(node) if node is not None
+                   else problems.null_for(str(null_for), self._declared(str(null_for))))
         cause = error.original_error
         while isinstance(cause, GraphQLError) and cause.original_error is not None:
             cause = cause.original_error
         error.message = (cause.message_in(self._language()) if isinstance(cause, AppError)
                          else problem.texts()[self._language()])
         error.extensions = {**(error.extensions or {}), "field": problem.field}
+
+    def _declared(self, name: str) -> VariableDefinitionNode | None:
+        """The definition of the variable ``$name`` in the operation that ran."""
+        document = self.execution_context.graphql_document
+        for definition in document.definitions if document is not None else ():
+            for variable in getattr(definition, "variable_definitions", None) or ():
+                if variable.variable.name.value == name:
+                    return variable  # type: ignore[no-any-return]
+        return None
 
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
         processed: list[GraphQLError] = []

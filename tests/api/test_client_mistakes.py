@@ -123,6 +123,19 @@ class TestVariableCoercion:
         assert "7011234567" not in json.dumps(body)
         quiet(caplog, "790303402568", "7011234567")
 
+    @pytest.mark.parametrize("language", LANGUAGES)
+    @pytest.mark.usefixtures("every_logger_propagates")
+    async def test_null_where_validation_allows_it_but_the_argument_is_non_null(
+        self, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture, language: str,
+    ) -> None:
+        """A variable with a default may stand in a non-null argument; an explicit null for
+        it is refused only while executing (found by ``make fuzz``)."""
+        caplog.set_level(logging.DEBUG)
+        body = await post(client, 'query Help($s: String = "x") { helpArticle(slug: $s) '
+                                  '{ id } }', {"s": None}, language=language)
+        refused(body, message("variable_missing", field="$s", type="String!"), language, "$s")
+        quiet(caplog)
+
     async def test_the_same_mistake_written_inline_stays_typed(
         self, client: httpx.AsyncClient) -> None:
         body = await post(client, "{ helpArticles(first: 99999999999) { edges { cursor } } }")
