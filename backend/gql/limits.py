@@ -14,6 +14,7 @@ import asyncio
 import math
 import re
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -61,6 +62,8 @@ class Limits:
     """...with bursts of this much at once..."""
     anonymous_wait_seconds: float = 2.0
     """...and a request waiting at most this long for its turn (else RATE_LIMITED)."""
+    anonymous_cost_per_second_per_address: int = 10_000
+    """The share of that pace one client address may take (``AnonymousPaces``)."""
 
     def max_cost(self, principal: Principal | None) -> int:
         """The cost cap of one request by ``principal`` (anonymous: the smallest)."""
@@ -120,6 +123,53 @@ class AnonymousPace:
         return max(1, math.ceil(after - self._burst / self._rate - now - self._max_wait))
 
 
+class AnonymousPaces:
+    """The anonymous pace of the process, and a smaller one for each client address.
+
+    One looping client must not fill the process's pace for everyone: each address may take
+    only its share (``per_address`` units a second, the same burst), so that a single
+    address looping the costliest help query makes only itself wait.  The addresses seen
+    last are kept (at most ``max_addresses``; an address forgotten starts with a full burst).
+    Only anonymous *queries* are paced: anonymous mutations are sign-in, refresh and
+    onboarding, which auth throttles per address and per person, and which must never wait
+    behind somebody else's help queries.
+    """
+
+    def __init__(self, rate: float, per_address: float, burst: float, max_wait: float,
+                 max_addresses: int = 10_000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._process = AnonymousPace(rate, burst, max_wait, clock)
+        self._per_address = per_address
+        self._burst = burst
+        self._max_wait = max_wait
+        self._clock = clock
+        self._max_addresses = max_addresses
+        self._addresses: OrderedDict[str, AnonymousPace] = OrderedDict()
+
+    def _of(self, address: str) -> AnonymousPace:
+        pace = self._addresses.get(address)
+        if pace is None:
+            pace = AnonymousPace(self._per_address, self._burst, self._max_wait, self._clock)
+            self._addresses[address] = pace
+            if len(self._addresses) > self._max_addresses:
+                self._addresses.popitem(last=False)
+        else:
+            self._addresses.move_to_end(address)
+        return pace
+
+    def turn(self, address: str, cost: int) -> float:
+        """Seconds to wait before running work of ``cost`` from ``address``; ``RateLimited``
+        (with the seconds after which to try again) when the wait would be too long."""
+        own = self._of(address)
+        mine = own.turn(cost)
+        if mine is None:
+            raise RateLimited(own.retry_after(cost))
+        everyone = self._process.turn(cost)
+        if everyone is None:
+            raise RateLimited(self._process.retry_after(cost))
+        return max(mine, everyone)
+
+
 _REFUSED = parse("query Refused { __typename }")
 """Stands in for a document that was refused before parsing (Strawberry needs one)."""
 
@@ -145,7 +195,7 @@ class GuardRails(SchemaExtension):
     """
 
     def __init__(self, limits: Limits, rules: tuple[type[ASTValidationRule], ...],
-                 policy: Policy, costs: CostModel, pace: AnonymousPace) -> None:
+                 policy: Policy, costs: CostModel, pace: AnonymousPaces) -> None:
         super().__init__()
         self._limits = limits
         self._rules = rules
@@ -228,10 +278,12 @@ class GuardRails(SchemaExtension):
         deadline = getattr(context.context, "deadline", None)
         if deadline is not None and not query:
             deadline.reschedule(None)  # a write is never cut off halfway
-        if isinstance(principal, Anonymous):
-            wait = self._pace.turn(estimate.cost)
-            if wait is None:
-                return [_error(RateLimited(self._pace.retry_after(estimate.cost)))]
+        if isinstance(principal, Anonymous) and query:
+            address = getattr(context.context, "client_address", "unknown")
+            try:
+                wait = self._pace.turn(address, estimate.cost)
+            except RateLimited as refused:
+                return [_error(refused)]
             if wait > 0:
                 await asyncio.sleep(wait)  # counts against the query's time limit
         return []
@@ -326,8 +378,9 @@ def limit_extensions(limits: Limits, policy: Policy | None = None
     costs = CostModel(limits.cache_size, expand_limit=max(
         limits.cost_anonymous, limits.cost_citizen, limits.cost_staff, limits.cost_integrator))
     chosen = policy or Policy()
-    pace = AnonymousPace(limits.anonymous_cost_per_second, limits.anonymous_burst,
-                         limits.anonymous_wait_seconds)
+    pace = AnonymousPaces(limits.anonymous_cost_per_second,
+                          limits.anonymous_cost_per_second_per_address,
+                          limits.anonymous_burst, limits.anonymous_wait_seconds)
     return [lambda: GuardRails(limits, rules, chosen, costs, pace)]
 
 

@@ -13,13 +13,14 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from auth.errors import RateLimited
 from auth.principals import Scope
 from auth.service import AuthService
 from auth.settings import AuthSettings
 from auth.tokens import Audience
 from backend.api.app import create_app
 from backend.gql.cost import LIST_CAPS, estimate
-from backend.gql.limits import AnonymousPace, Limits, cache_hits
+from backend.gql.limits import AnonymousPace, AnonymousPaces, Limits, cache_hits
 from backend.gql.schema import build_schema
 from backend.settings import AppSettings
 from tests.api.conftest import TODAY, new_ip
@@ -197,6 +198,63 @@ class TestAnonymousPace:
             person = await create_insured_employee(committed)
             token = auth_service.mint(str(person.id), Audience.MOBILE)
             assert "errors" not in await graphql(http, HELP_PAGE, {"first": 100}, token=token)
+
+
+class TestOneLooperDoesNotHoldUpOthers:
+    def test_an_address_takes_only_its_share_of_the_process_pace(self) -> None:
+        now = [100.0]
+        paces = AnonymousPaces(rate=3_000, per_address=1_000, burst=1_000, max_wait=1.0,
+                               clock=lambda: now[0])
+        refused = 0
+        for _ in range(20):  # one address loops as fast as it can
+            try:
+                paces.turn("10.0.0.1", 500)
+            except RateLimited as limited:
+                refused += 1
+                assert limited.retry_after >= 1
+        assert refused == 16  # its burst and one second of its own pace: 4 of 20
+        # Another address is not refused: it waits only for what the looper was let through.
+        assert paces.turn("10.0.0.2", 500) == pytest.approx(0.5)
+        assert paces.turn("10.0.0.2", 500) == pytest.approx(2 / 3)
+
+    def test_forgotten_addresses_are_bounded(self) -> None:
+        paces = AnonymousPaces(rate=10**9, per_address=1, burst=1, max_wait=0.5,
+                               max_addresses=2, clock=lambda: 0.0)
+        paces.turn("a", 1)
+        with pytest.raises(RateLimited):
+            paces.turn("a", 1)
+        paces.turn("b", 1)
+        paces.turn("c", 1)  # "a" is forgotten: it starts again with a full burst
+        assert paces.turn("a", 1) < 0.001
+
+    async def test_a_looping_address_neither_blocks_others_nor_sign_in(
+        self, engine: AsyncEngine, auth_settings: AuthSettings,
+    ) -> None:
+        limits = Limits(anonymous_cost_per_second=10**6, anonymous_burst=1_500,
+                        anonymous_cost_per_second_per_address=1, anonymous_wait_seconds=1)
+        app = create_app(AppSettings(environment="development"), auth_settings, engine=engine,
+                         today=lambda: TODAY, limits=limits)
+        looper, other = (httpx.ASGITransport(app=app, client=(new_ip(), 1234))
+                         for _ in range(2))
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=looper, base_url="http://testserver") as looping,
+            httpx.AsyncClient(transport=other, base_url="http://testserver") as someone,
+        ):
+            assert "errors" not in await graphql(looping, HELP_PAGE, {"first": 100})
+            assert codes(await graphql(looping, HELP_PAGE, {"first": 100})) == [
+                "RATE_LIMITED"]
+            assert "errors" not in await graphql(someone, HELP_PAGE, {"first": 100})
+            # Signing in is never paced behind help queries, not even the looper's own.
+            asked = await graphql(looping, SIGN_IN_CODE, {"iin": "790303402568",
+                                                          "phone": "+77011234567"})
+            assert "errors" not in asked
+            assert data(asked)["requestSignInCode"]["challengeId"]
+
+
+SIGN_IN_CODE = """mutation Ask($iin: String!, $phone: String!) {
+  requestSignInCode(iin: $iin, phone: $phone) { challengeId }
+}"""
 
 
 @pytest.fixture
