@@ -139,7 +139,7 @@ class Clients:
              throttle.Limit(s.client_secret_failures_per_address, 60)),
             (f"client-fail:id:{self._secrets.digest('client-id', client_id).hex()[:32]}",
              throttle.Limit(s.client_secret_failures_per_client, 60))]
-        await throttle.check_all(self._engine, failures)
+        await throttle.reserve(self._engine, failures)
         async with self._engine.connect() as conn:
             row = (await conn.execute(text(
                 "SELECT secret_hash, scopes, active, requests_per_minute, name, organization "
@@ -147,8 +147,8 @@ class Clients:
         stored = row[0] if row is not None else self._secrets.digest("client", "no such client")
         if not self._secrets.matches("client", client_secret, stored) or row is None \
                 or not row[2]:
-            await throttle.count_all(self._engine, failures)
             raise OAuthError("invalid_client", "Client authentication failed.", 401)
+        await throttle.release(self._engine, failures)
         held = parse_scopes(row[1])
         try:
             asked = parse_scopes(scope.split()) if scope else held

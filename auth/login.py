@@ -232,9 +232,6 @@ class CitizenLogin:
         typed = "".join(ch for ch in code if ch.isdigit())
         right = self._secrets.matches("otp", f"{bound}:{typed}", code_hash)
         if not right or row.person_id is None:
-            if row.subject_key is not None:
-                await throttle.count_all(self._engine, self._guess_buckets(
-                    bytes(row.subject_key), client_address))
             if row.attempts >= s.otp_max_attempts:
                 raise _exhausted()
             raise _wrong_code(s.otp_max_attempts - row.attempts)
@@ -245,11 +242,15 @@ class CitizenLogin:
             tokens = await self._sessions.start(
                 conn, Audience.MOBILE, str(row.person_id), device,
                 "desk onboarding" if row.window_id is not None else "sms")
+        if row.subject_key is not None:  # a right code is no failure: give the count back
+            await throttle.release(self._engine, self._guess_buckets(
+                bytes(row.subject_key), client_address))
         return replace(tokens, window_id=row.window_id)
 
     async def _attempt(self, challenge: uuid.UUID, client_address: str) -> _Attempt | None:
-        """Count the attempt on the challenge (it counts even when it fails), unless the
-        subject's wrong codes already fill a budget (then ``RateLimited``, nothing counted).
+        """Count the attempt on the challenge and in the subject's budgets (it counts even
+        when it fails; a right code gives the budgets back), unless a budget is already full
+        (then ``RateLimited``, nothing counted).
 
         A challenge made over the SMS ceiling takes the code of another (``code_of``); the
         attempt counts on that one too, so a code allows 5 attempts however many challenges
@@ -260,7 +261,7 @@ class CitizenLogin:
             if row is None:
                 return None
             if row.subject_key is not None:
-                await throttle.check_all(conn, self._guess_buckets(
+                await throttle.reserve(conn, self._guess_buckets(
                     bytes(row.subject_key), client_address))
             if row.code_of is None:
                 return _Attempt(row.person_id, challenge, row.code_hash, row.expires_at,

@@ -160,7 +160,7 @@ class Desk:
         """Desk tokens for the right name and password; the same refusal for any mistake."""
         name = username.strip().lower()
         buckets = self._sign_in_buckets(name, client_address)
-        await throttle.check_all(self._engine, buckets)
+        await throttle.reserve(self._engine, buckets)
         async with self._engine.connect() as conn:
             row = (await conn.execute(text(
                 "SELECT id, provider_id, password_hash, active, display_name, provider_name "
@@ -168,9 +168,9 @@ class Desk:
         stored = row[2] if row is not None else _DUMMY_HASH
         if not await asyncio.to_thread(_password_matches, stored, password) \
                 or row is None or not row[3]:
-            await throttle.count_all(self._engine, buckets)
             raise Refused("WRONG_CREDENTIALS", "The name or the password is not right.",
                           "password")
+        await throttle.release(self._engine, buckets)
         claims = {"org": str(row[1]), "name": row[4], "org_name": row[5]}
         async with self._engine.begin() as conn:
             return await self._sessions.start(conn, Audience.DESK, str(row[0]), device,

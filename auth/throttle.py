@@ -5,14 +5,13 @@ digests (``Secrets.digest``), never the IIN or phone itself.  One statement coun
 says whether it is over the limit; an over-limit hit answers ``RateLimited`` with the seconds
 until the window ends.
 
-Failures (a wrong password, secret or code) are counted with ``check_all`` before the attempt
-and ``count_all`` after a failure, so that successes never fill a bucket and the owner of an
-account is not refused because a stranger failed somewhere else.
+Failures (a wrong password, secret or code) are counted with ``reserve`` before the attempt,
+atomically and all buckets or none, and given back with ``release`` when it succeeds, so that
+parallel attempts cannot slip past the limit and successes never fill a bucket.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -75,25 +74,35 @@ async def check(conn: AsyncConnection | AsyncEngine, bucket: str, limit: Limit) 
 Bucket = tuple[str, Limit]
 
 
-async def check_all(conn: AsyncConnection | AsyncEngine, buckets: Iterable[Bucket]) -> None:
-    """``RateLimited`` if any of ``buckets`` is full (the longest wait); counts nothing."""
+async def reserve(conn: AsyncConnection | AsyncEngine, buckets: Iterable[Bucket]) -> None:
+    """Count one attempt in every bucket, all or nothing: when any would go over its limit,
+    ``RateLimited`` (the longest wait) and the caller's transaction must roll back, so that
+    nothing is counted.  The bucket rows stay locked until that transaction ends, so attempts
+    made in parallel are counted one after another: ten at once cannot all pass a check that
+    none of them has counted yet.  An attempt that succeeds gives its count back
+    (``release``), so that successes never fill a bucket.
+
+    With an engine the reservation commits on its own.  Buckets are taken in one order, so
+    two reservations never wait for each other crosswise.
+    """
     if isinstance(conn, AsyncEngine):
-        async with conn.connect() as own:
-            return await check_all(own, buckets)
+        async with conn.begin() as own:
+            return await reserve(own, buckets)
     waits = []
-    for bucket, limit in buckets:
-        try:
-            await check(conn, bucket, limit)
-        except RateLimited as limited:
-            waits.append(limited.retry_after)
+    for bucket, limit in sorted(buckets, key=lambda pair: pair[0]):
+        hits, remaining = (await conn.execute(
+            _HIT, {"bucket": bucket, "window": limit.window_seconds})).one()
+        if hits > limit.hits:
+            waits.append(max(1, math.ceil(remaining)))
     if waits:
         raise RateLimited(max(waits))
 
 
-async def count_all(engine: AsyncEngine, buckets: Iterable[Bucket]) -> None:
-    """Count one failure in each of ``buckets`` (committed at once; never refuses: the
-    failure has happened, and the next ``check_all`` refuses)."""
+_RELEASE = text("UPDATE auth.throttle SET hits = hits - 1 WHERE bucket = ANY(:buckets) "
+                "AND hits > 0")
+
+
+async def release(engine: AsyncEngine, buckets: Iterable[Bucket]) -> None:
+    """Give back what ``reserve`` counted, for an attempt that succeeded."""
     async with engine.begin() as conn:
-        for bucket, limit in buckets:
-            with contextlib.suppress(RateLimited):
-                await hit(conn, bucket, limit)
+        await conn.execute(_RELEASE, {"buckets": [bucket for bucket, _ in buckets]})

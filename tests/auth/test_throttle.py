@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
@@ -129,24 +130,42 @@ class TestCheck:
 
 
 class TestFailures:
-    async def test_count_all_counts_each_bucket_and_never_refuses(
-            self, engine: AsyncEngine) -> None:
-        first, second = _bucket(), _bucket()
-        buckets = [(first, Limit(1, 600)), (second, Limit(5, 600))]
-        for _ in range(3):
-            await throttle.count_all(engine, buckets)
-        assert (await _hits(engine, first), await _hits(engine, second)) == (3, 3)
+    async def test_reserve_counts_every_bucket_or_none(self, engine: AsyncEngine) -> None:
+        short, long, roomy = _bucket(), _bucket(), _bucket()
+        buckets = [(short, Limit(1, 60)), (long, Limit(1, 600)), (roomy, Limit(5, 900))]
+        await throttle.reserve(engine, buckets)
+        with pytest.raises(RateLimited) as refused:  # the two small ones are full
+            await throttle.reserve(engine, buckets)
+        assert 590 <= refused.value.retry_after <= 600  # the longest wait
+        assert [await _hits(engine, b) for b in (short, long, roomy)] == [1, 1, 1]
 
-    async def test_check_all_refuses_with_the_longest_wait_of_the_full_buckets(
+    async def test_release_gives_a_success_back(self, engine: AsyncEngine) -> None:
+        bucket = _bucket()
+        buckets = [(bucket, Limit(2, 600))]
+        for _ in range(5):  # five successes in a row never fill it
+            await throttle.reserve(engine, buckets)
+            await throttle.release(engine, buckets)
+        assert await _hits(engine, bucket) == 0
+        await throttle.reserve(engine, buckets)
+        await throttle.reserve(engine, buckets)  # two failures fill it
+        with pytest.raises(RateLimited):
+            await throttle.reserve(engine, buckets)
+
+    async def test_parallel_attempts_cannot_pass_a_limit_together(
             self, engine: AsyncEngine) -> None:
-        short, long, empty = _bucket(), _bucket(), _bucket()
-        buckets = [(short, Limit(1, 60)), (long, Limit(1, 600)), (empty, Limit(1, 900))]
-        await throttle.check_all(engine, buckets)
-        await throttle.count_all(engine, buckets[:2])
-        with pytest.raises(RateLimited) as refused:
-            await throttle.check_all(engine, buckets)
-        assert 590 <= refused.value.retry_after <= 600
-        async with engine.connect() as conn:
-            with pytest.raises(RateLimited):
-                await throttle.check_all(conn, buckets[:1])
-        assert await _hits(engine, empty) is None
+        """Ten attempts at once against room for three: exactly three pass (a check made
+        before counting let all ten through)."""
+        bucket = _bucket()
+        buckets = [(bucket, Limit(3, 600)), (_bucket(), Limit(100, 600))]
+
+        async def attempt() -> bool:
+            try:
+                await throttle.reserve(engine, buckets)
+            except RateLimited:
+                return False
+            await asyncio.sleep(0.05)  # the attempt's own work (a password hash, say)
+            return True
+
+        passed = await asyncio.gather(*(attempt() for _ in range(10)))
+        assert sum(passed) == 3
+        assert await _hits(engine, bucket) == 3
