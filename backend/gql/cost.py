@@ -366,15 +366,26 @@ class CostModel:
         return result
 
 
+_ABSENT = ("absent",)
+"""A variable not sent at all: its default in the document counts, unlike an explicit null."""
+
+
 def _values_key(names: frozenset[str], variables: Mapping[str, Any] | None
                 ) -> tuple[Any, ...]:
+    """What of the variables the cost depends on: nothing else may tell two requests apart
+    (so a client cannot fill the cache with values that cost the same)."""
     if not names:
         return ()
     given = variables or {}
-    return tuple((name, _hashable(given.get(name))) for name in sorted(names))
+    return tuple((name, _hashable(given[name]) if name in given else _ABSENT)
+                 for name in sorted(names))
 
 
 def _hashable(value: Any) -> Any:
+    """``value`` as ``_count`` reads it: a list by its length, an integer as it is, anything
+    else by its type (each counts as the argument's default)."""
     if isinstance(value, list):
         return ("list", len(value))
-    return value if isinstance(value, int | str | float | bool | None) else repr(type(value))
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return repr(type(value))

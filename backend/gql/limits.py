@@ -105,16 +105,19 @@ class AnonymousPace:
         self._clock = clock
         self._theoretical = 0.0
 
+    def wait(self, cost: int) -> float | None:
+        """What ``turn`` would answer, without taking anything."""
+        now = self._clock()
+        wait = max(self._theoretical, now) + (cost - self._burst) / self._rate - now
+        return None if wait > self._max_wait else max(0.0, wait)
+
     def turn(self, cost: int) -> float | None:
         """Seconds to wait before running work of ``cost`` (0: at once), counted as taken;
         None: the wait would be over ``max_wait`` (nothing taken)."""
-        now = self._clock()
-        after = max(self._theoretical, now) + cost / self._rate
-        wait = after - self._burst / self._rate - now
-        if wait > self._max_wait:
-            return None
-        self._theoretical = after
-        return max(0.0, wait)
+        wait = self.wait(cost)
+        if wait is not None:
+            self._theoretical = max(self._theoretical, self._clock()) + cost / self._rate
+        return wait
 
     def retry_after(self, cost: int) -> int:
         """Whole seconds after which work of ``cost`` would not wait too long."""
@@ -159,15 +162,13 @@ class AnonymousPaces:
 
     def turn(self, address: str, cost: int) -> float:
         """Seconds to wait before running work of ``cost`` from ``address``; ``RateLimited``
-        (with the seconds after which to try again) when the wait would be too long."""
+        (with the seconds after which to try again) when the wait would be too long, and
+        then neither pace is charged."""
         own = self._of(address)
-        mine = own.turn(cost)
-        if mine is None:
-            raise RateLimited(own.retry_after(cost))
-        everyone = self._process.turn(cost)
-        if everyone is None:
-            raise RateLimited(self._process.retry_after(cost))
-        return max(mine, everyone)
+        for pace in (own, self._process):
+            if pace.wait(cost) is None:
+                raise RateLimited(pace.retry_after(cost))
+        return max(float(own.turn(cost) or 0.0), float(self._process.turn(cost) or 0.0))
 
 
 _REFUSED = parse("query Refused { __typename }")
@@ -405,3 +406,9 @@ def cache_hits(limits: Limits) -> tuple[int, int]:
     validate_cache = _cached_validate(limits.cache_size)
     return (parse_cache.cache_info().hits,  # type: ignore[attr-defined]
             validate_cache.cache_info().hits)  # type: ignore[attr-defined]
+
+
+def validations(limits: Limits) -> int:
+    """How many documents have reached validation, from the cache or not (for tests)."""
+    info = _cached_validate(limits.cache_size).cache_info()  # type: ignore[attr-defined]
+    return int(info.hits + info.misses)

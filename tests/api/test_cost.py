@@ -20,7 +20,7 @@ from auth.settings import AuthSettings
 from auth.tokens import Audience
 from backend.api.app import create_app
 from backend.gql.cost import LIST_CAPS, estimate
-from backend.gql.limits import AnonymousPace, AnonymousPaces, Limits, cache_hits
+from backend.gql.limits import AnonymousPace, AnonymousPaces, Limits, validations
 from backend.gql.schema import build_schema
 from backend.settings import AppSettings
 from tests.api.conftest import TODAY, new_ip
@@ -77,12 +77,12 @@ class TestCaps:
     async def test_the_issues_document_is_refused_before_validation(
         self, client: httpx.AsyncClient
     ) -> None:
-        validated = cache_hits(LIMITS)[1]
+        validated = validations(LIMITS)
         body = await graphql(client, ATTACK)
         assert codes(body) == ["QUERY_TOO_COSTLY"]
         assert body.get("data") is None
         assert cost_of(body)["requested"] > cost_of(body)["limit"] == LIMITS.cost_anonymous
-        assert cache_hits(LIMITS)[1] == validated  # nothing reached validation
+        assert validations(LIMITS) == validated  # nothing reached validation
 
     async def test_cheap_repeats_are_refused_too(
         self, client: httpx.AsyncClient, committed: AsyncSession, auth_service: AuthService
@@ -94,6 +94,15 @@ class TestCaps:
         body = await graphql(client, "{ " + "helpVersion " * 199 + "}", token=token)
         assert codes(body) == ["QUERY_TOO_COSTLY"]
         assert "199" in body["errors"][0]["message"]
+
+    async def test_an_explicit_null_does_not_stand_for_the_default_in_the_cache(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        query = ("query Q($n: Int = 100) { helpArticles(first: $n) "
+                 "{ edges { node { id } } } }")
+        nulled = cost_of(await graphql(client, query, {"n": None}))["requested"]
+        defaulted = cost_of(await graphql(client, query))["requested"]
+        assert defaulted > nulled  # 100 articles, not the default page of 20
 
     async def test_a_field_written_twice_still_works(self, client: httpx.AsyncClient) -> None:
         body = await graphql(client, "{ helpVersion helpVersion }")
@@ -216,6 +225,19 @@ class TestOneLooperDoesNotHoldUpOthers:
         # Another address is not refused: it waits only for what the looper was let through.
         assert paces.turn("10.0.0.2", 500) == pytest.approx(0.5)
         assert paces.turn("10.0.0.2", 500) == pytest.approx(2 / 3)
+
+    def test_a_refusal_by_the_process_charges_the_address_nothing(self) -> None:
+        now = [100.0]
+        paces = AnonymousPaces(rate=1_000, per_address=1_000, burst=1_000, max_wait=1.0,
+                               clock=lambda: now[0])
+        paces.turn("10.0.0.1", 1_000)
+        paces.turn("10.0.0.1", 1_000)  # the process's burst and a second of waiting: full
+        with pytest.raises(RateLimited):
+            paces.turn("10.0.0.2", 1_000)
+        with pytest.raises(RateLimited):
+            paces.turn("10.0.0.2", 1_000)
+        # 10.0.0.2 took nothing of its own share: its whole burst is still there.
+        assert paces._of("10.0.0.2").wait(1_000) == 0.0
 
     def test_forgotten_addresses_are_bounded(self) -> None:
         paces = AnonymousPaces(rate=10**9, per_address=1, burst=1, max_wait=0.5,
