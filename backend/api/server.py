@@ -120,6 +120,11 @@ class BodyReadTimeout:
         await send_problem(scope, closing, 408, "REQUEST_TIMEOUT", text, limit="body_time")
 
 
+class _HeadersTooLarge(Exception):
+    """Complete request headers over the limit (httptools turns a callback's error into a
+    parser error, which uvicorn answers with ``send_400_response``)."""
+
+
 class HeaderDeadlineProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol that closes a connection whose request headers take
     longer than ``header_seconds`` or pass ``max_header_bytes`` (see the module)."""
@@ -128,6 +133,7 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
     max_header_bytes: int = ReadTimeouts.max_header_bytes
     _deadline: asyncio.TimerHandle | None = None
     _header_bytes: int = 0
+    _oversized: bool = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         """A new connection: its first request's headers are due within the deadline."""
@@ -140,15 +146,20 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        """Count the bytes that arrive while a request's headers are incomplete."""
+        """Count the bytes that arrive while a request's headers are incomplete (headers
+        that never end); complete ones are measured in ``on_headers_complete``."""
         super().data_received(data)
         if self._deadline is not None:  # the headers are still incomplete after this chunk
             self._header_bytes += len(data)
-            if self._header_bytes > self.max_header_bytes and not self.transport.is_closing():
-                self._disarm()
-                self.transport.write(b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
-                                     b"content-length: 0\r\nconnection: close\r\n\r\n")
-                self.transport.close()
+            if self._header_bytes > self.max_header_bytes:
+                self._too_large()
+
+    def _too_large(self) -> None:
+        self._disarm()
+        if not self.transport.is_closing():
+            self.transport.write(b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+                                 b"content-length: 0\r\nconnection: close\r\n\r\n")
+            self.transport.close()
 
     def on_message_begin(self) -> None:
         """The first byte of a request (also a keep-alive connection's next one)."""
@@ -156,9 +167,22 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
         self._arm()
 
     def on_headers_complete(self) -> None:
-        """The headers are in: the body's time is ``BodyReadTimeout``'s business."""
+        """The headers are in (within the size, or refused): the body's time is
+        ``BodyReadTimeout``'s business.  Headers that arrived whole in one read are measured
+        here, where the parser has them all."""
         self._disarm()
+        size = len(self.url) + sum(len(name) + len(value) for name, value in self.headers)
+        if size > self.max_header_bytes:
+            self._oversized = True
+            raise _HeadersTooLarge  # the parser stops; uvicorn answers its 400, made a 431
         super().on_headers_complete()
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's answer to a request the parser gave up on: 431 when it was our limit."""
+        if self._oversized:
+            self._too_large()
+        else:
+            super().send_400_response(msg)
 
     def _arm(self) -> None:
         self._disarm()
@@ -189,7 +213,6 @@ def uvicorn_options(settings: AppSettings,
         "host": settings.host, "port": settings.port, "log_config": None,
         "http": protocol, "server_header": False,
         "timeout_keep_alive": timeouts.keep_alive_seconds,
-        "h11_max_incomplete_event_size": timeouts.max_header_bytes,
         "limit_concurrency": timeouts.limit_concurrency,
         "proxy_headers": True, "forwarded_allow_ips": settings.forwarded_allow_ips,
     }

@@ -188,6 +188,24 @@ class TestSlowHeaders:
         writer.close()
         assert answer.startswith(b"HTTP/1.1 431 ")
 
+    async def test_oversized_headers_sent_whole_get_431(self, served: Served) -> None:
+        """Complete headers in one write (the parser finishes them within one read)."""
+        reader, writer = await served.connect()
+        padding = b"X-Padding: " + b"p" * 1000 + b"\r\n"
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n" + padding * 30 + b"\r\n")
+        answer = await read_until_closed(reader)
+        writer.close()
+        assert answer.startswith(b"HTTP/1.1 431 ")
+
+    async def test_headers_within_the_size_are_served(self, served: Served) -> None:
+        reader, writer = await served.connect()
+        padding = b"X-Padding: " + b"p" * 1000 + b"\r\n"
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                     + padding * 3 + b"\r\n")
+        answer = await read_until_closed(reader)
+        writer.close()
+        assert answer.startswith(b"HTTP/1.1 200 ")
+
     async def test_a_kept_alive_connection_answers_its_next_request(
         self, served: Served
     ) -> None:
