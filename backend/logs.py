@@ -25,16 +25,28 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from contextvars import ContextVar
 
 _DATE = r"\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
 _SEPARATED = r"[ .+\-\u00a0]"
 _PHONE_GAP = r"[\s().+\-]{0,3}"
-PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+_NOT_DIGIT = re.compile(r"\D")
+_IIN_DIGITS = re.compile(_DATE + r"\d{6}")
+
+
+def _grouped_iin(match: re.Match[str]) -> str:
+    """A 12-digit run with separators is masked when it reads as an IIN (a birth date
+    first), so that a grouped amount such as ``100 000 000 000`` stays readable."""
+    digits = _NOT_DIGIT.sub("", match.group(0))
+    return "[iin]" if _IIN_DIGITS.fullmatch(digits) else match.group(0)
+
+
+PATTERNS: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = (
     (re.compile(r"eyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]*"), "[token]"),
     (re.compile(r"\b(?:rt\.|cs_)[\w-]{20,}"), "[secret]"),
     (re.compile(r"(?<!\d)\d{12}(?!\d)"), "[iin]"),
-    (re.compile(rf"(?<![\d.])\d(?:{_SEPARATED}?\d){{11}}(?![\d]|[.\-]\d)"), "[iin?]"),
+    (re.compile(rf"(?<![\d.])\d(?:{_SEPARATED}?\d){{11}}(?![\d]|[.\-]\d)"), _grouped_iin),
     (re.compile(rf"(?<![\d+])(?:(?:\+\s*7|7|8){_PHONE_GAP})?7(?:{_PHONE_GAP}\d){{9}}(?!\d)"),
      "[phone]"),
 )
@@ -44,18 +56,10 @@ request_id: ContextVar[str] = ContextVar("request_id", default="-")
 """The id of the request being handled (``-`` outside one)."""
 
 
-def _grouped_iin(match: re.Match[str]) -> str:
-    digits = re.sub(r"\D", "", match.group(0))
-    return "[iin]" if re.fullmatch(_DATE + r"\d{6}", digits) else match.group(0)
-
-
 def redact(text: str) -> str:
     """``text`` with identifiers, phone numbers and tokens masked."""
     for pattern, replacement in PATTERNS:
-        if replacement == "[iin?]":
-            text = pattern.sub(_grouped_iin, text)
-        else:
-            text = pattern.sub(replacement, text)
+        text = pattern.sub(replacement, text)
     return text
 
 

@@ -40,8 +40,8 @@ from backend.logs import request_id
 from backend.messages import message
 
 MAX_JSON_DEPTH = 32
-_QUOTED = re.compile(r'"[^"]*"')
 """Nesting of arrays and objects a request may use (the deepest input type needs 4)."""
+_QUOTED = re.compile(r'"[^"]*"')
 
 
 class Unreadable(Exception):

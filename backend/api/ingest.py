@@ -57,7 +57,7 @@ def summary(result: IngestResult, language: str) -> dict[str, Any]:
 
 def _too_large(max_bytes: int, language: str) -> JSONResponse:
     text = message("body_too_large", max=max_bytes)
-    return _error(413, "BAD_REQUEST", text.get(language, text["en"]), limit="body_size")
+    return _error(413, "BAD_REQUEST", text[language], limit="body_size")
 
 
 def add_bulk_ingest(app: FastAPI) -> None:

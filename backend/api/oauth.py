@@ -52,8 +52,6 @@ def add_oauth(app: FastAPI) -> None:
                 "application/x-www-form-urlencoded"):
             return _error("invalid_request", "Send application/x-www-form-urlencoded.")
         body = await request.body()
-        if len(body) > MAX_BODY:  # also enforced while streaming, by the app's BodyLimit
-            return _error("invalid_request", "The request is too large.")
         try:
             form = {key: values[0] for key, values in parse_qs(body.decode(),
                                                                 errors="strict").items()}
