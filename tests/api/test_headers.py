@@ -51,7 +51,6 @@ class TestEveryResponse:
         assert response.status_code == status
         assert response.headers["x-content-type-options"] == "nosniff"
         assert "content-security-policy" not in response.headers
-        assert "server" not in response.headers
 
     async def test_even_an_unhandled_failure_carries_them(
         self, app: FastAPI, client: httpx.AsyncClient

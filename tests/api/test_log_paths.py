@@ -5,12 +5,10 @@ error in the API, uvicorn's access lines (under a real uvicorn), and the worker'
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import logging
 import re
-import socket
 
 import httpx
 import pytest
@@ -18,8 +16,11 @@ import strawberry
 import uvicorn
 from fastapi import FastAPI
 
+from backend.api.server import uvicorn_options
 from backend.gql.errors import ErrorCodes
 from backend.logs import configure_logging, redact
+from backend.settings import AppSettings
+from tests.servers import serving
 
 IINS = ["790303402568", "790303 402568", "790303-402568", "790-303-402-568",
         "7903 0340 2568", "79 03 03 402568", "790303\u00a0402568", "790.303.402.568"]
@@ -76,14 +77,6 @@ async def test_the_error_masking_path(log_lines: io.StringIO) -> None:
     assert survivors(logged) == []
 
 
-def listening_socket() -> socket.socket:
-    """A socket already listening: requests wait in its backlog until uvicorn serves them."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(16)
-    return sock
-
-
 async def test_a_real_uvicorn_logs_no_variant(app: FastAPI, log_lines: io.StringIO) -> None:
     """Query strings (access lines) and an unhandled error's traceback, under uvicorn as
     ``mhi serve`` runs it (``log_config=None``: its loggers write through the root's)."""
@@ -91,23 +84,16 @@ async def test_a_real_uvicorn_logs_no_variant(app: FastAPI, log_lines: io.String
     async def broken(value: str) -> None:
         raise RuntimeError(f"could not store {value}")
 
-    sock = listening_socket()
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="on"))
-    serving = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-            for variant in VARIANTS:
-                failed = await http.get("/test-broken", params={"value": variant})
-                assert failed.status_code == 500
-                read = await http.get("/graphql", params={
-                    "query": "query ($p: String) { helpVersion }",
-                    "variables": json.dumps({"p": variant})})
-                assert read.status_code == 200
-    finally:
-        server.should_exit = True
-        await serving
-        sock.close()
+    options = uvicorn_options(AppSettings(environment="development"))
+    async with (serving(uvicorn.Config(app, **options)) as port,
+                httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http):
+        for variant in VARIANTS:
+            failed = await http.get("/test-broken", params={"value": variant})
+            assert failed.status_code == 500
+            read = await http.get("/graphql", params={
+                "query": "query ($p: String) { helpVersion }",
+                "variables": json.dumps({"p": variant})})
+            assert read.status_code == 200
     logged = log_lines.getvalue()
     assert logged.count("unhandled error answering a GET request") == len(VARIANTS)
     assert '"GET /graphql HTTP/1.1" 200' in logged, "uvicorn's access lines are written"
