@@ -41,7 +41,9 @@ from graphql import (
     IntValueNode,
     ListValueNode,
     OperationDefinitionNode,
+    SchemaMetaFieldDef,
     SelectionSetNode,
+    TypeMetaFieldDef,
     VariableNode,
     get_named_type,
     get_nullable_type,
@@ -131,6 +133,10 @@ class Estimate:
     introspects: bool
 
 
+_DEFAULT_CAP = ListCap(DEFAULT_LIST_CAP)
+_META_FIELDS = {"__schema": SchemaMetaFieldDef, "__type": TypeMetaFieldDef}
+
+
 def _count(value: Any, cap: ListCap) -> int:
     """The number of items ``value`` (an argument's value) asks for, within ``cap``."""
     if cap.length:
@@ -214,15 +220,13 @@ class _Walk:
             times = self._times(node, CONNECTION_CAP)
         elif (parent is not None and is_list_type(get_nullable_type(definition.type))
               and not _is_connection(parent)):
-            times = self._times(node, LIST_CAPS.get((parent.name, name),
-                                                    ListCap(DEFAULT_LIST_CAP)))
+            times = self._times(node, LIST_CAPS.get((parent.name, name), _DEFAULT_CAP))
         return 1 + times * self.selection(node.selection_set, child, introspection)
 
     def _definition(self, parent: GraphQLNamedType | None, name: str) -> Any:
-        if name == "__schema":
-            return _Meta(self.schema, "__Schema")
-        if name == "__type":
-            return _Meta(self.schema, "__Type")
+        meta = _META_FIELDS.get(name)  # graphql-core keeps these off the root type
+        if meta is not None:
+            return meta
         fields = getattr(parent, "fields", None)
         return None if fields is None else fields.get(name)
 
@@ -282,18 +286,6 @@ class _Repeats:
     def most(self) -> int:
         """The most fields at one place (at least 1)."""
         return max(self.counts.values(), default=1)
-
-
-@dataclass(frozen=True)
-class _Meta:
-    """The definition of ``__schema``/``__type`` (graphql-core keeps them off the root type)."""
-
-    schema: GraphQLSchema
-    type_name: str
-
-    @property
-    def type(self) -> Any:
-        return self.schema.get_type(self.type_name)
 
 
 def estimate(schema: GraphQLSchema, document: DocumentNode, operation_name: str | None,

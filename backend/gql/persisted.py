@@ -55,9 +55,8 @@ class PersistedQueryRequired(AppError):
 
 @dataclass(frozen=True)
 class PersistedOperation:
-    """One of the app's operations: its name, text and parsed document (parsed once)."""
+    """One of the app's operations: its text and parsed document (parsed once)."""
 
-    name: str
     text: str
     document: DocumentNode
 
@@ -69,7 +68,7 @@ class Safelist:
     shape of Apollo's persisted queries: ``{"extensions": {"persistedQuery": {"version": 1,
     "sha256Hash": "..."}}}``, with or without the text (when sent, it must be the text of that
     hash).  Each document is parsed here, once, and validated on first use (the validation
-    cache keeps the result per document object).
+    cache keeps the result per document text).
     """
 
     def __init__(self, operations: Mapping[str, PersistedOperation]) -> None:
@@ -82,13 +81,13 @@ class Safelist:
         must still start (``tests/test_mobile_contract.py`` fails on a stale manifest)."""
         listed = json.loads((contract / "manifest.json").read_text(encoding="utf-8"))
         operations = {}
-        for name, entry in listed.items():
+        for entry in listed.values():
             text = (contract / entry["file"]).read_text(encoding="utf-8")
             if hashlib.sha256(text.encode()).hexdigest() != entry["sha256"]:
                 log.error("%s does not match manifest.json (run `make schema`): not served "
                           "by hash", entry["file"])
                 continue
-            operations[entry["sha256"]] = PersistedOperation(name, text, parse(text))
+            operations[entry["sha256"]] = PersistedOperation(text, parse(text))
         return cls(operations)
 
     def __len__(self) -> int:

@@ -158,7 +158,7 @@ class TestIntrospection:
         assert codes(body) == ["FORBIDDEN"]
         assert body["data"] is None
 
-    async def test_production_refuses_it_to_anonymous_callers(
+    async def test_anonymous_introspection_never_gets_past_the_safelist(
         self, production: httpx.AsyncClient
     ) -> None:
         body = await send(production, {"query": INTROSPECTION})
