@@ -9,6 +9,7 @@ from datetime import date
 import strawberry
 from strawberry.types import Info
 
+from backend.db.reads import Record
 from backend.errors import BadUserInput
 from backend.gql.context import Context
 from backend.gql.pagination import Connection, build_connection, decode_cursor, page_size
@@ -40,17 +41,26 @@ class ServiceAnomaly:
     record_id: str = strawberry.field(description="The sender's record id.")
 
 
+async def _flagged_page(info: Info[Context, None], sql: str, kind: str,
+                       flags: tuple[str, ...], flag: str | None, first: int | None,
+                       after: str | None) -> tuple[list[Record], int, bool]:
+    """The rows of one keyset page of ``sql`` (newest id first), at most ``first``, with one
+    more to tell whether a next page exists; the page size; whether there is a previous."""
+    if flag is not None and flag not in flags:
+        raise BadUserInput(message("unknown_flag", flags=", ".join(flags)))
+    size = page_size(first)
+    key = decode_cursor(kind, after, 1, (int,))
+    below = key[0] if key is not None else 2**63 - 1
+    return await info.context.reads.fetch(sql, below, flag, size + 1), size, key is not None
+
+
 async def service_anomalies(info: Info[Context, None], flag: str | None, first: int | None,
                             after: str | None) -> Connection[ServiceAnomaly]:
     """A keyset page of flagged payments, newest first."""
-    if flag is not None and flag not in FLAGS:
-        raise BadUserInput(message("unknown_flag", flags=", ".join(FLAGS)))
-    size = page_size(first)
-    key = decode_cursor("anomaly", after, 1, (int,))
-    below = key[0] if key is not None else 2**63 - 1
-    rows = await info.context.reads.fetch(PAGE, below, flag, size + 1)
+    rows, size, has_previous = await _flagged_page(info, PAGE, "anomaly", FLAGS, flag, first,
+                                                   after)
     return build_connection(
-        rows, size, kind="anomaly", key=lambda row: (row[0],), has_previous=key is not None,
+        rows, size, kind="anomaly", key=lambda row: (row[0],), has_previous=has_previous,
         nodes=[ServiceAnomaly(payment_id=strawberry.ID(str(row[0])), provider_bin=row[1],
                               provider_name=row[2], service_code=row[3], care_date=row[4],
                               amount=Money.of_tiyn(row[5]), flags=list(row[6]),
@@ -88,15 +98,11 @@ async def contribution_anomalies(info: Info[Context, None], flag: str | None,
                                  first: int | None, after: str | None
                                  ) -> Connection[ContributionAnomaly]:
     """A keyset page of flagged contributions, newest first."""
-    if flag is not None and flag not in CONTRIBUTION_FLAGS:
-        raise BadUserInput(message("unknown_flag", flags=", ".join(CONTRIBUTION_FLAGS)))
-    size = page_size(first)
-    key = decode_cursor("contribution_anomaly", after, 1, (int,))
-    below = int(key[0]) if key is not None else 2**63 - 1
-    rows = await info.context.reads.fetch(CONTRIBUTION_PAGE, below, flag, size + 1)
+    rows, size, has_previous = await _flagged_page(
+        info, CONTRIBUTION_PAGE, "contribution_anomaly", CONTRIBUTION_FLAGS, flag, first, after)
     return build_connection(
         rows, size, kind="contribution_anomaly", key=lambda row: (row["id"],),
-        has_previous=key is not None,
+        has_previous=has_previous,
         nodes=[ContributionAnomaly(
             contribution_id=strawberry.ID(str(row["id"])), kind=row["kind"],
             period=row["period"].strftime("%Y-%m"), amount=Money.of_tiyn(row["amount_tiyn"]),
