@@ -228,16 +228,13 @@ class Desk:
         raise Refused("WRONG_CODE", "This consent code is not valid; ask the patient to show "
                       "a new one.", "consentCode")
 
-    async def window(self, staff_id: uuid.UUID, window_id: uuid.UUID,
-                     conn: AsyncConnection | None = None) -> Window:
+    async def window(self, staff_id: uuid.UUID, window_id: uuid.UUID) -> Window:
         """The open window ``window_id`` of this worker; ``WINDOW_CLOSED`` otherwise."""
-        if conn is None:
-            async with self._engine.connect() as own:
-                return await self.window(staff_id, window_id, own)
-        row = (await conn.execute(text(
-            "SELECT id, staff_id, provider_id, person_id, opened_at, expires_at "
-            "FROM auth.consent_window WHERE id = :id AND staff_id = :staff"),
-            {"id": window_id, "staff": staff_id})).first()
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(text(
+                "SELECT id, staff_id, provider_id, person_id, opened_at, expires_at "
+                "FROM auth.consent_window WHERE id = :id AND staff_id = :staff"),
+                {"id": window_id, "staff": staff_id})).first()
         if row is None or row[5] <= self._clock():
             raise _window_closed()
         return Window(*row)
