@@ -278,16 +278,23 @@ class Desk:
             raw = raw[len(ONBOARDING_PREFIX):]  # the QR form; before O/I/L are read as digits
         typed = normalize_code(raw)
         now = self._clock()
-        async with self._engine.begin() as conn:
+        code_hash = self._secrets.digest("onboarding", typed)
+        async with self._engine.begin() as conn:  # used, and committed, before any SMS goes
             row = (await conn.execute(text(
                 "UPDATE auth.onboarding_code SET used_at = :now WHERE code_hash = :hash "
                 "AND used_at IS NULL AND expires_at > :now RETURNING person_id, window_id"),
-                {"hash": self._secrets.digest("onboarding", typed), "now": now})).first()
-            if row is None:
-                raise Refused("WRONG_CODE", "This code is not valid or has expired; ask the "
-                              "desk for a new one.", "code")
-            # Raising (no phone on record any more) rolls the use of the code back.
+                {"hash": code_hash, "now": now})).first()
+        if row is None:
+            raise Refused("WRONG_CODE", "This code is not valid or has expired; ask the "
+                          "desk for a new one.", "code")
+        try:
             return await self._login.confirm(row[0], row[1])
+        except Refused:  # no phone on record any more: the code may be used again later
+            async with self._engine.begin() as conn:
+                await conn.execute(text(
+                    "UPDATE auth.onboarding_code SET used_at = NULL WHERE code_hash = :hash"),
+                    {"hash": code_hash})
+            raise
 
     async def helper(self, window_id: uuid.UUID) -> Helper | None:
         """Who made the onboarding code of ``window_id`` (for the patient's access log)."""

@@ -418,6 +418,28 @@ class TestOnboarding:
         principal = await service.principal_from_header(f"Bearer {tokens.access_token}")
         assert isinstance(principal, Citizen) and principal.person_id == patient
 
+    async def test_a_code_whose_patient_lost_the_phone_is_not_used_up(
+            self, service: AuthService, member: StaffMember, new_iin: NewValue,
+            people: dict[str, tuple[uuid.UUID, str | None]],
+            outbox: list[tuple[str, str]], new_ip: NewValue) -> None:
+        person, iin = uuid.uuid4(), new_iin()
+        people[iin] = (person, PATIENT_PHONE)
+        window = await _window(service, service.desk, member, person)
+        code = await service.desk.onboarding_code(member.id, window.id)
+        people[iin] = (person, None)  # the phone on record is removed meanwhile
+        await _refused("NO_PHONE_ON_RECORD", service.desk.redeem_onboarding(code.code,
+                                                                           new_ip()))
+        await service.login.drain()
+        assert outbox == []
+        people[iin] = (person, PATIENT_PHONE)  # back: the same code still works, once
+        address = new_ip()
+        challenge = await service.desk.redeem_onboarding(code.code, address)
+        await service.login.drain()
+        tokens = await service.login.verify(str(challenge.id), _sms_code(outbox), NEW_PHONE,
+                                            address)
+        assert tokens.window_id == window.id
+        await _refused("WRONG_CODE", service.desk.redeem_onboarding(code.code, address))
+
     async def test_no_code_for_a_patient_without_a_phone_on_record(
             self, service: AuthService, member: StaffMember,
             people: dict[str, tuple[uuid.UUID, str | None]], new_iin: NewValue) -> None:
