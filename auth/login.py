@@ -9,11 +9,13 @@ A code is stored as its HMAC, bound to its challenge; it expires after 5 minutes
 5 attempts.  Throttles protect the person, not the attacker: every budget that refuses is
 counted per requester (the client address, alone or with the *subject*, the digest of the
 IIN with the phone typed), so nobody's requests use up someone else's.  Two budgets are per
-subject alone, ceilings that no single requester reaches:
+subject alone:
 
 - SMS per subject per day: over it no SMS goes, and the new challenge takes the code already
   sent (the newest one still valid), so whoever holds that code still signs in; attempts on
-  it count on the code's own challenge, so a code allows 5 attempts in all;
+  it count on the code's own challenge, so a code allows 5 attempts in all.  One address
+  asking 3 times every 15 minutes reaches it within an hour: a stranger can stop the day's
+  texts (not the sign-in with a code already sent), the accepted cost of a daily ceiling;
 - wrong codes per subject from every address per hour: against distributed guessing, far
   above what one person types (a guesser spread over many addresses can reach it and hold
   the owner until the hour ends: the accepted cost, see docs/identity.md).
