@@ -36,10 +36,26 @@ $(GRAPHIQL_STAMP): $(GRAPHIQL)/package-lock.json
 .PHONY: graphiql
 graphiql: $(GRAPHIQL_STAMP) ## install GraphiQL's pinned files with npm (run and test do it)
 
+# The browser tests (tests/browser): Debian's chromium, installed with apt-get when missing
+# (Playwright's own browser download cannot work here), and axe-core, pinned by its
+# package-lock.json, for the accessibility checks.
+AXE := tests/browser/axe
+AXE_STAMP := $(AXE)/node_modules/.installed
+
+$(AXE_STAMP): $(AXE)/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo >&2 "npm is missing: it installs axe-core for the" \
+		"browser tests (Node.js 18+ with npm; on Debian: apt-get install nodejs npm), then run make again"; exit 1; }
+	cd $(AXE) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+.PHONY: browser
+browser: $(AXE_STAMP) ## install chromium (apt-get, when missing) and axe-core for the browser tests (test does it)
+	@infra/browser/ensure-chromium.sh
+
 run: $(STAMP) $(GRAPHIQL_STAMP) ## start PostgreSQL, migrate, load the demo country once, serve the API
 	$(BIN)/mhi dev
 
-test: $(STAMP) $(GRAPHIQL_STAMP) ## run the whole test suite against a real PostgreSQL
+test: $(STAMP) $(GRAPHIQL_STAMP) browser ## run the whole test suite against a real PostgreSQL
 	$(BIN)/python -m pytest
 
 fuzz: $(STAMP) ## generated GraphQL input as every kind of caller: no HTTP 5xx, no INTERNAL (~3 min)
@@ -71,8 +87,8 @@ lock: $(STAMP) ## re-resolve requirements.lock from pyproject.toml
 db-stop: $(STAMP) ## stop the embedded PostgreSQL
 	$(BIN)/mhi db stop
 
-clean: ## remove the virtualenv and GraphiQL's node_modules (the database under .data/ stays)
-	rm -rf $(VENV) $(GRAPHIQL)/node_modules
+clean: ## remove the virtualenv and the node_modules of GraphiQL and axe (the database under .data/ stays)
+	rm -rf $(VENV) $(GRAPHIQL)/node_modules $(AXE)/node_modules
 
 token: $(STAMP) ## print an access token for the first demo citizen
 	@$(BIN)/mhi token --demo 1
