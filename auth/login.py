@@ -87,7 +87,7 @@ def normalize_phone(value: str) -> str:
     return phone
 
 
-def _iin(value: str) -> str:
+def iin_of(value: str) -> str:
     try:
         return validate_iin(value)
     except InvalidIdentifier as exc:
@@ -103,7 +103,7 @@ class CitizenLogin:
         self._engine = engine
         self._secrets = secrets_
         self._settings = settings
-        self._directory = directory
+        self.directory = directory
         self._gateway = gateway
         self._sessions = sessions
         self._clock = clock
@@ -112,7 +112,7 @@ class CitizenLogin:
     async def request_code(self, iin: str, phone: str, client_address: str) -> Challenge:
         """Send a code if IIN and phone match a person; answer alike either way."""
         s = self._settings
-        valid_iin, valid_phone = _iin(iin), normalize_phone(phone)
+        valid_iin, valid_phone = iin_of(iin), normalize_phone(phone)
         subject = self._subject(valid_iin, valid_phone)
         async with self._engine.begin() as conn:
             await throttle.hit(conn, f"otp-send:ip:{self._hash('ip', client_address)}",
@@ -122,7 +122,7 @@ class CitizenLogin:
             await throttle.hit(conn, f"otp-send:iin:{self._source(client_address, subject)}",
                                throttle.Limit(s.otp_sends_per_iin,
                                               s.otp_sends_per_iin_window_seconds))
-        found = await self._directory.phone_of(valid_iin)
+        found = await self.directory.phone_of(valid_iin)
         # Both paths compare (constant time, as bytes); only a phone on record can match.
         on_record = found[1] if found is not None and found[1] is not None else "+70000000000"
         same = hmac.compare_digest(on_record.encode(), valid_phone.encode())
@@ -135,7 +135,7 @@ class CitizenLogin:
 
         ``Refused("NO_PHONE_ON_RECORD")`` when there is no phone to send it to.
         """
-        contact = await self._directory.contact_of(person_id)
+        contact = await self.directory.contact_of(person_id)
         if contact is None or contact[1] is None:
             raise no_phone()
         iin, phone = contact[0], contact[1]
@@ -143,7 +143,7 @@ class CitizenLogin:
 
     async def has_phone(self, person_id: uuid.UUID) -> bool:
         """Whether a confirmation could be sent to ``person_id``."""
-        contact = await self._directory.contact_of(person_id)
+        contact = await self.directory.contact_of(person_id)
         return contact is not None and contact[1] is not None
 
     async def _issue(self, subject: bytes, person: uuid.UUID | None, phone: str,
@@ -196,8 +196,12 @@ class CitizenLogin:
 
     def _send_later(self, phone: str, code: str) -> None:
         minutes = self._settings.otp_ttl_seconds // 60
-        message = (f"MHI: {code} — кіру коды / код для входа / sign-in code. "
-                   f"{minutes} min. Ешкімге айтпаңыз / никому не сообщайте / tell no one.")
+        self.send_later(phone, f"MHI: {code} — кіру коды / код для входа / sign-in code. "
+                        f"{minutes} min. Ешкімге айтпаңыз / никому не сообщайте / tell no one.")
+
+    def send_later(self, phone: str, message: str) -> None:
+        """Hand ``message`` to the gateway after the answer (its delay shows nowhere); a
+        failure is logged without the number or the text."""
         task = asyncio.get_running_loop().create_task(self._send(phone, message))
         self._sending.add(task)
         task.add_done_callback(self._sending.discard)

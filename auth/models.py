@@ -12,10 +12,12 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     LargeBinary,
@@ -144,20 +146,92 @@ class Throttle(AuthBase):
 
 
 class StaffAccount(AuthBase):
-    """A registry-desk worker of one clinic; the password as an argon2id hash."""
+    """A registry-desk worker of one clinic; the password as an argon2id hash (none until the
+    holder sets one with an administrator's one-time code).  ``role``: ``worker`` helps
+    patients; ``admin`` also manages the clinic's staff."""
 
     __tablename__ = "staff_account"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(Text, unique=True)
     display_name: Mapped[str] = mapped_column(Text)
-    provider_id: Mapped[uuid.UUID]
+    provider_id: Mapped[uuid.UUID] = mapped_column(index=True)
     provider_name: Mapped[str] = mapped_column(Text)
-    password_hash: Mapped[str] = mapped_column(Text)
+    password_hash: Mapped[str | None] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    role: Mapped[str] = mapped_column(Text, server_default="worker")
     created_at: Mapped[datetime] = _now()
 
-    __table_args__ = (CheckConstraint("username = lower(username)", name="username_lower"),)
+    __table_args__ = (CheckConstraint("username = lower(username)", name="username_lower"),
+                      CheckConstraint("role IN ('worker', 'admin')", name="role"))
+
+
+class DeskSession(AuthBase):
+    """A desk worker signed in in a browser: the cookie's token as an HMAC, ended when idle
+    past ``last_seen_at`` + the idle limit, at ``expires_at``, or on sign-out."""
+
+    __tablename__ = "desk_session"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
+    staff_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff_account.id"))
+    created_at: Mapped[datetime] = _now()
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_reason: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index(None, "staff_id", postgresql_where=text("ended_at IS NULL")),)
+
+
+class StaffAudit(AuthBase):
+    """One change to a clinic's staff, by an administrator (``actor_id``) or the CLI (none)."""
+
+    __tablename__ = "staff_audit"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    provider_id: Mapped[uuid.UUID]
+    actor_id: Mapped[uuid.UUID | None]
+    actor_name: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(Text)
+    target_id: Mapped[uuid.UUID]
+    target_username: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = _now()
+
+    __table_args__ = (
+        Index(None, "provider_id", "id"),
+        CheckConstraint("action IN ('created', 'deactivated', 'reactivated', "
+                        "'password_code_issued', 'password_set')", name="action"),
+    )
+
+
+class StaffSetupCode(AuthBase):
+    """A one-time code to set or reset a staff password, handed over by an administrator."""
+
+    __tablename__ = "staff_setup_code"
+
+    code_hash: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
+    staff_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff_account.id"), index=True)
+    issued_by: Mapped[uuid.UUID | None]
+    created_at: Mapped[datetime] = _now()
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ConsentChallenge(AuthBase):
+    """Consent for a patient without the app: a code sent by SMS to the phone on record, read
+    out to the worker who asked (``staff_id``), 5 attempts."""
+
+    __tablename__ = "consent_challenge"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    staff_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff_account.id"), index=True)
+    person_id: Mapped[uuid.UUID]
+    code_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = _now()
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(SmallInteger, server_default=text("0"))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ConsentCode(AuthBase):

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from auth.clients import Clients
+from auth.console import Console
 from auth.errors import InvalidToken
 from auth.keyring import KeyRing, Schedule
 from auth.login import CitizenLogin, PersonDirectory
@@ -23,6 +24,7 @@ from auth.sessions import Sessions
 from auth.settings import AuthSettings
 from auth.sms import DevSmsSink, DisabledGateway, SmsGateway
 from auth.staff import Desk
+from auth.staff_admin import StaffAdmin
 from auth.tokens import Audience, TokenIssuer, TokenVerifier
 
 log = logging.getLogger(__name__)
@@ -66,6 +68,8 @@ class AuthService:
         self.login = CitizenLogin(engine, self.secrets, settings, directory or NoDirectory(),
                                   self.gateway, self.sessions)
         self.desk = Desk(engine, self.secrets, settings, self.sessions, self.login)
+        self.staff_admin = StaffAdmin(engine, self.secrets, settings)
+        self.console = Console(engine, self.secrets, settings)
         self.clients = Clients(engine, self.secrets, settings, self._mint)
         self._leeway = timedelta(seconds=settings.clock_leeway_seconds)
         self._verifier: tuple[int, TokenVerifier] | None = None

@@ -79,6 +79,19 @@ class AuthSettings(BaseSettings):
     consent_failures_per_staff: int = 10
     consent_failures_window_seconds: int = 900
     onboarding_code_ttl_seconds: int = 600
+    # Consent for a patient without the app: a code by SMS to the phone on record, read out.
+    consent_sms_ttl_seconds: int = 300
+    consent_sms_max_attempts: int = 5
+    consent_sms_per_staff: int = 20  # SMS a worker may have sent per hour
+    consent_sms_per_person: int = 5  # consent SMS one patient may receive per day
+
+    # The desk console in a browser: a session ends after ``desk_idle_seconds`` untouched or
+    # ``desk_session_max_seconds`` after sign-in (a shift), whichever comes first.  A password
+    # code from an administrator works once, for ``staff_setup_code_ttl_seconds``.
+    desk_idle_seconds: int = 900
+    desk_session_max_seconds: int = 10 * 3600
+    staff_setup_code_ttl_seconds: int = 86_400
+    desk_checks_per_person: int = 3  # test pushes to one patient per hour
 
     # Integrators: token requests per client address with the client id; wrong secrets per
     # client address and per client id from every address (a load ceiling: secrets are 256

@@ -17,6 +17,7 @@ a stranger's wrong passwords elsewhere do not lock the worker out.
 from __future__ import annotations
 
 import asyncio
+import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from auth import throttle
 from auth.errors import Refused
 from auth.keyring import utcnow
-from auth.login import Challenge, CitizenLogin, no_phone
+from auth.login import CODE_DIGITS, Challenge, CitizenLogin, iin_of, no_phone
 from auth.secrets import Secrets, group, normalize_code, random_code
 from auth.sessions import Device, Sessions, Tokens
 from auth.settings import AuthSettings
@@ -55,6 +56,12 @@ class StaffMember:
     provider_id: uuid.UUID
     provider_name: str
     active: bool
+    role: str = "worker"
+
+    @property
+    def is_admin(self) -> bool:
+        """Whether this account manages its clinic's staff."""
+        return self.role == "admin"
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,28 @@ class Window:
 
 
 @dataclass(frozen=True)
+class ConsentSms:
+    """A consent code sent by SMS: the challenge to answer, until when, and where it went
+    (the phone with all but its last digits hidden)."""
+
+    id: uuid.UUID
+    expires_at: datetime
+    masked_phone: str
+
+
+def mask_phone(phone: str) -> str:
+    """``+7 ••• ••• •• 67``: enough for the patient to recognise their number."""
+    return f"+7 ••• ••• •• {phone[-2:]}"
+
+
+def consent_text(code: str, clinic: str) -> str:
+    """The consent SMS in the three languages (the phone's language is not known)."""
+    return (f"MHI: {code} — {clinic}. Тіркеу орнына көмек коды / код для помощи в "
+            "регистратуре / code for the registry desk. Тек алдыңыздағы қызметкерге айтыңыз / "
+            "сообщите только сотруднику перед вами / tell only the worker in front of you.")
+
+
+@dataclass(frozen=True)
 class Helper:
     """The desk worker who made an onboarding code, for the patient's access log."""
 
@@ -86,6 +115,58 @@ class Helper:
     provider_name: str
     window_id: uuid.UUID
     person_id: uuid.UUID
+
+
+MEMBER_COLUMNS = "id, username, display_name, provider_id, provider_name, active, role"
+"""The columns of ``auth.staff_account`` that make a ``StaffMember``, in its order."""
+COMMAND_LINE = "command line"
+"""The actor named in the staff audit for changes made with ``mhi staff``."""
+
+
+def check_password(password: str, username: str) -> None:
+    """``ValueError`` with the reason when ``password`` is too weak to keep."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    if username.strip().lower() in password.lower():
+        raise ValueError("a password must not contain the username")
+
+
+async def hash_password(password: str) -> str:
+    """The argon2id hash of ``password`` (in a thread: it takes tens of milliseconds)."""
+    return await asyncio.to_thread(_hasher.hash, password)
+
+
+async def insert_account(conn: AsyncConnection, member: StaffMember,
+                         password_hash: str | None) -> None:
+    """Store a new account (``USERNAME_TAKEN`` is the caller's to catch as IntegrityError)."""
+    await conn.execute(text(
+        "INSERT INTO auth.staff_account (id, username, display_name, provider_id, "
+        "provider_name, password_hash, role) VALUES (:id, :username, :display, :provider, "
+        ":provider_name, :hash, :role)"),
+        {"id": member.id, "username": member.username, "display": member.display_name,
+         "provider": member.provider_id, "provider_name": member.provider_name,
+         "hash": password_hash, "role": member.role})
+
+
+async def end_sessions(conn: AsyncConnection, staff_id: uuid.UUID, reason: str) -> None:
+    """End every session of the account: API token families and browser sessions."""
+    await conn.execute(text(
+        "UPDATE auth.session_family SET revoked_at = now(), revoked_reason = :reason "
+        "WHERE subject = :s AND audience = 'desk' AND revoked_at IS NULL"),
+        {"s": str(staff_id), "reason": reason})
+    await conn.execute(text(
+        "UPDATE auth.desk_session SET ended_at = now(), ended_reason = :reason "
+        "WHERE staff_id = :s AND ended_at IS NULL"), {"s": staff_id, "reason": reason})
+
+
+async def audit(conn: AsyncConnection, actor_id: uuid.UUID | None, actor_name: str,
+                action: str, target: StaffMember) -> None:
+    """One line in the clinic's staff audit, in the change's own transaction."""
+    await conn.execute(text(
+        "INSERT INTO auth.staff_audit (provider_id, actor_id, actor_name, action, target_id, "
+        "target_username) VALUES (:provider, :actor, :name, :action, :target, :username)"),
+        {"provider": target.provider_id, "actor": actor_id, "name": actor_name,
+         "action": action, "target": target.id, "username": target.username})
 
 
 def _password_matches(stored: str, password: str) -> bool:
@@ -116,41 +197,36 @@ class Desk:
     # -- accounts (the admin CLI) ---------------------------------------------------------
 
     async def create_staff(self, username: str, display_name: str, password: str,
-                           provider_id: uuid.UUID, provider_name: str) -> StaffMember:
-        """A new active account (the name is stored in lower case)."""
-        if len(password) < MIN_PASSWORD_LENGTH:
-            raise ValueError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+                           provider_id: uuid.UUID, provider_name: str,
+                           role: str = "worker") -> StaffMember:
+        """A new active account (the name is stored in lower case), made from the command
+        line: recorded in the clinic's staff audit with no administrator."""
+        check_password(password, username)
         member = StaffMember(uuid.uuid4(), username.strip().lower(), display_name.strip(),
-                             provider_id, provider_name, True)
+                             provider_id, provider_name, True, role)
         async with self._engine.begin() as conn:
-            await conn.execute(text(
-                "INSERT INTO auth.staff_account (id, username, display_name, provider_id, "
-                "provider_name, password_hash) VALUES (:id, :username, :display, :provider, "
-                ":provider_name, :hash)"),
-                {"id": member.id, "username": member.username, "display": member.display_name,
-                 "provider": provider_id, "provider_name": provider_name,
-                 "hash": await asyncio.to_thread(_hasher.hash, password)})
+            await insert_account(conn, member, await hash_password(password))
+            await audit(conn, None, COMMAND_LINE, "created", member)
         return member
 
     async def deactivate(self, username: str) -> bool:
-        """Stop an account from signing in, and end its sessions."""
+        """Stop an account from signing in, and end its sessions (the command line)."""
         async with self._engine.begin() as conn:
             row = (await conn.execute(text(
-                "UPDATE auth.staff_account SET active = false WHERE username = :u RETURNING id"),
-                {"u": username.strip().lower()})).first()
+                "UPDATE auth.staff_account SET active = false WHERE username = :u "
+                f"RETURNING {MEMBER_COLUMNS}"), {"u": username.strip().lower()})).first()
             if row is None:
                 return False
-            await conn.execute(text(
-                "UPDATE auth.session_family SET revoked_at = now(), revoked_reason = "
-                "'account deactivated' WHERE subject = :s AND audience = 'desk' "
-                "AND revoked_at IS NULL"), {"s": str(row[0])})
+            member = StaffMember(*row)
+            await end_sessions(conn, member.id, "account deactivated")
+            await audit(conn, None, COMMAND_LINE, "deactivated", member)
             return True
 
     async def member(self, conn: AsyncConnection, staff_id: uuid.UUID) -> StaffMember | None:
         """The account with this id."""
         row = (await conn.execute(text(
-            "SELECT id, username, display_name, provider_id, provider_name, active "
-            "FROM auth.staff_account WHERE id = :id"), {"id": staff_id})).first()
+            f"SELECT {MEMBER_COLUMNS} FROM auth.staff_account WHERE id = :id"),
+            {"id": staff_id})).first()
         return None if row is None else StaffMember(*row)
 
     # -- signing in -----------------------------------------------------------------------
@@ -158,23 +234,32 @@ class Desk:
     async def sign_in(self, username: str, password: str, device: Device,
                       client_address: str) -> Tokens:
         """Desk tokens for the right name and password; the same refusal for any mistake."""
+        member = await self.authenticate(username, password, client_address)
+        claims = {"org": str(member.provider_id), "name": member.display_name,
+                  "org_name": member.provider_name}
+        async with self._engine.begin() as conn:
+            return await self._sessions.start(conn, Audience.DESK, str(member.id), device,
+                                              "password", claims)
+
+    async def authenticate(self, username: str, password: str,
+                           client_address: str) -> StaffMember:
+        """The active account with this name and password (the API's tokens and the
+        console's browser sessions both start here); ``WRONG_CREDENTIALS`` for any mistake,
+        after the same work, and the throttles of wrong passwords."""
         name = username.strip().lower()
         buckets = self._sign_in_buckets(name, client_address)
         await throttle.reserve(self._engine, buckets)
         async with self._engine.connect() as conn:
             row = (await conn.execute(text(
-                "SELECT id, provider_id, password_hash, active, display_name, provider_name "
-                "FROM auth.staff_account WHERE username = :u"), {"u": name})).first()
-        stored = row[2] if row is not None else _DUMMY_HASH
+                f"SELECT {MEMBER_COLUMNS}, password_hash FROM auth.staff_account "
+                "WHERE username = :u"), {"u": name})).first()
+        stored = row[-1] if row is not None and row[-1] is not None else _DUMMY_HASH
         if not await asyncio.to_thread(_password_matches, stored, password) \
-                or row is None or not row[3]:
+                or row is None or row[-1] is None or not row.active:
             raise Refused("WRONG_CREDENTIALS", "The name or the password is not right.",
                           "password")
         await throttle.release(self._engine, buckets)
-        claims = {"org": str(row[1]), "name": row[4], "org_name": row[5]}
-        async with self._engine.begin() as conn:
-            return await self._sessions.start(conn, Audience.DESK, str(row[0]), device,
-                                              "password", claims)
+        return StaffMember(*row[:-1])
 
     def _sign_in_buckets(self, name: str, client_address: str) -> list[throttle.Bucket]:
         s = self._settings
@@ -203,9 +288,7 @@ class Desk:
     async def open_window(self, staff_id: uuid.UUID, provider_id: uuid.UUID,
                           consent_code: str) -> Window:
         """Use a patient's consent code: a 15-minute window on that patient for this worker."""
-        s = self._settings
-        bucket = f"consent:staff:{staff_id}"
-        limit = throttle.Limit(s.consent_failures_per_staff, s.consent_failures_window_seconds)
+        bucket, limit = self._consent_failures(staff_id)
         await throttle.check(self._engine, bucket, limit)
         now = self._clock()
         digest = self._secrets.digest("consent", normalize_code(consent_code))
@@ -215,18 +298,94 @@ class Desk:
                 "AND used_at IS NULL AND expires_at > :now RETURNING person_id"),
                 {"hash": digest, "now": now})).scalar()
             if person is not None:
-                window = Window(uuid.uuid4(), staff_id, provider_id, person, now,
-                                now + timedelta(seconds=s.consent_window_seconds))
-                await conn.execute(text(
-                    "INSERT INTO auth.consent_window (id, staff_id, provider_id, person_id, "
-                    "opened_at, expires_at) VALUES (:id, :staff, :provider, :person, :opened, "
-                    ":expires)"),
-                    {"id": window.id, "staff": staff_id, "provider": provider_id,
-                     "person": person, "opened": now, "expires": window.expires_at})
-                return window
+                return await self._open(conn, staff_id, provider_id, person, now)
         await throttle.hit(self._engine, bucket, limit)  # only failures count
         raise Refused("WRONG_CODE", "This consent code is not valid; ask the patient to show "
                       "a new one.", "consentCode")
+
+    def _consent_failures(self, staff_id: uuid.UUID) -> tuple[str, throttle.Limit]:
+        s = self._settings
+        return (f"consent:staff:{staff_id}",
+                throttle.Limit(s.consent_failures_per_staff, s.consent_failures_window_seconds))
+
+    async def _open(self, conn: AsyncConnection, staff_id: uuid.UUID, provider_id: uuid.UUID,
+                    person: uuid.UUID, now: datetime) -> Window:
+        window = Window(uuid.uuid4(), staff_id, provider_id, person, now,
+                        now + timedelta(seconds=self._settings.consent_window_seconds))
+        await conn.execute(text(
+            "INSERT INTO auth.consent_window (id, staff_id, provider_id, person_id, "
+            "opened_at, expires_at) VALUES (:id, :staff, :provider, :person, :opened, "
+            ":expires)"),
+            {"id": window.id, "staff": staff_id, "provider": provider_id,
+             "person": person, "opened": now, "expires": window.expires_at})
+        return window
+
+    async def send_consent_sms(self, staff_id: uuid.UUID, clinic: str, iin: str) -> ConsentSms:
+        """For a patient without the app: a 6-digit code by SMS to the phone on record for
+        ``iin``, which the patient reads out to this worker (``open_window_by_sms``).
+
+        ``IIN_INVALID`` for a wrong IIN, ``NO_PHONE_ON_RECORD`` when nobody with a phone has
+        it (a signed-in worker learns whether the Fund knows a phone for an IIN: what the
+        registry desk knows from the patient anyway), ``RATE_LIMITED`` past a worker's hourly
+        or a patient's daily budget.
+        """
+        s = self._settings
+        valid = iin_of(iin)
+        await throttle.hit(self._engine, f"consent-sms:staff:{staff_id}",
+                           throttle.Limit(s.consent_sms_per_staff, 3600))
+        found = await self._login.directory.phone_of(valid)
+        if found is None or found[1] is None:
+            raise Refused("NO_PHONE_ON_RECORD", "There is no phone number on record for this "
+                          "IIN; ask the patient to show the consent code in the app.", "iin")
+        person, phone = found[0], found[1]
+        await throttle.hit(self._engine, f"consent-sms:person:{person}",
+                           throttle.Limit(s.consent_sms_per_person, 86_400))
+        code = f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
+        challenge = uuid.uuid4()
+        expires = self._clock() + timedelta(seconds=s.consent_sms_ttl_seconds)
+        async with self._engine.begin() as conn:
+            await conn.execute(text(
+                "INSERT INTO auth.consent_challenge (id, staff_id, person_id, code_hash, "
+                "expires_at) VALUES (:id, :staff, :person, :hash, :expires)"),
+                {"id": challenge, "staff": staff_id, "person": person,
+                 "hash": self._secrets.digest("consent-sms", f"{challenge}:{code}"),
+                 "expires": expires})
+        self._login.send_later(phone, consent_text(code, clinic))
+        return ConsentSms(challenge, expires, mask_phone(phone))
+
+    async def open_window_by_sms(self, staff_id: uuid.UUID, provider_id: uuid.UUID,
+                                 challenge_id: uuid.UUID, code: str) -> Window:
+        """The code the patient read out opens the window; ``WRONG_CODE`` (with the attempts
+        left), ``CODE_EXPIRED`` or ``CODE_ATTEMPTS_EXHAUSTED`` otherwise."""
+        s = self._settings
+        bucket, limit = self._consent_failures(staff_id)
+        await throttle.check(self._engine, bucket, limit)
+        now = self._clock()
+        async with self._engine.begin() as conn:  # the attempt counts even when it fails
+            row = (await conn.execute(text(
+                "UPDATE auth.consent_challenge SET attempts = attempts + 1 "
+                "WHERE id = :id AND staff_id = :staff AND used_at IS NULL "
+                "RETURNING person_id, code_hash, expires_at, attempts"),
+                {"id": challenge_id, "staff": staff_id})).first()
+        if row is None:
+            raise Refused("WRONG_CODE", "This code is not valid; send a new one.", "code", 0)
+        if row.attempts > s.consent_sms_max_attempts:
+            raise Refused("CODE_ATTEMPTS_EXHAUSTED", "Too many wrong codes; send a new one.",
+                          "code")
+        if row.expires_at <= now:
+            raise Refused("CODE_EXPIRED", "The code has expired; send a new one.", "code")
+        typed = "".join(ch for ch in code if ch.isdigit())
+        if not self._secrets.matches("consent-sms", f"{challenge_id}:{typed}", row.code_hash):
+            await throttle.hit(self._engine, bucket, limit)
+            raise Refused("WRONG_CODE", "The code is not right.", "code",
+                          max(0, s.consent_sms_max_attempts - row.attempts))
+        async with self._engine.begin() as conn:
+            used = (await conn.execute(text(
+                "UPDATE auth.consent_challenge SET used_at = :now WHERE id = :id "
+                "AND used_at IS NULL RETURNING id"), {"id": challenge_id, "now": now})).first()
+            if used is None:
+                raise Refused("WRONG_CODE", "This code was used already.", "code", 0)
+            return await self._open(conn, staff_id, provider_id, row.person_id, now)
 
     async def window(self, staff_id: uuid.UUID, window_id: uuid.UUID) -> Window:
         """The open window ``window_id`` of this worker; ``WINDOW_CLOSED`` otherwise."""
