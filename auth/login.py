@@ -248,6 +248,8 @@ class CitizenLogin:
             tokens = await self._sessions.start(
                 conn, Audience.MOBILE, str(row.person_id), device,
                 "desk onboarding" if row.window_id is not None else "sms")
+            if row.window_id is not None:
+                await conn.execute(_STARTED, {"id": challenge, "session": tokens.session_id})
         if row.subject_key is not None:  # a right code is no failure: give the count back
             await throttle.release(self._engine, self._guess_buckets(
                 bytes(row.subject_key), client_address))
@@ -308,6 +310,7 @@ _ATTEMPT = text(
     "UPDATE auth.login_challenge SET attempts = attempts + 1 "
     "WHERE id = :id AND consumed_at IS NULL "
     "RETURNING person_id, code_hash, expires_at, attempts, subject_key, code_of, window_id")
+_STARTED = text("UPDATE auth.login_challenge SET session_id = :session WHERE id = :id")
 _CONSUME = text(
     "UPDATE auth.login_challenge SET consumed_at = now() "
     "WHERE id = ANY(:ids) AND consumed_at IS NULL RETURNING id")

@@ -86,13 +86,16 @@ class LoginChallenge(AuthBase):
     # code already sent to that subject (``code_of``, the challenge that holds it).
     subject_key: Mapped[bytes | None] = mapped_column(LargeBinary)
     code_of: Mapped[uuid.UUID | None]
-    # Set when the challenge confirms a registry-desk onboarding code (the consent window).
+    # Set when the challenge confirms a registry-desk onboarding code (the consent window),
+    # and the session its right code started (the desk follows the onboarding's steps).
     window_id: Mapped[uuid.UUID | None]
+    session_id: Mapped[uuid.UUID | None]
 
     __table_args__ = (
         Index(None, "expires_at"),
         Index(None, "subject_key", "created_at",
               postgresql_where=text("subject_key IS NOT NULL")),
+        Index(None, "window_id", postgresql_where=text("window_id IS NOT NULL")),
     )
 
 

@@ -107,6 +107,20 @@ def consent_text(code: str, clinic: str) -> str:
 
 
 @dataclass(frozen=True)
+class Onboarding:
+    """How far the newest onboarding of a window has gone: the code made (and until when),
+    redeemed in the app (``scanned_at``: the SMS went to the phone on record), confirmed with
+    that SMS code (``signed_in_at``: the app has a session, ``session_id``)."""
+
+    made_at: datetime
+    expires_at: datetime
+    scanned_at: datetime | None
+    signed_in_at: datetime | None
+    session_id: uuid.UUID | None
+    device_name: str | None
+
+
+@dataclass(frozen=True)
 class Helper:
     """The desk worker who made an onboarding code, for the patient's access log."""
 
@@ -454,6 +468,22 @@ class Desk:
                     "UPDATE auth.onboarding_code SET used_at = NULL WHERE code_hash = :hash"),
                     {"hash": code_hash})
             raise
+
+    async def onboarding(self, staff_id: uuid.UUID, window_id: uuid.UUID) -> Onboarding | None:
+        """The newest onboarding code of this worker's open window and how far it went
+        (None before a code is made); ``WINDOW_CLOSED`` as ``window``."""
+        window = await self.window(staff_id, window_id)
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(text(
+                "SELECT o.created_at, o.expires_at, o.used_at, c.consumed_at, c.session_id, "
+                "f.device_name FROM auth.onboarding_code o "
+                "LEFT JOIN LATERAL (SELECT consumed_at, session_id FROM auth.login_challenge "
+                "  WHERE window_id = o.window_id AND created_at >= o.used_at "
+                "  ORDER BY consumed_at NULLS LAST, created_at DESC LIMIT 1) c ON true "
+                "LEFT JOIN auth.session_family f ON f.id = c.session_id "
+                "WHERE o.window_id = :window ORDER BY o.created_at DESC LIMIT 1"),
+                {"window": window.id})).first()
+        return None if row is None else Onboarding(*row)
 
     async def helper(self, window_id: uuid.UUID) -> Helper | None:
         """Who made the onboarding code of ``window_id`` (for the patient's access log)."""

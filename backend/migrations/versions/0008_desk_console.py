@@ -8,6 +8,8 @@ password codes, and consent confirmed by an SMS code.
   stored), with an idle and an absolute end.
 - ``staff_audit``: every change an administrator (or the CLI) makes to a clinic's staff.
 - ``staff_setup_code``: a one-time code (hashed) to set or reset a password.
+- ``login_challenge.session_id``: the session that an onboarding's confirmation started (the
+  desk follows the patient's steps: code shown, scanned, signed in, notifications on).
 - ``consent_challenge``: a code sent by SMS to a patient's phone on record, read out to the
   worker who asked for it (5 attempts, 5 minutes): consent for a patient without the app.
 
@@ -30,6 +32,10 @@ _NOW = sa.text("now()")
 
 
 def upgrade() -> None:
+    op.add_column("login_challenge", sa.Column("session_id", sa.Uuid(), nullable=True),
+                  schema="auth")
+    op.create_index("ix_login_challenge_window_id", "login_challenge", ["window_id"],
+                    schema="auth", postgresql_where=sa.text("window_id IS NOT NULL"))
     op.add_column("staff_account", sa.Column("role", sa.Text(), server_default="worker",
                                              nullable=False), schema="auth")
     op.create_check_constraint(op.f("ck_staff_account_role"), "staff_account", "role IN ('worker', 'admin')",
@@ -110,6 +116,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("consent_challenge", schema="auth")
+    op.drop_index("ix_login_challenge_window_id", table_name="login_challenge", schema="auth")
+    op.drop_column("login_challenge", "session_id", schema="auth")
     op.drop_table("staff_setup_code", schema="auth")
     op.drop_table("staff_audit", schema="auth")
     op.drop_table("desk_session", schema="auth")
