@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -106,6 +107,16 @@ def consent_text(code: str, clinic: str) -> str:
             "сообщите только сотруднику перед вами / tell only the worker in front of you.")
 
 
+class OnboardingStage(StrEnum):
+    """The steps of signing a patient in on a new phone at the desk, in order."""
+
+    CODE_SHOWN = "code_shown"
+    CODE_EXPIRED = "code_expired"
+    SCANNED = "scanned"
+    SIGNED_IN = "signed_in"
+    NOTIFICATIONS_ON = "notifications_on"
+
+
 @dataclass(frozen=True)
 class Onboarding:
     """How far the newest onboarding of a window has gone: the code made (and until when),
@@ -118,6 +129,17 @@ class Onboarding:
     signed_in_at: datetime | None
     session_id: uuid.UUID | None
     device_name: str | None
+
+    def stage(self, now: datetime, pushes: bool) -> OnboardingStage:
+        """The furthest step reached (``pushes``: the app registered the phone for pushes
+        since it signed in, which ``notifications`` knows)."""
+        if self.signed_in_at is not None:
+            return OnboardingStage.NOTIFICATIONS_ON if pushes else OnboardingStage.SIGNED_IN
+        if self.scanned_at is not None:
+            return OnboardingStage.SCANNED
+        if self.expires_at <= now:
+            return OnboardingStage.CODE_EXPIRED
+        return OnboardingStage.CODE_SHOWN
 
 
 @dataclass(frozen=True)
@@ -207,6 +229,10 @@ class Desk:
         self._sessions = sessions
         self._login = login
         self._clock = clock
+
+    def now(self) -> datetime:
+        """The time by the desk's clock (codes and windows expire by it)."""
+        return self._clock()
 
     # -- accounts (the admin CLI) ---------------------------------------------------------
 

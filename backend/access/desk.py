@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from enum import Enum
 
 import strawberry
 from strawberry.types import Info
@@ -18,18 +19,20 @@ from auth.errors import Refused
 from auth.identifiers import mask_iin
 from auth.principals import Staff
 from auth.sessions import Tokens
-from auth.staff import ONBOARDING_PREFIX, Window
+from auth.staff import ONBOARDING_PREFIX, Onboarding, OnboardingStage, Window
 from backend.access import audit
 from backend.access.types import DeviceSession, UserError
 from backend.errors import NotFound
 from backend.gql.context import Context
+from backend.gql.enums import V, mirrors
 from backend.gql.nodes import global_id
 from backend.i18n import pick
 from backend.inbox.types import PushDeviceType
 from backend.messages import message
 from backend.models.audit import ActorKind
+from backend.reference.types import CategoryType
 from backend.status.engine import compute_status
-from backend.status.texts import STATUS_NAMES
+from backend.status.texts import STATUS_NAMES, reason_text
 from backend.status.types import InsuranceStatusCode
 
 
@@ -51,6 +54,8 @@ async def look(info: Info[Context, None], person_id: uuid.UUID, purpose: str,
 class DeskInsurance:
     status: InsuranceStatusCode = strawberry.field(description="The status today.")
     status_name: str = strawberry.field(description="The status in the reader's language.")
+    reason: str = strawberry.field(description="Why, in one sentence in the reader's language "
+                                               "(as the patient's app says it).")
     guaranteed_until: date | None = strawberry.field(
         description="Last day of at least conditional cover if nothing new arrives.")
 
@@ -71,9 +76,13 @@ class DeskPatient:
         result = compute_status(as_of=info.context.today, memberships=facts.memberships,
                                 contributions=facts.contributions,
                                 rates=await info.context.rates())
+        language = await info.context.language()
+        category = result.reason.facts.get("category")
+        row = None if category is None else await info.context.loaders.category.load(category)
         return DeskInsurance(status=InsuranceStatusCode(result.status.value),
-                             status_name=pick(STATUS_NAMES[result.status],
-                                              await info.context.language()),
+                             status_name=pick(STATUS_NAMES[result.status], language),
+                             reason=reason_text(result.reason, language, category_name=(
+                                 None if row is None else CategoryType.build(row, language).name)),
                              guaranteed_until=result.guaranteed_until)
 
     @strawberry.field(description="Devices the patient is signed in on (to check a new phone "
@@ -106,6 +115,23 @@ class PatientWindow:
         return cls(window=window, id=global_id("PatientWindow", window.id),
                    opened_at=window.opened_at, expires_at=window.expires_at)
 
+    @strawberry.field(description="How far the newest onboarding of this window has gone "
+                                  "(null before a code is made).")
+    async def onboarding(self, info: Info[Context, None]) -> OnboardingProgress | None:
+        progress = await info.context.auth.desk.onboarding(self.window.staff_id, self.window.id)
+        if progress is None:
+            return None
+        await look(info, self.window.person_id, "devices", self.window)
+        pushes = False
+        if progress.signed_in_at is not None:
+            center = info.context.notifications
+            now = datetime.now().astimezone()
+            pushes = any(
+                row.push_off_reason(now, center.settings.stale_after_days) is None
+                and row.last_seen_at >= progress.signed_in_at
+                for row in await center.devices(self.window.person_id))
+        return OnboardingProgress.of(progress, pushes, info.context.auth.desk.now())
+
     @strawberry.field(description="The patient, as far as onboarding help needs.")
     async def patient(self, info: Info[Context, None]) -> DeskPatient:
         person = await info.context.loaders.person.load(self.window.person_id)
@@ -114,6 +140,47 @@ class PatientWindow:
         await look(info, person.id, "profile", self.window)
         return DeskPatient(window=self.window, first_name=person.first_name,
                            last_name=person.last_name, masked_iin=mask_iin(person.iin))
+
+
+@strawberry.enum(description="The steps of signing a patient in on a new phone at the desk.")
+@mirrors(OnboardingStage)
+class OnboardingStep(Enum):
+    CODE_SHOWN = V("code_shown", description="The code is on the screen; the patient has not "
+                                             "scanned or typed it yet.")
+    CODE_EXPIRED = V("code_expired", description="Ten minutes passed unused: make a new code.")
+    SCANNED = V("scanned", description="The app took the code; a 6-digit code went by SMS to "
+                                       "the phone on record.")
+    SIGNED_IN = V("signed_in", description="The patient typed the SMS code: the app is signed "
+                                           "in.")
+    NOTIFICATIONS_ON = V("notifications_on", description="The app has also registered the "
+                                                         "phone for pushes.")
+
+
+@strawberry.type(description="How far a desk onboarding has gone.")
+class OnboardingProgress:
+    step: OnboardingStep = strawberry.field(description="The furthest step reached.")
+    code_expires_at: datetime = strawberry.field(description="When the code stops working.")
+    scanned_at: datetime | None = strawberry.field(description="When the app took the code.")
+    signed_in_at: datetime | None = strawberry.field(description="When the app signed in.")
+    device_name: str | None = strawberry.field(description="What the app called the phone.")
+
+    @classmethod
+    def of(cls, progress: Onboarding, pushes: bool, now: datetime) -> OnboardingProgress:
+        """The step reached, from ``auth``'s record and whether pushes reach a new device."""
+        return cls(step=OnboardingStep(progress.stage(now, pushes).value),
+                   code_expires_at=progress.expires_at,
+                   scanned_at=progress.scanned_at, signed_in_at=progress.signed_in_at,
+                   device_name=progress.device_name)
+
+
+@strawberry.type(description="A consent code sent by SMS to a patient's phone on record.")
+class ConsentSmsPayload:
+    challenge_id: strawberry.ID | None = strawberry.field(
+        description="Send it back with the code the patient reads out.")
+    expires_at: datetime | None = strawberry.field(description="The code's expiry.")
+    masked_phone: str | None = strawberry.field(
+        description="Where it went, all but the last two digits hidden.")
+    user_errors: list[UserError] = strawberry.field(description="What to fix, if anything.")
 
 
 @strawberry.type(description="The result of entering a patient's consent code.")

@@ -7,6 +7,7 @@ throttling is a ``RATE_LIMITED`` error with ``extensions.retryAfter``; an ended 
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 import strawberry
@@ -16,6 +17,7 @@ from auth.errors import Refused
 from auth.principals import Citizen, Staff
 from auth.tokens import Audience
 from backend.access.desk import (
+    ConsentSmsPayload,
     OnboardingCodePayload,
     PatientWindow,
     PatientWindowPayload,
@@ -163,6 +165,40 @@ class AccessMutations:
         try:
             window = await info.context.auth.desk.open_window(
                 staff.staff_id, staff.provider_id, consent_code)
+        except Refused as refusal:
+            return PatientWindowPayload(window=None, user_errors=await _failed(info, refusal))
+        info.context.remember_window(global_id("PatientWindow", window.id), window)
+        return PatientWindowPayload(window=PatientWindow.of(window), user_errors=[])
+
+    @strawberry.mutation(description="Registry desk, for a patient without the app: send a "
+                                     "6-digit consent code by SMS to the phone on record for "
+                                     "this IIN; the patient reads it out "
+                                     "(openPatientWindowBySms).", extensions=guarded(StaffOnly()))
+    async def send_consent_sms(self, info: Ctx, iin: Iin) -> ConsentSmsPayload:
+        staff = info.context.require_staff()
+        try:
+            sent = await info.context.auth.desk.send_consent_sms(
+                staff.staff_id, staff.provider_name, iin)
+        except Refused as refusal:
+            return ConsentSmsPayload(challenge_id=None, expires_at=None, masked_phone=None,
+                                     user_errors=await _failed(info, refusal))
+        return ConsentSmsPayload(challenge_id=strawberry.ID(str(sent.id)),
+                                 expires_at=sent.expires_at, masked_phone=sent.masked_phone,
+                                 user_errors=[])
+
+    @strawberry.mutation(description="Registry desk: the code the patient read out from the "
+                                     "SMS opens 15 minutes of help (5 tries, 5 minutes).",
+                         extensions=guarded(StaffOnly()))
+    async def open_patient_window_by_sms(self, info: Ctx, challenge_id: AnId,
+                                         code: Code) -> PatientWindowPayload:
+        staff = info.context.require_staff()
+        try:
+            challenge = uuid.UUID(str(challenge_id))
+        except ValueError:
+            challenge = uuid.UUID(int=0)  # matches nothing: answered as a wrong code
+        try:
+            window = await info.context.auth.desk.open_window_by_sms(
+                staff.staff_id, staff.provider_id, challenge, code)
         except Refused as refusal:
             return PatientWindowPayload(window=None, user_errors=await _failed(info, refusal))
         info.context.remember_window(global_id("PatientWindow", window.id), window)

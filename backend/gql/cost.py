@@ -103,6 +103,7 @@ LIST_CAPS: Mapping[tuple[str, str], ListCap] = {
     ("Notification", "contributions"): ListCap(20),
     ("Notification", "coveredServices"): ListCap(20),
     ("NotificationPreferences", "switches"): ListCap(12),
+    ("ConsentSmsPayload", "userErrors"): ListCap(5),
     ("OnboardingCodePayload", "userErrors"): ListCap(5),
     ("PatientWindowPayload", "userErrors"): ListCap(5),
     ("SignInCodePayload", "userErrors"): ListCap(5),
