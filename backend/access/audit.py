@@ -56,14 +56,26 @@ def actor_of(principal: Principal) -> Actor | None:
     return None
 
 
+_FIRST_OF_REFERENCE = (
+    " WHERE NOT EXISTS (SELECT 1 FROM core.access_log l WHERE l.person_id = p"
+    " AND l.reference = $8 AND l.purpose = $6 AND l.actor_id = $3)"
+)
+
+
 async def record(reads: Reads, actor: Actor, people: Iterable[uuid.UUID], *, purpose: str,
-                 reason: str, reference: str) -> None:
-    """One row per person, in one statement (not retried: a repeat would count twice)."""
+                 reason: str, reference: str, once_per_reference: bool = False) -> None:
+    """One row per person, in one statement (not retried: a repeat would count twice).
+
+    ``once_per_reference``: not again when this actor already recorded this purpose under this
+    reference (a desk worker's page that follows a patient's onboarding reads the devices
+    every few seconds of the same consent window: one line says it).
+    """
     ids = list(dict.fromkeys(people))
     if not ids:
         return
+    sql = _RECORD + (_FIRST_OF_REFERENCE if once_per_reference else "")
     async with reads.connection() as db:
-        await db.fetch(_RECORD, ids, actor.kind.value, actor.id, actor.name,
+        await db.fetch(sql, ids, actor.kind.value, actor.id, actor.name,
                        actor.organization, purpose, reason, reference)
 
 

@@ -3,7 +3,7 @@
 Everything here runs inside a consent window (``StaffWithConsent``): the patient's name and
 masked IIN, their insurance status (never receipts or care), their signed-in devices, and an
 onboarding code for a new phone.  Each look is written to the patient's access log, once per
-request and purpose.
+consent window and purpose.
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ from backend.status.types import InsuranceStatusCode
 
 async def look(info: Info[Context, None], person_id: uuid.UUID, purpose: str,
                window: Window) -> None:
-    """Record a desk worker's look at ``person_id`` (once per request and purpose)."""
+    """Record a desk worker's look at ``person_id``: once per consent window and purpose (the
+    console's pages refresh while they follow the patient's steps)."""
     context = info.context
     key = (person_id, purpose)
     if key in context.recorded_looks:
@@ -47,7 +48,7 @@ async def look(info: Info[Context, None], person_id: uuid.UUID, purpose: str,
     actor = audit.actor_of(context.principal)
     if actor is not None:
         await audit.record(context.reads, actor, [person_id], purpose=purpose,
-                           reason="consent", reference=str(window.id))
+                           reason="consent", reference=str(window.id), once_per_reference=True)
 
 
 @strawberry.type(description="A patient's insurance status as the desk sees it (no money).")
