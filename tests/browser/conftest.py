@@ -34,11 +34,14 @@ from backend.demo.generator import DEMO_TABLES
 from backend.settings import AppSettings
 from notifications.fcm_local import FcmLocal
 from notifications.fcm_local import create_app as create_fcm_local
+from tests.api.conftest import new_ip
 from tests.browser.helpers import (
     CHROMIUM,
     CHROMIUM_ARGS,
     DESKTOP,
     TODAY,
+    WORKER_NAME,
+    WORKER_STOP_SECONDS,
     NewPage,
     PinnedDay,
     Stack,
@@ -52,9 +55,6 @@ from tests.notifications.dispatch_helpers import (
     worker_backends,
 )
 from tests.servers import serving
-
-WORKER_STOP_SECONDS = 10
-WORKER_NAME = "mhi-browser-worker"
 
 
 @pytest.fixture(scope="session")
@@ -145,13 +145,18 @@ def _stack_restored(request: pytest.FixtureRequest) -> Iterator[None]:
 @pytest.fixture
 async def new_page(browser: Browser, stack: Stack) -> AsyncIterator[NewPage]:
     """Opens pages, each in a fresh browser context (no cookies, no storage) whose relative
-    URLs resolve against the stack; all closed after the test."""
+    URLs resolve against the stack, from a client address of its own (the app believes the
+    ``X-Forwarded-For`` of 127.0.0.1, as behind a load balancer: per-address throttles then
+    count each context apart, as the API tests' ``new_ip`` does); all closed after the test."""
     contexts: list[BrowserContext] = []
 
     async def open_page(*, viewport: ViewportSize = DESKTOP, locale: str = "en",
-                        **context: Any) -> Page:
+                        client_ip: str | None = None, **context: Any) -> Page:
+        headers = {"X-Forwarded-For": client_ip or new_ip(),
+                   **context.pop("extra_http_headers", {})}
         made = await browser.new_context(viewport=viewport, locale=locale,
-                                         base_url=stack.base_url, **context)
+                                         base_url=stack.base_url, extra_http_headers=headers,
+                                         **context)
         contexts.append(made)
         return await made.new_page()
 

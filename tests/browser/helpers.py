@@ -37,6 +37,9 @@ CHROMIUM_ARGS = ("--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync")
 
+WORKER_NAME = "mhi-browser-worker"
+"""The ``application_name`` of the stack's worker's database sessions."""
+WORKER_STOP_SECONDS = 10
 TODAY = date(2026, 11, 23)
 """The day the stack's app judges statuses on unless a test pins another (as the API tests)."""
 DESKTOP: ViewportSize = {"width": 1366, "height": 768}
@@ -114,9 +117,10 @@ class NewPage(Protocol):
     """The ``new_page`` fixture: another page in a fresh context of its own."""
 
     async def __call__(self, *, viewport: ViewportSize = DESKTOP, locale: str = "en",
-                       **context: Any) -> Page:
+                       client_ip: str | None = None, **context: Any) -> Page:
         """``viewport`` (``DESKTOP``, ``TABLET`` or any), ``locale`` (its Accept-Language
-        too); ``context``: further keywords of ``Browser.new_context``."""
+        too), ``client_ip`` (the address the app sees; default: a new one); ``context``:
+        further keywords of ``Browser.new_context``."""
         ...
 
 

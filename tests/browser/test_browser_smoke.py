@@ -13,10 +13,12 @@ from playwright.async_api import Page, Route
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.api.headers import CONTENT_SECURITY_POLICY
-from tests.browser.conftest import WORKER_NAME, WORKER_STOP_SECONDS
+from tests.api.sms import new_phone
 from tests.browser.helpers import (
     ROOT,
     TABLET,
+    WORKER_NAME,
+    WORKER_STOP_SECONDS,
     NewPage,
     Stack,
     assert_accessible,
@@ -24,6 +26,7 @@ from tests.browser.helpers import (
     looked_at,
     run_axe,
 )
+from tests.factories import create_person
 from tests.notifications.dispatch_helpers import (
     add_device,
     add_event,
@@ -133,3 +136,24 @@ async def test_the_stacks_worker_delivers_an_outbox_event_to_fcm_local(
     # The stack's worker sent it, on connections of its own (the teardown waits for them to
     # go); its totals are counted just after the deliveries are marked.
     assert await worker_backends(stack.engine, WORKER_NAME) > 0
+
+
+REQUEST_CODE = """
+mutation RequestSignInCode($iin: String!, $phone: String!) {
+  requestSignInCode(iin: $iin, phone: $phone) { challengeId userErrors { code } }
+}"""
+
+
+async def test_a_sign_in_code_asked_for_from_the_browser_is_read_by_sms_codes(
+        stack: Stack, page: Page, committed: AsyncSession) -> None:
+    person = await create_person(committed, phone=new_phone())
+    await committed.commit()
+    assert person.phone is not None
+    asked = await page.request.post("/graphql", data={
+        "query": REQUEST_CODE, "variables": {"iin": person.iin, "phone": person.phone}})
+    assert asked.ok
+    assert (await asked.json())["data"]["requestSignInCode"]["userErrors"] == []
+    [code] = await stack.sms_codes(person.phone)
+    [sms] = await stack.sms_texts(person.phone)
+    assert code in sms
+    assert await stack.sms_codes(new_phone()) == []
