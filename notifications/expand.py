@@ -25,7 +25,9 @@ from notifications.settings import NotifySettings
 
 # The category of each event kind.  A change of status down to conditionally insured (the
 # grace period: insurance ends unless money comes) or not insured is critical: it cannot be
-# muted, because it is the one push that lets a person act before losing cover.
+# muted, because it is the one push that lets a person act before losing cover.  A desk's
+# check that the phones receive pushes is critical too: a switched-off category must not make
+# the check fail while the person stands at the desk (quiet hours still hold it).
 KIND_CATEGORY: Final = {
     "contribution.received": "payments",
     "contribution.refunded": "payments",
@@ -33,6 +35,7 @@ KIND_CATEGORY: Final = {
     "service.withdrawn": "service_payments",
     "status.changed": "status",
     "announcement.published": "announcements",
+    "desk.check": "critical",
 }
 # ``reminders`` is a category people can switch, with no kind producing it yet.
 LOSS_STATUSES: Final = ("CONDITIONALLY_INSURED", "NOT_INSURED")

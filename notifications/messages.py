@@ -23,6 +23,11 @@ TTL: Final = {
     "reminders": timedelta(days=1),
     "announcements": timedelta(days=1),
 }
+# A desk check (``notifications.checks``) is news only while the person is at the desk: FCM
+# keeps it an hour for a phone that is off, and on Android it takes no collapse key, so it
+# never replaces a waiting push of its category (critical: "you are losing cover").
+KIND_TTL: Final = {"desk.check": timedelta(hours=1)}
+NOT_COLLAPSED: Final = ("desk.check",)
 
 
 @dataclass(frozen=True)
@@ -86,11 +91,12 @@ def _many(claimed: Claimed) -> bool:
 
 def _message(claimed: Claimed, rendered: templates.Rendered, data: dict[str, str],
              tag: str, now: datetime) -> messaging.Message:
-    ttl = TTL[claimed.category]
+    ttl = KIND_TTL.get(claimed.kind, TTL[claimed.category])
     urgent = claimed.category == "critical"
     notification = messaging.Notification(title=rendered.title, body=rendered.body)
     android = messaging.AndroidConfig(
-        collapse_key=claimed.category, ttl=ttl, priority="high" if urgent else "normal",
+        collapse_key=None if claimed.kind in NOT_COLLAPSED else claimed.category, ttl=ttl,
+        priority="high" if urgent else "normal",
         notification=messaging.AndroidNotification(tag=tag[:64], channel_id=claimed.category))
     apns = messaging.APNSConfig(
         headers={"apns-collapse-id": tag[:64], "apns-priority": "10" if urgent else "5",

@@ -21,6 +21,9 @@ EVENT_KINDS: Final = {
                       "the day it next changes)",
     "announcement.published": "news from the Fund (payload: titles and bodies in kk, ru, en, "
                               "help article, sendAt: the push's place in line)",
+    "desk.check": "a registry-desk worker checked that the person's phones receive pushes "
+                  "(payload: clinic, the desk's clinic name in kk, ru, en; see "
+                  "notifications.checks)",
 }
 COLUMNS: Final = "person_id, kind, payload, dedupe_key"
 

@@ -20,7 +20,7 @@ from urllib.parse import quote
 SCHEMA_DIR: Final[Path] = Path(__file__).resolve().parent.parent / "mobile_contract" / "push"
 PUSH_TYPES: Final = ("contribution.received", "contribution.refunded", "service.paid",
                      "service.withdrawn", "service.digest", "status.changed",
-                     "announcement.published")
+                     "announcement.published", "desk.check")
 DIGEST_CATEGORY: Final = "service_payments"
 MAX_IDS: Final = 20
 MAX_DAYS: Final = 12
@@ -59,11 +59,15 @@ def _care_link(payload: Mapping[str, Any], _: int) -> str:
     return f"mhi://care?date={max(str(p['careDate']) for p in payments)}"
 
 
+def _inbox_link(notification_id: int) -> str:
+    return f"mhi://inbox/{_segment(node_id('Notification', notification_id))}"
+
+
 def _announcement_link(payload: Mapping[str, Any], notification_id: int) -> str:
     slug = payload.get("helpSlug")
     if slug:
         return f"mhi://help/{quote(str(slug), safe='')}"
-    return f"mhi://inbox/{_segment(node_id('Notification', notification_id))}"
+    return _inbox_link(notification_id)
 
 
 _LINKS: Final[Mapping[str, Callable[[Mapping[str, Any], int], str]]] = {
@@ -75,6 +79,7 @@ _LINKS: Final[Mapping[str, Callable[[Mapping[str, Any], int], str]]] = {
         f"mhi://care/{_segment(node_id('CoveredService', payload['id']))}"),
     "status.changed": lambda payload, _: "mhi://insurance",
     "announcement.published": _announcement_link,
+    "desk.check": lambda _, notification_id: _inbox_link(notification_id),
 }
 
 
@@ -124,6 +129,7 @@ _FIELDS: Final[Mapping[str, Callable[[Mapping[str, Any]], dict[str, str]]]] = {
     "status.changed": lambda payload: {"status": str(payload["newStatus"]).upper(),
                                        "reason": str(payload["reason"]).upper()},
     "announcement.published": _announcement,
+    "desk.check": lambda _: {},  # no keys of its own: the text says it all
 }
 
 

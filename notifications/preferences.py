@@ -3,6 +3,8 @@
 ``critical`` (status loss: the grace period began, or insurance ended) is always on, on both
 channels: it is the push that lets a person act before losing cover, so it cannot be muted.
 It does wait for quiet hours like every push: it is news about weeks ahead, not minutes.
+A registry desk's check that the phones receive pushes (``desk.check``) is critical too, so
+that a switched-off category cannot make it fail; quiet hours hold it as well.
 """
 
 from __future__ import annotations

@@ -190,6 +190,21 @@ STATUS_CHANGED: Final[Table] = {
                      "en": "You will lose insured status unless a payment arrives."},
 }
 
+DESK_CHECK: Final[Table] = {
+    "title": {"kk": "Хабарламалар жұмыс істейді", "ru": "Уведомления работают",
+              "en": "Notifications work"},
+    "body": {"kk": "Бұл — {clinic} тіркеу бөлімінен жіберілген сынақ хабарламасы. "
+                   "Сізге ештеңе істеудің қажеті жоқ.",
+             "ru": "Это проверочное уведомление из регистратуры ({clinic}). "
+                   "Делать ничего не нужно.",
+             "en": "This is a test from the registry desk at {clinic}. "
+                   "You do not need to do anything."},
+    "unnamed": {"kk": "Бұл — тіркеу бөлімінен жіберілген сынақ хабарламасы. "
+                      "Сізге ештеңе істеудің қажеті жоқ.",
+                "ru": "Это проверочное уведомление из регистратуры. Делать ничего не нужно.",
+                "en": "This is a test from a registry desk. You do not need to do anything."},
+}
+
 STATUSES: Final = ("INSURED", "CONDITIONALLY_INSURED", "NOT_INSURED")
 REASONS: Final = ("PAID", "PREPAID", "STATE_CATEGORY", "GRACE_PERIOD", "CONTRIBUTIONS_STOPPED",
                   "NO_CONTRIBUTIONS")
@@ -198,7 +213,7 @@ TABLES: Final[Mapping[str, Table]] = {
     "common": COMMON, "contribution.received": CONTRIBUTION_RECEIVED,
     "contribution.refunded": CONTRIBUTION_REFUNDED, "service.paid": SERVICE_PAID,
     "service.digest": DIGEST, "service.withdrawn": SERVICE_WITHDRAWN,
-    "status.changed": STATUS_CHANGED,
+    "status.changed": STATUS_CHANGED, "desk.check": DESK_CHECK,
 }
 """Every table, by kind, for review and for the test that every entry has all languages."""
 
@@ -350,6 +365,13 @@ def _announcement(payload: Mapping[str, Any], language: str) -> Rendered:
     return _done(title, body)
 
 
+def _desk_check(payload: Mapping[str, Any], language: str) -> Rendered:
+    clinic = name_in(payload.get("clinic"), language)
+    body = (_text(DESK_CHECK, "body", language, clinic=clinic) if clinic
+            else DESK_CHECK["unnamed"][language])
+    return _done(DESK_CHECK["title"][language], body)
+
+
 RENDERERS: Final[Mapping[str, Callable[[Mapping[str, Any], str], Rendered]]] = {
     "contribution.received": _contribution_received,
     "contribution.refunded": _contribution_refunded,
@@ -357,6 +379,7 @@ RENDERERS: Final[Mapping[str, Callable[[Mapping[str, Any], str], Rendered]]] = {
     "service.withdrawn": _service_withdrawn,
     "status.changed": _status_changed,
     "announcement.published": _announcement,
+    "desk.check": _desk_check,
 }
 
 

@@ -110,6 +110,11 @@ def announcement(id_: int = 9, help_slug: str | None = "turn-on-notifications",
     return payload
 
 
+def desk_check(clinic: Mapping[str, str] = POLY) -> dict[str, Any]:
+    """``desk.check`` as ``notifications.checks.send_check`` writes it."""
+    return {"clinic": dict(clinic)}
+
+
 # --- the dispatcher -------------------------------------------------------------------------
 
 
@@ -355,9 +360,12 @@ PUSH_CASES: dict[str, tuple[Events, str, str]] = {
     "announcement.published to the inbox": (
         [("announcement.published", announcement(help_slug=None))],
         "announcement.published", "announcements"),
+    "desk.check": ([("desk.check", desk_check())], "desk.check", "critical"),
 }
 TTL_DAYS = {"payments": 3, "service_payments": 3, "status": 3, "critical": 7,
             "announcements": 1}
+KIND_TTL_SECONDS = {"desk.check": 3600}  # a desk check is news only while at the desk
+NOT_COLLAPSED = ("desk.check",)  # replaces no waiting push of its category on Android
 
 
 async def inbox_count(engine: AsyncEngine, person: uuid.UUID) -> int:

@@ -22,7 +22,9 @@ from tests.notifications.conftest import FcmLocalServer
 from tests.notifications.dispatch_helpers import (
     ALMATY,
     HOSPITAL,
+    KIND_TTL_SECONDS,
     LAB,
+    NOT_COLLAPSED,
     PUSH_CASES,
     TTL_DAYS,
     TestClock,
@@ -135,8 +137,10 @@ async def test_every_push_type_is_valid_against_its_schema(
     expected = (templates.render_digest(every, "ru") if push_type == "service.digest"
                 else templates.render(events[0][0], every[0], "ru"))
     assert message["notification"] == {"title": expected.title, "body": expected.body}
-    assert message["android"]["collapse_key"] == category
-    assert message["android"]["ttl"] == f"{TTL_DAYS[category] * 86400}s"
+    assert message["android"].get("collapse_key") == (
+        None if push_type in NOT_COLLAPSED else category)
+    ttl = KIND_TTL_SECONDS.get(push_type, TTL_DAYS[category] * 86400)
+    assert message["android"]["ttl"] == f"{ttl}s"
     critical = category == "critical"
     assert message["android"]["priority"] == ("high" if critical else "normal")
     assert message["apns"]["headers"]["apns-priority"] == ("10" if critical else "5")

@@ -51,6 +51,7 @@ EVENTS: dict[str, tuple[str, Mapping[str, Any]]] = {
                                     "changesOn": "2027-02-01"}),
     "announcement.published": ("announcements", {
         "announcementId": 9, "title": NAMES, "body": NAMES, "helpSlug": "turn-on-notifications"}),
+    "desk.check": ("critical", {"clinic": NAMES}),
 }
 
 
@@ -134,6 +135,8 @@ def test_deep_links() -> None:
                      notification_id=1) == "mhi://insurance"
     assert deep_link("announcement.published", EVENTS["announcement.published"][1],
                      notification_id=1) == "mhi://help/turn-on-notifications"
+    assert deep_link("desk.check", EVENTS["desk.check"][1], notification_id=1) == (
+        "mhi://inbox/" + node_id("Notification", 1))
 
 
 def test_node_id_is_the_apis_global_id() -> None:
@@ -160,6 +163,10 @@ def test_per_type_keys() -> None:
     announced = push_data("announcement.published", EVENTS["announcement.published"][1],
                           notification_id=1, category="announcements")
     assert (announced["announcementId"], announced["helpSlug"]) == ("9", "turn-on-notifications")
+    # A desk check carries no ids and no names (the clinic is in the text only).
+    checked = push_data("desk.check", EVENTS["desk.check"][1], notification_id=1,
+                        category="critical")
+    assert set(checked) == {"type", "category", "link", "notificationId"}
 
 
 def test_a_500_payment_event_stays_small() -> None:

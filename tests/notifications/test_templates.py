@@ -64,6 +64,7 @@ EVENTS: dict[str, Mapping[str, Any]] = {
                              "2027-02-01"),
     "announcement.published": {"announcementId": 4, "title": names("Жаңалық", "Новость", "News"),
                                "body": names("Мәтін", "Текст", "Text"), "helpSlug": None},
+    "desk.check": {"clinic": POLY},
 }
 # What each event's text must mention, by language.
 MENTIONS: dict[str, dict[str, list[str]]] = {
@@ -82,6 +83,7 @@ MENTIONS: dict[str, dict[str, list[str]]] = {
     "status.changed": {"kk": ["2027 жылғы 1 ақпан"], "ru": ["1 февраля 2027 г."],
                        "en": ["1 February 2027"]},
     "announcement.published": {"kk": ["Мәтін"], "ru": ["Текст"], "en": ["Text"]},
+    "desk.check": {"kk": ["№ 5 емхана"], "ru": ["Поликлиника № 5"], "en": ["Polyclinic No. 5"]},
 }
 
 
@@ -352,6 +354,34 @@ def test_long_names_are_clipped() -> None:
     rendered = render("announcement.published", announcement, "en")
     within_limits(rendered)
     assert rendered.title.endswith("…") and rendered.body.endswith("…")
+
+
+def test_literal_desk_check_texts() -> None:
+    assert render("desk.check", {"clinic": POLY}, "en") == Rendered(
+        "Notifications work",
+        "This is a test from the registry desk at Polyclinic No. 5. "
+        "You do not need to do anything.")
+    assert render("desk.check", {"clinic": POLY}, "ru") == Rendered(
+        "Уведомления работают",
+        "Это проверочное уведомление из регистратуры (Поликлиника № 5). "
+        "Делать ничего не нужно.")
+    assert render("desk.check", {"clinic": POLY}, "kk") == Rendered(
+        "Хабарламалар жұмыс істейді",
+        "Бұл — № 5 емхана тіркеу бөлімінен жіберілген сынақ хабарламасы. "
+        "Сізге ештеңе істеудің қажеті жоқ.")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_desk_check_without_a_clinic_name_still_reads(language: str) -> None:
+    for payload in ({}, {"clinic": None}, {"clinic": names("", " ", "")}):
+        rendered = render("desk.check", payload, language)
+        within_limits(rendered)
+        assert rendered.body == templates.DESK_CHECK["unnamed"][language]
+    # A name in one language only is used in the others (a name is better than none).
+    only = render("desk.check", {"clinic": {"ru": "Поликлиника № 5"}}, language)
+    assert "Поликлиника № 5" in only.body
+    long_name = render("desk.check", {"clinic": names(*["Ұзын атау " * 30] * 3)}, language)
+    within_limits(long_name)
 
 
 def test_missing_names_fall_back_to_plain_words() -> None:
