@@ -94,7 +94,7 @@ async def stack(engine: AsyncEngine, auth_settings: AuthSettings
         app = create_app(settings, auth_settings, engine=engine, today=clock,
                          notify_settings=notify)
         options = {**uvicorn_options(settings), "log_level": "warning", "access_log": False,
-                   "lifespan": "on"}
+                   "lifespan": "on", "timeout_graceful_shutdown": WORKER_STOP_SECONDS}
         worker_engine = create_engine(engine.url.render_as_string(hide_password=False),
                                       pool_size=3, max_overflow=2,
                                       application_name=WORKER_NAME)
