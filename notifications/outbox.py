@@ -28,10 +28,11 @@ EVENT_KINDS: Final = {
 COLUMNS: Final = "person_id, kind, payload, dedupe_key"
 
 
-def cte(name: str, select_sql: str) -> str:
+def cte(name: str, select_sql: str, returning: str = "1") -> str:
     """A ``WITH`` member ``name`` that writes every row of ``select_sql`` (columns
     ``COLUMNS``) to the outbox and returns one row per event written (a retried change whose
-    ``dedupe_key`` is there already writes nothing)."""
+    ``dedupe_key`` is there already writes nothing); ``returning``: the outbox columns each
+    row carries (``id`` for a caller that needs the event's id)."""
     return (f"{name} AS (INSERT INTO notify.outbox ({COLUMNS}) {select_sql} "
-            "ON CONFLICT (dedupe_key) DO NOTHING RETURNING 1)")
+            f"ON CONFLICT (dedupe_key) DO NOTHING RETURNING {returning})")
 
