@@ -61,6 +61,7 @@ class AuthService:
                  gateway: SmsGateway | None = None) -> None:
         self.settings = settings
         self._engine = engine
+        self.engine = engine
         self.secrets = Secrets.from_settings(settings)
         self.keyring = KeyRing(engine, self.secrets, Schedule.from_settings(settings))
         self.sessions = Sessions(engine, self.secrets, settings, self._mint)

@@ -15,6 +15,7 @@ from enum import Enum
 import strawberry
 from strawberry.types import Info
 
+from auth import throttle
 from auth.errors import Refused
 from auth.identifiers import mask_iin
 from auth.principals import Staff
@@ -25,15 +26,18 @@ from backend.access.types import DeviceSession, UserError
 from backend.errors import NotFound
 from backend.gql.context import Context
 from backend.gql.enums import V, mirrors
-from backend.gql.nodes import global_id
+from backend.gql.nodes import global_id, parse_global_id
 from backend.i18n import pick
-from backend.inbox.types import PushDeviceType
+from backend.inbox.types import PlatformType, PushDeviceType
 from backend.messages import message
 from backend.models.audit import ActorKind
 from backend.reference.types import CategoryType
 from backend.status.engine import compute_status
 from backend.status.texts import STATUS_NAMES, reason_text
 from backend.status.types import InsuranceStatusCode
+from notifications import checks
+from notifications.checks import CheckReport
+from notifications.models import DELIVERY_STATES
 
 
 async def look(info: Info[Context, None], person_id: uuid.UUID, purpose: str,
@@ -133,6 +137,23 @@ class PatientWindow:
                 for row in await center.devices(self.window.person_id))
         return OnboardingProgress.of(progress, pushes, info.context.auth.desk.now())
 
+    @strawberry.field(description="A notification check sent in this window "
+                                  "(checkNotifications), as it stands now.")
+    async def notification_check(self, info: Info[Context, None],
+                                 id: strawberry.ID) -> NotificationCheck:
+        type_name, key = parse_global_id(str(id))
+        center = info.context.notifications
+        report = None
+        if type_name == "NotificationCheck" and key.isdigit():
+            async with center.engine.connect() as conn:
+                report = await checks.check_states(
+                    conn, int(key), person_id=self.window.person_id,
+                    stale_after_days=center.settings.stale_after_days)
+        if report is None or report.created_at < self.window.opened_at:
+            raise NotFound(message("not_found"))
+        await look(info, self.window.person_id, "notification_check", self.window)
+        return NotificationCheck.of(report)
+
     @strawberry.field(description="The patient, as far as onboarding help needs.")
     async def patient(self, info: Info[Context, None]) -> DeskPatient:
         person = await info.context.loaders.person.load(self.window.person_id)
@@ -172,6 +193,99 @@ class OnboardingProgress:
                    code_expires_at=progress.expires_at,
                    scanned_at=progress.scanned_at, signed_in_at=progress.signed_in_at,
                    device_name=progress.device_name)
+
+
+@strawberry.enum(description="What became of a push to one phone.")
+@mirrors(DELIVERY_STATES)
+class DeliveryState(Enum):
+    PENDING = V("pending", description="Waiting to go: now, or held (see heldUntil).")
+    SENDING = V("sending", description="The call to Firebase is under way.")
+    SENT = V("sent", description="Firebase accepted it for the phone; the phone shows it "
+                                 "once online with notifications allowed.")
+    REJECTED = V("rejected", description="The app on this phone no longer receives pushes "
+                                         "(removed or reinstalled): opening it registers again.")
+    DEAD = V("dead", description="Sending failed and was given up (our side or Firebase).")
+    CANCELLED = V("cancelled", description="The phone was signed out or moved before it went.")
+    UNKNOWN = V("unknown", description="The sender stopped during the call: it may or may not "
+                                       "have arrived, and is not sent again.")
+
+
+@strawberry.type(name="DeviceCheck", description="One phone of the patient and the check's push to it.")
+class DeviceCheckType:
+    platform: PlatformType = strawberry.field(description="android, ios or web.")
+    app_version: str = strawberry.field(description="The app's version when it registered.")
+    last_seen_at: datetime = strawberry.field(description="When the app last registered it.")
+    state: DeliveryState | None = strawberry.field(
+        description="What became of the push (null: none was made; see notReached).")
+    held_until: datetime | None = strawberry.field(
+        description="A pending push waits until then (quiet hours, or a retry).")
+    held_for: str | None = strawberry.field(description="QUIET_HOURS or RETRY, when held.")
+    not_reached: str | None = strawberry.field(
+        description="Why this phone gets no push: the reason it was retired (SIGNED_OUT, "
+                    "UNREGISTERED, MOVED…), NOT_SEEN_RECENTLY, or REGISTERED_AFTER_CHECK "
+                    "(null while the check is still to be taken).")
+
+
+@strawberry.type(description="A test push to every phone of the patient, and where it stands.")
+class NotificationCheck:
+    id: strawberry.ID = strawberry.field(description="Ask for it again to follow it.")
+    sent_at: datetime = strawberry.field(description="When the desk sent it.")
+    dispatched: bool = strawberry.field(description="Whether the notification service has "
+                                                    "taken it (before that, no state).")
+    finished: bool = strawberry.field(description="Whether nothing more will change.")
+    devices: list[DeviceCheckType] = strawberry.field(
+        description="Every phone of the patient, those that get pushes first.")
+
+    @classmethod
+    def of(cls, report: CheckReport) -> NotificationCheck:
+        """The GraphQL view of a ``notifications`` check report (never a token)."""
+        return cls(id=global_id("NotificationCheck", report.event_id),
+                   sent_at=report.created_at, dispatched=report.dispatched,
+                   finished=report.finished, devices=[
+                       DeviceCheckType(platform=PlatformType(d.platform),
+                                       app_version=d.app_version, last_seen_at=d.last_seen_at,
+                                       state=None if d.state is None else DeliveryState(d.state),
+                                       held_until=d.held_until, held_for=d.held_for,
+                                       not_reached=d.not_reached)
+                       for d in report.devices])
+
+
+@strawberry.type(description="The result of sending a notification check.")
+class NotificationCheckPayload:
+    check: NotificationCheck | None = strawberry.field(description="The check, on success.")
+
+
+async def check_notifications(info: Info[Context, None], window: Window) -> NotificationCheck:
+    """Send one test push to the window's patient (at most ``desk_checks_per_person`` an hour:
+    ``RATE_LIMITED``), recorded in their access log."""
+    context = info.context
+    staff = context.require_staff()
+    settings = context.auth.settings
+    await throttle.hit(context.auth.engine, f"desk-check:person:{window.person_id}",
+                       throttle.Limit(settings.desk_checks_per_person, 3600))
+    await look(info, window.person_id, "notification_check", window)
+    clinic = await clinic_names(context, staff)
+    center = context.notifications
+    async with center.engine.begin() as conn:
+        event = await checks.send_check(conn, window.person_id, uuid.uuid4().hex, clinic)
+        if event is None:  # a fresh key cannot have been used
+            raise RuntimeError("the check was not written")
+        report = await checks.check_states(conn, event, person_id=window.person_id,
+                                           stale_after_days=center.settings.stale_after_days)
+    if report is None:
+        raise RuntimeError("the check just written is missing")
+    return NotificationCheck.of(report)
+
+
+async def clinic_names(context: Context, staff: Staff) -> dict[str, str]:
+    """The worker's clinic in kk, ru and en (the provider's names; the name on the account
+    in every language when the provider has none)."""
+    async with context.reads.connection() as db:
+        rows = await db.fetch("SELECT name_kk, name_ru, name_en FROM core.provider "
+                              "WHERE id = $1", staff.provider_id)
+    if not rows:
+        return dict.fromkeys(("kk", "ru", "en"), staff.provider_name)
+    return {"kk": rows[0][0], "ru": rows[0][1], "en": rows[0][2]}
 
 
 @strawberry.type(description="A consent code sent by SMS to a patient's phone on record.")

@@ -18,9 +18,11 @@ from auth.principals import Citizen, Staff
 from auth.tokens import Audience
 from backend.access.desk import (
     ConsentSmsPayload,
+    NotificationCheckPayload,
     OnboardingCodePayload,
     PatientWindow,
     PatientWindowPayload,
+    check_notifications,
     make_onboarding_code,
     record_onboarding_sign_in,
 )
@@ -203,6 +205,15 @@ class AccessMutations:
             return PatientWindowPayload(window=None, user_errors=await _failed(info, refusal))
         info.context.remember_window(global_id("PatientWindow", window.id), window)
         return PatientWindowPayload(window=PatientWindow.of(window), user_errors=[])
+
+    @strawberry.mutation(description="Registry desk: send one test push to every phone of the "
+                                     "patient through the real path, to follow with "
+                                     "PatientWindow.notificationCheck (3 per patient per "
+                                     "hour: RATE_LIMITED beyond).",
+                         extensions=guarded(StaffWithConsent()))
+    async def check_notifications(self, info: Ctx, window_id: AnId) -> NotificationCheckPayload:
+        window = await info.context.consent_window(str(window_id))
+        return NotificationCheckPayload(check=await check_notifications(info, window))
 
     @strawberry.mutation(description="Registry desk: a one-time code (10 minutes) that starts "
                                      "signing the patient in on a new phone; the patient "
