@@ -34,6 +34,10 @@ class AppSettings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = 8000
+    app_download_url: str = Field(
+        default="https://msqory.kz",
+        description="Where the desk's printed handouts send a phone to get the app (their QR "
+                    "code): the Fund's page with the official store links.")
     forwarded_allow_ips: str = Field(
         default="127.0.0.1",
         description="Proxies whose X-Forwarded-For is believed (comma-separated, or *): behind "

@@ -210,7 +210,8 @@ class DeliveryState(Enum):
                                        "have arrived, and is not sent again.")
 
 
-@strawberry.type(name="DeviceCheck", description="One phone of the patient and the check's push to it.")
+@strawberry.type(name="DeviceCheck",
+                 description="One phone of the patient and the check's push to it.")
 class DeviceCheckType:
     platform: PlatformType = strawberry.field(description="android, ios or web.")
     app_version: str = strawberry.field(description="The app's version when it registered.")

@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.routing import Route
 
+from auth.principals import Principal
 from auth.service import AuthService
 from auth.settings import AuthSettings
 from auth.sms import SmsGateway
@@ -32,6 +33,7 @@ from backend.api.request_id import RequestIdMiddleware
 from backend.api.server import BodyReadTimeout, ReadTimeouts
 from backend.db.engine import create_engine, create_session_factory
 from backend.db.reads import Reads
+from backend.desk.console import add_desk_console
 from backend.gql.context import Context, language_from_header
 from backend.gql.limits import Limits, Policy
 from backend.gql.persisted import Safelist
@@ -133,11 +135,19 @@ def create_app(
 
     async def context_for(request: Request) -> Context:
         runtime: Runtime = request.app.state.runtime
-        return Context(
-            principal=await runtime.auth.principal_from_header(
+        return await context_as(
+            request, await runtime.auth.principal_from_header(
                 request.headers.get("authorization")),
+            language_from_header(request.headers.get("accept-language")))
+
+    async def context_as(request: Request, principal: Principal, language: str) -> Context:
+        """The context of a request made as ``principal`` reading ``language`` (the API's
+        bearer token; the desk console's signed-in worker)."""
+        runtime: Runtime = request.app.state.runtime
+        return Context(
+            principal=principal,
             reads=runtime.reads,
-            header_language=language_from_header(request.headers.get("accept-language")),
+            header_language=language,
             rate_cache=runtime.rates,
             reference=runtime.reference,
             help=help_library,
@@ -151,7 +161,8 @@ def create_app(
 
     app = HardenedAPI(title="MHI citizens' API", lifespan=lifespan, docs_url=None, redoc_url=None)
     policy = Policy(production=settings.environment == "production", safelist=Safelist.load())
-    graphql = GraphQLApp(build_schema(limits, policy), context_factory=context_for,
+    schema = build_schema(limits, policy)
+    graphql = GraphQLApp(schema, context_factory=context_for,
                          query_seconds=limits.query_seconds,
                          graphiql=settings.graphiql_enabled)
     app.router.routes.append(
@@ -164,6 +175,9 @@ def create_app(
     ])
     app.add_middleware(RequestIdMiddleware)  # outermost: every answer and log line has the id
     add_probes(app)
+    add_desk_console(app, schema, context_as, help_library,
+                     secure_cookies=settings.environment != "development",
+                     app_link=settings.app_download_url)
     add_oauth(app)
     add_bulk_ingest(app)
     if settings.graphiql_enabled:

@@ -46,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--username", required=True)
     create.add_argument("--name", required=True, help="the worker's display name")
     create.add_argument("--provider-bin", required=True, help="the clinic's BIN")
+    create.add_argument("--role", choices=("worker", "admin"), default="worker",
+                        help="admin also manages the clinic's staff in the desk console")
     create.add_argument("--password-env", metavar="VAR",
                         help="read the password from this environment variable "
                              "(default: generate one and print it once)")

@@ -19,9 +19,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from auth.settings import AuthSettings
 from auth.tokens import Audience
-from backend.cli.dev_setup import ensure_demo_phones, ensure_dev_client
+from backend.cli.dev_setup import ensure_demo_phones, ensure_demo_staff, ensure_dev_client
 from backend.cli.registry import command
-from backend.cli.shared import auth_service, client_file, demo_login, refresh_statuses
+from backend.cli.shared import (
+    auth_service,
+    client_file,
+    demo_login,
+    refresh_statuses,
+    staff_file,
+)
 from backend.demo import generator
 from backend.demo.cast import CAST
 from backend.settings import PROJECT_ROOT, AppSettings
@@ -150,7 +156,7 @@ async def staff(args: argparse.Namespace) -> int:
                     else os.environ.get(args.password_env, ""))
         try:
             member = await auth.desk.create_staff(args.username, args.name, password, row[0],
-                                                  row[1])
+                                                  row[1], role=args.role)
         except ValueError as exc:
             print(str(exc), file=sys.stderr)
             return 1
@@ -276,7 +282,7 @@ def dev(args: argparse.Namespace) -> int:
     asyncio.run(demo(loaded))
     person = CAST[0]
     iin, phone = asyncio.run(demo_login(url, person.id))
-    kept = asyncio.run(_dev_notifications())
+    kept, staff = asyncio.run(_dev_notifications())
     base = f"http://{settings.host}:{settings.port}"
     print(
         BANNER.format(
@@ -288,6 +294,9 @@ def dev(args: argparse.Namespace) -> int:
             fcm=NotifySettings().fcm_local_url,
             client_id=kept["client_id"],
             client_file=client_file(settings),
+            clinic=staff["clinic"],
+            admin_password=staff["demo-admin"],
+            desk_password=staff["demo-desk"],
         )
     )
     mhi = Path(sys.executable).with_name("mhi")
@@ -303,11 +312,13 @@ def dev(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _dev_notifications() -> dict[str, str]:
-    """Demo phones for the cast, and the development integrator's credentials."""
+async def _dev_notifications() -> tuple[dict[str, str], dict[str, str]]:
+    """Demo phones for the cast, the development integrator's credentials, and the demo
+    clinic's administrator and desk worker."""
     async with auth_service() as (auth, engine):
         await ensure_demo_phones(engine)
-        return await ensure_dev_client(auth, client_file(AppSettings()))
+        staff = await ensure_demo_staff(auth, engine, staff_file(AppSettings()))
+        return await ensure_dev_client(auth, client_file(AppSettings())), staff
 
 
 @command("export-schema")
@@ -343,6 +354,7 @@ BANNER = """
 ────────────────────────────────────────────────────────────────────────
  MHI citizens' API is starting
 
+   desk       {base}/desk      the registry-desk console (see below)
    GraphiQL   {base}/graphql
    SMS sink   {base}/dev/sms     (or `.venv/bin/mhi sms`)
    health     {base}/healthz      readiness {base}/readyz
@@ -351,6 +363,11 @@ BANNER = """
    database   {db}
    worker     `mhi worker` runs alongside: pushes, and statuses as time passes
    fcm-local  {fcm}/   the pushes demo phones received (or `.venv/bin/mhi pushes`)
+
+ Registry desk ({clinic}): open {base}/desk and sign in as the desk worker
+   demo-desk / {desk_password}      or the clinic's administrator  demo-admin / {admin_password}
+ To help the demo citizen, open the patient with "No app: consent by SMS" and IIN {iin};
+ the code the patient would read out is at {base}/dev/sms.
 
  Sign in as the demo citizen {name}: IIN {iin}, phone {phone}.
  In GraphiQL run

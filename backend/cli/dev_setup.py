@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import json
 import os
+import secrets
 import time
 import uuid
 from datetime import datetime
@@ -16,6 +17,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
+from sqlalchemy import text as sa_text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from auth.clients import parse_scopes
@@ -59,6 +61,44 @@ async def ensure_dev_client(auth: AuthService, path: Path) -> dict[str, str]:
     kept = {"client_id": created.info.id, "client_secret": created.secret}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(kept))  # noqa: ASYNC240
+    os.chmod(path, 0o600)
+    return kept
+
+
+DEMO_STAFF = (("demo-admin", "Айгерим Сапарова", "admin"),
+              ("demo-desk", "Данияр Ахметов", "worker"))
+
+
+async def ensure_demo_staff(auth: AuthService, engine: AsyncEngine,
+                            path: Path) -> dict[str, str]:
+    """A demo clinic's administrator and desk worker (the first clinic of the demo), their
+    passwords made once and kept 0600 in ``path``: ``{"clinic": …, username: password…}``."""
+    kept = read_kept(path)
+    async with engine.connect() as conn:
+        row = (await conn.execute(sa_text(
+            "SELECT id, name_ru FROM core.provider ORDER BY bin LIMIT 1"))).first()
+        if row is None:
+            raise RuntimeError("the demo has no clinic")
+        names = set((await conn.execute(sa_text(
+            "SELECT username FROM auth.staff_account WHERE username = ANY(:u) AND active "
+            "AND password_hash IS NOT NULL"),
+            {"u": [name for name, _, _ in DEMO_STAFF]})).scalars())
+    if kept is not None and all(name in names and name in kept for name, _, _ in DEMO_STAFF):
+        return kept
+    kept = {"clinic": row[1]}
+    async with engine.begin() as conn:  # made again: the kept passwords were lost; the old
+        # accounts step aside (deactivated, renamed), keeping their audit and windows
+        await conn.execute(sa_text(
+            "UPDATE auth.staff_account SET username = username || '-' || "
+            "substr(md5(random()::text), 1, 6), active = false WHERE username = ANY(:u)"),
+            {"u": [name for name, _, _ in DEMO_STAFF]})
+    for username, display_name, role in DEMO_STAFF:
+        password = secrets.token_urlsafe(12)
+        await auth.desk.create_staff(username, display_name, password, row[0], row[1],
+                                     role=role)
+        kept[username] = password
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(kept, ensure_ascii=False))  # noqa: ASYNC240
     os.chmod(path, 0o600)
     return kept
 

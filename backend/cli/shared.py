@@ -69,6 +69,11 @@ async def refresh_statuses(engine: AsyncEngine, as_of: date) -> str:
             f"{done.changed:,} stored as changed, {done.events:,} events")
 
 
+def staff_file(settings: AppSettings) -> Path:
+    """Where the demo clinic's staff passwords are kept (development only)."""
+    return settings.data_dir / "dev-staff.json"
+
+
 def client_file(settings: AppSettings) -> Path:
     """Where the development client's credentials are kept."""
     return settings.data_dir / "dev-client.json"
