@@ -50,6 +50,7 @@ class AuditEntry:
     actor_name: str
     action: str
     target_username: str
+    by_command_line: bool
 
 
 def _not_found() -> Refused:
@@ -81,7 +82,8 @@ class StaffAdmin:
         async with self._engine.connect() as conn:
             await self._require_admin(conn, admin)
             rows = (await conn.execute(text(
-                "SELECT at, actor_name, action, target_username FROM auth.staff_audit "
+                "SELECT at, actor_name, action, target_username, actor_id IS NULL "
+                "FROM auth.staff_audit "
                 "WHERE provider_id = :p ORDER BY id DESC LIMIT :n"),
                 {"p": admin.provider_id, "n": limit})).all()
         return [AuditEntry(*row) for row in rows]

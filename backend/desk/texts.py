@@ -259,6 +259,10 @@ TEXTS: Mapping[str, Texts] = {
               "лично: код больше не покажется.",
         "en": "One-time code for {username}: {code}. It works until {time}. Hand it over in "
               "person: it is not shown again."},
+    "account_state": {"kk": "Күйі", "ru": "Состояние", "en": "Status"},
+    "command_line": {"kk": "жүйе әкімшісі (командалық жол)",
+                     "ru": "системный администратор (командная строка)",
+                     "en": "system administrator (command line)"},
     "active": {"kk": "Белсенді", "ru": "Активен", "en": "Active"},
     "inactive": {"kk": "Өшірілген", "ru": "Отключён", "en": "Deactivated"},
     "no_password": {"kk": "құпиясөз әлі орнатылмаған", "ru": "пароль ещё не задан",

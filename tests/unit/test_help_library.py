@@ -110,7 +110,7 @@ class TestBundledContent:
 
     def test_dated_and_of_readable_length(self, library: HelpLibrary, language: str) -> None:
         for article in library.articles(language):
-            assert article.updated <= date(2026, 11, 23), article.slug
+            assert article.updated <= date(2026, 12, 6), article.slug
             assert 150 <= len(article.plain_text().split()) <= 450, article.slug
             assert article.title and article.summary
 
