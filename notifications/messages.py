@@ -67,7 +67,7 @@ def build(group: Sequence[Claimed], earlier: Sequence[Mapping[str, Any]] = (),
     ``digest_key`` (``earlier``: payloads already pushed under that key today, so that the
     digest that replaces them on the phone counts the whole day).  ``now``: the sender's
     clock, from which APNs counts the expiry (None: this machine's)."""
-    newest = group[-1]  # the group is in id order
+    newest = group[-1]  # the group is in event order (``Sender._claim``)
     if (newest.digest_key is not None and len(group) + len(earlier) > 1) or _many(newest):
         every = [*earlier, *(claimed.payload for claimed in group)]
         rendered = templates.render_digest(every, newest.language)

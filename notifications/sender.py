@@ -50,7 +50,7 @@ SELECT d.device_id, d.digest_key, o.payload FROM notify.delivery d
 JOIN notify.outbox o ON o.id = d.event_id
 JOIN unnest(CAST(:devices AS bigint[]), CAST(:keys AS text[])) AS g(device_id, digest_key)
   ON d.device_id = g.device_id AND d.digest_key = g.digest_key
-WHERE d.state = 'sent' ORDER BY d.id
+WHERE d.state = 'sent' ORDER BY d.event_id, d.id
 """
 RECORD: Final = f"""
 UPDATE notify.delivery d SET state = u.state,
@@ -144,7 +144,9 @@ class Sender:
     async def _claim(self, conn: AsyncConnection) -> list[Claimed]:
         rows = (await conn.execute(text(CLAIM), {"limit": self.settings.send_batch,
                                                   "now": reading(self.clock)})).all()
-        return [Claimed(*row) for row in sorted(rows, key=lambda row: row[0])]
+        # In event order: one expansion writes a batch's deliveries in no set order, and a
+        # digest lists its payments (and a group names its newest) by event.
+        return [Claimed(*row) for row in sorted(rows, key=lambda row: (row[1], row[0]))]
 
     async def _earlier(self, conn: AsyncConnection, claimed: Sequence[Claimed]
                        ) -> dict[tuple[int, str | None], list[Mapping[str, Any]]]:

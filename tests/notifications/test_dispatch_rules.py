@@ -372,6 +372,25 @@ async def test_a_burst_of_service_payments_is_one_digest_then_the_day_is_recount
     assert [r.state for r in await deliveries(db)] == ["sent"] * 4
 
 
+async def test_a_digest_lists_its_events_in_order_whatever_the_delivery_ids(
+        db: AsyncEngine, fcm_local: FcmLocalServer, firebase: firebase_admin.App) -> None:
+    """One expansion writes a batch's deliveries in whatever order its join yields: the
+    digest names the clinics in the order of the events, not of the delivery rows."""
+    person = uuid.uuid4()
+    phone = await add_device(db, person, language="en")
+    burst = [paid(payment(5001, 1_240_000)), paid(payment(5002, 560_000, HOSPITAL))]
+    ids = [await add_event(db, person, "service.paid", payload) for payload in burst]
+    async with dispatcher(db, notify_settings(fcm_local.url), firebase) as worker:
+        await worker.expand_once()
+        await execute(db, "UPDATE notify.delivery SET id = 1000000 - id")  # newest event first
+        assert [r.event_id for r in await deliveries(db)] == ids[::-1]
+        await worker.drain()
+    [message] = pushes(fcm_local.state, phone.token)
+    assert message["notification"]["body"].endswith("at Polyclinic No. 5 and City Hospital "
+                                                    "No. 1.")
+    assert message["data"]["notificationId"] == notification_id(ids[-1])
+
+
 async def test_the_digest_day_ends_at_almaty_midnight(
         db: AsyncEngine, fcm_local: FcmLocalServer, firebase: firebase_admin.App) -> None:
     """A payment at 23:59:30 and one at 00:00:30 in Almaty (both 24 November in UTC) belong
