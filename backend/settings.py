@@ -34,7 +34,7 @@ class AppSettings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = 8000
-    app_download_url: str = Field(
+    download_url: str = Field(
         default="https://msqory.kz",
         description="Where the desk's printed handouts send a phone to get the app (their QR "
                     "code): the Fund's page with the official store links.")

@@ -177,7 +177,7 @@ def create_app(
     add_probes(app)
     add_desk_console(app, schema, context_as, help_library,
                      secure_cookies=settings.environment != "development",
-                     app_link=settings.app_download_url)
+                     app_link=settings.download_url)
     add_oauth(app)
     add_bulk_ingest(app)
     if settings.graphiql_enabled:
