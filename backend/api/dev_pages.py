@@ -11,13 +11,15 @@ from auth.settings import AuthSettings
 from auth.sms import DevSmsSink
 
 PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="refresh" content="5"><title>Development SMS</title>
-<link rel="icon" href="data:,"><link rel="stylesheet" href="/dev/sms.css"></head><body>
+<title>Development SMS</title>
+<link rel="icon" href="data:,"><link rel="stylesheet" href="/dev/sms.css"></head><body><main>
 <h1>Development SMS sink</h1>
-<p>Sign-in codes that the development gateway would have sent, newest first (refreshes every
-5 seconds). Production sends through a real gateway and has no such page.</p>
-<table><tr><th>sent (UTC)</th><th>to</th><th>text</th></tr>{rows}</table></body></html>"""
-STYLE = """body{font:16px system-ui;margin:2em;max-width:48em}td{padding:.3em .8em}
+<p>Sign-in and consent codes that the development gateway would have sent, newest first.
+Production sends through a real gateway and has no such page. <a href="/dev/sms">Refresh</a></p>
+<table><caption>Messages</caption><tr><th scope="col">sent (UTC)</th><th scope="col">to</th>
+<th scope="col">text</th></tr>{rows}</table></main></body></html>"""
+STYLE = """body{font:16px system-ui;margin:2em;max-width:60em}td{padding:.3em .8em}
+caption{text-align:left;font-weight:600}
 tr:nth-child(odd){background:#f3f3f3}
 """
 """The page's style, served as a file: the pages' CSP (``backend.api.headers``) allows no
