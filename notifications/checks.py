@@ -47,12 +47,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from notifications import devices, outbox
 from notifications.clock import NOW, Clock, reading
+from notifications.formatting import clip
 from notifications.models import LANGUAGES
 from notifications.settings import NotifySettings
 
 KIND: Final = "desk.check"
 KEY_PATTERN: Final = re.compile(r"[A-Za-z0-9_.:\-]{1,128}")
-NAME_LIMIT: Final = 200
+NAME_LIMIT: Final = 200  # a longer name is stored clipped (the push shows at most 60)
 STALE_AFTER_DAYS: Final[int] = int(NotifySettings.model_fields["stale_after_days"].default)
 # Why a device has no delivery of the check (besides its ``retired_reason``).
 NOT_SEEN_RECENTLY: Final = "NOT_SEEN_RECENTLY"
@@ -166,16 +167,16 @@ async def send_check(conn: AsyncConnection, person_id: uuid.UUID, key: str,
 
     ``key``: unique per check (a fresh UUID; letters, digits, ``_.:-``, at most 128), stored
     as ``dedupe_key`` ``desk.check:<key>``.  ``clinic``: the desk's clinic name in kk, ru
-    and en (``{"kk": …, "ru": …, "en": …}``, as events carry provider names); the push reads
-    "This is a test from the registry desk at <clinic>".  ValueError for a malformed key or
-    an incomplete name (the caller's bug, not the person's)."""
+    and en (``{"kk": …, "ru": …, "en": …}``, as events carry provider names; spaces
+    collapsed, clipped to ``NAME_LIMIT``); the push reads "This is a test from the registry
+    desk at <clinic>".  ValueError for a malformed key or a name missing in a language (the
+    caller's bug, not the person's)."""
     if not KEY_PATTERN.fullmatch(key):
         raise ValueError("a check's key: 1 to 128 letters, digits or _.:-")
-    names = {language: " ".join(str(clinic.get(language) or "").split())
+    names = {language: clip(" ".join(str(clinic.get(language) or "").split()), NAME_LIMIT)
              for language in LANGUAGES}
-    if not all(names.values()) or any(len(name) > NAME_LIMIT for name in names.values()):
-        raise ValueError(f"a clinic's name in each of {LANGUAGES}, at most {NAME_LIMIT} "
-                         "characters")
+    if not all(names.values()):
+        raise ValueError(f"a clinic's name in each of {LANGUAGES}")
     written = await conn.execute(text(WRITE), {
         "person": person_id, "payload": json.dumps({"clinic": names}, ensure_ascii=False),
         "key": f"{KIND}:{key}"})
