@@ -104,8 +104,11 @@ class Visit:
 def _time(value: datetime | str | None) -> str:
     if value is None:
         return ""
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return moment.astimezone(ALMATY).strftime("%H:%M")
+    try:  # a form's hidden field comes back as the browser sent it
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+        return moment.astimezone(ALMATY).strftime("%H:%M")
+    except (ValueError, OverflowError):
+        return ""
 
 
 def _day(value: str | None, language: str) -> str:
@@ -201,6 +204,8 @@ class DeskConsole:
                                     max_num_fields=20))
         except (UnicodeDecodeError, ValueError):
             fields = {}
+        if any("\x00" in key or "\x00" in value for key, value in fields.items()):
+            fields = {}  # no browser sends a NUL, and PostgreSQL text cannot hold one
         console = self._auth(request).console
         if not console.csrf_matches(visit.csrf_source, fields.get("csrf")):
             raise Refusal(403, text("csrf_title", visit.language),
@@ -303,6 +308,8 @@ class DeskConsole:
 
         @page("/sign-out", ("POST",))
         async def sign_out(visit: Visit) -> Response:
+            if visit.session is None:  # ended already (idle, deactivated): nothing to end
+                raise _GoSignIn(expired=True)
             await self._form(visit)
             await self._auth(visit.request).console.end(visit.cookie_token)
             response = RedirectResponse("/desk/sign-in?out=1", status_code=303)
@@ -319,12 +326,14 @@ class DeskConsole:
                 self._cookie(response, LANGUAGE_COOKIE, code, 365 * 86_400)
             return response
 
-        @page("/static/{name}")
-        async def static(visit: Visit, name: str) -> Response:
-            if name not in STATIC_FILES:
-                raise Refusal(404, text("not_found_title", visit.language), "")
+        async def static(request: Request) -> Response:
+            name = request.path_params["name"]
+            if name not in STATIC_FILES:  # no session is looked up (or touched) for a file
+                return Response("not found", status_code=404, media_type="text/plain")
             return FileResponse(STATIC / name, media_type=STATIC_FILES[name],
                                 headers={"Cache-Control": "no-cache"})
+
+        router.add_api_route("/static/{name}", static, methods=["GET"])
 
         # -- a patient ----------------------------------------------------------------------
 
@@ -505,6 +514,11 @@ class DeskConsole:
                 pt=lambda key, **fill: text(key, patient_language, **fill),
                 qr=qr_svg(self._app_link, text("get_app", patient_language)),
                 app_link=self._app_link)
+
+        @page("/{rest:path}")
+        async def unknown(visit: Visit, rest: str) -> Response:  # registered last
+            raise Refusal(404, text("not_found_title", visit.language),
+                          text("not_found_text", visit.language))
 
     # -- pages shared by several routes -----------------------------------------------------
 

@@ -356,6 +356,9 @@ TEXTS: Mapping[str, Texts] = {
                   "en": "Reload the page and try again."},
     "not_found_title": {"kk": "Бет табылмады", "ru": "Страница не найдена",
                         "en": "Page not found"},
+    "not_found_text": {"kk": "Мұндай бет жоқ. Басты беттен бастаңыз.",
+                       "ru": "Такой страницы нет. Начните с главной.",
+                       "en": "There is no such page. Start from the beginning."},
     "error_title": {"kk": "Қате", "ru": "Ошибка", "en": "Something went wrong"},
 }
 
