@@ -34,8 +34,9 @@ class CategoryType(Enum):
     STATUS = V("status", description="Your insurance status improved or changed.")
     REMINDERS = V("reminders", description="Payments coming due.")
     ANNOUNCEMENTS = V("announcements", description="News from the Fund.")
-    CRITICAL = V("critical", description="You are losing insured status: always on, cannot be "
-                                         "switched off.")
+    CRITICAL = V("critical", description="You are losing insured status, or the registry "
+                                         "desk is checking that your phones receive pushes "
+                                         "(you are there): always on, cannot be switched off.")
 
 
 @strawberry.enum(name="NotificationChannel", description="Where a notification reaches you.")
@@ -58,8 +59,8 @@ class NotificationType(Node):
     event_id: strawberry.Private[int]
     kind: str = strawberry.field(description="What happened: contribution.received, "
                                              "contribution.refunded, service.paid, "
-                                             "service.withdrawn, status.changed or "
-                                             "announcement.published.")
+                                             "service.withdrawn, status.changed, "
+                                             "announcement.published or desk.check.")
     category: CategoryType = strawberry.field(description="What it is about.")
     title: str = strawberry.field(description="A short headline.")
     body: str = strawberry.field(description="The text.")

@@ -10,6 +10,8 @@ password codes, and consent confirmed by an SMS code.
 - ``staff_setup_code``: a one-time code (hashed) to set or reset a password.
 - ``login_challenge.session_id``: the session that an onboarding's confirmation started (the
   desk follows the patient's steps: code shown, scanned, signed in, notifications on).
+- ``notify.device`` by person, retired devices included (the desk's check lists every phone of
+  a person and why it gets no pushes; the partial index held only live ones).
 - ``consent_challenge``: a code sent by SMS to a patient's phone on record, read out to the
   worker who asked for it (5 attempts, 5 minutes): consent for a patient without the app.
 
@@ -32,6 +34,8 @@ _NOW = sa.text("now()")
 
 
 def upgrade() -> None:
+    op.drop_index("ix_device_person", table_name="device", schema="notify")
+    op.create_index("ix_device_person", "device", ["person_id"], schema="notify")
     op.add_column("login_challenge", sa.Column("session_id", sa.Uuid(), nullable=True),
                   schema="auth")
     op.create_index("ix_login_challenge_window_id", "login_challenge", ["window_id"],
@@ -115,6 +119,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_device_person", table_name="device", schema="notify")
+    op.create_index("ix_device_person", "device", ["person_id"], schema="notify",
+                    postgresql_where=sa.text("retired_at IS NULL"))
     op.drop_table("consent_challenge", schema="auth")
     op.drop_index("ix_login_challenge_window_id", table_name="login_challenge", schema="auth")
     op.drop_column("login_challenge", "session_id", schema="auth")
