@@ -93,6 +93,7 @@ class ConsentSms:
     id: uuid.UUID
     expires_at: datetime
     masked_phone: str
+    person_id: uuid.UUID
 
 
 def mask_phone(phone: str) -> str:
@@ -391,7 +392,7 @@ class Desk:
                  "hash": self._secrets.digest("consent-sms", f"{challenge}:{code}"),
                  "expires": expires})
         self._login.send_later(phone, consent_text(code, clinic))
-        return ConsentSms(challenge, expires, mask_phone(phone))
+        return ConsentSms(challenge, expires, mask_phone(phone), person)
 
     async def open_window_by_sms(self, staff_id: uuid.UUID, provider_id: uuid.UUID,
                                  challenge_id: uuid.UUID, code: str) -> Window:

@@ -16,6 +16,7 @@ from strawberry.types import Info
 from auth.errors import Refused
 from auth.principals import Citizen, Staff
 from auth.tokens import Audience
+from backend.access import audit
 from backend.access.desk import (
     ConsentSmsPayload,
     NotificationCheckPayload,
@@ -184,6 +185,10 @@ class AccessMutations:
         except Refused as refusal:
             return ConsentSmsPayload(challenge_id=None, expires_at=None, masked_phone=None,
                                      user_errors=await _failed(info, refusal))
+        actor = audit.actor_of(staff)
+        if actor is not None:  # the patient reads in their log that the desk texted them
+            await audit.record(info.context.reads, actor, [sent.person_id],
+                               purpose="consent_sms", reason="desk", reference=str(sent.id))
         return ConsentSmsPayload(challenge_id=strawberry.ID(str(sent.id)),
                                  expires_at=sent.expires_at, masked_phone=sent.masked_phone,
                                  user_errors=[])

@@ -21,6 +21,12 @@ PURPOSES: Mapping[str, Texts] = {
     "onboarding_sign_in": {"kk": "жаңа телефонға кіруіңізге SMS кодыңызбен көмектесті",
                            "ru": "помог(ла) войти на новом телефоне по вашему SMS-коду",
                            "en": "helped you sign in on a new phone (confirmed by your SMS code)"},
+    "notification_check": {"kk": "телефондарыңызға сынақ хабарландыруын жіберді",
+                           "ru": "отправил(а) проверочное уведомление на ваши телефоны",
+                           "en": "sent a test notification to your phones"},
+    "consent_sms": {"kk": "тіркелген телефоныңызға SMS арқылы келісім кодын жіберді",
+                    "ru": "отправил(а) код согласия по SMS на ваш телефон из учёта",
+                    "en": "sent a consent code by SMS to your phone on record"},
     "eligibility": {"kk": "сақтандыру мәртебеңізді тексерді",
                     "ru": "проверил ваш статус страхования",
                     "en": "checked your insurance status"},
@@ -28,6 +34,7 @@ PURPOSES: Mapping[str, Texts] = {
 REASONS: Mapping[str, Texts] = {
     "consent": {"kk": "сіздің келісіміңізбен", "ru": "с вашего согласия",
                 "en": "with your consent"},
+    "desk": {"kk": "тіркеу орнында", "ru": "в регистратуре", "en": "at the registry desk"},
     "scope": {"kk": "келісімшарт бойынша рұқсатпен", "ru": "по разрешению договора",
               "en": "under its contract's permission"},
 }
@@ -43,4 +50,5 @@ ACTION: Texts = {
     "ru": "{actor} ({organization}) {reason} {purpose}.",
     "en": "{actor} ({organization}) {purpose} {reason}.",
 }
-ACTIONS = frozenset({"onboarding_code", "onboarding_sign_in", "eligibility"})
+ACTIONS = frozenset({"onboarding_code", "onboarding_sign_in", "eligibility",
+                     "notification_check", "consent_sms"})

@@ -142,8 +142,11 @@ class AccessEvent:
     organization: str = strawberry.field(description="The clinic or organization.")
     purpose: str = strawberry.field(description="What was looked at (a stable key: profile, "
                                                 "insurance_status, devices, onboarding_code, "
-                                                "onboarding_sign_in, eligibility).")
-    reason: str = strawberry.field(description="On what ground: consent or scope.")
+                                                "onboarding_sign_in, notification_check, "
+                                                "consent_sms, eligibility).")
+    reason: str = strawberry.field(description="On what ground: consent, desk (a consent "
+                                               "code asked for at the registry desk) or "
+                                               "scope.")
     text: str = strawberry.field(description="The look in one sentence, in the reader's "
                                              "language.")
 
