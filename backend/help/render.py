@@ -18,12 +18,15 @@ _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("
 
 @lru_cache(maxsize=256)
 def render_markdown(source: str) -> Markup:
-    """``source`` (Markdown) as sanitised HTML; headings start at ``h2`` (the page has the
-    ``h1``)."""
+    """``source`` (Markdown) as sanitised HTML; its top headings become ``h2``, the rest in
+    order below them (the page's ``h1`` is the article's title)."""
     html = _markdown.render(source)
-    for level in (3, 2, 1):  # "#" becomes h2: one h1 per page, the article's title
-        html = html.replace(f"<h{level}>", f"<h{level + 1}>").replace(
-            f"</h{level}>", f"</h{level + 1}>")
+    used = [level for level in range(1, 7) if f"<h{level}>" in html]
+    shift = 2 - used[0] if used else 0  # the article's top headings become h2 under its h1
+    order = range(6, 0, -1) if shift > 0 else range(1, 7)
+    for level in order:
+        to = min(6, max(2, level + shift))
+        html = html.replace(f"<h{level}>", f"<h{to}>").replace(f"</h{level}>", f"</h{to}>")
     clean = nh3.clean(html, tags=_ALLOWED_TAGS, attributes=_ALLOWED_ATTRIBUTES,
                       url_schemes={"https", "mailto", "tel"}, link_rel="noopener noreferrer")
     return Markup(clean)  # noqa: S704 (sanitised by nh3 just above)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -115,9 +116,15 @@ async def choose_language(page: Page, language: str) -> None:
 
 
 async def shot(page: Page, name: str) -> None:
-    """No serious or critical axe violation, and a screenshot to look at."""
-    await assert_accessible(page, name)
-    await looked_at(page, name)
+    """No serious or critical axe violation, and a screenshot to look at; what axe found
+    (minor and moderate included) is appended to ``.screenshots/desk-axe.txt``."""
+    result = await assert_accessible(page, name)
+    path = await looked_at(page, name)
+    found = Counter(v["impact"] for v in result["violations"])
+    rules = sorted({v["id"] for v in result["violations"]})
+    with (path.parent / "desk-axe.txt").open("a", encoding="utf-8") as summary:
+        summary.write(f"{name}: {len(result['passes'])} rules passed, violations "
+                      f"{dict(found) or 'none'} {rules or ''}\n")
 
 
 class TestSigningIn:
