@@ -77,11 +77,11 @@ class DeskPatient:
     async def insurance(self, info: Info[Context, None]) -> DeskInsurance:
         person_id = self.window.person_id
         await look(info, person_id, "insurance_status", self.window)
-        facts = await info.context.loaders.status_facts.load((person_id, "en"))
+        language = await info.context.language()  # the reason names payers in it
+        facts = await info.context.loaders.status_facts.load((person_id, language))
         result = compute_status(as_of=info.context.today, memberships=facts.memberships,
                                 contributions=facts.contributions,
                                 rates=await info.context.rates())
-        language = await info.context.language()
         category = result.reason.facts.get("category")
         row = None if category is None else await info.context.loaders.category.load(category)
         return DeskInsurance(status=InsuranceStatusCode(result.status.value),
