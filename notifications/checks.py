@@ -68,12 +68,12 @@ _DEVICE: Final = ", ".join(f"v.{column.strip()}" for column in devices.COLUMNS.s
 # have none; no row when there is no such check).
 STATES: Final = f"""
 WITH e AS (
-  SELECT id, person_id, created_at, dispatched_at, {NOW} AS now FROM notify.outbox
+  SELECT id, person_id, created_at, dispatched_at, {NOW} AS now, dedupe_key FROM notify.outbox
   WHERE id = :event AND kind = '{KIND}'
     AND (CAST(:person AS uuid) IS NULL OR person_id = CAST(:person AS uuid))
 )
 SELECT e.id, e.person_id, e.created_at, e.dispatched_at, e.now, {_DEVICE},
-  d.state, d.attempts, d.due_at, d.last_error, d.finished_at
+  d.state, d.attempts, d.due_at, d.last_error, d.finished_at, e.dedupe_key
 FROM e
 LEFT JOIN notify.device v ON v.person_id = e.person_id
 LEFT JOIN notify.delivery d ON d.event_id = e.id AND d.device_id = v.id
@@ -147,6 +147,9 @@ class CheckReport:
     dispatched_at: datetime | None
     now: datetime
     devices: tuple[DeviceCheck, ...]
+    key: str = ""
+    """The key the check was sent with (``send_check``): the caller's, e.g. to bind it to
+    the desk's consent window."""
 
     @property
     def finished(self) -> bool:
@@ -204,7 +207,7 @@ async def check_states(conn: AsyncConnection, event_id: int, *,
         if row[5] is None:  # no devices at all
             continue
         device = devices.DeviceRow(*row[5:15])
-        state, attempts, due_at, last_error, finished_at = row[15:]
+        state, attempts, due_at, last_error, finished_at = row[15:20]
         found.append(DeviceCheck(
             device_id=device.id, platform=device.platform, app_version=device.app_version,
             language=device.language, registered_at=device.registered_at,
@@ -214,8 +217,9 @@ async def check_states(conn: AsyncConnection, event_id: int, *,
             last_error=last_error, finished_at=finished_at,
             not_reached=None if state is not None else _not_reached(
                 device, now, dispatched_at, stale_after_days)))
+    key = str(rows[0][-1]).removeprefix(f"{KIND}:")
     return CheckReport(int(event), person, created_at, dispatched_at is not None,
-                       dispatched_at, now, tuple(found))
+                       dispatched_at, now, tuple(found), key)
 
 
 def _not_reached(device: devices.DeviceRow, now: datetime, dispatched_at: datetime | None,

@@ -149,8 +149,8 @@ class PatientWindow:
                 report = await checks.check_states(
                     conn, int(key), person_id=self.window.person_id,
                     stale_after_days=center.settings.stale_after_days)
-        if report is None or report.created_at < self.window.opened_at:
-            raise NotFound(message("not_found"))
+        if report is None or not report.key.startswith(f"{self.window.id.hex}:"):
+            raise NotFound(message("not_found"))  # a check of this window only
         await look(info, self.window.person_id, "notification_check", self.window)
         return NotificationCheck.of(report)
 
@@ -268,7 +268,8 @@ async def check_notifications(info: Info[Context, None], window: Window) -> Noti
     clinic = await clinic_names(context, staff)
     center = context.notifications
     async with center.engine.begin() as conn:
-        event = await checks.send_check(conn, window.person_id, uuid.uuid4().hex, clinic)
+        event = await checks.send_check(conn, window.person_id,
+                                        f"{window.id.hex}:{uuid.uuid4().hex}", clinic)
         if event is None:  # a fresh key cannot have been used
             raise RuntimeError("the check was not written")
         report = await checks.check_states(conn, event, person_id=window.person_id,

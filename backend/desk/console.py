@@ -54,6 +54,8 @@ SESSION_COOKIE = "desk_session"
 PRE_COOKIE = "desk_pre"
 LANGUAGE_COOKIE = "desk_lang"
 MAX_FORM_BYTES = 8192
+SECRET_FIELDS = frozenset({"password", "repeat"})
+MAX_SECRET = 512
 ALMATY = ZoneInfo("Asia/Almaty")
 STATIC_FILES = {"desk.css": "text/css; charset=utf-8",
                 "desk.js": "text/javascript; charset=utf-8"}
@@ -210,7 +212,10 @@ class DeskConsole:
         if not console.csrf_matches(visit.csrf_source, fields.get("csrf")):
             raise Refusal(403, text("csrf_title", visit.language),
                           text("csrf_text", visit.language))
-        return {key: value.strip()[:200] for key, value in fields.items()}
+        # Passwords exactly as typed (spaces are theirs, as in the API's staffSignIn); any
+        # other field trimmed and capped (each handler caps it again for its purpose).
+        return {key: value[:MAX_SECRET] if key in SECRET_FIELDS else value.strip()[:200]
+                for key, value in fields.items()}
 
     def _signed_in(self, visit: Visit) -> None:
         if visit.session is None:

@@ -467,8 +467,11 @@ class TestNotificationCheck:
         mine = await desk.window_on(token, person)  # a new consent: the old check is not in it
         elsewhere = await desk.window_on(token, other)
         check = await self.check(client, token, mine)
+        colleague = await desk.sign_in(await desk.staff())
+        theirs = await self.check(client, colleague, await desk.window_on(colleague, person))
         for window_id, check_id in (
                 (elsewhere, check["id"]), (mine, old_check["id"]),
+                (mine, theirs["id"]),  # the same patient, sent later, from another window
                 (mine, node_id("NotificationCheck", 10 ** 12)),
                 (mine, node_id("PatientWindow", window_key(mine))),
                 (mine, node_id("NotificationCheck", "abc"))):
