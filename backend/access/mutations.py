@@ -8,6 +8,7 @@ throttling is a ``RATE_LIMITED`` error with ``extensions.retryAfter``; an ended 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable
 from typing import Annotated
 
 import strawberry
@@ -15,6 +16,7 @@ from strawberry.types import Info
 
 from auth.errors import Refused
 from auth.principals import Citizen, Staff
+from auth.staff import Window
 from auth.tokens import Audience
 from backend.access import audit
 from backend.access.desk import (
@@ -60,6 +62,16 @@ AnId = Annotated[strawberry.ID, text_argument(ID_LENGTH, "The id as it was given
 
 async def _failed(info: Ctx, refusal: Refused) -> list[UserError]:
     return [UserError.of(refusal, await info.context.language())]
+
+
+async def _window_opened(info: Ctx, opening: Awaitable[Window]) -> PatientWindowPayload:
+    """The payload of a consent window being opened (by a code from the app or by SMS)."""
+    try:
+        window = await opening
+    except Refused as refusal:
+        return PatientWindowPayload(window=None, user_errors=await _failed(info, refusal))
+    info.context.remember_window(global_id("PatientWindow", window.id), window)
+    return PatientWindowPayload(window=PatientWindow.of(window), user_errors=[])
 
 
 @strawberry.type
@@ -165,13 +177,8 @@ class AccessMutations:
                                      "them for 15 minutes.", extensions=guarded(StaffOnly()))
     async def open_patient_window(self, info: Ctx, consent_code: Code) -> PatientWindowPayload:
         staff = info.context.require_staff()
-        try:
-            window = await info.context.auth.desk.open_window(
-                staff.staff_id, staff.provider_id, consent_code)
-        except Refused as refusal:
-            return PatientWindowPayload(window=None, user_errors=await _failed(info, refusal))
-        info.context.remember_window(global_id("PatientWindow", window.id), window)
-        return PatientWindowPayload(window=PatientWindow.of(window), user_errors=[])
+        return await _window_opened(info, info.context.auth.desk.open_window(
+            staff.staff_id, staff.provider_id, consent_code))
 
     @strawberry.mutation(description="Registry desk, for a patient without the app: send a "
                                      "6-digit consent code by SMS to the phone on record for "
@@ -203,13 +210,8 @@ class AccessMutations:
             challenge = uuid.UUID(str(challenge_id))
         except ValueError:
             challenge = uuid.UUID(int=0)  # matches nothing: answered as a wrong code
-        try:
-            window = await info.context.auth.desk.open_window_by_sms(
-                staff.staff_id, staff.provider_id, challenge, code)
-        except Refused as refusal:
-            return PatientWindowPayload(window=None, user_errors=await _failed(info, refusal))
-        info.context.remember_window(global_id("PatientWindow", window.id), window)
-        return PatientWindowPayload(window=PatientWindow.of(window), user_errors=[])
+        return await _window_opened(info, info.context.auth.desk.open_window_by_sms(
+            staff.staff_id, staff.provider_id, challenge, code))
 
     @strawberry.mutation(description="Registry desk: send one test push to every phone of the "
                                      "patient through the real path, to follow with "

@@ -1,14 +1,18 @@
-"""Fixtures of the ``notifications`` tests."""
+"""Fixtures of the ``notifications`` tests: fcm-local, firebase-admin on it, the database."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import firebase_admin
 import pytest
 import uvicorn
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from notifications.fcm_local import FcmLocal, create_app
+from notifications.gateway import close_app, open_app
+from tests.notifications.dispatch_helpers import notify_settings
 from tests.servers import serving
 
 # --- fcm-local: the FCM HTTP v1 server, under uvicorn in the session's event loop -----------
@@ -37,3 +41,20 @@ def fcm_local(fcm_local_server: FcmLocalServer) -> FcmLocalServer:
     """The session's fcm-local, emptied: no records, no counters, no faults."""
     fcm_local_server.state.reset()
     return fcm_local_server
+
+
+# --- what the dispatcher tests share ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+async def firebase(fcm_local_server: FcmLocalServer) -> AsyncIterator[firebase_admin.App]:
+    """One firebase-admin app on fcm-local (``gateway.open_app``) for the module's tests."""
+    app = open_app(notify_settings(fcm_local_server.url))
+    yield app
+    await close_app(app)
+
+
+@pytest.fixture
+def db(engine: AsyncEngine, committed: AsyncSession) -> AsyncEngine:
+    """The suite's database; the notify tables are emptied after the test (``committed``)."""
+    return engine

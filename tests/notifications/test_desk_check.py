@@ -7,18 +7,17 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from datetime import time, timedelta
 
 import firebase_admin
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from notifications import checks, devices, payloads, templates
 from notifications.checks import CheckReport, DeviceCheck
 from notifications.clock import Clock
-from notifications.gateway import close_app, open_app
 from notifications.models import CHANNELS, MUTABLE_CATEGORIES
 from tests.notifications.conftest import FcmLocalServer
 from tests.notifications.dispatch_helpers import (
@@ -52,20 +51,6 @@ TEXTS = {
            "This is a test from the registry desk at Polyclinic No. 5. "
            "You do not need to do anything."),
 }
-
-
-@pytest.fixture(scope="module")
-async def firebase(fcm_local_server: FcmLocalServer) -> AsyncIterator[firebase_admin.App]:
-    """One firebase-admin app on fcm-local (``gateway.open_app``) for the module's tests."""
-    app = open_app(notify_settings(fcm_local_server.url))
-    yield app
-    await close_app(app)
-
-
-@pytest.fixture
-def db(engine: AsyncEngine, committed: AsyncSession) -> AsyncEngine:
-    """The suite's database; the notify tables are emptied after the test (``committed``)."""
-    return engine
 
 
 async def send(engine: AsyncEngine, person: uuid.UUID, key: str | None = None,

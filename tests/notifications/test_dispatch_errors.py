@@ -8,7 +8,6 @@ import contextlib
 import random
 import socket
 import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -16,9 +15,9 @@ import firebase_admin
 import httpx
 import pytest
 from firebase_admin import exceptions, messaging
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from notifications.gateway import Outcome, Verdict, classify, close_app, open_app
+from notifications.gateway import Outcome, Verdict, classify
 from notifications.sender import backoff
 from notifications.settings import NotifySettings
 from tests.notifications.conftest import FcmLocalServer
@@ -36,20 +35,6 @@ from tests.notifications.dispatch_helpers import (
     received,
     scalar,
 )
-
-
-@pytest.fixture(scope="module")
-async def firebase(fcm_local_server: FcmLocalServer) -> AsyncIterator[firebase_admin.App]:
-    """One firebase-admin app on fcm-local (``gateway.open_app``) for the module's tests."""
-    app = open_app(notify_settings(fcm_local_server.url))
-    yield app
-    await close_app(app)
-
-
-@pytest.fixture
-def db(engine: AsyncEngine, committed: AsyncSession) -> AsyncEngine:
-    """The suite's database; the notify tables are emptied after the test (``committed``)."""
-    return engine
 
 
 def jitter() -> random.Random:

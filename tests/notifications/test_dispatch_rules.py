@@ -6,18 +6,16 @@ devices."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import firebase_admin
 import pytest
 from sqlalchemy import exc, text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from notifications import devices, preferences, templates
 from notifications.errors import NotifyError
-from notifications.gateway import close_app, open_app
 from tests.notifications.conftest import FcmLocalServer
 from tests.notifications.dispatch_helpers import (
     ALMATY,
@@ -52,20 +50,6 @@ from tests.notifications.dispatch_helpers import (
 )
 
 DAY = timedelta(days=1)
-
-
-@pytest.fixture(scope="module")
-async def firebase(fcm_local_server: FcmLocalServer) -> AsyncIterator[firebase_admin.App]:
-    """One firebase-admin app on fcm-local (``gateway.open_app``) for the module's tests."""
-    app = open_app(notify_settings(fcm_local_server.url))
-    yield app
-    await close_app(app)
-
-
-@pytest.fixture
-def db(engine: AsyncEngine, committed: AsyncSession) -> AsyncEngine:
-    """The suite's database; the notify tables are emptied after the test (``committed``)."""
-    return engine
 
 
 # --- 1. one event, two devices, two languages ---------------------------------------------
