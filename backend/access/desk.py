@@ -28,7 +28,14 @@ from backend.gql.context import Context
 from backend.gql.enums import V, mirrors
 from backend.gql.nodes import global_id, parse_global_id
 from backend.i18n import pick
-from backend.inbox.types import PlatformType, PushDeviceType
+from backend.inbox.types import CategoryType as NotificationCategory
+from backend.inbox.types import (
+    ChannelType,
+    PlatformType,
+    PreferencesType,
+    PushDeviceType,
+    QuietHoursType,
+)
 from backend.messages import message
 from backend.models.audit import ActorKind
 from backend.reference.types import CategoryType
@@ -97,6 +104,16 @@ class DeskPatient:
         sessions = await info.context.auth.sessions.list_active(str(self.window.person_id))
         return [DeviceSession.of(session, None) for session in sessions]
 
+    @strawberry.field(description="Push categories the patient switched off, and quiet hours.")
+    async def push_choices(self, info: Info[Context, None]) -> DeskPushChoices:
+        await look(info, self.window.person_id, "devices", self.window)
+        chosen = await info.context.notifications.preferences(self.window.person_id)
+        built = PreferencesType.build(chosen)
+        return DeskPushChoices(
+            switched_off=[switch.category for switch in built.switches
+                          if switch.channel is ChannelType.PUSH and not switch.enabled],
+            quiet_hours=built.quiet_hours)
+
     @strawberry.field(description="Phones registered for push notifications, and whether "
                                   "pushes reach them (to check notifications were turned on).")
     async def push_devices(self, info: Info[Context, None]) -> list[PushDeviceType]:
@@ -105,6 +122,15 @@ class DeskPatient:
         now = datetime.now().astimezone()
         return [PushDeviceType.build(row, now, center.settings.stale_after_days)
                 for row in await center.devices(self.window.person_id)]
+
+
+@strawberry.type(description="What the patient chose about pushes: categories switched off and "
+                             "quiet hours (to explain why a push did not come).")
+class DeskPushChoices:
+    switched_off: list[NotificationCategory] = strawberry.field(
+        description="Categories whose pushes the patient switched off (critical cannot be).")
+    quiet_hours: QuietHoursType | None = strawberry.field(
+        description="When pushes wait until morning, if set.")
 
 
 @strawberry.type(description="Fifteen minutes of consent to help one patient.")

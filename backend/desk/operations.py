@@ -21,6 +21,7 @@ WINDOW: Final = """query DeskPatient($id: ID!) { patientWindow(id: $id) {
   patient { firstName lastName maskedIin
     insurance { status statusName reason guaranteedUntil }
     pushDevices { platform appVersion lastSeenAt pushOn pushOffReason }
+    pushChoices { switchedOff quietHours { starts ends } }
     signedInDevices { deviceName platform signedInBy signedInAt } } } }"""
 MAKE_ONBOARDING: Final = f"""mutation DeskOnboardingCode($id: ID!) {{
   createOnboardingCode(windowId: $id) {{ onboardingCode {{ code qrText expiresAt }}

@@ -104,6 +104,7 @@ LIST_CAPS: Mapping[tuple[str, str], ListCap] = {
     ("Notification", "coveredServices"): ListCap(20),
     ("NotificationPreferences", "switches"): ListCap(12),
     ("ConsentSmsPayload", "userErrors"): ListCap(5),
+    ("DeskPushChoices", "switchedOff"): ListCap(6),
     ("NotificationCheck", "devices"): ListCap(20),
     ("OnboardingCodePayload", "userErrors"): ListCap(5),
     ("PatientWindowPayload", "userErrors"): ListCap(5),

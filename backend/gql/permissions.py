@@ -26,7 +26,7 @@ PERSONAL_TYPES = frozenset({
     "DeviceSession", "Eligibility", "InsuranceStatus", "MoneyFlowYear", "PatientWindow",
     "PatientWindowPayload", "SelfPaymentDue", "StatusChange", "StatusReason", "ConsentCode",
     "OnboardingCode", "OnboardingCodePayload", "ConsentSmsPayload", "OnboardingProgress",
-    "NotificationCheck", "NotificationCheckPayload", "DeviceCheck",
+    "NotificationCheck", "NotificationCheckPayload", "DeviceCheck", "DeskPushChoices",
     "KindTotal", "PayerTotal", "PackageTotal",
     "ProviderTotal", "Payer", "SignOutPayload", "IngestPayload", "RecordIssue", "IssueCount",
     "Notification", "NotificationConnection", "NotificationEdge", "PushDevice",

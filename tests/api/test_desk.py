@@ -488,7 +488,7 @@ class TestNoMoneyAtTheDesk:
         fields = {field["name"] for field in found["fields"]}
         assert not fields & {"contributions", "coveredServices", "moneyFlow"}
         assert fields == {"firstName", "lastName", "maskedIin", "insurance", "signedInDevices",
-                          "pushDevices"}
+                          "pushDevices", "pushChoices"}
         device = data(await graphql(client, TYPE_FIELDS, {"name": "PushDevice"}))["__type"]
         assert {field["name"] for field in device["fields"]} == {
             "id", "platform", "appVersion", "language", "timeZone", "registeredAt",

@@ -15,7 +15,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, time
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
@@ -38,7 +38,7 @@ from backend.help.library import Audience as HelpAudience
 from backend.i18n import format_date
 from backend.models import Person
 from backend.settings import AppSettings
-from notifications import devices
+from notifications import devices, preferences
 from notifications.devices import Registration
 from tests.api.conftest import TODAY, new_ip
 from tests.api.gql import data, graphql
@@ -587,6 +587,25 @@ class TestPatient:
         assert "The desk never sees payments or medical care." in shown
         home = await browser.get("/desk/")
         assert location in urls_of(home), "listed among the open consents"
+
+    async def test_the_page_says_which_pushes_the_patient_switched_off(
+            self, desk: Desk, engine: AsyncEngine) -> None:
+        clinic = await desk.clinic()
+        person = await desk.patient()
+        async with engine.begin() as conn:  # the patient's own choices, made in the app
+            await preferences.set_switch(conn, person.id, "announcements", "push", False)
+            await preferences.set_switch(conn, person.id, "payments", "push", False)
+            await preferences.set_switch(conn, person.id, "status", "inbox", False)
+            await preferences.set_quiet_hours(conn, person.id, preferences.Quiet(
+                time(22, 0), time(8, 0), "Asia/Almaty"))
+        browser = await desk.signed_in(clinic.worker)
+        patient = await browser.open_patient(await desk.consent_code(person))
+        shown = words(await browser.get(patient))
+        assert "The patient switched off: payments, news from the Fund." in shown
+        assert "Quiet hours: 22:00–08:00" in shown
+        await browser.get("/desk/language/ru?next=" + quote(patient))
+        shown = words(await browser.get(patient))
+        assert "Пациент отключил уведомления: взносы, новости Фонда." in shown
 
     async def test_no_iin_in_any_url_of_the_flows(self, desk: Desk) -> None:
         clinic = await desk.clinic()

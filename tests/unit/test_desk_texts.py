@@ -20,7 +20,7 @@ from backend.desk.texts import LANGUAGE_NAMES, TEXTS, text
 from backend.gql.limits import Limits
 from backend.gql.schema import build_schema
 from notifications import checks
-from notifications.models import DELIVERY_STATES
+from notifications.models import CATEGORIES, DELIVERY_STATES
 
 ROOT = Path(__file__).resolve().parents[2]
 DESK = ROOT / "backend" / "desk"
@@ -31,7 +31,7 @@ LANGUAGES = ("kk", "ru", "en")
 CALL = re.compile(r"""\b(?:p?t)\(\s*(["'])([^"']*)\1\s*([,)~])""")
 # text("key", language ...) in the console's own code.
 CONSOLE_CALL = re.compile(r"""\btext\(\s*"([^"]+)"\s*,""")
-BUILT_PREFIXES = {"off_", "state_", "step_", "audit_", "role_"}
+BUILT_PREFIXES = {"off_", "state_", "step_", "audit_", "role_", "cat_"}
 
 
 def fields(words: str) -> set[str]:
@@ -175,6 +175,11 @@ class TestBuiltKeys:
                                   source("auth/staff_admin.py")))
         assert written <= actions, written - actions
         missing = sorted(action for action in actions if f"audit_{action}" not in TEXTS)
+        assert missing == []
+
+    def test_every_notification_category(self) -> None:
+        missing = [category for category in CATEGORIES
+                   if f"cat_{category.upper()}" not in TEXTS]
         assert missing == []
 
     def test_every_role(self) -> None:
