@@ -11,7 +11,9 @@ import re
 import uuid
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 from playwright.async_api import Page, expect
@@ -22,6 +24,7 @@ from auth.service import AuthService
 from auth.staff import StaffMember
 from auth.tokens import Audience
 from backend.models import Person
+from notifications import preferences
 from tests.api.sms import new_phone
 from tests.browser.helpers import (
     TABLET,
@@ -35,6 +38,7 @@ from tests.factories import create_insured_employee, create_person, create_provi
 from tests.notifications.dispatch_helpers import add_device, pushes
 
 PASSWORD = "desk password 2026"
+ALMATY = ZoneInfo("Asia/Almaty")
 LANGUAGES = ("kk", "ru", "en")
 SIGNED_IN_AS = {"kk": "Сіз кірдіңіз", "ru": "Вы вошли как", "en": "Signed in as"}
 
@@ -207,6 +211,42 @@ class TestHelpingAPatient:
         for language in LANGUAGES:
             await choose_language(page, language)
             await shot(page, f"desk-check-{language}")
+
+    async def test_a_check_shows_a_rejected_phone_and_one_held_for_quiet_hours(
+        self, stack: Stack, page: Page, committed: AsyncSession
+    ) -> None:
+        clinic = await new_clinic(stack, committed)
+        person = await create_insured_employee(committed, phone=new_phone())
+        working = await add_device(stack.engine, person.id, language="ru")
+        gone = await add_device(stack.engine, person.id, language="ru")
+        stack.fcm.unregister([gone.token])  # the app was removed from this phone
+        sleeper = await create_insured_employee(committed, phone=new_phone())
+        await add_device(stack.engine, sleeper.id)
+        now = datetime.now(ALMATY)
+        async with stack.engine.begin() as conn:  # quiet hours around this very moment
+            await preferences.set_quiet_hours(conn, sleeper.id, preferences.Quiet(
+                (now - timedelta(hours=1)).time().replace(microsecond=0),
+                (now + timedelta(hours=2)).time().replace(second=0, microsecond=0),
+                "Asia/Almaty"))
+        await sign_in(page, clinic.worker)
+        await open_by_app_code(page, stack, person)
+        await choose_language(page, "ru")
+        await page.get_by_role("button", name="Проверить уведомления").click()
+        await expect(page.locator(".state-sent")).to_contain_text("Отправлено",
+                                                                  timeout=15_000)
+        await expect(page.locator(".state-rejected")).to_contain_text("Отклонено",
+                                                                      timeout=15_000)
+        assert len(pushes(stack.fcm, working.token)) == 1
+        await shot(page, "desk-check-rejected-ru")
+
+        await open_by_app_code(page, stack, sleeper)
+        await choose_language(page, "kk")
+        await expect(page.locator("#quiet-hours")).to_contain_text("Тыныштық сағаттары")
+        await page.get_by_role("button", name="Хабарландыруларды тексеру").click()
+        held_until = (now + timedelta(hours=2)).strftime("%H:%M")
+        await expect(page.locator(".state-pending")).to_contain_text(
+            f"Тыныштық сағаттары: {held_until} жіберіледі", timeout=15_000)
+        await shot(page, "desk-check-quiet-kk")
 
     async def test_open_by_sms_code_then_sign_the_patient_in_on_a_new_phone(
         self, stack: Stack, page: Page, committed: AsyncSession
