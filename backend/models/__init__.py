@@ -4,6 +4,7 @@ in a cycle.  Alembic reads ``Base.metadata`` from here."""
 from backend.models.audit import AccessLogEntry, ActorKind
 from backend.models.base import Base
 from backend.models.care import MedicalService, Provider, ServicePayment
+from backend.models.family import Guardianship, GuardianshipKind
 from backend.models.money import Contribution, Payer
 from backend.models.people import CategoryMembership, Person
 from backend.models.reference import ContributionRate, MinimumWage, PreferentialCategory, Region
@@ -16,6 +17,8 @@ __all__ = [
     "CategoryMembership",
     "Contribution",
     "ContributionRate",
+    "Guardianship",
+    "GuardianshipKind",
     "IngestionBatch",
     "MedicalService",
     "MinimumWage",

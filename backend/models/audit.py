@@ -18,6 +18,8 @@ class ActorKind(enum.StrEnum):
     STAFF = "staff"
     INTEGRATOR = "integrator"
     ADMIN = "admin"
+    GUARDIAN = "guardian"
+    """A parent or legal guardian reading their minor child's data."""
 
 
 class AccessLogEntry(Base):
