@@ -6,6 +6,7 @@ from backend.models.base import Base
 from backend.models.care import MedicalService, Provider, ServicePayment
 from backend.models.family import Guardianship, GuardianshipKind
 from backend.models.money import Contribution, Payer
+from backend.models.payee import PayeeAccount
 from backend.models.people import CategoryMembership, Person
 from backend.models.reference import ContributionRate, MinimumWage, PreferentialCategory, Region
 from backend.models.status import IngestionBatch, PersonStatus, StatusHistory
@@ -22,6 +23,7 @@ __all__ = [
     "IngestionBatch",
     "MedicalService",
     "MinimumWage",
+    "PayeeAccount",
     "Payer",
     "Person",
     "PersonStatus",
