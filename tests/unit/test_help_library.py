@@ -24,6 +24,8 @@ CITIZEN_TOPICS = (
     "service-not-received",
     "where-my-money-went",
     "privacy-and-access-log",
+    "how-to-pay",
+    "payment-came-back",
 )
 STAFF_TOPICS = ("desk-install-and-login", "desk-push-troubleshooting", "desk-explain-status")
 # Figures each article must state in every language (digit groups joined: "4 250" -> "4250").
@@ -34,6 +36,8 @@ FIGURES = {
     "read-a-contribution-receipt": {"121", "122", "3", "2", "25", "1406"},
     "service-not-received": {"1406"},
     "privacy-and-access-log": {"15", "1406"},
+    "how-to-pay": {"122", "121", "25", "12", "4250", "400", "5"},
+    "payment-came-back": {"2", "3", "25", "122", "1406"},
     "desk-install-and-login": {"6", "5", "1406"},
     "desk-explain-status": {"25", "3", "6", "60", "12", "15", "4250", "5950", "85000", "1406"},
 }
