@@ -23,6 +23,7 @@ class Scope(StrEnum):
     SERVICES_WRITE = "services:write"
     STATS_READ = "stats:read"
     ANNOUNCEMENTS_WRITE = "announcements:write"
+    GUARDIANSHIP_WRITE = "guardianship:write"
 
 
 @dataclass(frozen=True)

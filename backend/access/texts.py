@@ -27,6 +27,15 @@ PURPOSES: Mapping[str, Texts] = {
     "consent_sms": {"kk": "тіркелген телефоныңызға SMS арқылы келісім кодын жіберді",
                     "ru": "отправил(а) код согласия по SMS на ваш телефон из учёта",
                     "en": "sent a consent code by SMS to your phone on record"},
+    "child_profile": {"kk": "атыңызды және туған күніңізді",
+                      "ru": "ваше имя и дату рождения",
+                      "en": "your name and date of birth"},
+    "contributions": {"kk": "сіз үшін төленген жарналарды",
+                      "ru": "взносы, уплаченные за вас",
+                      "en": "the contributions paid for you"},
+    "covered_services": {"kk": "Қор сіз үшін төлеген медициналық көмекті",
+                         "ru": "медицинскую помощь, оплаченную за вас Фондом",
+                         "en": "the care the Fund paid for you"},
     "eligibility": {"kk": "сақтандыру мәртебеңізді тексерді",
                     "ru": "проверил ваш статус страхования",
                     "en": "checked your insurance status"},
@@ -37,6 +46,9 @@ REASONS: Mapping[str, Texts] = {
     "desk": {"kk": "тіркеу орнында", "ru": "в регистратуре", "en": "at the registry desk"},
     "scope": {"kk": "келісімшарт бойынша рұқсатпен", "ru": "по разрешению договора",
               "en": "under its contract's permission"},
+    "guardianship": {"kk": "ата-анаңыз немесе қамқоршыңыз ретінде",
+                     "ru": "как ваш родитель или опекун",
+                     "en": "as your parent or guardian"},
 }
 # "{actor} ({organization}) looked at {purpose} {reason}."
 SENTENCE: Texts = {
@@ -50,5 +62,8 @@ ACTION: Texts = {
     "ru": "{actor} ({organization}) {reason} {purpose}.",
     "en": "{actor} ({organization}) {purpose} {reason}.",
 }
+# A look by a person, not by someone of an organization (a parent): the same sentences
+# without "({organization})".
+ALONE = " ({organization})"
 ACTIONS = frozenset({"onboarding_code", "onboarding_sign_in", "eligibility",
                      "notification_check", "consent_sms"})

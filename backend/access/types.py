@@ -11,7 +11,7 @@ import strawberry
 from auth.errors import Refused
 from auth.sessions import Device, SessionInfo, Tokens
 from backend.access.audit import AccessRow
-from backend.access.texts import ACTION, ACTIONS, PURPOSES, REASONS, SENTENCE
+from backend.access.texts import ACTION, ACTIONS, ALONE, PURPOSES, REASONS, SENTENCE
 from backend.gql.enums import mirrors
 from backend.gql.nodes import global_id
 from backend.gql.strings import text_field
@@ -132,29 +132,37 @@ class ActorKindType(Enum):
     INTEGRATOR = strawberry.enum_value(
         "integrator", description="An integrated system (a clinic's or the Fund's).")
     ADMIN = strawberry.enum_value("admin", description="An administrator of the service.")
+    GUARDIAN = strawberry.enum_value(
+        "guardian", description="Your parent or legal guardian, while you are under 18.")
 
 
 @strawberry.type(description="One look at the person's data by someone else.")
 class AccessEvent:
     at: datetime = strawberry.field(description="When.")
     actor_kind: ActorKindType = strawberry.field(description="Who, by kind.")
-    actor_name: str = strawberry.field(description="The worker's or system's name.")
-    organization: str = strawberry.field(description="The clinic or organization.")
+    actor_name: str = strawberry.field(description="The worker's, system's or parent's name.")
+    organization: str = strawberry.field(description="The clinic or organization (empty for "
+                                                     "a parent).")
     purpose: str = strawberry.field(description="What was looked at (a stable key: profile, "
                                                 "insurance_status, devices, onboarding_code, "
+                                                "child_profile, contributions, "
+                                                "covered_services, "
                                                 "onboarding_sign_in, notification_check, "
                                                 "consent_sms, eligibility).")
     reason: str = strawberry.field(description="On what ground: consent, desk (a consent "
-                                               "code asked for at the registry desk) or "
-                                               "scope.")
+                                               "code asked for at the registry desk), "
+                                               "guardianship (a parent or guardian of a "
+                                               "minor) or scope.")
     text: str = strawberry.field(description="The look in one sentence, in the reader's "
                                              "language.")
 
     @classmethod
     def of(cls, row: AccessRow, language: str) -> AccessEvent:
         """The event in ``language``."""
-        template = ACTION if row.purpose in ACTIONS else SENTENCE
-        sentence = pick(template, language).format(
+        template = pick(ACTION if row.purpose in ACTIONS else SENTENCE, language)
+        if not row.organization:
+            template = template.replace(ALONE, "")
+        sentence = template.format(
             actor=row.actor_name, organization=row.organization,
             purpose=pick(PURPOSES.get(row.purpose, PURPOSES["profile"]), language),
             reason=pick(REASONS.get(row.reason, REASONS["scope"]), language))

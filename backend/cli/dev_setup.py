@@ -32,7 +32,8 @@ from notifications.settings import NotifySettings
 
 DEMO_PHONES = 4
 WAIT_SECONDS = 30.0
-SCOPES = "contributions:write services:write eligibility:read stats:read announcements:write"
+SCOPES = ("contributions:write services:write eligibility:read stats:read announcements:write"
+          " guardianship:write")
 
 
 def demo_token(n: int) -> str:

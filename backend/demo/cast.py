@@ -79,3 +79,9 @@ CAST: tuple[Profile, ...] = (
         "entrepreneur",
     ),
 )
+
+CAST_GUARDIANSHIPS: tuple[tuple[uuid.UUID, uuid.UUID, str], ...] = (
+    # Алина Ким is Дана Омарова's mother: the demo's parent with a child.
+    (CAST[5].id, CAST[3].id, "parent"),
+)
+"""(parent, child, kind) links the demo feeds as ``source='demo'``, from the child's birth."""

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from backend.db.bulk import deferred_indexes
 from backend.demo.care import SERVICE_PAYMENT_COLUMNS, CareBook
-from backend.demo.cast import CAST
+from backend.demo.cast import CAST, CAST_GUARDIANSHIPS
 from backend.demo.catalogue import SERVICES
 from backend.demo.money_flows import CONTRIBUTION_COLUMNS, Ledger, Row
 from backend.demo.population import (
@@ -205,6 +205,17 @@ async def _copy_chunk(
     await _copy(conn, "service_payment", SERVICE_PAYMENT_COLUMNS, payments)
 
 
+async def _link_cast_children(conn: AsyncConnection) -> None:
+    """The cast's parents and children (when the cast was loaded in full)."""
+    births = {profile.id: profile.birth_date for profile in CAST}
+    for number, (parent, child, kind) in enumerate(CAST_GUARDIANSHIPS, start=1):
+        await conn.execute(text(
+            "INSERT INTO core.guardianship (guardian_id, child_id, kind, valid_from, source,"
+            " source_record_id) VALUES (:parent, :child, :kind, :since, 'demo', :record)"),
+            {"parent": parent, "child": child, "kind": kind, "since": births[child],
+             "record": f"demo-guardianship-{number}"})
+
+
 async def generate(
     engine: AsyncEngine, *, people: int, seed: int, as_of: date, quiet: bool = False
 ) -> DemoReport:
@@ -236,6 +247,8 @@ async def generate(
                 totals[1] += len(chunk[3])
                 done += size
                 _progress(done, people, started, quiet)
+            if people >= len(CAST):
+                await _link_cast_children(conn)
             if not quiet:
                 sys.stderr.write("  building indexes and checking references…\n")
     async with engine.connect() as conn:

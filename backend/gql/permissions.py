@@ -31,6 +31,8 @@ PERSONAL_TYPES = frozenset({
     "ProviderTotal", "Payer", "SignOutPayload", "IngestPayload", "RecordIssue", "IssueCount",
     "Notification", "NotificationConnection", "NotificationEdge", "PushDevice",
     "NotificationPreferences", "NotificationSwitch", "QuietHours", "InboxPayload",
+    # A parent's minor children (me.children) and the integrators' feed of the links.
+    "Child", "GuardianshipPayload",
 })
 # Types anyone may read: reference data, help, page plumbing, sign-in results.
 PUBLIC_TYPES = frozenset({

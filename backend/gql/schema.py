@@ -19,6 +19,7 @@ from backend.access.types import Eligibility
 from backend.care.types import CoveredServiceType, ProviderType
 from backend.contributions.types import ContributionType
 from backend.errors import NotFound
+from backend.family.mutations import GuardianshipMutations
 from backend.gql.context import Context
 from backend.gql.enums import LanguageCode
 from backend.gql.errors import ErrorCodes
@@ -181,8 +182,10 @@ class Query:
 
 
 @strawberry.type(description="Everything a client can change.")
-class Mutation(AccessMutations, IngestMutations, NotificationMutations, AnnouncementMutations):
-    """Sign-in and sessions, the desk's consent, integrators' records, notifications."""
+class Mutation(AccessMutations, IngestMutations, NotificationMutations, AnnouncementMutations,
+               GuardianshipMutations):
+    """Sign-in and sessions, the desk's consent, integrators' records, notifications,
+    guardianship links."""
 
 
 class NoStoreMutations(SchemaExtension):

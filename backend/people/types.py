@@ -14,38 +14,24 @@ from backend.access import audit
 from backend.access.audit import AccessRow
 from backend.access.types import AccessEvent, DeviceSession
 from backend.allocations.types import MoneyFlowYear, money_flow
-from backend.care import repository as care
-from backend.care.types import CoveredServiceType, covered_services
+from backend.care.types import CoveredServiceType
 from backend.contributions import repository as contributions
-from backend.contributions.repository import ContributionRow
 from backend.contributions.service import month_view, window
 from backend.contributions.types import ContributionMonth, ContributionType
 from backend.errors import BadUserInput, NotFound
+from backend.family.types import ChildType
+from backend.family.types import children as children_of_parent
 from backend.gql.context import Context
 from backend.gql.enums import ContributionKindType, LanguageCode, PackageType
 from backend.gql.nodes import Node, global_id
 from backend.gql.pagination import Connection, dated_connection
 from backend.inbox.types import NotificationType, PreferencesType, PushDeviceType, inbox_page
 from backend.messages import message
-from backend.models.enums import ContributionKind, Package
+from backend.people.lists import contribution_page, covered_page
 from backend.people.repository import PersonRow
 from backend.reference.types import RegionType
 from backend.status import covered_months
 from backend.status.types import InsuranceStatus, insurance_status
-
-YEARS = (1, 9998)
-"""Years a list may be filtered by (the filter reads up to 1 January of the next year)."""
-
-
-def _year(year: int | None) -> int | None:
-    if year is not None and not YEARS[0] <= year <= YEARS[1]:
-        raise BadUserInput(message("range", name="year", low=YEARS[0], high=YEARS[1]))
-    return year
-
-
-async def receipts(rows: Sequence[ContributionRow], language: str) -> list[ContributionType]:
-    """Receipts for ``rows`` (their payers came with them)."""
-    return [ContributionType.build(row, language) for row in rows]
 
 
 @strawberry.type(name="Citizen", description="The signed-in person: profile, insurance, "
@@ -99,15 +85,8 @@ class CitizenType(Node):
         self, info: Info[Context, None], first: int | None = None, after: str | None = None,
         year: int | None = None, kind: ContributionKindType | None = None,
     ) -> Connection[ContributionType]:
-        domain_kind = None if kind is None else ContributionKind[kind.name]
-        year = _year(year)
-        language = await info.context.language()
-        return await dated_connection(
-            info.context, kind="contribution", first=first, after=after,
-            fetch=lambda db, limit, cursor: contributions.page(
-                db, self.person_id, limit=limit, after=cursor, year=year, kind=domain_kind),
-            key=lambda row: (row.period, row.id),
-            nodes=lambda rows: receipts(rows, language))
+        return await contribution_page(info, self.person_id, first=first, after=after,
+                                       year=year, kind=kind)
 
     @strawberry.field(description="The last months one by one, newest first, gaps included: "
                                   "a month nobody paid for is shown as missing, not skipped.")
@@ -132,15 +111,16 @@ class CitizenType(Node):
         self, info: Info[Context, None], first: int | None = None, after: str | None = None,
         year: int | None = None, package: PackageType | None = None,
     ) -> Connection[CoveredServiceType]:
-        domain_package = None if package is None else Package[package.name]
-        year = _year(year)
-        return await dated_connection(
-            info.context, kind="covered_service", first=first, after=after,
-            fetch=lambda db, limit, cursor: care.page(
-                db, self.person_id, limit=limit, after=cursor, year=year,
-                package=domain_package),
-            key=lambda row: (row.care_date, row.id),
-            nodes=lambda rows: covered_services(info.context, rows))
+        return await covered_page(info, self.person_id, first=first, after=after, year=year,
+                                  package=package)
+
+    @strawberry.field(description="Your minor children (as parent or legal guardian), youngest "
+                                  "last: their status, receipts and care. Each read of a "
+                                  "child's data is in the child's access log; a child's rows "
+                                  "never appear in your own lists. A child is no longer listed "
+                                  "from their 18th birthday.")
+    async def children(self, info: Info[Context, None]) -> list[ChildType]:
+        return await children_of_parent(info, self.person_id)
 
     @strawberry.field(description="Where the money went in a year (default: this year).")
     async def money_flow(self, info: Info[Context, None], year: int | None = None

@@ -81,7 +81,7 @@ class TestEveryOperation:
             assert home["insurance"]["reason"]["text"]
             covered.add("HomeScreen")
             for name in ("InsuranceStatus", "Receipts", "ContributionMonths",
-                         "CoveredServices", "WhereMyMoneyWent"):
+                         "CoveredServices", "WhereMyMoneyWent", "Children", "HowToPay"):
                 assert (await run(client, name, bearer))["me"]["id"] == home["id"]
                 covered.add(name)
             services = home["coveredServices"]["edges"]
@@ -90,6 +90,10 @@ class TestEveryOperation:
                                    {"id": services[0]["node"]["id"]})
                 assert detail["node"]["id"] == services[0]["node"]["id"]
                 covered.add("ServiceDetail")
+        parent = (await run(client, "Children", token(auth_service, 5)))["me"]
+        [child] = parent["children"]
+        assert (child["firstName"], child["relationship"]) == (CAST[3].first_name, "PARENT")
+        assert child["insurance"]["reason"]["text"]
         listing = await run(client, "HelpList", None, {"audience": "CITIZEN"})
         slug = listing["helpArticles"]["edges"][0]["node"]["slug"]
         article = await run(client, "HelpArticle", None, {"slug": slug})

@@ -13,8 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from auth.identifiers import parse_iin, validate_iin
 from backend.db.admin import drop_database
+from backend.db.reads import fetcher_of
 from backend.demo import generator
-from backend.demo.cast import CAST
+from backend.demo.cast import CAST, CAST_GUARDIANSHIPS
+from backend.family.repository import children_of
 from backend.rates.kinds import ContributionKind as K
 from backend.rates.repository import load_rate_book
 from backend.settings import AppSettings
@@ -154,6 +156,13 @@ class TestStatuses:
             book = await load_rate_book(conn)
             result = await status_of(conn, CAST[index].id, as_of=AS_OF, rates=book)
         assert result.status is expected
+
+    async def test_the_cast_has_a_parent_with_a_minor_child(self, demo: AsyncEngine) -> None:
+        async with demo.connect() as conn:
+            fetch = await fetcher_of(conn)
+            [child] = await children_of(fetch, CAST_GUARDIANSHIPS[0][0], AS_OF)
+        assert child.id == CAST_GUARDIANSHIPS[0][1]
+        assert child.last_name == CAST[3].last_name
 
     async def test_the_self_payer_in_grace_owes_arrears(self, demo: AsyncEngine) -> None:
         async with demo.connect() as conn:

@@ -1,0 +1,1 @@
+"""Parents and guardians of minors: the links integrators feed, and what a parent reads."""
