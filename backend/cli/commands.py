@@ -387,6 +387,9 @@ BANNER = """
  refreshSession(refreshToken:) renews the session; signOut ends it.
  Citizen 1 reads Kazakh; `.venv/bin/mhi token --demo 2` mints a token for a Russian reader
  (tests and benchmarks), `--demo 4` English.
+ Citizen 2 pays for himself and is a month behind: with his token, the how-to-pay screen
+ (mobile_contract/operations/HowToPay.graphql) shows the arrears, the payee's details and
+ what restores cover today, keeps it next month or prepays a year.
 
  Money reaching a phone: the first 4 cast people have a demo phone registered. In another
  terminal, `.venv/bin/mhi demo-payment --person 1` sends a contribution through the

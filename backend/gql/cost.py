@@ -117,6 +117,7 @@ LIST_CAPS: Mapping[tuple[str, str], ListCap] = {
     ("RecordIssue", "flags"): ListCap(10),
     ("ServiceAnomaly", "flags"): ListCap(10),
     ("SelfPaymentDue", "arrearsPeriods"): ListCap(60),
+    ("PaymentOption", "months"): ListCap(13),
 }
 CONNECTION_CAP = ListCap(MAX_PAGE, "first", DEFAULT_PAGE)
 

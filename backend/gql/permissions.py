@@ -27,7 +27,7 @@ PERSONAL_TYPES = frozenset({
     "PatientWindowPayload", "SelfPaymentDue", "StatusChange", "StatusReason", "ConsentCode",
     "OnboardingCode", "OnboardingCodePayload", "ConsentSmsPayload", "OnboardingProgress",
     "NotificationCheck", "NotificationCheckPayload", "DeviceCheck", "DeskPushChoices",
-    "KindTotal", "PayerTotal", "PackageTotal",
+    "KindTotal", "PayerTotal", "PackageTotal", "HowToPay", "PaymentOption",
     "ProviderTotal", "Payer", "SignOutPayload", "IngestPayload", "RecordIssue", "IssueCount",
     "Notification", "NotificationConnection", "NotificationEdge", "PushDevice",
     "NotificationPreferences", "NotificationSwitch", "QuietHours", "InboxPayload",
@@ -45,6 +45,8 @@ PUBLIC_TYPES = frozenset({
     "ContributionAnomaly", "ContributionAnomalyConnection", "ContributionAnomalyEdge",
     # The Fund's news: the same for everyone it reaches; names no person.
     "Announcement",
+    # The payee's published bank details (the State Corporation's): the same for everyone.
+    "PayeeAccount",
 })
 
 

@@ -87,7 +87,9 @@ from backend.status.models import (
     StatusResult,
 )
 
-__all__ = ["compute_status", "covered_months", "next_change_day", "status_changes"]
+__all__ = [
+    "compute_status", "covered_months", "month_amount", "next_change_day", "status_changes",
+]
 
 def compute_status(
     *,
@@ -256,15 +258,16 @@ def _self_payment(
     arrears = [month for month in range(window_start, due + 1) if month not in coverage.covered]
     next_month = coverage.first_uncovered(window_start)
     return SelfPayment(
-        monthly_amount_tiyn=_monthly_amount(rates, kind, next_month),
+        monthly_amount_tiyn=month_amount(rates, kind, next_month),
         next_period=month_start(next_month),
         next_due_date=due_date(next_month),
         arrears_periods=tuple(month_start(month) for month in arrears),
-        arrears_tiyn=sum(_monthly_amount(rates, kind, month) for month in arrears),
+        arrears_tiyn=sum(month_amount(rates, kind, month) for month in arrears),
+        kind=kind,
     )
 
 
-def _monthly_amount(rates: RateBook, kind: ContributionKind, month: int) -> int:
+def month_amount(rates: RateBook, kind: ContributionKind, month: int) -> int:
     """The amount of ``kind`` for a month; outside the published years, the nearest year's."""
     period = month_start(month)
     try:

@@ -115,7 +115,8 @@ class SelfPayment:
 
     ``next_period`` is the month the next payment will pay for (the oldest arrear, if any),
     due by ``next_due_date``; ``arrears_periods`` are unpaid months the next payment pays
-    first, oldest first, and ``arrears_tiyn`` their total.
+    first, oldest first, and ``arrears_tiyn`` their total; ``kind`` is the person's own kind of
+    contribution (a self-payment or an entrepreneur's), which prices the months.
     """
 
     monthly_amount_tiyn: int
@@ -123,6 +124,7 @@ class SelfPayment:
     next_due_date: date
     arrears_periods: tuple[date, ...]
     arrears_tiyn: int
+    kind: ContributionKind
 
 
 @dataclass(frozen=True)

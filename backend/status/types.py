@@ -15,6 +15,7 @@ from backend.gql.enums import ContributionKindType, mirrors
 from backend.gql.scalars import Money, YearMonth
 from backend.i18n import pick
 from backend.messages import message
+from backend.payment.types import HowToPay, how_to_pay
 from backend.reference.types import CategoryType
 from backend.status import Reason, compute_status, status_changes
 from backend.status.coverage import month_index, month_start
@@ -67,6 +68,8 @@ class StatusReason:
 
 @strawberry.type(description="What a person who pays for themself owes next.")
 class SelfPaymentDue:
+    person_id: strawberry.Private[uuid.UUID]
+    language: strawberry.Private[str]
     monthly_amount: Money = strawberry.field(description="One month's payment.")
     next_period: YearMonth = strawberry.field(
         description="The month the next payment pays for (the oldest unpaid month first).")
@@ -74,6 +77,11 @@ class SelfPaymentDue:
     arrears_periods: list[YearMonth] = strawberry.field(
         description="Unpaid months (at most 12, oldest first) that the next money pays first.")
     arrears: Money = strawberry.field(description="Total owed for those months.")
+
+    @strawberry.field(description="How to pay: the payee's details of the day, what to quote, "
+                                  "and what restores cover, keeps it, or prepays a year.")
+    async def how_to_pay(self, info: Info[Context, None]) -> HowToPay:
+        return await how_to_pay(info, self.person_id, self.language)
 
 
 @strawberry.type(description="A day on which the status (or its reason) changed.")
@@ -166,6 +174,8 @@ async def insurance_status(info: Info[Context, None], person_id: uuid.UUID) -> I
                           else YearMonth(result.last_paid_period)),
         grace_months=result.grace_months,
         self_payment=None if due is None else SelfPaymentDue(
+            person_id=person_id,
+            language=language,
             monthly_amount=Money.of_tiyn(due.monthly_amount_tiyn),
             next_period=YearMonth(due.next_period),
             next_due_date=due.next_due_date,

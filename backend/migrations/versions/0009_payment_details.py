@@ -11,8 +11,9 @@ passes the check digit; the account passes the IBAN check (mod 97 = 1); GCVPKZ2A
 Corporation's own BIC (it is the former State Pension Payment Centre, ГЦВП).
 
 ``valid_from`` 2020-01-01 is *not* a date the Fund published: the sources give none.  It is the
-day individuals' own contributions began, the earliest day self-payers paid anywhere; an
-operator who learns the real date (or new details) adds a row with ``mhi payee-account``.
+day individuals' own contributions began, the earliest day self-payers paid anywhere.  When the
+Fund publishes new details, a later migration adds a row with its own ``valid_from`` and source
+(never an edit of this one); with no row for a day the API says the details are not loaded.
 
 Revision ID: 0009
 Revises: 0008
