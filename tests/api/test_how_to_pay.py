@@ -7,6 +7,7 @@ The API tests' day is 2026-11-23: the month now due is September 2026 and the co
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import date
@@ -88,7 +89,8 @@ async def how_to_pay(client: httpx.AsyncClient, token: str) -> tuple[str, dict[s
 
 class TestArrears:
     async def test_one_month_behind_restores_with_it_and_keeps_with_the_next(
-        self, client: httpx.AsyncClient, committed: AsyncSession, auth_service: AuthService
+        self, client: httpx.AsyncClient, committed: AsyncSession, auth_service: AuthService,
+        log_lines: io.StringIO,
     ) -> None:
         person = await create_person(committed, language="ru")
         await employee_paid_through(committed, person, month(2025, 12), 12)
@@ -109,6 +111,7 @@ class TestArrears:
                                     "months": ["2026-09", "2026-10"], "payBy": "2026-11-25"}
         assert pay["prepayTwelveMonths"] == {"period": "2026-11", "amount": money("51000.00"),
                                              "months": months((2026, 11), 12), "payBy": None}
+        assert person.iin not in log_lines.getvalue()  # the IIN is in the answer, never a log
 
     async def test_paying_the_restore_amount_as_told_makes_a_lapsed_person_insured(
         self, client: httpx.AsyncClient, committed: AsyncSession, auth_service: AuthService
