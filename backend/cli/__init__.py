@@ -71,9 +71,13 @@ def build_parser() -> argparse.ArgumentParser:
     keys.add_argument("--now", action="store_true",
                       help="with rotate: sign with the new key at once (a compromised key)")
 
-    statuses = sub.add_parser("statuses", help="recompute the insurance statuses that are due")
-    statuses.add_argument("action", choices=["refresh"])
+    statuses = sub.add_parser("statuses", help="recompute the insurance statuses that are due; "
+                                               "warn the people whose cover ends soon")
+    statuses.add_argument("action", choices=["refresh", "warn"])
     statuses.add_argument("--as-of", help="the day to judge on (default: today in Almaty)")
+    statuses.add_argument("--all", action="store_true",
+                          help="refresh: recompute everyone once (after an upgrade that "
+                               "stores something new with each status)")
     worker = sub.add_parser("worker", help="the notification dispatcher, and statuses as "
                                            "time passes")
     worker.add_argument("--every", type=int, default=300, metavar="SECONDS",

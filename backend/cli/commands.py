@@ -27,6 +27,7 @@ from backend.cli.shared import (
     demo_login,
     refresh_statuses,
     staff_file,
+    warn_statuses,
 )
 from backend.demo import generator
 from backend.demo.cast import CAST
@@ -212,7 +213,8 @@ async def keys(args: argparse.Namespace) -> int:
 
 @command("statuses")
 async def statuses(args: argparse.Namespace) -> int:
-    """``mhi statuses refresh``: recompute the statuses that are due (the worker's job)."""
+    """``mhi statuses refresh [--all]``: recompute the statuses that are due (or everyone's);
+    ``mhi statuses warn``: today's warnings before cover ends (both are the worker's jobs)."""
     from backend.api.app import almaty_today
     from backend.runtime import open_engine, prepare_database
 
@@ -220,7 +222,10 @@ async def statuses(args: argparse.Namespace) -> int:
     engine = open_engine(settings, await prepare_database(settings))
     try:
         as_of = date.fromisoformat(args.as_of) if args.as_of else almaty_today()
-        print(await refresh_statuses(engine, as_of))
+        if args.action == "warn":
+            print(await warn_statuses(engine, as_of))
+        else:
+            print(await refresh_statuses(engine, as_of, everyone=args.all))
     finally:
         await engine.dispose()
     return 0

@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.cli.registry import command
-from backend.cli.shared import refresh_statuses
+from backend.cli.shared import refresh_statuses, warn_statuses
 from backend.settings import AppSettings
 from notifications.settings import NotifySettings
 
@@ -43,7 +43,9 @@ async def worker(args: argparse.Namespace) -> int:
     async def statuses() -> None:
         while not stop.is_set():
             try:
-                log.info(await refresh_statuses(engine, almaty_today()))
+                today = almaty_today()
+                log.info(await refresh_statuses(engine, today))
+                log.info(await warn_statuses(engine, today))
             except Exception:  # the database is away: try again next time
                 log.exception("the status job failed")
             with contextlib.suppress(TimeoutError):

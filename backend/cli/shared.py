@@ -53,20 +53,31 @@ async def demo_login(url: str, person_id: uuid.UUID) -> tuple[str, str]:
     return str(row[0]), str(row[1])
 
 
-async def refresh_statuses(engine: AsyncEngine, as_of: date) -> str:
-    """Recompute the statuses due on ``as_of`` (``mhi statuses refresh`` and the worker);
-    a line saying what was done."""
+async def refresh_statuses(engine: AsyncEngine, as_of: date, *, everyone: bool = False) -> str:
+    """Recompute the statuses due on ``as_of`` (``everyone``: all of them) (``mhi statuses
+    refresh`` and the worker); a line saying what was done."""
     from backend.db.engine import create_session_factory
     from backend.rates.repository import load_rate_book
     from backend.status.schedule import refresh_due
 
     async with create_session_factory(engine)() as session:
         rates = await load_rate_book(session)
-    done = await refresh_due(engine, today=as_of, rates=rates)
+    done = await refresh_due(engine, today=as_of, rates=rates, everyone=everyone)
     if done is None:
         return "another process is refreshing statuses"
     return (f"statuses on {as_of.isoformat()}: {done.computed:,} computed, "
             f"{done.changed:,} stored as changed, {done.events:,} events")
+
+
+async def warn_statuses(engine: AsyncEngine, as_of: date) -> str:
+    """Write the warnings due on ``as_of`` (``mhi statuses warn`` and the worker); a line."""
+    from backend.status.warnings import warn
+
+    async with engine.connect() as conn:
+        raw = await conn.get_raw_connection()
+        done = await warn(raw.driver_connection, as_of)
+    return (f"warnings on {as_of.isoformat()}: {done.due:,} people's cover ends in "
+            f"14 or 3 days, {done.written:,} warnings written")
 
 
 def staff_file(settings: AppSettings) -> Path:

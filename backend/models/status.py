@@ -12,7 +12,18 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Identity, Index, Text, func
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Text,
+    func,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.models.base import Base
@@ -29,10 +40,19 @@ class PersonStatus(Base):
     reason_code: Mapped[str] = mapped_column(Text)
     as_of: Mapped[date] = mapped_column(Date)
     stable_until: Mapped[date] = mapped_column(Date)
+    # The day the person becomes not insured if nothing new arrives (the day after
+    # ``guaranteed_until``; None: not insured already, or an open-ended category), and whether
+    # they pay for themselves: what the daily warnings job reads (``backend.status.warnings``).
+    drops_on: Mapped[date | None] = mapped_column(Date)
+    self_pays: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
                                                  server_default=func.now())
 
-    __table_args__ = (Index(None, "stable_until"),)
+    __table_args__ = (
+        Index(None, "stable_until"),
+        Index("ix_person_status_drops_on", "drops_on",
+              postgresql_where=text("drops_on IS NOT NULL")),
+    )
 
 
 class StatusHistory(Base):

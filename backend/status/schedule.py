@@ -29,10 +29,15 @@ DUE = (
     " ORDER BY p.id LIMIT $3"
 )
 
+EVERYONE = "SELECT p.id FROM core.person p WHERE p.id > $1 AND $2::date IS NOT NULL" \
+    " ORDER BY p.id LIMIT $3"
+
 
 async def refresh_due(engine: AsyncEngine, *, today: date, rates: RateBook,
-                      chunk: int = CHUNK) -> store.StatusRefresh | None:
-    """Recompute the statuses that are due on ``today``; None when another process is at it."""
+                      chunk: int = CHUNK, everyone: bool = False) -> store.StatusRefresh | None:
+    """Recompute the statuses that are due on ``today`` (``everyone``: every person's, once,
+    e.g. after an upgrade that stores something new with each status); None when another
+    process is at it."""
     total = store.StatusRefresh()
     async with engine.connect() as lock_conn:
         raw = await lock_conn.get_raw_connection()
@@ -46,7 +51,8 @@ async def refresh_due(engine: AsyncEngine, *, today: date, rates: RateBook,
                     work = await conn.get_raw_connection()
                     db: Any = work.driver_connection
                     async with db.transaction():
-                        people = [row[0] for row in await db.fetch(DUE, after, today, chunk)]
+                        people = [row[0] for row in await db.fetch(
+                            EVERYONE if everyone else DUE, after, today, chunk)]
                         if not people:
                             return total
                         total = total + await store.refresh(

@@ -15,12 +15,13 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from backend.rates.book import RateBook
 from backend.rates.kinds import ContributionKind
 from backend.status import ContributionFact, Membership, compute_status, next_change_day
+from backend.status.models import Status, StatusResult
 from notifications import outbox
 
 CHUNK = 5_000
@@ -46,11 +47,13 @@ CONTRIBUTIONS = (
 )
 UPSERT = (
     "INSERT INTO core.person_status (person_id, status, reason_code, as_of, stable_until,"
-    " updated_at) SELECT p, s, r, $4, u, now()"
-    " FROM unnest($1::uuid[], $2::text[], $3::text[], $5::date[]) AS t(p, s, r, u)"
+    " drops_on, self_pays, updated_at) SELECT p, s, r, $4, u, d, f, now()"
+    " FROM unnest($1::uuid[], $2::text[], $3::text[], $5::date[], $6::date[], $7::bool[])"
+    " AS t(p, s, r, u, d, f)"
     " ON CONFLICT (person_id) DO UPDATE SET status = excluded.status,"
     " reason_code = excluded.reason_code, as_of = excluded.as_of,"
-    " stable_until = excluded.stable_until, updated_at = now()"
+    " stable_until = excluded.stable_until, drops_on = excluded.drops_on,"
+    " self_pays = excluded.self_pays, updated_at = now()"
 )
 CHANGES = (
     "WITH changed AS (INSERT INTO core.status_history (person_id, changed_on, old_status,"
@@ -68,14 +71,15 @@ CHANGES = (
 )
 
 
-Computed = tuple[list[str], list[str], list[date],
+Computed = tuple[list[str], list[str], list[date], list[date | None], list[bool],
                  tuple[list[uuid.UUID], list[str | None], list[str], list[str]]]
 
 
 def _compute(people: Sequence[uuid.UUID], membership_rows: Sequence[Any],
              contribution_rows: Sequence[Any], stored: dict[uuid.UUID, str], today: date,
              rates: RateBook) -> Computed:
-    """Each person's status, reason and stable-until, and who changed (no I/O)."""
+    """Each person's status, reason, stable-until, the day they become not insured if
+    nothing new arrives, whether they pay for themselves, and who changed (no I/O)."""
     memberships: dict[uuid.UUID, list[Membership]] = defaultdict(list)
     for person, code, since, until in membership_rows:
         memberships[person].append(Membership(code, since, until))
@@ -85,6 +89,8 @@ def _compute(people: Sequence[uuid.UUID], membership_rows: Sequence[Any],
     statuses: list[str] = []
     reasons: list[str] = []
     stable: list[date] = []
+    drops: list[date | None] = []
+    self_pays: list[bool] = []
     changed: tuple[list[uuid.UUID], list[str | None], list[str], list[str]] = ([], [], [], [])
     for person in people:
         result = compute_status(as_of=today, memberships=memberships[person],
@@ -93,12 +99,23 @@ def _compute(people: Sequence[uuid.UUID], membership_rows: Sequence[Any],
         statuses.append(status)
         reasons.append(reason)
         stable.append(next_change_day(today, memberships[person]))
+        drops.append(drops_on(result))
+        self_pays.append(result.self_payment is not None)
         if stored.get(person) != status:
             changed[0].append(person)
             changed[1].append(stored.get(person))
             changed[2].append(status)
             changed[3].append(reason)
-    return statuses, reasons, stable, changed
+    return statuses, reasons, stable, drops, self_pays, changed
+
+
+def drops_on(result: StatusResult) -> date | None:
+    """The day a person becomes not insured if nothing new arrives: the day after their
+    guaranteed cover ends (None when they are not insured already, or when a category covers
+    them with no end)."""
+    if result.status is Status.NOT_INSURED or result.guaranteed_until is None:
+        return None
+    return result.guaranteed_until + timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -136,9 +153,9 @@ async def _refresh_chunk(db: Any, people: list[uuid.UUID], today: date, rates: R
     # The engine is pure Python: a thread keeps the event loop (other requests) moving.
     computed = await asyncio.to_thread(_compute, people, membership_rows, contribution_rows,
                                        stored, today, rates)
-    statuses, reasons, stable, changed = computed
+    statuses, reasons, stable, drops, self_pays, changed = computed
     changed_people, changed_from, changed_to, changed_why = changed
-    await db.execute(UPSERT, people, statuses, reasons, today, stable)
+    await db.execute(UPSERT, people, statuses, reasons, today, stable, drops, self_pays)
     written, events = 0, 0
     if changed_people:
         written, events = await db.fetchrow(CHANGES, changed_people, changed_from, changed_to,
