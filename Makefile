@@ -72,13 +72,14 @@ check: lint typecheck test fuzz ## everything CI cares about
 schema: $(STAMP) ## export graphql/schema.graphql from the code
 	$(BIN)/mhi export-schema
 
-bench: $(STAMP) ## benchmarks (print their figures): demo load, HomeScreen vs a raw floor, HomeScreen under a cost attack, sign-in timing, bulk ingestion vs COPY, pushes vs fcm-local
+bench: $(STAMP) ## benchmarks (print their figures): demo load, HomeScreen vs a raw floor, HomeScreen under a cost attack, sign-in timing, bulk ingestion vs COPY, pushes vs fcm-local, the day's warnings over 1M people
 	$(BIN)/python bench/demo_load.py
 	$(BIN)/python bench/home_screen.py
 	$(BIN)/python bench/cost.py
 	$(BIN)/python bench/sign_in.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/notify.py
+	$(BIN)/python bench/warnings.py
 
 lock: $(STAMP) ## re-resolve requirements.lock from pyproject.toml
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes \
