@@ -288,6 +288,7 @@ def dev(args: argparse.Namespace) -> int:
     person = CAST[0]
     iin, phone = asyncio.run(demo_login(url, person.id))
     kept, staff = asyncio.run(_dev_notifications())
+    warning = asyncio.run(_demo_warning(url))
     base = f"http://{settings.host}:{settings.port}"
     print(
         BANNER.format(
@@ -302,6 +303,7 @@ def dev(args: argparse.Namespace) -> int:
             clinic=staff["clinic"],
             admin_password=staff["demo-admin"],
             desk_password=staff["demo-desk"],
+            warning=warning,
         )
     )
     mhi = Path(sys.executable).with_name("mhi")
@@ -315,6 +317,35 @@ def dev(args: argparse.Namespace) -> int:
             child.terminate()
             child.wait(timeout=15)
     return 0
+
+
+async def _demo_warning(url: str) -> str:
+    """The cast member whose cover ends first, and when the worker warns them (the drop days
+    are stored once for a demo loaded before they were kept)."""
+    from backend.api.app import almaty_today
+    from backend.runtime import open_engine
+
+    engine = open_engine(AppSettings(), url)
+    try:
+        async with engine.connect() as conn:
+            stored = (await conn.execute(text(
+                "SELECT EXISTS (SELECT 1 FROM core.person_status WHERE drops_on IS NOT NULL)"
+            ))).scalar()
+        if not stored:
+            await refresh_statuses(engine, almaty_today(), everyone=True)
+        async with engine.connect() as conn:
+            row = (await conn.execute(text(
+                "SELECT p.first_name, p.last_name, s.drops_on FROM core.person_status s"
+                " JOIN core.person p ON p.id = s.person_id WHERE s.person_id = ANY(:cast)"
+                " AND s.drops_on IS NOT NULL ORDER BY s.drops_on LIMIT 1"),
+                {"cast": [person.id for person in CAST]})).first()
+    finally:
+        await engine.dispose()
+    if row is None:
+        return ""
+    return (f"\n Warnings: {row[0]} {row[1]}'s cover ends on {row[2]:%-d %B %Y} unless money"
+            " comes; the worker\n writes a critical status.warning 14 and 3 days before"
+            " (`.venv/bin/mhi statuses warn\n --as-of DATE` writes a given day's).\n")
 
 
 async def _dev_notifications() -> tuple[dict[str, str], dict[str, str]]:
@@ -395,11 +426,13 @@ BANNER = """
  Citizen 2 pays for himself and is a month behind: with his token, the how-to-pay screen
  (mobile_contract/operations/HowToPay.graphql) shows the arrears, the payee's details and
  what restores cover today, keeps it next month or prepays a year.
+ Citizen 6 (Alina Kim) is the mother of citizen 4 (Dana Omarova): with `--demo 6`,
+ mobile_contract/operations/Children.graphql shows her daughter's status, receipts and care.
 
  Money reaching a phone: the first 4 cast people have a demo phone registered. In another
  terminal, `.venv/bin/mhi demo-payment --person 1` sends a contribution through the
  integrator API (client {client_id}, secret in {client_file}) and prints the push that
  fcm-local recorded, in the person's language; then `{{ me {{ unreadNotifications
  notifications(first: 5) {{ edges {{ node {{ title body link }} }} }} }} }}` shows the inbox.
-────────────────────────────────────────────────────────────────────────
+{warning}────────────────────────────────────────────────────────────────────────
 """
