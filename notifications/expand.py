@@ -27,7 +27,9 @@ from notifications.settings import NotifySettings
 # grace period: insurance ends unless money comes) or not insured is critical: it cannot be
 # muted, because it is the one push that lets a person act before losing cover.  A desk's
 # check that the phones receive pushes is critical too: a switched-off category must not make
-# the check fail while the person stands at the desk (quiet hours still hold it).
+# the check fail while the person stands at the desk (quiet hours still hold it).  So is a
+# warning, 14 and 3 days ahead, that cover ends unless a contribution arrives: it is the push
+# that lets a person act in time (quiet hours hold it too).
 KIND_CATEGORY: Final = {
     "contribution.received": "payments",
     "contribution.refunded": "payments",
@@ -36,6 +38,7 @@ KIND_CATEGORY: Final = {
     "status.changed": "status",
     "announcement.published": "announcements",
     "desk.check": "critical",
+    "status.warning": "critical",
 }
 # ``reminders`` is a category people can switch, with no kind producing it yet.
 LOSS_STATUSES: Final = ("CONDITIONALLY_INSURED", "NOT_INSURED")

@@ -6,12 +6,14 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 from firebase_admin import messaging
 
 from notifications import payloads, templates
+from notifications.formatting import parse_day
 
 # How long FCM keeps a push for a phone that is off: news of money is still news in 3 days;
 # an announcement or a reminder is stale after one.
@@ -28,6 +30,14 @@ TTL: Final = {
 # never replaces a waiting push of its category (critical: "you are losing cover").
 KIND_TTL: Final = {"desk.check": timedelta(hours=1)}
 NOT_COLLAPSED: Final = ("desk.check",)
+# A warning that cover ends (``status.warning``) is wrong once that day has begun: FCM keeps it
+# no longer than until midnight before ``dropsOn`` in Kazakhstan (the status engine's days),
+# and one that is not sent by then is not sent at all (``Expired``).  Warnings share a collapse
+# key, an Android tag and an APNs collapse id of their own: the 3-day warning replaces the
+# 14-day one, waiting at FCM or shown on the phone, and never a "you are losing cover"
+# ``status.changed`` push (whose key is its category, and tag its event).
+COUNTRY_ZONE: Final = ZoneInfo("Asia/Almaty")
+KIND_COLLAPSE: Final = {"status.warning": "status.warning"}
 
 
 @dataclass(frozen=True)
@@ -61,6 +71,35 @@ class Push:
     data: dict[str, str]
 
 
+class Expired(Exception):
+    """The push would arrive too late to be true (a warning on or after its day)."""
+
+
+def _expires(claimed: Claimed) -> datetime | None:
+    """When the push of ``claimed`` stops being true; None: it stays true."""
+    if claimed.kind == "status.warning":
+        return datetime.combine(parse_day(claimed.payload["dropsOn"]), time(), COUNTRY_ZONE)
+    return None
+
+
+def time_to_live(claimed: Claimed, now: datetime) -> timedelta:
+    """How long FCM keeps the push: its category's (or kind's) TTL, cut to whole seconds at
+    the moment the push stops being true; ``Expired`` when that moment is less than a second
+    away."""
+    ttl = KIND_TTL.get(claimed.kind, TTL[claimed.category])
+    try:
+        expires = _expires(claimed)
+    except (KeyError, TypeError) as error:
+        raise ValueError(f"malformed {claimed.kind} payload: {error!r}") from error
+    if expires is None:
+        return ttl
+    left = timedelta(seconds=int((expires - (now if now.tzinfo else now.astimezone()))
+                                 .total_seconds()))
+    if left < timedelta(seconds=1):
+        raise Expired(f"{claimed.kind} expired at {expires.isoformat()}")
+    return min(ttl, left)
+
+
 def build(group: Sequence[Claimed], earlier: Sequence[Mapping[str, Any]] = (),
           now: datetime | None = None) -> Push:
     """The push for one delivery, or the digest for a device's deliveries that share a
@@ -79,7 +118,8 @@ def build(group: Sequence[Claimed], earlier: Sequence[Mapping[str, Any]] = (),
         rendered = templates.render(newest.kind, newest.payload, newest.language)
         data = payloads.push_data(newest.kind, newest.payload, notification_id=newest.event_id,
                                   category=newest.category)
-    tag = newest.digest_key or f"{newest.kind}:{newest.event_id}"
+    tag = (newest.digest_key or KIND_COLLAPSE.get(newest.kind)
+           or f"{newest.kind}:{newest.event_id}")
     return Push(tuple(group), _message(newest, rendered, data, tag, now or datetime.now()),
                 rendered.title, rendered.body, data)
 
@@ -91,11 +131,13 @@ def _many(claimed: Claimed) -> bool:
 
 def _message(claimed: Claimed, rendered: templates.Rendered, data: dict[str, str],
              tag: str, now: datetime) -> messaging.Message:
-    ttl = KIND_TTL.get(claimed.kind, TTL[claimed.category])
+    ttl = time_to_live(claimed, now)
     urgent = claimed.category == "critical"
     notification = messaging.Notification(title=rendered.title, body=rendered.body)
+    collapse_key = (None if claimed.kind in NOT_COLLAPSED
+                    else KIND_COLLAPSE.get(claimed.kind, claimed.category))
     android = messaging.AndroidConfig(
-        collapse_key=None if claimed.kind in NOT_COLLAPSED else claimed.category, ttl=ttl,
+        collapse_key=collapse_key, ttl=ttl,
         priority="high" if urgent else "normal",
         notification=messaging.AndroidNotification(tag=tag[:64], channel_id=claimed.category))
     apns = messaging.APNSConfig(

@@ -179,8 +179,9 @@ class Delivery(NotifyBase):
     claims it (``sending``, ``attempts`` + 1) in a committed transaction before calling FCM
     and records the outcome after: ``sent``; ``rejected`` (the token is dead, retired);
     ``dead`` (gave up, ``last_error`` says why; operators can requeue); ``cancelled`` (the
-    device was retired before it went); ``unknown`` (the worker died during the call: not
-    sent again, so nobody gets it twice).
+    device was retired before it went, or ``last_error`` ``EXPIRED``: it would have come too
+    late to be true, a cover warning on or after its day); ``unknown`` (the worker died during
+    the call: not sent again, so nobody gets it twice).
     """
 
     __tablename__ = "delivery"

@@ -24,6 +24,10 @@ EVENT_KINDS: Final = {
     "desk.check": "a registry-desk worker checked that the person's phones receive pushes "
                   "(payload: clinic, the desk's clinic name in kk, ru, en; see "
                   "notifications.checks)",
+    "status.warning": "the person's cover ends on dropsOn unless a contribution arrives "
+                      "(payload: dropsOn, daysLeft, status today, selfPayer; written 14 and "
+                      "3 days before by backend.status.warnings, dedupe key "
+                      "status.warning:<person>:<dropsOn>:<daysLeft>)",
 }
 COLUMNS: Final = "person_id, kind, payload, dedupe_key"
 

@@ -20,7 +20,7 @@ from urllib.parse import quote
 SCHEMA_DIR: Final[Path] = Path(__file__).resolve().parent.parent / "mobile_contract" / "push"
 PUSH_TYPES: Final = ("contribution.received", "contribution.refunded", "service.paid",
                      "service.withdrawn", "service.digest", "status.changed",
-                     "announcement.published", "desk.check")
+                     "announcement.published", "desk.check", "status.warning")
 DIGEST_CATEGORY: Final = "service_payments"
 MAX_IDS: Final = 20
 MAX_DAYS: Final = 12
@@ -80,6 +80,8 @@ _LINKS: Final[Mapping[str, Callable[[Mapping[str, Any], int], str]]] = {
     "status.changed": lambda payload, _: "mhi://insurance",
     "announcement.published": _announcement_link,
     "desk.check": lambda _, notification_id: _inbox_link(notification_id),
+    # The status screen: what a self-payer owes and how to pay, or who paid last.
+    "status.warning": lambda payload, _: "mhi://insurance",
 }
 
 
@@ -117,6 +119,15 @@ def _announcement(payload: Mapping[str, Any]) -> dict[str, str]:
     return data
 
 
+def _warning(payload: Mapping[str, Any]) -> dict[str, str]:
+    if not isinstance(payload["selfPayer"], bool):
+        raise ValueError(f"selfPayer must be true or false: {payload['selfPayer']!r}")
+    return {"dropsOn": date.fromisoformat(str(payload["dropsOn"])).isoformat(),
+            "daysLeft": str(int(payload["daysLeft"])),
+            "status": str(payload["status"]).upper(),
+            "selfPayer": "true" if payload["selfPayer"] else "false"}
+
+
 _FIELDS: Final[Mapping[str, Callable[[Mapping[str, Any]], dict[str, str]]]] = {
     "contribution.received": _received,
     "contribution.refunded": lambda payload: {
@@ -130,6 +141,7 @@ _FIELDS: Final[Mapping[str, Callable[[Mapping[str, Any]], dict[str, str]]]] = {
                                        "reason": str(payload["reason"]).upper()},
     "announcement.published": _announcement,
     "desk.check": lambda _: {},  # no keys of its own: the text says it all
+    "status.warning": _warning,
 }
 
 

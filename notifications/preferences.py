@@ -4,7 +4,8 @@
 channels: it is the push that lets a person act before losing cover, so it cannot be muted.
 It does wait for quiet hours like every push: it is news about weeks ahead, not minutes.
 A registry desk's check that the phones receive pushes (``desk.check``) is critical too, so
-that a switched-off category cannot make it fail; quiet hours hold it as well.
+that a switched-off category cannot make it fail; quiet hours hold it as well.  So is the
+warning 14 and 3 days before cover ends (``status.warning``).
 """
 
 from __future__ import annotations

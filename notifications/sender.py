@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from notifications.clock import NOW, Clock, reading
 from notifications.gateway import Gateway, Outcome, Verdict
-from notifications.messages import Claimed, Push, build
+from notifications.messages import Claimed, Expired, Push, build
 from notifications.settings import NotifySettings
 
 log = logging.getLogger("mhi.notify")
@@ -126,11 +126,14 @@ class Sender:
         live = [c for c in claimed if not c.retired]
         pushes: list[Push] = []
         broken: dict[int, str] = {}
+        expired: dict[int, str] = {}
         for group in _groups(live):
             try:
                 pushes.append(build(group, earlier.get((group[0].device_id,
                                                         group[0].digest_key), []),
                                     now=reading(self.clock)))
+            except Expired:  # too late to be true (a warning on its day): never sent
+                expired.update({c.id: "EXPIRED: too late to be true" for c in group})
             except (ValueError, KeyError, TypeError) as error:  # an event we cannot word
                 log.error("a push could not be built (%s: %s); dead-lettered",
                           group[0].kind, type(error).__name__)
@@ -138,7 +141,7 @@ class Sender:
         outcomes = await self.gateway.send([push.message for push in pushes])
         report.messages = len(pushes)
         async with self.engine.begin() as conn:
-            await self._record(conn, claimed, pushes, outcomes, report, broken)
+            await self._record(conn, claimed, pushes, outcomes, report, broken, expired)
         return report
 
     async def _claim(self, conn: AsyncConnection) -> list[Claimed]:
@@ -161,10 +164,12 @@ class Sender:
 
     async def _record(self, conn: AsyncConnection, claimed: Sequence[Claimed],
                       pushes: Sequence[Push], outcomes: Sequence[Outcome],
-                      report: SendReport, broken: Mapping[int, str]) -> None:
+                      report: SendReport, broken: Mapping[int, str],
+                      expired: Mapping[int, str]) -> None:
         now = reading(self.clock) or datetime.now().astimezone()
         rows: dict[int, tuple[str, datetime | None, str | None, str | None]] = {
             c.id: ("cancelled", None, "DEVICE_RETIRED", None) for c in claimed if c.retired}
+        rows.update({key: ("cancelled", None, error, None) for key, error in expired.items()})
         report.cancelled = len(rows)
         rows.update({key: ("dead", None, error, None) for key, error in broken.items()})
         report.dead += len(broken)

@@ -205,7 +205,25 @@ DESK_CHECK: Final[Table] = {
                 "en": "This is a test from a registry desk. You do not need to do anything."},
 }
 
+STATUS_WARNING: Final[Table] = {
+    "title": {"kk": "Сақтандыруыңыз {days} кейін аяқталады",
+              "ru": "Ваша страховка закончится через {days}",
+              "en": "Your insurance ends in {days}"},
+    # "after 14 days": a Kazakh noun after a numeral stays singular, in the ablative.
+    "days": {"kk": "күннен", "ru": "день|дня|дней", "en": "day|days"},
+    "ends": {"kk": "Жарна түспесе, {since} сіз сақтандырылмаған боласыз.",
+             "ru": "{since} вы не будете застрахованы, если не поступит взнос.",
+             "en": "From {day} you will not be insured unless a contribution arrives."},
+    "self": {"kk": "Қалай төлеуге болатынын қосымшадан қараңыз.",
+             "ru": "Откройте приложение, чтобы узнать, как оплатить.",
+             "en": "Open the app to see how to pay."},
+    "employee": {"kk": "Жұмыс берушіңізден жарналарыңыздың төленгенін нақтылаңыз.",
+                 "ru": "Уточните у работодателя, перечислены ли за вас взносы.",
+                 "en": "Check with your employer that your contributions are paid."},
+}
+
 STATUSES: Final = ("INSURED", "CONDITIONALLY_INSURED", "NOT_INSURED")
+WARNED_STATUSES: Final = ("INSURED", "CONDITIONALLY_INSURED")
 REASONS: Final = ("PAID", "PREPAID", "STATE_CATEGORY", "GRACE_PERIOD", "CONTRIBUTIONS_STOPPED",
                   "NO_CONTRIBUTIONS")
 
@@ -214,6 +232,7 @@ TABLES: Final[Mapping[str, Table]] = {
     "contribution.refunded": CONTRIBUTION_REFUNDED, "service.paid": SERVICE_PAID,
     "service.digest": DIGEST, "service.withdrawn": SERVICE_WITHDRAWN,
     "status.changed": STATUS_CHANGED, "desk.check": DESK_CHECK,
+    "status.warning": STATUS_WARNING,
 }
 """Every table, by kind, for review and for the test that every entry has all languages."""
 
@@ -372,6 +391,28 @@ def _desk_check(payload: Mapping[str, Any], language: str) -> Rendered:
     return _done(DESK_CHECK["title"][language], body)
 
 
+def _status_warning(payload: Mapping[str, Any], language: str) -> Rendered:
+    """"Your insurance ends in 14 days": the day cover ends unless a contribution arrives, and
+    what to do (a self-payer pays; an employee checks with the employer)."""
+    table = STATUS_WARNING
+    drops_on = parse_day(payload["dropsOn"])
+    days = payload["daysLeft"]
+    if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+        raise ValueError(f"daysLeft must be a positive integer: {days!r}")
+    if str(payload["status"]).upper() not in WARNED_STATUSES:
+        raise ValueError(f"no warning for status {payload['status']!r}")
+    self_payer = payload["selfPayer"]
+    if not isinstance(self_payer, bool):
+        raise ValueError(f"selfPayer must be true or false: {self_payer!r}")
+    title = _text(table, "title", language,
+                  days=plural(days, _forms(table, "days", language), language))
+    ends = _text(table, "ends", language, since=date_since(drops_on, language),
+                 day=format_date(drops_on, language))
+    ends = ends[:1].upper() + ends[1:]
+    act = table["self" if self_payer else "employee"][language]
+    return _done(title, f"{ends} {act}")
+
+
 RENDERERS: Final[Mapping[str, Callable[[Mapping[str, Any], str], Rendered]]] = {
     "contribution.received": _contribution_received,
     "contribution.refunded": _contribution_refunded,
@@ -380,6 +421,7 @@ RENDERERS: Final[Mapping[str, Callable[[Mapping[str, Any], str], Rendered]]] = {
     "status.changed": _status_changed,
     "announcement.published": _announcement,
     "desk.check": _desk_check,
+    "status.warning": _status_warning,
 }
 
 

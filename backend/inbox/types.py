@@ -60,7 +60,8 @@ class NotificationType(Node):
     kind: str = strawberry.field(description="What happened: contribution.received, "
                                              "contribution.refunded, service.paid, "
                                              "service.withdrawn, status.changed, "
-                                             "announcement.published or desk.check.")
+                                             "announcement.published, desk.check or "
+                                             "status.warning.")
     category: CategoryType = strawberry.field(description="What it is about.")
     title: str = strawberry.field(description="A short headline.")
     body: str = strawberry.field(description="The text.")

@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -113,6 +113,13 @@ def announcement(id_: int = 9, help_slug: str | None = "turn-on-notifications",
 def desk_check(clinic: Mapping[str, str] = POLY) -> dict[str, Any]:
     """``desk.check`` as ``notifications.checks.send_check`` writes it."""
     return {"clinic": dict(clinic)}
+
+
+def warning(drops_on: date | str, days_left: int = 14, status: str = "INSURED",
+            self_payer: bool = True) -> dict[str, Any]:
+    """``status.warning`` as ``backend.status.warnings`` writes it."""
+    day = drops_on if isinstance(drops_on, str) else drops_on.isoformat()
+    return {"dropsOn": day, "daysLeft": days_left, "status": status, "selfPayer": self_payer}
 
 
 # --- the dispatcher -------------------------------------------------------------------------
@@ -361,11 +368,16 @@ PUSH_CASES: dict[str, tuple[Events, str, str]] = {
         [("announcement.published", announcement(help_slug=None))],
         "announcement.published", "announcements"),
     "desk.check": ([("desk.check", desk_check())], "desk.check", "critical"),
+    # Two weeks ahead of today, whatever day the suite runs: the critical TTL (7 days) holds.
+    "status.warning": ([("status.warning", warning(date.today() + timedelta(days=14)))],
+                       "status.warning", "critical"),
 }
 TTL_DAYS = {"payments": 3, "service_payments": 3, "status": 3, "critical": 7,
             "announcements": 1}
 KIND_TTL_SECONDS = {"desk.check": 3600}  # a desk check is news only while at the desk
 NOT_COLLAPSED = ("desk.check",)  # replaces no waiting push of its category on Android
+# A newer warning replaces an older one, never a push of its category (a loss of cover).
+COLLAPSE_KEYS = {"status.warning": "status.warning"}
 
 
 async def inbox_count(engine: AsyncEngine, person: uuid.UUID) -> int:

@@ -19,6 +19,7 @@ from notifications.errors import NotifyError
 from tests.notifications.conftest import FcmLocalServer
 from tests.notifications.dispatch_helpers import (
     ALMATY,
+    COLLAPSE_KEYS,
     HOSPITAL,
     KIND_TTL_SECONDS,
     LAB,
@@ -122,7 +123,7 @@ async def test_every_push_type_is_valid_against_its_schema(
                 else templates.render(events[0][0], every[0], "ru"))
     assert message["notification"] == {"title": expected.title, "body": expected.body}
     assert message["android"].get("collapse_key") == (
-        None if push_type in NOT_COLLAPSED else category)
+        None if push_type in NOT_COLLAPSED else COLLAPSE_KEYS.get(push_type, category))
     ttl = KIND_TTL_SECONDS.get(push_type, TTL_DAYS[category] * 86400)
     assert message["android"]["ttl"] == f"{ttl}s"
     critical = category == "critical"

@@ -52,6 +52,8 @@ EVENTS: dict[str, tuple[str, Mapping[str, Any]]] = {
     "announcement.published": ("announcements", {
         "announcementId": 9, "title": NAMES, "body": NAMES, "helpSlug": "turn-on-notifications"}),
     "desk.check": ("critical", {"clinic": NAMES}),
+    "status.warning": ("critical", {"dropsOn": "2027-03-01", "daysLeft": 14,
+                                    "status": "CONDITIONALLY_INSURED", "selfPayer": True}),
 }
 
 
@@ -137,6 +139,8 @@ def test_deep_links() -> None:
                      notification_id=1) == "mhi://help/turn-on-notifications"
     assert deep_link("desk.check", EVENTS["desk.check"][1], notification_id=1) == (
         "mhi://inbox/" + node_id("Notification", 1))
+    assert deep_link("status.warning", EVENTS["status.warning"][1],
+                     notification_id=1) == "mhi://insurance"
 
 
 def test_node_id_is_the_apis_global_id() -> None:
@@ -167,6 +171,26 @@ def test_per_type_keys() -> None:
     checked = push_data("desk.check", EVENTS["desk.check"][1], notification_id=1,
                         category="critical")
     assert set(checked) == {"type", "category", "link", "notificationId"}
+    # A warning: the day, the days left, today's status, who pays (no ids, no amounts).
+    warned = push_data("status.warning", EVENTS["status.warning"][1], notification_id=1,
+                       category="critical")
+    assert {key: warned[key] for key in ("dropsOn", "daysLeft", "status", "selfPayer")} == {
+        "dropsOn": "2027-03-01", "daysLeft": "14", "status": "CONDITIONALLY_INSURED",
+        "selfPayer": "true"}
+
+
+@pytest.mark.parametrize("self_payer", [True, False])
+@pytest.mark.parametrize("status", ["INSURED", "CONDITIONALLY_INSURED"])
+def test_every_warning_validates(status: str, self_payer: bool) -> None:
+    payload = {"dropsOn": "2027-12-31", "daysLeft": 3, "status": status,
+               "selfPayer": self_payer}
+    data = push_data("status.warning", payload, notification_id=123_456, category="critical")
+    validator("status.warning").validate(data)
+    assert (data["selfPayer"], data["status"]) == (str(self_payer).lower(), status)
+    for broken in ({**payload, "selfPayer": None}, {**payload, "dropsOn": "2027-02-30"},
+                   {k: v for k, v in payload.items() if k != "daysLeft"}):
+        with pytest.raises(ValueError):
+            push_data("status.warning", broken, notification_id=1, category="critical")
 
 
 def test_a_500_payment_event_stays_small() -> None:

@@ -65,6 +65,8 @@ EVENTS: dict[str, Mapping[str, Any]] = {
     "announcement.published": {"announcementId": 4, "title": names("Жаңалық", "Новость", "News"),
                                "body": names("Мәтін", "Текст", "Text"), "helpSlug": None},
     "desk.check": {"clinic": POLY},
+    "status.warning": {"dropsOn": "2027-03-01", "daysLeft": 14, "status": "INSURED",
+                       "selfPayer": True},
 }
 # What each event's text must mention, by language.
 MENTIONS: dict[str, dict[str, list[str]]] = {
@@ -84,6 +86,8 @@ MENTIONS: dict[str, dict[str, list[str]]] = {
                        "en": ["1 February 2027"]},
     "announcement.published": {"kk": ["Мәтін"], "ru": ["Текст"], "en": ["Text"]},
     "desk.check": {"kk": ["№ 5 емхана"], "ru": ["Поликлиника № 5"], "en": ["Polyclinic No. 5"]},
+    "status.warning": {"kk": ["14 күннен", "2027 жылғы 1 наурыздан"],
+                       "ru": ["14 дней", "1 марта 2027 г."], "en": ["14 days", "1 March 2027"]},
 }
 
 
@@ -382,6 +386,81 @@ def test_a_desk_check_without_a_clinic_name_still_reads(language: str) -> None:
     assert "Поликлиника № 5" in only.body
     long_name = render("desk.check", {"clinic": names(*["Ұзын атау " * 30] * 3)}, language)
     within_limits(long_name)
+
+
+def warning(days: int = 14, self_payer: bool = True, drops_on: str = "2027-03-01",
+            status: str = "INSURED") -> dict[str, Any]:
+    return {"dropsOn": drops_on, "daysLeft": days, "status": status, "selfPayer": self_payer}
+
+
+def test_literal_status_warning_texts() -> None:
+    assert render("status.warning", warning(), "en") == Rendered(
+        "Your insurance ends in 14 days",
+        "From 1 March 2027 you will not be insured unless a contribution arrives. "
+        "Open the app to see how to pay.")
+    assert render("status.warning", warning(3, False), "en") == Rendered(
+        "Your insurance ends in 3 days",
+        "From 1 March 2027 you will not be insured unless a contribution arrives. "
+        "Check with your employer that your contributions are paid.")
+    assert render("status.warning", warning(), "ru") == Rendered(
+        "Ваша страховка закончится через 14 дней",
+        "С 1 марта 2027 г. вы не будете застрахованы, если не поступит взнос. "
+        "Откройте приложение, чтобы узнать, как оплатить.")
+    assert render("status.warning", warning(3, False), "ru") == Rendered(
+        "Ваша страховка закончится через 3 дня",
+        "С 1 марта 2027 г. вы не будете застрахованы, если не поступит взнос. "
+        "Уточните у работодателя, перечислены ли за вас взносы.")
+    assert render("status.warning", warning(), "kk") == Rendered(
+        "Сақтандыруыңыз 14 күннен кейін аяқталады",
+        "Жарна түспесе, 2027 жылғы 1 наурыздан бастап сіз сақтандырылмаған боласыз. "
+        "Қалай төлеуге болатынын қосымшадан қараңыз.")
+    assert render("status.warning", warning(3, False), "kk") == Rendered(
+        "Сақтандыруыңыз 3 күннен кейін аяқталады",
+        "Жарна түспесе, 2027 жылғы 1 наурыздан бастап сіз сақтандырылмаған боласыз. "
+        "Жұмыс берушіңізден жарналарыңыздың төленгенін нақтылаңыз.")
+
+
+@pytest.mark.parametrize(("days", "ru", "en", "kk"), [
+    (1, "через 1 день", "in 1 day", "1 күннен кейін"),
+    (2, "через 2 дня", "in 2 days", "2 күннен кейін"),
+    (3, "через 3 дня", "in 3 days", "3 күннен кейін"),
+    (5, "через 5 дней", "in 5 days", "5 күннен кейін"),
+    (11, "через 11 дней", "in 11 days", "11 күннен кейін"),
+    (14, "через 14 дней", "in 14 days", "14 күннен кейін"),
+    (21, "через 21 день", "in 21 days", "21 күннен кейін"),
+    (22, "через 22 дня", "in 22 days", "22 күннен кейін"),
+])
+def test_the_warning_counts_days_in_each_grammar(days: int, ru: str, en: str, kk: str) -> None:
+    for language, expected in (("ru", ru), ("en", en), ("kk", kk)):
+        assert expected in render("status.warning", warning(days), language).title
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_warning_reads_and_names_the_day(language: str) -> None:
+    for self_payer in (True, False):
+        for status in ("INSURED", "CONDITIONALLY_INSURED"):
+            for drops_on in ("2027-01-01", "2027-09-30", "2028-02-29"):
+                payload = warning(14, self_payer, drops_on, status)
+                rendered = render("status.warning", payload, language)
+                within_limits(rendered)
+                day = date.fromisoformat(drops_on)
+                assert format_date(day, language).split(" г.")[0] in rendered.body or (
+                    language == "kk" and str(day.year) in rendered.body)
+    # Who pays decides what to do.
+    assert render("status.warning", warning(14, True), language).body != render(
+        "status.warning", warning(14, False), language).body
+
+
+@pytest.mark.parametrize("payload", [
+    {}, warning(0), warning(-3), {**warning(), "daysLeft": "14"}, {**warning(), "daysLeft": True},
+    warning(status="NOT_INSURED"), warning(status="SOMETHING"),
+    {**warning(), "selfPayer": "yes"}, {**warning(), "selfPayer": None},
+    {k: v for k, v in warning().items() if k != "selfPayer"}, warning(drops_on="2027-02-30"),
+    {**warning(), "dropsOn": None},
+])
+def test_a_malformed_warning_is_refused(payload: Mapping[str, Any]) -> None:
+    with pytest.raises(ValueError):
+        render("status.warning", payload, "en")
 
 
 def test_missing_names_fall_back_to_plain_words() -> None:
