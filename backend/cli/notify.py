@@ -41,11 +41,13 @@ async def worker(args: argparse.Namespace) -> int:
         loop.add_signal_handler(sig, stop.set)
 
     async def statuses() -> None:
+        reminded_on = None  # the reminders read every self-payer: once a day is enough
         while not stop.is_set():
             try:
                 today = almaty_today()
                 log.info(await refresh_statuses(engine, today))
-                log.info(await warn_statuses(engine, today))
+                log.info(await warn_statuses(engine, today, reminders=reminded_on != today))
+                reminded_on = today
             except Exception:  # the database is away: try again next time
                 log.exception("the status job failed")
             with contextlib.suppress(TimeoutError):

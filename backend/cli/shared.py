@@ -69,15 +69,25 @@ async def refresh_statuses(engine: AsyncEngine, as_of: date, *, everyone: bool =
             f"{done.changed:,} stored as changed, {done.events:,} events")
 
 
-async def warn_statuses(engine: AsyncEngine, as_of: date) -> str:
-    """Write the warnings due on ``as_of`` (``mhi statuses warn`` and the worker); a line."""
+async def warn_statuses(engine: AsyncEngine, as_of: date, *, reminders: bool = True) -> str:
+    """Write the warnings (and, with ``reminders``, the self-payers' reminders) due on
+    ``as_of`` (``mhi statuses warn`` and the worker); a line saying what was done."""
+    from backend.rates.repository import load_rate_book
+    from backend.status.reminders import remind
     from backend.status.warnings import warn
 
     async with engine.connect() as conn:
+        rates = await load_rate_book(conn)
         raw = await conn.get_raw_connection()
         done = await warn(raw.driver_connection, as_of)
+        reminded = (await remind(raw.driver_connection, as_of, rates) if reminders
+                    else None)
+    if reminded is None:
+        return (f"warnings on {as_of.isoformat()}: {done.due:,} people's cover ends in "
+                f"14 or 3 days, {done.written:,} warnings written")
     return (f"warnings on {as_of.isoformat()}: {done.due:,} people's cover ends in "
-            f"14 or 3 days, {done.written:,} warnings written")
+            f"14 or 3 days, {done.written:,} warnings written; {reminded.owing:,} self-payers "
+            f"owe by the 25th, {reminded.written:,} reminders written")
 
 
 def staff_file(settings: AppSettings) -> Path:

@@ -52,6 +52,7 @@ class PersonStatus(Base):
         Index(None, "stable_until"),
         Index("ix_person_status_drops_on", "drops_on",
               postgresql_where=text("drops_on IS NOT NULL")),
+        Index("ix_person_status_self_pays", "person_id", postgresql_where=text("self_pays")),
     )
 
 

@@ -1,7 +1,8 @@
 """Warnings before cover ends: each stored status keeps the day the person becomes not insured
 if nothing new arrives (``drops_on``: the day after ``guaranteed_until``), and whether they
 pay for themselves (``self_pays``), so that the daily warning job reads only the people whose
-day is 14 or 3 days away, through a partial index, however many people there are.
+day is 14 or 3 days away, and the monthly reminder only the self-payers, each through a
+partial index, however many people there are.
 
 Both are filled as statuses are computed (ingestion and the status job); rows stored before
 this migration have no ``drops_on`` until they are computed again:
@@ -31,9 +32,12 @@ def upgrade() -> None:
                   schema="core")
     op.create_index("ix_person_status_drops_on", "person_status", ["drops_on"], schema="core",
                     postgresql_where=sa.text("drops_on IS NOT NULL"))
+    op.create_index("ix_person_status_self_pays", "person_status", ["person_id"],
+                    schema="core", postgresql_where=sa.text("self_pays"))
 
 
 def downgrade() -> None:
+    op.drop_index("ix_person_status_self_pays", table_name="person_status", schema="core")
     op.drop_index("ix_person_status_drops_on", table_name="person_status", schema="core")
     op.drop_column("person_status", "self_pays", schema="core")
     op.drop_column("person_status", "drops_on", schema="core")
