@@ -19,7 +19,8 @@ from backend.rates.book import RateBook
 from backend.rates.repository import load_rate_book
 from backend.status.reminders import Reminded, deadline_of, remind
 from backend.status.schedule import refresh_due
-from tests.api.test_how_to_pay import employee_paid_through, month, self_paid
+from tests.api.test_citizen_graph import employee_paid_through, month
+from tests.api.test_how_to_pay import self_paid
 from tests.backend.test_status_store import employee
 from tests.factories import create_contribution, create_person
 
