@@ -1,5 +1,6 @@
-"""Benchmark: the day's warnings before cover ends (``backend.status.warnings``) over the demo
-country, at 10,000 and 1,000,000 people.
+"""Benchmark: the day's warnings before cover ends (``backend.status.warnings``) and the
+self-payers' reminders before the 25th (``backend.status.reminders``) over the demo country,
+at 10,000 and 1,000,000 people.
 
     .venv/bin/python bench/warnings.py                     # 10,000 and 1,000,000
     .venv/bin/python bench/warnings.py --sizes 10000       # only these
@@ -10,8 +11,10 @@ day each stored status drops (``mhi statuses refresh --all``: timed and printed,
 database).  Then, for each of the 30 days from the demo's day, it runs the day's warnings
 twice (the second run finds every warning written already: a restart, or a second worker)
 and prints per day the people due, the warnings written and the time of each run, then the
-slowest day against the target (under one minute), and the plan of the chunk's query.  The
-warnings it wrote are deleted at the end, so a later run measures the same work.
+slowest day against the target (under one minute), and the plan of the chunk's query.  Then
+the reminders of the demo month's 20th, twice (they read every self-payer and price their
+payment with the status engine: the month's heaviest run).  What it wrote is deleted at the
+end, so a later run measures the same work.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ if str(ROOT) not in sys.path:  # run as a script: make ``bench`` and the project
 from backend.db.engine import create_engine, resolve_database_url  # noqa: E402
 from backend.rates.repository import load_rate_book  # noqa: E402
 from backend.settings import AppSettings  # noqa: E402
+from backend.status.reminders import remind  # noqa: E402
 from backend.status.schedule import refresh_due  # noqa: E402
 from backend.status.warnings import CHUNK, WRITE, warn  # noqa: E402
 from bench.home_screen import AS_OF, _migrate, database_url, ensure_demo  # noqa: E402
@@ -95,7 +99,21 @@ async def days(url: str) -> list[tuple[date, int, int, float, float]]:
         for row in plan:
             if "Index" in row[0] or "Seq Scan" in row[0] or "Insert" in row[0]:
                 print(f"    {row[0].strip()}")
-        deleted = await db.execute("DELETE FROM notify.outbox WHERE kind = 'status.warning'")
+        engine = create_engine(url, pool_size=1, max_overflow=0)
+        async with engine.connect() as conn:
+            rates = await load_rate_book(conn)
+        await engine.dispose()
+        twentieth = start.replace(day=20)
+        for label in ("reminders", "again"):
+            began = time.perf_counter()
+            done = await remind(db, twentieth, rates)
+            seconds = time.perf_counter() - began
+            print(f"  {label} on {twentieth}: {done.looked_at:,} self-payers read, "
+                  f"{done.owing:,} owe by the 25th, {done.written:,} written in "
+                  f"{seconds:.2f} s ({done.looked_at / seconds:,.0f} self-payers/s)",
+                  flush=True)
+        deleted = await db.execute("DELETE FROM notify.outbox WHERE kind IN"
+                                   " ('status.warning', 'payment.reminder')")
         print(f"  cleaned up: {deleted}")
     finally:
         await db.close()

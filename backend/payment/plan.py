@@ -37,7 +37,7 @@ from backend.status.coverage import (
 )
 from backend.status.engine import month_amount
 
-__all__ = ["PaymentOption", "PaymentPlan", "payment_plan"]
+__all__ = ["PaymentOption", "PaymentPlan", "keep_payment", "payment_plan"]
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,44 @@ def payment_plan(
     rates: RateBook,
 ) -> PaymentPlan | None:
     """The plan for a person on ``as_of``; None unless the engine says they pay for themself."""
+    start = _start(as_of, memberships, contributions, rates)
+    if start is None:
+        return None
+    simulate, kind, due, last = start
+    # R6: a payment for the month after the 12 months ending with max(due, L) pays their holes
+    # first.  Restore and keep are only needed while L < due + 1, so that month is due + 1.
+    period = due + 1
+    restore = None
+    if last is None or last < due:
+        restore = simulate.payment(period, _holes(simulate.covered, period, due), pay_by=None)
+    prepay = simulate.payment(month_index(as_of), PREPAYMENT_MONTHS, pay_by=None)
+    if prepay is None:  # twelve months are never nothing
+        raise AssertionError("a 12-month prepayment bought nothing")
+    return PaymentPlan(kind=kind, restore=restore, keep=_keep(simulate, due, last),
+                       prepay=prepay)
+
+
+def keep_payment(
+    *,
+    as_of: date,
+    memberships: Sequence[Membership],
+    contributions: Sequence[ContributionFact],
+    rates: RateBook,
+) -> PaymentOption | None:
+    """Only the plan's "keep" payment (what a reminder before the 25th asks for), without
+    pricing the others; None for who does not pay for themself or owes nothing by then."""
+    start = _start(as_of, memberships, contributions, rates)
+    if start is None:
+        return None
+    simulate, _, due, last = start
+    return _keep(simulate, due, last)
+
+
+def _start(as_of: date, memberships: Sequence[Membership],
+           contributions: Sequence[ContributionFact], rates: RateBook
+           ) -> tuple[_Simulation, ContributionKind, int, int | None] | None:
+    """What every option starts from: the simulation, the kind of money, the month now due
+    and the last paid month; None unless the engine says the person pays for themself."""
     result = compute_status(as_of=as_of, memberships=memberships, contributions=contributions,
                             rates=rates)
     owed = result.self_payment
@@ -76,22 +114,18 @@ def payment_plan(
         return None
     known = [fact for fact in contributions if fact.paid_on <= as_of]
     covered = covered_months(as_of=as_of, contributions=known, rates=rates)
-    due = due_month(as_of)
     last = None if result.last_paid_period is None else month_index(result.last_paid_period)
-    # R6: a payment for the month after the 12 months ending with max(due, L) pays their holes
-    # first.  Restore and keep are only needed while L < due + 1, so that month is due + 1.
+    return (_Simulation(as_of, known, covered, rates, owed.kind), owed.kind, due_month(as_of),
+            last)
+
+
+def _keep(simulate: _Simulation, due: int, last: int | None) -> PaymentOption | None:
+    """The arrears and then the month the coming deadline is for (None when it is paid)."""
+    if last is not None and last >= due + 1:
+        return None
     period = due + 1
-    simulate = _Simulation(as_of, known, covered, rates, owed.kind)
-    restore = keep = None
-    if last is None or last < due:
-        restore = simulate.payment(period, _holes(covered, period, due), pay_by=None)
-    if last is None or last < due + 1:
-        keep = simulate.payment(period, _holes(covered, period, due + 1),
-                                pay_by=due_date(due + 1))
-    prepay = simulate.payment(month_index(as_of), PREPAYMENT_MONTHS, pay_by=None)
-    if prepay is None:  # twelve months are never nothing
-        raise AssertionError("a 12-month prepayment bought nothing")
-    return PaymentPlan(kind=owed.kind, restore=restore, keep=keep, prepay=prepay)
+    return simulate.payment(period, _holes(simulate.covered, period, due + 1),
+                            pay_by=due_date(due + 1))
 
 
 def _holes(covered: frozenset[int], period: int, through: int) -> int:

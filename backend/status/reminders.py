@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Final
 
-from backend.payment.plan import payment_plan
+from backend.payment.plan import keep_payment
 from backend.rates.book import RateBook
 from backend.rates.kinds import ContributionKind
 from backend.status import ContributionFact, Membership
@@ -98,11 +98,10 @@ def _owing(people: Sequence[uuid.UUID], membership_rows: Sequence[Any],
         facts[person].append(ContributionFact(period, ContributionKind(kind), amount, paid_on))
     found = []
     for person in people:
-        plan = payment_plan(as_of=today, memberships=memberships[person],
+        keep = keep_payment(as_of=today, memberships=memberships[person],
                             contributions=facts[person], rates=rates)
-        if plan is None or plan.keep is None or plan.keep.pay_by != due:
+        if keep is None or keep.pay_by != due:
             continue  # not a self-payer any more, or the month is paid already
-        keep = plan.keep
         found.append((person, json.dumps({
             "dueOn": due.isoformat(), "amountTiyn": keep.amount_tiyn,
             "period": f"{keep.period:%Y-%m}",
