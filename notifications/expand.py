@@ -29,7 +29,8 @@ from notifications.settings import NotifySettings
 # check that the phones receive pushes is critical too: a switched-off category must not make
 # the check fail while the person stands at the desk (quiet hours still hold it).  So is a
 # warning, 14 and 3 days ahead, that cover ends unless a contribution arrives: it is the push
-# that lets a person act in time (quiet hours hold it too).
+# that lets a person act in time (quiet hours hold it too).  A self-payer's reminder to pay
+# by the 25th is a ``reminders`` item, which a person may switch off on either channel.
 KIND_CATEGORY: Final = {
     "contribution.received": "payments",
     "contribution.refunded": "payments",
@@ -39,8 +40,8 @@ KIND_CATEGORY: Final = {
     "announcement.published": "announcements",
     "desk.check": "critical",
     "status.warning": "critical",
+    "payment.reminder": "reminders",
 }
-# ``reminders`` is a category people can switch, with no kind producing it yet.
 LOSS_STATUSES: Final = ("CONDITIONALLY_INSURED", "NOT_INSURED")
 DIGEST_KINDS: Final = ("service.paid",)
 

@@ -2,7 +2,8 @@
 
 Amounts are tiyn (1 tenge = 100 tiyn).  Russian dates take the genitive month ("3 ноября
 2026 г."), periods the nominative ("октябрь 2026"); Kazakh puts the year first ("2026 жылғы
-3 қараша") and has the locative and ablative of each month for "on" and "since".
+3 қараша") and has the locative, ablative and dative of each month for "on", "since" and
+"up to".
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ KK_LOCATIVE: Final = ("қаңтарда", "ақпанда", "наурызда", 
 KK_ABLATIVE: Final = ("қаңтардан", "ақпаннан", "наурыздан", "сәуірден", "мамырдан",
                       "маусымнан", "шілдеден", "тамыздан", "қыркүйектен", "қазаннан",
                       "қарашадан", "желтоқсаннан")
+
+# "up to November": қарашаға (дейін)
+KK_DATIVE: Final = ("қаңтарға", "ақпанға", "наурызға", "сәуірге", "мамырға", "маусымға",
+                    "шілдеге", "тамызға", "қыркүйекке", "қазанға", "қарашаға", "желтоқсанға")
 
 _PERIOD: Final = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
 

@@ -36,8 +36,13 @@ NOT_COLLAPSED: Final = ("desk.check",)
 # key, an Android tag and an APNs collapse id of their own: the 3-day warning replaces the
 # 14-day one, waiting at FCM or shown on the phone, and never a "you are losing cover"
 # ``status.changed`` push (whose key is its category, and tag its event).
+# A self-payer's reminder to pay by the 25th (``payment.reminder``) is wrong once that day has
+# ended: FCM keeps it no longer than until midnight after ``dueOn`` (a payment on the 25th is
+# still on time), and one not sent by then is not sent at all.  Reminders share a collapse key,
+# tag and APNs collapse id of their own: a newer reminder replaces an older one.
 COUNTRY_ZONE: Final = ZoneInfo("Asia/Almaty")
-KIND_COLLAPSE: Final = {"status.warning": "status.warning"}
+KIND_COLLAPSE: Final = {"status.warning": "status.warning",
+                        "payment.reminder": "payment.reminder"}
 
 
 @dataclass(frozen=True)
@@ -72,13 +77,17 @@ class Push:
 
 
 class Expired(Exception):
-    """The push would arrive too late to be true (a warning on or after its day)."""
+    """The push would arrive too late to be true (a warning on or after its day, a reminder
+    after the day it asks to pay by)."""
 
 
 def _expires(claimed: Claimed) -> datetime | None:
     """When the push of ``claimed`` stops being true; None: it stays true."""
     if claimed.kind == "status.warning":
         return datetime.combine(parse_day(claimed.payload["dropsOn"]), time(), COUNTRY_ZONE)
+    if claimed.kind == "payment.reminder":
+        return datetime.combine(parse_day(claimed.payload["dueOn"]) + timedelta(days=1),
+                                time(), COUNTRY_ZONE)
     return None
 
 

@@ -180,8 +180,8 @@ class Delivery(NotifyBase):
     and records the outcome after: ``sent``; ``rejected`` (the token is dead, retired);
     ``dead`` (gave up, ``last_error`` says why; operators can requeue); ``cancelled`` (the
     device was retired before it went, or ``last_error`` ``EXPIRED``: it would have come too
-    late to be true, a cover warning on or after its day); ``unknown`` (the worker died during
-    the call: not sent again, so nobody gets it twice).
+    late to be true, a cover warning on or after its day, a payment reminder after its 25th);
+    ``unknown`` (the worker died during the call: not sent again, so nobody gets it twice).
     """
 
     __tablename__ = "delivery"

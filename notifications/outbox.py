@@ -28,6 +28,11 @@ EVENT_KINDS: Final = {
                       "(payload: dropsOn, daysLeft, status today, selfPayer; written 14 and "
                       "3 days before by backend.status.warnings, dedupe key "
                       "status.warning:<person>:<dropsOn>:<daysLeft>)",
+    "payment.reminder": "a self-payer is asked to pay amountTiyn by dueOn, the coming 25th "
+                        "(payload: dueOn, amountTiyn, period: the month to name in the "
+                        "payment, months: the months it pays, arrears first; written a few "
+                        "days before by backend.status.reminders, dedupe key "
+                        "payment.reminder:<person>:<dueOn>)",
 }
 COLUMNS: Final = "person_id, kind, payload, dedupe_key"
 

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import quote
@@ -20,7 +23,8 @@ from urllib.parse import quote
 SCHEMA_DIR: Final[Path] = Path(__file__).resolve().parent.parent / "mobile_contract" / "push"
 PUSH_TYPES: Final = ("contribution.received", "contribution.refunded", "service.paid",
                      "service.withdrawn", "service.digest", "status.changed",
-                     "announcement.published", "desk.check", "status.warning")
+                     "announcement.published", "desk.check", "status.warning",
+                     "payment.reminder")
 DIGEST_CATEGORY: Final = "service_payments"
 MAX_IDS: Final = 20
 MAX_DAYS: Final = 12
@@ -28,6 +32,60 @@ MAX_DATA_BYTES: Final = 1000
 """The data, serialized as compact JSON, stays under this; lists are cut (oldest first) to fit."""
 
 _LIST_KEYS: Final = ("contributionIds", "periods", "serviceIds", "careDates")
+REMINDER_DUE_DAY: Final = 25
+REMINDER_MAX_MONTHS: Final = 13  # twelve months of arrears and the month due
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """A ``payment.reminder`` payload, checked: pay ``amount_tiyn`` by ``due_on`` (a 25th),
+    naming ``period`` in the payment, for ``months`` ((year, month), oldest first)."""
+
+    due_on: date
+    amount_tiyn: int
+    period: tuple[int, int]
+    months: tuple[tuple[int, int], ...]
+
+
+_MONTH: Final = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])")
+
+
+def _month(value: object) -> tuple[int, int]:
+    match = _MONTH.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        raise ValueError(f"not a month YYYY-MM: {value!r}")
+    return int(match.group(1)), int(match.group(2))
+
+
+def month_text(month: tuple[int, int]) -> str:
+    """(year, month) as "YYYY-MM"."""
+    return f"{month[0]:04d}-{month[1]:02d}"
+
+
+def parse_reminder(payload: Mapping[str, Any]) -> Reminder:
+    """The checked ``payment.reminder`` payload; ValueError (or KeyError, TypeError) when it
+    is not one: a reminder that cannot be worded exactly is not sent at all."""
+    due_on = payload["dueOn"]
+    if not isinstance(due_on, str):
+        raise ValueError(f"dueOn must be YYYY-MM-DD: {due_on!r}")
+    day = date.fromisoformat(due_on)
+    if day.day != REMINDER_DUE_DAY or day.isoformat() != due_on:
+        raise ValueError(f"dueOn must be a 25th, YYYY-MM-DD: {due_on!r}")
+    amount = payload["amountTiyn"]
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        raise ValueError(f"amountTiyn must be a positive integer: {amount!r}")
+    months = payload["months"]
+    if not isinstance(months, list) or not 1 <= len(months) <= REMINDER_MAX_MONTHS:
+        raise ValueError(f"months must list 1 to {REMINDER_MAX_MONTHS} months: {months!r}")
+    parsed = tuple(_month(month) for month in months)
+    if any(a >= b for a, b in pairwise(parsed)):
+        raise ValueError(f"months must be distinct, oldest first: {months!r}")
+    period = _month(payload["period"])
+    if period not in parsed:
+        raise ValueError(f"the period {payload['period']!r} is not one of the months")
+    if parsed[-1] >= (day.year, day.month):  # a month is due by the 25th of the next one
+        raise ValueError(f"a month not due by {due_on}: {months!r}")
+    return Reminder(day, amount, period, parsed)
 
 
 def node_id(type_name: str, key: object) -> str:
@@ -82,6 +140,8 @@ _LINKS: Final[Mapping[str, Callable[[Mapping[str, Any], int], str]]] = {
     "desk.check": lambda _, notification_id: _inbox_link(notification_id),
     # The status screen: what a self-payer owes and how to pay, or who paid last.
     "status.warning": lambda payload, _: "mhi://insurance",
+    # The status screen too: a self-payer's payment details and amounts (HowToPay) are there.
+    "payment.reminder": lambda payload, _: "mhi://insurance",
 }
 
 
@@ -128,6 +188,14 @@ def _warning(payload: Mapping[str, Any]) -> dict[str, str]:
             "selfPayer": "true" if payload["selfPayer"] else "false"}
 
 
+def _reminder(payload: Mapping[str, Any]) -> dict[str, str]:
+    """The day, the month to name and the months paid: no amount (see the module)."""
+    reminder = parse_reminder(payload)
+    return {"dueOn": reminder.due_on.isoformat(),
+            "period": month_text(reminder.period),
+            "months": ",".join(month_text(month) for month in reminder.months)}
+
+
 _FIELDS: Final[Mapping[str, Callable[[Mapping[str, Any]], dict[str, str]]]] = {
     "contribution.received": _received,
     "contribution.refunded": lambda payload: {
@@ -142,6 +210,7 @@ _FIELDS: Final[Mapping[str, Callable[[Mapping[str, Any]], dict[str, str]]]] = {
     "announcement.published": _announcement,
     "desk.check": lambda _: {},  # no keys of its own: the text says it all
     "status.warning": _warning,
+    "payment.reminder": _reminder,
 }
 
 

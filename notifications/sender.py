@@ -132,7 +132,8 @@ class Sender:
                 pushes.append(build(group, earlier.get((group[0].device_id,
                                                         group[0].digest_key), []),
                                     now=reading(self.clock)))
-            except Expired:  # too late to be true (a warning on its day): never sent
+            except Expired:  # too late to be true (a warning on its day, a reminder after
+                # its 25th): never sent
                 expired.update({c.id: "EXPIRED: too late to be true" for c in group})
             except (ValueError, KeyError, TypeError) as error:  # an event we cannot word
                 log.error("a push could not be built (%s: %s); dead-lettered",

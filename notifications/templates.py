@@ -13,7 +13,11 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from notifications.formatting import (
+    KK_ABLATIVE,
+    KK_DATIVE,
     LANGUAGES,
+    MONTHS,
+    RU_GENITIVE,
     check_language,
     clip,
     date_on,
@@ -27,6 +31,7 @@ from notifications.formatting import (
     plural,
     tidy,
 )
+from notifications.payloads import month_text, parse_reminder
 
 __all__ = ["LANGUAGES", "Rendered", "format_amount", "format_date", "format_period", "render",
            "render_digest"]
@@ -222,6 +227,30 @@ STATUS_WARNING: Final[Table] = {
                  "en": "Check with your employer that your contributions are paid."},
 }
 
+PAYMENT_REMINDER: Final[Table] = {
+    # "by 25 December": Kazakh "no later than" takes the ablative; Russian the genitive.
+    "title": {"kk": "{day} кешіктірмей {amount} төлеңіз",
+              "ru": "Оплатите {amount} не позднее {day}",
+              "en": "Pay {amount} by {day}"},
+    "pays": {"kk": "Бұл сома {months} үшін сақтандыруды төлейді.",
+             "ru": "Эта сумма оплатит страхование за {months}.",
+             "en": "This pays your insurance for {months}."},
+    # Three months or more: "5 unpaid months from July to November 2026" (arrears may skip a
+    # month that was paid, so the range is of unpaid months, not every month in it).
+    "range": {"kk": "{first} {last} дейінгі {count}",
+              "ru": "{count} с {first} по {last}",
+              "en": "{count} from {first} to {last}"},
+    "count": {"kk": "төленбеген ай",
+              "ru": "неоплаченный месяц|неоплаченных месяца|неоплаченных месяцев",
+              "en": "unpaid month|unpaid months"},
+    # Only when the month to name is not the one month paid.
+    "period": {"kk": "Төлем кезеңі: {period}.", "ru": "Период платежа: {period}.",
+               "en": "Payment period: {period}."},
+    "details": {"kk": "Төлем деректемелері қосымшада.",
+                "ru": "Реквизиты для оплаты — в приложении.",
+                "en": "Open the app for the payment details."},
+}
+
 STATUSES: Final = ("INSURED", "CONDITIONALLY_INSURED", "NOT_INSURED")
 WARNED_STATUSES: Final = ("INSURED", "CONDITIONALLY_INSURED")
 REASONS: Final = ("PAID", "PREPAID", "STATE_CATEGORY", "GRACE_PERIOD", "CONTRIBUTIONS_STOPPED",
@@ -232,7 +261,7 @@ TABLES: Final[Mapping[str, Table]] = {
     "contribution.refunded": CONTRIBUTION_REFUNDED, "service.paid": SERVICE_PAID,
     "service.digest": DIGEST, "service.withdrawn": SERVICE_WITHDRAWN,
     "status.changed": STATUS_CHANGED, "desk.check": DESK_CHECK,
-    "status.warning": STATUS_WARNING,
+    "status.warning": STATUS_WARNING, "payment.reminder": PAYMENT_REMINDER,
 }
 """Every table, by kind, for review and for the test that every entry has all languages."""
 
@@ -413,6 +442,56 @@ def _status_warning(payload: Mapping[str, Any], language: str) -> Rendered:
     return _done(title, f"{ends} {act}")
 
 
+def _paid_months(months: Sequence[tuple[int, int]], language: str) -> str:
+    """The months a payment covers, for "for …": "November 2026", "October and November
+    2026", "December 2025 and January 2026", "5 unpaid months from July to November 2026"
+    (Russian: "с июля по ноябрь 2026"; Kazakh: "2026 жылғы шілдеден қарашаға дейінгі …")."""
+    def period(month: tuple[int, int]) -> str:
+        return format_period(month_text(month), language)
+
+    first, last = months[0], months[-1]
+    same_year = first[0] == last[0]
+    and_ = COMMON["and"][language]
+    if len(months) == 1:
+        return period(first)
+    if len(months) == 2:
+        if not same_year:
+            return f"{period(first)}{and_}{period(last)}"
+        if language == "kk":
+            return f"{period(first)}{and_}{MONTHS['kk'][last[1] - 1]}"
+        return f"{MONTHS[language][first[1] - 1]}{and_}{period(last)}"
+    year = "" if same_year else f" {first[0]}"
+    if language == "kk":
+        kk_year = f"{first[0]} жылғы "
+        start = f"{kk_year}{KK_ABLATIVE[first[1] - 1]}"
+        end = ("" if same_year else f"{last[0]} жылғы ") + KK_DATIVE[last[1] - 1]
+    elif language == "ru":
+        start, end = f"{RU_GENITIVE[first[1] - 1]}{year}", period(last)
+    else:
+        start, end = f"{MONTHS['en'][first[1] - 1]}{year}", period(last)
+    count = plural(len(months), _forms(PAYMENT_REMINDER, "count", language), language)
+    return _text(PAYMENT_REMINDER, "range", language, first=start, last=end, count=count)
+
+
+def _payment_reminder(payload: Mapping[str, Any], language: str) -> Rendered:
+    """"Pay 8,500 ₸ by 25 December": the amount, the day (the year is the coming one), the
+    months it pays, the month to name when that is not plain, and where the details are."""
+    table = PAYMENT_REMINDER
+    reminder = parse_reminder(payload)
+    due = reminder.due_on
+    day = {"kk": f"{due.day} {KK_ABLATIVE[due.month - 1]}",
+           "ru": f"{due.day} {RU_GENITIVE[due.month - 1]}",
+           "en": f"{due.day} {MONTHS['en'][due.month - 1]}"}[language]
+    title = _text(table, "title", language, day=day,
+                  amount=format_amount(reminder.amount_tiyn, language))
+    parts = [_text(table, "pays", language, months=_paid_months(reminder.months, language))]
+    if reminder.months != (reminder.period,):
+        parts.append(_text(table, "period", language,
+                           period=format_period(month_text(reminder.period), language)))
+    parts.append(table["details"][language])
+    return _done(title, " ".join(parts))
+
+
 RENDERERS: Final[Mapping[str, Callable[[Mapping[str, Any], str], Rendered]]] = {
     "contribution.received": _contribution_received,
     "contribution.refunded": _contribution_refunded,
@@ -422,6 +501,7 @@ RENDERERS: Final[Mapping[str, Callable[[Mapping[str, Any], str], Rendered]]] = {
     "announcement.published": _announcement,
     "desk.check": _desk_check,
     "status.warning": _status_warning,
+    "payment.reminder": _payment_reminder,
 }
 
 

@@ -60,8 +60,8 @@ class NotificationType(Node):
     kind: str = strawberry.field(description="What happened: contribution.received, "
                                              "contribution.refunded, service.paid, "
                                              "service.withdrawn, status.changed, "
-                                             "announcement.published, desk.check or "
-                                             "status.warning.")
+                                             "announcement.published, desk.check, "
+                                             "status.warning or payment.reminder.")
     category: CategoryType = strawberry.field(description="What it is about.")
     title: str = strawberry.field(description="A short headline.")
     body: str = strawberry.field(description="The text.")

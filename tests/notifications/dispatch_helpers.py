@@ -122,6 +122,23 @@ def warning(drops_on: date | str, days_left: int = 14, status: str = "INSURED",
     return {"dropsOn": day, "daysLeft": days_left, "status": status, "selfPayer": self_payer}
 
 
+def reminder(due_on: date | str, amount: int = 425_000, months: Sequence[str] = ("2026-11",),
+             period: str | None = None) -> dict[str, Any]:
+    """``payment.reminder`` as ``backend.status.reminders`` writes it (``period``: the
+    newest month unless given)."""
+    day = due_on if isinstance(due_on, str) else due_on.isoformat()
+    return {"dueOn": day, "amountTiyn": amount, "period": period or max(months),
+            "months": list(months)}
+
+
+def coming_25th(today: date, at_least_days: int = 3) -> date:
+    """The first 25th at least ``at_least_days`` after ``today``."""
+    due = today.replace(day=25)
+    while due < today + timedelta(days=at_least_days):
+        due = (due.replace(day=1) + timedelta(days=32)).replace(day=25)
+    return due
+
+
 # --- the dispatcher -------------------------------------------------------------------------
 
 
@@ -371,13 +388,18 @@ PUSH_CASES: dict[str, tuple[Events, str, str]] = {
     # Two weeks ahead of today, whatever day the suite runs: the critical TTL (7 days) holds.
     "status.warning": ([("status.warning", warning(date.today() + timedelta(days=14)))],
                        "status.warning", "critical"),
+    # The coming 25th at least 3 days ahead, whatever day the suite runs: the reminders TTL
+    # (a day) holds.
+    "payment.reminder": ([("payment.reminder", reminder(coming_25th(date.today())))],
+                         "payment.reminder", "reminders"),
 }
 TTL_DAYS = {"payments": 3, "service_payments": 3, "status": 3, "critical": 7,
-            "announcements": 1}
+            "announcements": 1, "reminders": 1}
 KIND_TTL_SECONDS = {"desk.check": 3600}  # a desk check is news only while at the desk
 NOT_COLLAPSED = ("desk.check",)  # replaces no waiting push of its category on Android
-# A newer warning replaces an older one, never a push of its category (a loss of cover).
-COLLAPSE_KEYS = {"status.warning": "status.warning"}
+# A newer warning replaces an older one, never a push of its category (a loss of cover); a
+# newer payment reminder an older one.
+COLLAPSE_KEYS = {"status.warning": "status.warning", "payment.reminder": "payment.reminder"}
 
 
 async def inbox_count(engine: AsyncEngine, person: uuid.UUID) -> int:

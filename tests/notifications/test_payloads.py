@@ -54,6 +54,8 @@ EVENTS: dict[str, tuple[str, Mapping[str, Any]]] = {
     "desk.check": ("critical", {"clinic": NAMES}),
     "status.warning": ("critical", {"dropsOn": "2027-03-01", "daysLeft": 14,
                                     "status": "CONDITIONALLY_INSURED", "selfPayer": True}),
+    "payment.reminder": ("reminders", {"dueOn": "2026-12-25", "amountTiyn": 850_000,
+                                       "period": "2026-11", "months": ["2026-10", "2026-11"]}),
 }
 
 
@@ -141,6 +143,8 @@ def test_deep_links() -> None:
         "mhi://inbox/" + node_id("Notification", 1))
     assert deep_link("status.warning", EVENTS["status.warning"][1],
                      notification_id=1) == "mhi://insurance"
+    assert deep_link("payment.reminder", EVENTS["payment.reminder"][1],
+                     notification_id=1) == "mhi://insurance"
 
 
 def test_node_id_is_the_apis_global_id() -> None:
@@ -177,6 +181,52 @@ def test_per_type_keys() -> None:
     assert {key: warned[key] for key in ("dropsOn", "daysLeft", "status", "selfPayer")} == {
         "dropsOn": "2027-03-01", "daysLeft": "14", "status": "CONDITIONALLY_INSURED",
         "selfPayer": "true"}
+    # A reminder: the day, the month to name, the months paid (no amount: the text has it).
+    reminded = push_data("payment.reminder", EVENTS["payment.reminder"][1], notification_id=1,
+                         category="reminders")
+    assert {key: value for key, value in reminded.items() if key not in (
+        "type", "category", "link", "notificationId")} == {
+        "dueOn": "2026-12-25", "period": "2026-11", "months": "2026-10,2026-11"}
+
+
+def reminder_months(count: int, last: str = "2026-11") -> list[str]:
+    """``count`` consecutive months ending with ``last``, oldest first."""
+    year, month = int(last[:4]), int(last[5:])
+    index = year * 12 + month - 1
+    return [f"{i // 12:04d}-{i % 12 + 1:02d}" for i in range(index - count + 1, index + 1)]
+
+
+@pytest.mark.parametrize("count", [1, 2, 5, 13])
+def test_every_reminder_validates(count: int) -> None:
+    months = reminder_months(count)
+    payload = {"dueOn": "2026-12-25", "amountTiyn": 425_000 * count, "period": "2026-11",
+               "months": months}
+    data = push_data("payment.reminder", payload, notification_id=123_456,
+                     category="reminders")
+    validator("payment.reminder").validate(data)
+    assert data["months"].split(",") == months
+    assert size(data) < 1024
+    assert not validator("payment.reminder").is_valid({**data, "dueOn": "2026-12-24"})
+    assert not validator("payment.reminder").is_valid(
+        {**data, "months": ",".join(reminder_months(14))})
+
+
+@pytest.mark.parametrize("broken", [
+    {"dueOn": "2026-12-24"}, {"dueOn": "20261225"}, {"dueOn": None}, {"dueOn": "2026-02-30"},
+    {"amountTiyn": 0}, {"amountTiyn": -425_000}, {"amountTiyn": "425000"},
+    {"amountTiyn": 4250.0}, {"amountTiyn": True}, {"period": "2026-13"}, {"period": "2026-9"},
+    {"period": "2026-09"}, {"months": []}, {"months": "2026-11"},
+    {"months": ["2026-11", "2026-10"]}, {"months": ["2026-11", "2026-11"]},
+    {"months": reminder_months(14)}, {"months": ["2026-12"], "period": "2026-12"},
+])
+def test_a_broken_reminder_raises(broken: Mapping[str, Any]) -> None:
+    payload = {**EVENTS["payment.reminder"][1], **broken}
+    with pytest.raises(ValueError):
+        push_data("payment.reminder", payload, notification_id=1, category="reminders")
+    for key in ("dueOn", "amountTiyn", "period", "months"):
+        missing = {k: v for k, v in EVENTS["payment.reminder"][1].items() if k != key}
+        with pytest.raises(ValueError):
+            push_data("payment.reminder", missing, notification_id=1, category="reminders")
 
 
 @pytest.mark.parametrize("self_payer", [True, False])
@@ -248,9 +298,9 @@ def test_ids_of_the_wrong_type_fail_validation() -> None:
 
 def test_unknown_kinds_and_broken_payloads_raise() -> None:
     with pytest.raises(ValueError):
-        push_data("payment.reminder", {}, notification_id=1, category="reminders")
+        push_data("payment.overdue", {}, notification_id=1, category="reminders")
     with pytest.raises(ValueError):
-        deep_link("payment.reminder", {}, notification_id=1)
+        deep_link("payment.overdue", {}, notification_id=1)
     with pytest.raises(ValueError):
         push_data("service.paid", {"batch": 1}, notification_id=1, category="service_payments")
     with pytest.raises(ValueError):

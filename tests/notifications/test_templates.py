@@ -67,6 +67,8 @@ EVENTS: dict[str, Mapping[str, Any]] = {
     "desk.check": {"clinic": POLY},
     "status.warning": {"dropsOn": "2027-03-01", "daysLeft": 14, "status": "INSURED",
                        "selfPayer": True},
+    "payment.reminder": {"dueOn": "2026-12-25", "amountTiyn": 850_000, "period": "2026-11",
+                         "months": ["2026-10", "2026-11"]},
 }
 # What each event's text must mention, by language.
 MENTIONS: dict[str, dict[str, list[str]]] = {
@@ -88,6 +90,10 @@ MENTIONS: dict[str, dict[str, list[str]]] = {
     "desk.check": {"kk": ["№ 5 емхана"], "ru": ["Поликлиника № 5"], "en": ["Polyclinic No. 5"]},
     "status.warning": {"kk": ["14 күннен", "2027 жылғы 1 наурыздан"],
                        "ru": ["14 дней", "1 марта 2027 г."], "en": ["14 days", "1 March 2027"]},
+    "payment.reminder": {
+        "kk": [f"8{NBSP}500{NBSP}₸", "25 желтоқсаннан", "2026 жылғы қазан және қараша"],
+        "ru": [f"8{NBSP}500{NBSP}₸", "25 декабря", "октябрь и ноябрь 2026"],
+        "en": [f"8,500{NBSP}₸", "25 December", "October and November 2026"]},
 }
 
 
@@ -321,7 +327,7 @@ def test_digest_of_one_service_and_of_hundreds(language: str) -> None:
 
 def test_unknown_kind_and_language_raise() -> None:
     with pytest.raises(ValueError, match="kind"):
-        render("payment.reminder", {}, "en")
+        render("payment.overdue", {}, "en")
     with pytest.raises(ValueError, match="language"):
         render("service.paid", EVENTS["service.paid"], "de")
     with pytest.raises(ValueError, match="language"):
@@ -470,3 +476,93 @@ def test_missing_names_fall_back_to_plain_words() -> None:
     refund = {k: v for k, v in EVENTS["contribution.refunded"].items() if k != "payer"}
     assert render("contribution.refunded", refund, "en").body.startswith(
         "A payment of 4,250 ₸ for October 2026 was refunded")
+
+
+def reminder(months: list[str], amount: int = 425_000, due_on: str = "2026-12-25",
+             period: str | None = None) -> dict[str, Any]:
+    return {"dueOn": due_on, "amountTiyn": amount, "period": period or months[-1],
+            "months": months}
+
+
+def test_literal_payment_reminder_texts() -> None:
+    one, two = reminder(["2026-11"]), reminder(["2026-10", "2026-11"], 850_000)
+    assert render("payment.reminder", one, "en") == Rendered(
+        f"Pay 4,250{NBSP}₸ by 25 December",
+        "This pays your insurance for November 2026. Open the app for the payment details.")
+    assert render("payment.reminder", two, "en") == Rendered(
+        f"Pay 8,500{NBSP}₸ by 25 December",
+        "This pays your insurance for October and November 2026. "
+        "Payment period: November 2026. Open the app for the payment details.")
+    assert render("payment.reminder", one, "ru") == Rendered(
+        f"Оплатите 4{NBSP}250{NBSP}₸ не позднее 25 декабря",
+        "Эта сумма оплатит страхование за ноябрь 2026. Реквизиты для оплаты — в приложении.")
+    assert render("payment.reminder", two, "ru") == Rendered(
+        f"Оплатите 8{NBSP}500{NBSP}₸ не позднее 25 декабря",
+        "Эта сумма оплатит страхование за октябрь и ноябрь 2026. "
+        "Период платежа: ноябрь 2026. Реквизиты для оплаты — в приложении.")
+    assert render("payment.reminder", one, "kk") == Rendered(
+        f"25 желтоқсаннан кешіктірмей 4{NBSP}250{NBSP}₸ төлеңіз",
+        "Бұл сома 2026 жылғы қараша үшін сақтандыруды төлейді. Төлем деректемелері қосымшада.")
+    assert render("payment.reminder", two, "kk") == Rendered(
+        f"25 желтоқсаннан кешіктірмей 8{NBSP}500{NBSP}₸ төлеңіз",
+        "Бұл сома 2026 жылғы қазан және қараша үшін сақтандыруды төлейді. "
+        "Төлем кезеңі: 2026 жылғы қараша. Төлем деректемелері қосымшада.")
+
+
+MONTHS_13 = ["2025-11", "2025-12", *(f"2026-{m:02d}" for m in range(1, 12))]
+
+
+@pytest.mark.parametrize(("months", "kk", "ru", "en"), [
+    (["2026-11", "2026-12"], "2026 жылғы қараша және желтоқсан", "ноябрь и декабрь 2026",
+     "November and December 2026"),
+    (["2026-12", "2027-01"], "2026 жылғы желтоқсан және 2027 жылғы қаңтар",
+     "декабрь 2026 и январь 2027", "December 2026 and January 2027"),
+    (["2026-07", "2026-08", "2026-09", "2026-10", "2026-11"],
+     "2026 жылғы шілдеден қарашаға дейінгі 5 төленбеген ай",
+     "5 неоплаченных месяцев с июля по ноябрь 2026", "5 unpaid months from July to November 2026"),
+    (["2026-06", "2026-08", "2026-11"], "2026 жылғы маусымнан қарашаға дейінгі 3 төленбеген ай",
+     "3 неоплаченных месяца с июня по ноябрь 2026", "3 unpaid months from June to November 2026"),
+    (MONTHS_13, "2025 жылғы қарашадан 2026 жылғы қарашаға дейінгі 13 төленбеген ай",
+     "13 неоплаченных месяцев с ноября 2025 по ноябрь 2026",
+     "13 unpaid months from November 2025 to November 2026"),
+])
+def test_the_reminder_names_the_months_in_each_grammar(months: list[str], kk: str, ru: str,
+                                                       en: str) -> None:
+    for language, expected in (("kk", kk), ("ru", ru), ("en", en)):
+        due_on = "2027-02-25"  # after every month of every case
+        rendered = render("payment.reminder", reminder(months, 425_000 * len(months), due_on),
+                          language)
+        within_limits(rendered)
+        assert expected in rendered.body, (language, rendered.body)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_reminder_reads_within_limits(language: str) -> None:
+    for count in range(1, 14):
+        months = MONTHS_13[-count:]
+        for amount in (425_000, 595_000 * count, 10_200_000 * count + 50):
+            rendered = render("payment.reminder", reminder(months, amount), language)
+            within_limits(rendered)
+            assert format_amount(amount, language) in rendered.title
+            assert not rendered.body.endswith("…")
+    # The day is the payload's, in the reader's language.
+    january = render("payment.reminder", reminder(["2026-12"], due_on="2027-01-25"), language)
+    assert {"kk": "25 қаңтардан", "ru": "25 января", "en": "25 January"}[language] in (
+        january.title)
+
+
+@pytest.mark.parametrize("payload", [
+    {}, reminder([], period="2026-11"), reminder(["2026-11"], 0), reminder(["2026-11"], -425_000),
+    {**reminder(["2026-11"]), "amountTiyn": "425000"}, {**reminder(["2026-11"]),
+                                                        "amountTiyn": 4250.5},
+    {**reminder(["2026-11"]), "amountTiyn": None}, reminder(["2026-11"], due_on="2026-12-24"),
+    reminder(["2026-11"], due_on="2026-02-30"), reminder(["2026-11"], due_on="25.12.2026"),
+    reminder(["2026-12"]), reminder(["2026-11", "2026-10"]), reminder(["2026-11", "2026-11"]),
+    reminder(["2026-13"]), reminder(["2026-11"], period="2026-10"),
+    reminder([*MONTHS_13[:1], "2025-10", *MONTHS_13[1:]]),
+    {**reminder(["2026-11"]), "months": "2026-11"},
+    {k: v for k, v in reminder(["2026-11"]).items() if k != "period"},
+])
+def test_a_malformed_reminder_is_refused(payload: Mapping[str, Any]) -> None:
+    with pytest.raises(ValueError):
+        render("payment.reminder", payload, "en")
