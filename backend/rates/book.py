@@ -14,7 +14,7 @@ from __future__ import annotations
 import decimal
 import itertools
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
@@ -88,6 +88,11 @@ class RateBook:
 
     minimum_wages: Mapping[int, int]
     rules: tuple[RateRule, ...]
+    # Fixed-base amounts already worked out, by (kind, year, month): the status engine asks for
+    # the same few months' amounts hundreds of times per person.  The book never changes, so
+    # neither do they.
+    _fixed: dict[tuple[ContributionKind, int, int], int] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         """Freeze the inputs and reject overlapping rules or non-positive wages."""
@@ -125,6 +130,15 @@ class RateBook:
         WAGE: rate x multiplier x min(wage, cap_mzp x MZP), ``wage_tiyn`` required.
         MZP: rate x multiplier x MZP.  AVERAGE_WAGE: rate x multiplier x base amount.
         """
+        if wage_tiyn is None:
+            key = (kind, period.year, period.month)
+            known = self._fixed.get(key)
+            if known is None:
+                known = self._fixed[key] = self._amount(kind, period, None)
+            return known
+        return self._amount(kind, period, wage_tiyn)
+
+    def _amount(self, kind: ContributionKind, period: date, wage_tiyn: int | None) -> int:
         rule = self.rule(kind, period)
         if rule.base is RateBase.WAGE:
             if wage_tiyn is None or wage_tiyn < 0:
