@@ -38,6 +38,7 @@ from auth.errors import RateLimited, Refused
 from auth.principals import Principal, Staff
 from auth.secrets import group
 from auth.service import AuthService
+from auth.staff import StaffMember
 from backend.desk import operations as ops
 from backend.desk.texts import LANGUAGE_NAMES, TEXTS, text
 from backend.gql.context import SUPPORTED_LANGUAGES, Context, language_from_header
@@ -274,9 +275,7 @@ class DeskConsole:
         @page("/")
         async def home(visit: Visit) -> Response:
             self._signed_in(visit)
-            data = await self._api(visit, ops.OPEN_WINDOWS)
-            return self._render(visit, "home.html", windows=data["patientWindows"],
-                                sms=None, error=None)
+            return await self._home(visit, sms=None)
 
         @page("/sign-in")
         async def sign_in_page(visit: Visit) -> Response:
@@ -557,7 +556,7 @@ class _GoSignIn(Exception):
         self.expired = expired
 
 
-def _session_member(visit: Visit) -> Any:
+def _session_member(visit: Visit) -> StaffMember:
     if visit.session is None:
         raise _GoSignIn(expired=False)
     return visit.session.member

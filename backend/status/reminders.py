@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -24,10 +23,8 @@ from typing import Any, Final
 
 from backend.payment.plan import keep_payment
 from backend.rates.book import RateBook
-from backend.rates.kinds import ContributionKind
-from backend.status import ContributionFact, Membership
 from backend.status.coverage import DUE_DAY
-from backend.status.store import CONTRIBUTIONS, MEMBERSHIPS
+from backend.status.store import CONTRIBUTIONS, MEMBERSHIPS, facts_by_person
 from notifications import outbox
 
 DAYS_BEFORE: Final = 5
@@ -90,12 +87,7 @@ def _owing(people: Sequence[uuid.UUID], membership_rows: Sequence[Any],
            contribution_rows: Sequence[Any], today: date, due: date,
            rates: RateBook) -> list[tuple[uuid.UUID, str]]:
     """(person, payload) of each self-payer with something to pay by ``due``."""
-    memberships: dict[uuid.UUID, list[Membership]] = defaultdict(list)
-    for person, code, since, until in membership_rows:
-        memberships[person].append(Membership(code, since, until))
-    facts: dict[uuid.UUID, list[ContributionFact]] = defaultdict(list)
-    for person, period, kind, amount, paid_on in contribution_rows:
-        facts[person].append(ContributionFact(period, ContributionKind(kind), amount, paid_on))
+    memberships, facts = facts_by_person(membership_rows, contribution_rows)
     found = []
     for person in people:
         keep = keep_payment(as_of=today, memberships=memberships[person],

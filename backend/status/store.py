@@ -75,17 +75,26 @@ Computed = tuple[list[str], list[str], list[date], list[date | None], list[bool]
                  tuple[list[uuid.UUID], list[str | None], list[str], list[str]]]
 
 
-def _compute(people: Sequence[uuid.UUID], membership_rows: Sequence[Any],
-             contribution_rows: Sequence[Any], stored: dict[uuid.UUID, str], today: date,
-             rates: RateBook) -> Computed:
-    """Each person's status, reason, stable-until, the day they become not insured if
-    nothing new arrives, whether they pay for themselves, and who changed (no I/O)."""
+def facts_by_person(membership_rows: Sequence[Any], contribution_rows: Sequence[Any]
+                    ) -> tuple[dict[uuid.UUID, list[Membership]],
+                               dict[uuid.UUID, list[ContributionFact]]]:
+    """The rows of ``MEMBERSHIPS`` and ``CONTRIBUTIONS`` as the engine's facts, by person
+    (a person with none gets empty lists)."""
     memberships: dict[uuid.UUID, list[Membership]] = defaultdict(list)
     for person, code, since, until in membership_rows:
         memberships[person].append(Membership(code, since, until))
     facts: dict[uuid.UUID, list[ContributionFact]] = defaultdict(list)
     for person, period, kind, amount, paid_on in contribution_rows:
         facts[person].append(ContributionFact(period, ContributionKind(kind), amount, paid_on))
+    return memberships, facts
+
+
+def _compute(people: Sequence[uuid.UUID], membership_rows: Sequence[Any],
+             contribution_rows: Sequence[Any], stored: dict[uuid.UUID, str], today: date,
+             rates: RateBook) -> Computed:
+    """Each person's status, reason, stable-until, the day they become not insured if
+    nothing new arrives, whether they pay for themselves, and who changed (no I/O)."""
+    memberships, facts = facts_by_person(membership_rows, contribution_rows)
     statuses: list[str] = []
     reasons: list[str] = []
     stable: list[date] = []
