@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -23,30 +22,11 @@ from backend.ingest.pipeline import docs_of, ingest
 from backend.models import Person
 from backend.rates.book import RateBook
 from backend.rates.kinds import ContributionKind
-from backend.rates.repository import load_rate_book
 from backend.status import ContributionFact, Status, StatusResult, compute_status, store
 from backend.status.schedule import _LOCK, refresh_due
 from tests.factories import create_contribution, create_employer, create_person
 
 TODAY = date(2026, 11, 23)
-
-
-@pytest.fixture
-async def rates(engine: AsyncEngine) -> RateBook:
-    """The rate book of the suite's database."""
-    async with engine.connect() as conn:
-        return await load_rate_book(conn)
-
-
-@pytest.fixture
-async def clean(engine: AsyncEngine, committed: AsyncSession) -> AsyncIterator[AsyncSession]:
-    """``committed``, and afterwards the outbox rows of this test's people deleted."""
-    try:
-        yield committed
-    finally:
-        async with engine.begin() as conn:
-            await conn.execute(text("DELETE FROM notify.outbox WHERE person_id IN"
-                                    " (SELECT id FROM core.person)"))
 
 
 async def employee(db: AsyncSession, last: date, first: date = date(2026, 1, 1)) -> Person:

@@ -7,39 +7,18 @@ often, across month and year ends and the 2026 grace change (6 months after 60 p
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from backend.models import Person
 from backend.rates.book import RateBook
-from backend.rates.repository import load_rate_book
 from backend.status.schedule import refresh_due
 from backend.status.warnings import warn
 from tests.backend.test_status_store import employee
 from tests.factories import create_membership, create_person
-
-
-@pytest.fixture
-async def rates(engine: AsyncEngine) -> RateBook:
-    """The rate book of the suite's database."""
-    async with engine.connect() as conn:
-        return await load_rate_book(conn)
-
-
-@pytest.fixture
-async def clean(engine: AsyncEngine, committed: AsyncSession) -> AsyncIterator[AsyncSession]:
-    """``committed``, and afterwards every outbox row of this test's people deleted."""
-    try:
-        yield committed
-    finally:
-        async with engine.begin() as conn:
-            await conn.execute(text("DELETE FROM notify.outbox WHERE person_id IN"
-                                    " (SELECT id FROM core.person)"))
 
 
 async def computed(engine: AsyncEngine, rates: RateBook, today: date) -> None:
