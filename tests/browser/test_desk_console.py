@@ -72,11 +72,13 @@ async def new_clinic(stack: Stack, committed: AsyncSession) -> Clinic:
 
 
 async def sign_in(page: Page, member: StaffMember, password: str = PASSWORD) -> None:
-    """Sign in through the form, as a person types."""
+    """Sign in through the form, as a person types, and wait for the page that answers (a
+    check of the page before it arrives would read the one being left)."""
     await page.goto("/desk/sign-in")
     await page.locator("#username").fill(member.username)
     await page.locator("#password").fill(password)
-    await page.locator("form.card button[type=submit]").click()
+    async with page.expect_navigation():  # the answer (the home page, or the form again)
+        await page.locator("form.card button[type=submit]").click()
 
 
 async def app_call(stack: Stack, query: str, variables: dict[str, Any] | None = None,
@@ -384,6 +386,7 @@ class TestStaffManagement:
         clinic = await new_clinic(stack, committed)
         await sign_in(page, clinic.admin)
         await page.get_by_role("link", name="Staff").click()
+        await expect(page.locator("h1")).to_have_text("Your clinic's staff")
         await shot(page, "desk-staff-en")
         username = f"new-{uuid.uuid4().hex[:8]}"
         await page.locator("#display_name").fill("Сауле Нурланова")
@@ -397,6 +400,7 @@ class TestStaffManagement:
         newcomer = await new_page(viewport=TABLET, locale="ru")
         await newcomer.goto("/desk/sign-in")
         await newcomer.get_by_role("link", name=re.compile("одноразовый код")).click()
+        await expect(newcomer.locator("h1")).to_have_text("Задать пароль")
         await shot(newcomer, "desk-set-password-ru-tablet")
         await newcomer.locator("#username").fill(username)
         await newcomer.locator("#code").fill(code.group(0))
@@ -446,7 +450,10 @@ class TestEveryPage:
             await shot(page, f"desk-home-{language}")
             await page.goto("/desk/help")
             await shot(page, f"desk-help-{language}")
-            await page.locator(".articles a").first.click()
+            first = page.locator(".articles a").first
+            title = await first.inner_text()
+            await first.click()
+            await expect(page.locator("h1")).to_have_text(title)
             await shot(page, f"desk-article-{language}")
             await page.goto("/desk/help/install-the-app/handout?lang=" + language)
             await expect(page.locator("svg.qr")).to_be_visible()
