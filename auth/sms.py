@@ -1,8 +1,14 @@
-"""Sending one-time codes by SMS: the gateway interface and the development sink.
+"""Sending SMS (sign-in and consent codes, critical notices): the gateway interface and the
+development sink.
 
 Production plugs a real operator's gateway in behind ``SmsGateway``; nothing else changes.
 The development sink appends each message to a JSON-lines file (``AUTH_DEV_SMS_FILE``) that
 ``mhi sms`` and the ``/dev/sms`` page show: the code never goes to a log, in any environment.
+
+``send`` returns the operator's id of the message (or None when it gives none) and raises
+``SmsError`` saying what a failure means: whether trying again may succeed (``retry``) and
+whether the operator may have taken the message anyway (``maybe_sent``: the answer was lost,
+so sending again could send twice).  Any other exception counts as ``maybe_sent``.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 from collections import deque
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -26,11 +33,31 @@ class Sms:
     sent_at: str
 
 
-class SmsGateway(Protocol):
-    """Where one-time codes go."""
+class SmsError(Exception):
+    """The gateway did not take a message.
 
-    async def send(self, phone: str, text: str) -> None:
-        """Deliver ``text`` to ``phone`` (raise on failure; the caller logs without details)."""
+    ``code`` is short and holds no personal data (it may be logged and stored): the
+    operator's error code or a transport failure's name.  ``retry``: a later try may succeed
+    (the operator is down, throttled); otherwise the message or the number is wrong, or the
+    account is.  ``maybe_sent``: the request left and no answer came.  ``retry_after``: the
+    operator asked for this many seconds of rest."""
+
+    def __init__(self, code: str, *, retry: bool, maybe_sent: bool = False,
+                 retry_after: float | None = None) -> None:
+        super().__init__(code)
+        self.code = code
+        self.retry = retry
+        self.maybe_sent = maybe_sent
+        self.retry_after = retry_after
+
+
+class SmsGateway(Protocol):
+    """Where text messages go."""
+
+    async def send(self, phone: str, text: str) -> str | None:
+        """Deliver ``text`` to ``phone`` (E.164); the operator's message id, if it gives one.
+        Raises ``SmsError`` (or anything else, read as maybe sent) on failure; callers log
+        without the number or the text."""
 
 
 class DevSmsSink:
@@ -39,11 +66,12 @@ class DevSmsSink:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    async def send(self, phone: str, text: str) -> None:
-        """Append the message to the file."""
+    async def send(self, phone: str, text: str) -> str | None:
+        """Append the message to the file; its id is made up here."""
         line = json.dumps(asdict(Sms(phone, text, datetime.now(UTC).isoformat())),
                           ensure_ascii=False)
         await asyncio.to_thread(self._append, line)
+        return f"dev-{secrets.token_hex(8)}"
 
     def _append(self, line: str) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -63,6 +91,6 @@ class DevSmsSink:
 class DisabledGateway:
     """No gateway configured: sending fails (production must configure a real one)."""
 
-    async def send(self, phone: str, text: str) -> None:
-        """Always fails."""
-        raise RuntimeError("no SMS gateway is configured")
+    async def send(self, phone: str, text: str) -> str | None:
+        """Always fails (and never sends)."""
+        raise SmsError("NO_GATEWAY", retry=False)

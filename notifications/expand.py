@@ -30,7 +30,9 @@ from notifications.settings import NotifySettings
 # the check fail while the person stands at the desk (quiet hours still hold it).  So is a
 # warning, 14 and 3 days ahead, that cover ends unless a contribution arrives: it is the push
 # that lets a person act in time (quiet hours hold it too).  A self-payer's reminder to pay
-# by the 25th is a ``reminders`` item, which a person may switch off on either channel.
+# by the 25th is a ``reminders`` item, which a person may switch off on either channel.  A
+# change to a case the person opened about a service ("I did not receive this") belongs with
+# the service payments it is about.
 KIND_CATEGORY: Final = {
     "contribution.received": "payments",
     "contribution.refunded": "payments",
@@ -41,6 +43,7 @@ KIND_CATEGORY: Final = {
     "desk.check": "critical",
     "status.warning": "critical",
     "payment.reminder": "reminders",
+    "dispute.updated": "service_payments",
 }
 LOSS_STATUSES: Final = ("CONDITIONALLY_INSURED", "NOT_INSURED")
 DIGEST_KINDS: Final = ("service.paid",)
