@@ -10,6 +10,10 @@ When a delivery is due:
 - now, or for service payments after ``digest_window_seconds`` (a burst becomes one digest);
 - an announcement at its place in line (``sendAt`` in its payload: the broadcast's rate);
 - either way, never inside the person's quiet hours: held until they end (``quiet_until``).
+
+A critical event of ``SMS_KINDS`` also gets its SMS row (``notifications.sms``): due when quiet
+hours end if no delivery was written (the person has no live device), else
+``sms_after_seconds`` after that, when it goes only if the push did not.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from notifications.clock import NOW, Clock, reading
+from notifications.models import SMS_KINDS
 from notifications.settings import NotifySettings
 
 # The category of each event kind.  A change of status down to conditionally insured (the
@@ -61,6 +66,7 @@ _DIGEST = ", ".join(f"'{kind}'" for kind in DIGEST_KINDS)
 # An event of a kind this code does not know stays in the outbox for a worker that does (a
 # rolling deploy: the new kind's writer may run before every worker is upgraded).
 _KNOWN = ", ".join(f"'{kind}'" for kind in KIND_CATEGORY)
+_SMS = ", ".join(f"'{kind}'" for kind in SMS_KINDS)
 EXPAND: Final = f"""
 WITH claimed AS (
   SELECT id, person_id, kind, payload, created_at FROM notify.outbox
@@ -97,12 +103,24 @@ WITH claimed AS (
   WHERE e.category IS NOT NULL AND NOT EXISTS (
     SELECT 1 FROM off WHERE off.person_id = e.person_id AND off.category = e.category
     AND off.channel = 'push')
-  ON CONFLICT (event_id, device_id) DO NOTHING RETURNING 1
+  ON CONFLICT (event_id, device_id) DO NOTHING RETURNING event_id
+), sms AS (
+  INSERT INTO notify.sms_delivery (event_id, person_id, kind, due_at)
+  SELECT e.id, e.person_id, e.kind,
+    CASE WHEN EXISTS (SELECT 1 FROM pushes p WHERE p.event_id = e.id)
+      THEN notify.quiet_until(notify.quiet_until({NOW}, q.starts, q.ends, q.time_zone)
+                              + make_interval(secs => :sms_after),
+                              q.starts, q.ends, q.time_zone)
+      ELSE notify.quiet_until({NOW}, q.starts, q.ends, q.time_zone) END
+  FROM events e LEFT JOIN notify.quiet_hours q ON q.person_id = e.person_id
+  WHERE :sms AND e.category = 'critical' AND e.kind IN ({_SMS})
+  ON CONFLICT (event_id) DO NOTHING RETURNING 1
 ), done AS (
   UPDATE notify.outbox o SET dispatched_at = {NOW} FROM claimed WHERE o.id = claimed.id
   RETURNING o.id
 )
-SELECT (SELECT count(*) FROM done), (SELECT count(*) FROM inbox), (SELECT count(*) FROM pushes)
+SELECT (SELECT count(*) FROM done), (SELECT count(*) FROM inbox), (SELECT count(*) FROM pushes),
+  (SELECT count(*) FROM sms)
 """
 
 
@@ -113,6 +131,7 @@ class Expanded:
     events: int
     inbox_items: int
     deliveries: int
+    texts: int = 0  # SMS written (``notifications.sms``)
 
 
 async def expand(conn: AsyncConnection, settings: NotifySettings,
@@ -124,5 +143,7 @@ async def expand(conn: AsyncConnection, settings: NotifySettings,
         "limit": limit or settings.expand_batch,
         "digest_window": float(settings.digest_window_seconds),
         "stale_days": settings.stale_after_days,
+        "sms": settings.sms_fallback,
+        "sms_after": float(settings.sms_after_seconds),
     })).one()
-    return Expanded(int(row[0]), int(row[1]), int(row[2]))
+    return Expanded(int(row[0]), int(row[1]), int(row[2]), int(row[3]))

@@ -70,6 +70,9 @@ MUTABLE_CATEGORIES = CATEGORIES[:-1]
 CHANNELS = ("push", "inbox")
 LANGUAGES = ("kk", "ru", "en")
 DELIVERY_STATES = ("pending", "sending", "sent", "rejected", "dead", "cancelled", "unknown")
+SMS_STATES = ("pending", "sending", "sent", "delivered", "undelivered", "skipped", "dead",
+              "cancelled", "unknown")
+SMS_KINDS = ("status.changed", "status.warning")
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -211,6 +214,59 @@ class Delivery(NotifyBase):
         Index("ix_delivery_digest", "device_id", "digest_key",
               postgresql_where=text("digest_key IS NOT NULL")),
         Index("ix_delivery_dead", "finished_at", postgresql_where=text("state = 'dead'")),
+    )
+
+
+class SmsDelivery(NotifyBase):
+    """A critical event's text message, for a person whom the push may not reach: at most one
+    per event.
+
+    Written with the event's inbox item for each critical event of ``SMS_KINDS`` (a desk
+    check is about the app and never goes by SMS): due at once when the person has no live
+    device, else ``sms_after_seconds`` later (both after quiet hours).  When due, it is
+    ``skipped`` if a push of the event was sent (or may have been) or the person read it in
+    the app; else a sender claims it (``sending``, ``attempts`` + 1, committed before the
+    call) and records the operator's answer: ``sent`` with the operator's ``message_id``,
+    then ``delivered`` or ``undelivered`` from the operator's delivery reports; ``pending``
+    again after a transient failure (backoff); ``dead`` when the operator refused it;
+    ``cancelled`` when there is no phone on record (``NO_PHONE``) or it would come too late
+    to be true (``EXPIRED``); ``unknown`` when the operator may have it (no answer, or the
+    worker died during the call): never sent twice.  The phone number and the text are not
+    stored: the number is read from the person's record at sending, the text is made from
+    the event's payload.
+    """
+
+    __tablename__ = "sms_delivery"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    event_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    person_id: Mapped[uuid.UUID]
+    kind: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(Text, server_default="pending")
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    language: Mapped[str | None] = mapped_column(Text)
+    encoding: Mapped[str | None] = mapped_column(Text)
+    segments: Mapped[int | None] = mapped_column(Integer)
+    message_id: Mapped[str | None] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                 server_default=func.now())
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint(_one_of("state", SMS_STATES), name="state"),
+        CheckConstraint(f"language IS NULL OR {_one_of('language', LANGUAGES)}",
+                        name="language"),
+        CheckConstraint("encoding IS NULL OR encoding IN ('GSM-7', 'UCS-2')", name="encoding"),
+        Index("ix_sms_delivery_due", "due_at", postgresql_where=text("state = 'pending'")),
+        Index("ix_sms_delivery_sending", "claimed_at",
+              postgresql_where=text("state = 'sending'")),
+        Index("ix_sms_delivery_sent", "checked_at", postgresql_where=text("state = 'sent'")),
+        Index("ix_sms_delivery_person", "person_id"),
     )
 
 

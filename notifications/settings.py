@@ -51,3 +51,18 @@ class NotifySettings(BaseSettings):
                                  "worker that died mid-call: its outcome is unknown and it is "
                                  "not sent again (no doubles).")
     broadcast_rate_per_second: int = 200
+
+    # Critical notices by SMS (``notifications.sms``): to a person with no live device at once,
+    # else when no push of the event went out within ``sms_after_seconds``.
+    sms_fallback: bool = Field(default=True, description="Write an SMS for each critical "
+                               "notice (sent when the push does not reach the person).")
+    sms_after_seconds: int = Field(
+        default=900, ge=0, description="How long a critical push may stay undelivered (and "
+                                       "unread in the app) before the SMS goes.")
+    sms_batch: int = Field(default=20, ge=1, le=500, description="SMS claimed per round.")
+    sms_concurrency: int = Field(default=4, ge=1, description="SMS calls in flight per "
+                                 "send loop.")
+    sms_max_attempts: int = 5
+    sms_report_hours: int = Field(default=48, ge=1, description="How long after sending the "
+                                  "operator's delivery report is asked for.")
+    sms_report_batch: int = Field(default=200, ge=1, le=1000)

@@ -26,8 +26,11 @@ log = logging.getLogger("mhi.worker")
 async def worker(args: argparse.Namespace) -> int:
     """``mhi worker``: the notification dispatcher, and statuses as time passes (every
     ``--every`` seconds).  SIGTERM or Ctrl-C finish the calls under way, then stop."""
+    from auth.service import gateway_for
+    from auth.settings import AuthSettings
     from backend.api.app import almaty_today
     from backend.runtime import open_engine, prepare_database
+    from backend.sms import GatewayChannel, person_contacts
     from notifications.gateway import Gateway, close_app, open_app
     from notifications.worker import Dispatcher
 
@@ -53,17 +56,21 @@ async def worker(args: argparse.Namespace) -> int:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), args.every)
 
-    dispatcher = Dispatcher(engine, Gateway(firebase), notify)
+    auth = AuthSettings()
+    dispatcher = Dispatcher(engine, Gateway(firebase), notify,
+                            sms=(GatewayChannel(gateway_for(auth)), person_contacts))
     target = ("Google FCM" if notify.service_account_file else
               f"fcm-local at {notify.fcm_local_url}")
-    log.info("worker started: pushes go to %s", target)
+    log.info("worker started: pushes go to %s, critical SMS to the %s SMS gateway", target,
+             auth.sms_gateway)
     try:
         await asyncio.gather(dispatcher.run(stop), statuses())
     finally:
         totals = dispatcher.totals
         log.info("worker stopped: %d events, %d pushes sent, %d retried, %d rejected, "
-                 "%d dead", totals.events, totals.sent, totals.retried, totals.rejected,
-                 totals.dead)
+                 "%d dead; %d SMS sent (%d segments), %d not needed, %d dead", totals.events,
+                 totals.sent, totals.retried, totals.rejected, totals.dead, totals.sms_sent,
+                 totals.sms_segments, totals.sms_skipped, totals.sms_dead)
         await close_app(firebase)
         await engine.dispose()
     return 0
