@@ -254,19 +254,26 @@ class SmsSender:
 
     async def _send(self, claimed: Sequence[_Row], texts: Mapping[int, tuple[str, str]]
                     ) -> None:
-        """Hand each worded SMS to the channel, ``sms_concurrency`` at a time."""
+        """Hand each worded SMS to the channel, ``sms_concurrency`` at a time; one person's
+        in the order of their events, so that "you are not insured" never comes before the
+        warning it follows."""
         gate = asyncio.Semaphore(self.settings.sms_concurrency)
+        people: dict[uuid.UUID, list[_Row]] = {}
+        for row in sorted(claimed, key=lambda row: row.event_id):
+            if row.id in texts:
+                people.setdefault(row.person_id, []).append(row)
 
-        async def one(row: _Row) -> None:
-            phone, message = texts[row.id]
-            async with gate:
-                try:
-                    row.outcome = await self.channel.send(phone, message)
-                except Exception as error:  # the channel broke its word: it may have gone
-                    row.outcome = SmsOutcome(SmsVerdict.UNKNOWN,
-                                             error=f"CHANNEL_FAILED: {type(error).__name__}")
+        async def one(rows: Sequence[_Row]) -> None:
+            for row in rows:
+                phone, message = texts[row.id]
+                async with gate:
+                    try:
+                        row.outcome = await self.channel.send(phone, message)
+                    except Exception as error:  # the channel broke its word: it may have gone
+                        row.outcome = SmsOutcome(SmsVerdict.UNKNOWN,
+                                                 error=f"CHANNEL_FAILED: {type(error).__name__}")
 
-        await asyncio.gather(*(one(row) for row in claimed if row.id in texts))
+        await asyncio.gather(*(one(rows) for rows in people.values()))
 
     def _judge(self, row: _Row, outcome: SmsOutcome, now: datetime) -> None:
         row.encoding, row.segments = outcome.encoding, outcome.segments

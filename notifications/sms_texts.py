@@ -31,11 +31,11 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
     },
     "warning.employee": {
         "kk": "МӘМС: жарна түспесе, {day} бастап сақтандырылмаған боласыз. Жұмыс берушіңізден "
-              "нақтылаңыз.",
+              "нақтылаңыз. Анықтама: 1406.",
         "ru": "ОСМС: с {day} вы не будете застрахованы, если не поступит взнос. Уточните у "
-              "работодателя.",
+              "работодателя. Справки: 1406.",
         "en": "MHI: from {day} you will not be insured unless a contribution arrives. Check "
-              "with your employer that they pay for you.",
+              "with your employer. Info: 1406.",
     },
     # status.changed down to the grace period: insured only until {day} unless money comes.
     "grace": {

@@ -49,7 +49,8 @@ async def migrated_database(url: str) -> AsyncEngine:
 
 
 NOTIFY_TABLES = ("notify.outbox", "notify.notification", "notify.delivery", "notify.device",
-                 "notify.preference", "notify.quiet_hours", "notify.announcement")
+                 "notify.preference", "notify.quiet_hours", "notify.announcement",
+                 "notify.sms_delivery")
 
 
 @pytest.fixture(scope="session")
