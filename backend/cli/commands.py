@@ -345,7 +345,10 @@ async def _demo_warning(url: str) -> str:
         return ""
     return (f"\n Warnings: {row[0]} {row[1]}'s cover ends on {row[2]:%-d %B %Y} unless money"
             " comes; the worker\n writes a critical status.warning 14 and 3 days before"
-            " (`.venv/bin/mhi statuses warn\n --as-of DATE` writes a given day's).\n")
+            " (`.venv/bin/mhi statuses warn\n --as-of DATE` writes a given day's). Someone"
+            " with no phone registered for pushes\n gets a critical notice by SMS at once"
+            " (the SMS sink above); with one, 15 minutes\n later only if the push did not"
+            " go.\n")
 
 
 async def _dev_notifications() -> tuple[dict[str, str], dict[str, str]]:
