@@ -57,8 +57,9 @@ async def worker(args: argparse.Namespace) -> int:
                 await asyncio.wait_for(stop.wait(), args.every)
 
     auth = AuthSettings()
+    sms_gateway = gateway_for(auth)
     dispatcher = Dispatcher(engine, Gateway(firebase), notify,
-                            sms=(GatewayChannel(gateway_for(auth)), person_contacts))
+                            sms=(GatewayChannel(sms_gateway), person_contacts))
     target = ("Google FCM" if notify.service_account_file else
               f"fcm-local at {notify.fcm_local_url}")
     log.info("worker started: pushes go to %s, critical SMS to the %s SMS gateway", target,
@@ -72,6 +73,9 @@ async def worker(args: argparse.Namespace) -> int:
                  totals.sent, totals.retried, totals.rejected, totals.dead, totals.sms_sent,
                  totals.sms_segments, totals.sms_skipped, totals.sms_dead)
         await close_app(firebase)
+        close = getattr(sms_gateway, "aclose", None)  # the operator's connection pool
+        if close is not None:
+            await close()
         await engine.dispose()
     return 0
 
