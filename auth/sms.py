@@ -9,6 +9,10 @@ The development sink appends each message to a JSON-lines file (``AUTH_DEV_SMS_F
 ``SmsError`` saying what a failure means: whether trying again may succeed (``retry``) and
 whether the operator may have taken the message anyway (``maybe_sent``: the answer was lost,
 so sending again could send twice).  Any other exception counts as ``maybe_sent``.
+
+A gateway that can tell what became of a message also offers ``SmsDeliveryReports``
+(``delivery_states``): the notifications worker asks it, in batches, about the messages it
+sent.  Every gateway here offers both; the operator's adapter is ``auth.sms_mobizon``.
 """
 
 from __future__ import annotations
@@ -18,10 +22,11 @@ import json
 import os
 import secrets
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Final, Literal, Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,22 @@ class SmsGateway(Protocol):
         without the number or the text."""
 
 
+DeliveryState = Literal["delivered", "undelivered", "pending"]
+"""What became of a message: ``delivered`` and ``undelivered`` are final, ``pending`` is not
+(queued, with the carrier, or only some of its parts delivered)."""
+DELIVERY_STATES: Final[tuple[DeliveryState, ...]] = ("delivered", "undelivered", "pending")
+
+
+@runtime_checkable
+class SmsDeliveryReports(Protocol):
+    """A gateway that can say what became of the messages it took."""
+
+    async def delivery_states(self, message_ids: Sequence[str]) -> dict[str, str]:
+        """``'delivered'`` | ``'undelivered'`` | ``'pending'`` per id the operator knows (ids
+        it does not know are left out).  Raises ``SmsError`` when the operator cannot be
+        asked now (``retry``) or refuses (not ``retry``)."""
+
+
 class DevSmsSink:
     """Development gateway: messages go to a local file (mode 0600), newest last."""
 
@@ -72,6 +93,11 @@ class DevSmsSink:
                           ensure_ascii=False)
         await asyncio.to_thread(self._append, line)
         return f"dev-{secrets.token_hex(8)}"
+
+    async def delivery_states(self, message_ids: Sequence[str]) -> dict[str, str]:
+        """The sink's own messages (ids ``dev-…``) count as delivered once written; any other
+        id is not its own and is left out."""
+        return {known: "delivered" for known in message_ids if known.startswith("dev-")}
 
     def _append(self, line: str) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -94,3 +120,7 @@ class DisabledGateway:
     async def send(self, phone: str, text: str) -> str | None:
         """Always fails (and never sends)."""
         raise SmsError("NO_GATEWAY", retry=False)
+
+    async def delivery_states(self, message_ids: Sequence[str]) -> dict[str, str]:
+        """Knows no message: it never took one."""
+        return {}
