@@ -23,6 +23,7 @@ from auth.secrets import Secrets
 from auth.sessions import Sessions
 from auth.settings import AuthSettings
 from auth.sms import DevSmsSink, DisabledGateway, SmsGateway
+from auth.sms_mobizon import MobizonGateway
 from auth.staff import Desk
 from auth.staff_admin import StaffAdmin
 from auth.tokens import Audience, TokenIssuer, TokenVerifier
@@ -45,7 +46,11 @@ class NoDirectory:
 
 
 def gateway_for(settings: AuthSettings) -> SmsGateway:
-    """The SMS gateway the settings name (the development sink is refused in production)."""
+    """The SMS gateway the settings name (the development sink is refused in production; the
+    operator without its key anywhere).  Every one of them also offers ``SmsDeliveryReports``;
+    the operator's holds a connection pool (``MobizonGateway.aclose``)."""
+    if settings.sms_gateway == "mobizon":
+        return MobizonGateway.from_settings(settings)
     if settings.sms_gateway == "dev":
         if settings.environment == "production":
             raise RuntimeError("the development SMS sink cannot run in production")

@@ -60,8 +60,20 @@ class AuthSettings(BaseSettings):
     otp_failures_window_seconds: int = 3600
     verifies_per_ip: int = 60
     verifies_per_ip_window_seconds: int = 900
-    sms_gateway: Literal["dev", "disabled"] = "dev"
+    sms_gateway: Literal["dev", "disabled", "mobizon"] = "dev"
     dev_sms_file: Path = Path(__file__).resolve().parent.parent / ".data" / "dev-sms.jsonl"
+    # The operator (``AUTH_SMS_GATEWAY=mobizon``, docs/sms.md): Mobizon's HTTP API at
+    # ``sms_api_url`` (sms-local in development and tests), the account's API key, the
+    # registered alphanumeric sender (the account's default when unset), how long the
+    # operator keeps trying a phone that is off (60-1440 minutes; the operator's default,
+    # a day, when unset), and the HTTP client's timeouts and connection pool.
+    sms_api_url: str = "https://api.mobizon.kz"
+    sms_api_key: SecretStr | None = None
+    sms_sender: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,10}$")
+    sms_validity_minutes: int | None = Field(default=None, ge=60, le=1440)
+    sms_timeout_seconds: float = Field(default=10.0, gt=0)
+    sms_connect_timeout_seconds: float = Field(default=3.0, gt=0)
+    sms_connections: int = Field(default=20, ge=1)
 
     # Sessions: a refresh token lives ``refresh_idle_days`` unused; a family (one device's
     # sign-in) at most ``session_max_days`` before the person signs in again.
