@@ -4,6 +4,7 @@ in a cycle.  Alembic reads ``Base.metadata`` from here."""
 from backend.models.audit import AccessLogEntry, ActorKind
 from backend.models.base import Base
 from backend.models.care import MedicalService, Provider, ServicePayment
+from backend.models.disputes import Dispute, DisputeEvent
 from backend.models.family import Guardianship, GuardianshipKind
 from backend.models.money import Contribution, Payer
 from backend.models.payee import PayeeAccount
@@ -18,6 +19,8 @@ __all__ = [
     "CategoryMembership",
     "Contribution",
     "ContributionRate",
+    "Dispute",
+    "DisputeEvent",
     "Guardianship",
     "GuardianshipKind",
     "IngestionBatch",
