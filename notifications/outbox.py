@@ -33,6 +33,13 @@ EVENT_KINDS: Final = {
                         "payment, months: the months it pays, arrears first; written a few "
                         "days before by backend.status.reminders, dedupe key "
                         "payment.reminder:<person>:<dueOn>)",
+    "dispute.updated": "a case the person reported about a covered service (\"I did not "
+                       "receive this\") changed state (payload: caseId, serviceId, state, "
+                       "category, careDate, dueOn, provider and service names, "
+                       "recoveredTiyn and the Fund's explanation once resolved, patient: a "
+                       "child's first name when a parent reported; written by "
+                       "backend.disputes.service to the reporter, dedupe key "
+                       "dispute:<case>:<state>)",
 }
 COLUMNS: Final = "person_id, kind, payload, dedupe_key"
 

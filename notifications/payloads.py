@@ -24,7 +24,7 @@ SCHEMA_DIR: Final[Path] = Path(__file__).resolve().parent.parent / "mobile_contr
 PUSH_TYPES: Final = ("contribution.received", "contribution.refunded", "service.paid",
                      "service.withdrawn", "service.digest", "status.changed",
                      "announcement.published", "desk.check", "status.warning",
-                     "payment.reminder")
+                     "payment.reminder", "dispute.updated")
 DIGEST_CATEGORY: Final = "service_payments"
 MAX_IDS: Final = 20
 MAX_DAYS: Final = 12
@@ -32,6 +32,7 @@ MAX_DATA_BYTES: Final = 1000
 """The data, serialized as compact JSON, stays under this; lists are cut (oldest first) to fit."""
 
 _LIST_KEYS: Final = ("contributionIds", "periods", "serviceIds", "careDates")
+DISPUTE_STATES: Final = ("SUBMITTED", "IN_REVIEW", "CONFIRMED", "NOT_CONFIRMED")
 REMINDER_DUE_DAY: Final = 25
 REMINDER_MAX_MONTHS: Final = 13  # twelve months of arrears and the month due
 
@@ -88,6 +89,21 @@ def parse_reminder(payload: Mapping[str, Any]) -> Reminder:
     return Reminder(day, amount, period, parsed)
 
 
+def dispute_state(payload: Mapping[str, Any]) -> str:
+    """The state a ``dispute.updated`` payload announces (ValueError for one it cannot)."""
+    state = payload["state"]
+    if not isinstance(state, str) or state not in DISPUTE_STATES:
+        raise ValueError(f"unknown case state {state!r}")
+    return state
+
+
+def _key(value: object) -> int:
+    """A row id from a payload (ValueError for anything but a positive integer)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"not an id: {value!r}")
+    return value
+
+
 def node_id(type_name: str, key: object) -> str:
     """The API's global id: base64 (standard alphabet) of ``"Type:key"`` in UTF-8."""
     return base64.b64encode(f"{type_name}:{key}".encode()).decode()
@@ -142,6 +158,9 @@ _LINKS: Final[Mapping[str, Callable[[Mapping[str, Any], int], str]]] = {
     "status.warning": lambda payload, _: "mhi://insurance",
     # The status screen too: a self-payer's payment details and amounts (HowToPay) are there.
     "payment.reminder": lambda payload, _: "mhi://insurance",
+    # The case itself (``node(id:)`` gives it to the reporter: the patient or their parent).
+    "dispute.updated": lambda payload, _: (
+        f"mhi://cases/{_segment(node_id('DisputeCase', _key(payload['caseId'])))}"),
 }
 
 
@@ -196,6 +215,13 @@ def _reminder(payload: Mapping[str, Any]) -> dict[str, str]:
             "months": ",".join(month_text(month) for month in reminder.months)}
 
 
+def _dispute(payload: Mapping[str, Any]) -> dict[str, str]:
+    """The case, the service it is about and the new state: no names, no amounts."""
+    return {"caseId": node_id("DisputeCase", _key(payload["caseId"])),
+            "serviceId": node_id("CoveredService", _key(payload["serviceId"])),
+            "state": dispute_state(payload)}
+
+
 _FIELDS: Final[Mapping[str, Callable[[Mapping[str, Any]], dict[str, str]]]] = {
     "contribution.received": _received,
     "contribution.refunded": lambda payload: {
@@ -211,6 +237,7 @@ _FIELDS: Final[Mapping[str, Callable[[Mapping[str, Any]], dict[str, str]]]] = {
     "desk.check": lambda _: {},  # no keys of its own: the text says it all
     "status.warning": _warning,
     "payment.reminder": _reminder,
+    "dispute.updated": _dispute,
 }
 
 

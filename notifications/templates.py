@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Final
 
 from notifications.formatting import (
@@ -31,7 +32,7 @@ from notifications.formatting import (
     plural,
     tidy,
 )
-from notifications.payloads import month_text, parse_reminder
+from notifications.payloads import dispute_state, month_text, parse_reminder
 
 __all__ = ["LANGUAGES", "Rendered", "format_amount", "format_date", "format_period", "render",
            "render_digest"]
@@ -251,6 +252,45 @@ PAYMENT_REMINDER: Final[Table] = {
                 "en": "Open the app for the payment details."},
 }
 
+DISPUTE_UPDATED: Final[Table] = {
+    # Titles by the case's new state.
+    "SUBMITTED": {"kk": "Өтінішіңіз қабылданды", "ru": "Ваше обращение принято",
+                  "en": "Your report was received"},
+    "IN_REVIEW": {"kk": "Қор өтінішіңізді тексеріп жатыр", "ru": "Фонд проверяет обращение",
+                  "en": "The Fund is checking your report"},
+    "CONFIRMED": {"kk": "Өтінішіңіз расталды", "ru": "Ваше обращение подтвердилось",
+                  "en": "Your report was confirmed"},
+    "NOT_CONFIRMED": {"kk": "Өтінішіңіз расталмады", "ru": "Обращение не подтвердилось",
+                      "en": "Your report was not confirmed"},
+    # Bodies: {about} is the service, the clinic and the day; {due} the Fund's last day.
+    "about": {"kk": "{on} {provider} көрсеткен «{service}» қызметі",
+              "ru": "«{service}» ({provider}, {on})",
+              "en": "{service} at {provider} {on}"},
+    "received": {"kk": "{about} туралы өтінішіңіз қабылданды. Қор {due} жауап береді.",
+                 "ru": "Обращение об услуге {about} принято. Фонд ответит до {due}.",
+                 "en": "We received your report about {about}. The Fund will answer by "
+                       "{due}."},
+    "checking": {"kk": "Қор {about} туралы өтінішіңізді тексеруді бастады. Жауап {due} "
+                       "беріледі.",
+                 "ru": "Фонд начал проверку обращения об услуге {about}. Ответ — до {due}.",
+                 "en": "The Fund has started checking your report about {about}. It will "
+                       "answer by {due}."},
+    "recovered": {"kk": "Қор {about} туралы өтінішіңізді растап, медициналық ұйымнан "
+                        "{amount} қайтарып алды.",
+                  "ru": "Фонд подтвердил обращение об услуге {about} и вернул у клиники "
+                        "{amount}.",
+                  "en": "The Fund confirmed your report about {about} and took {amount} back "
+                        "from the clinic."},
+    "confirmed": {"kk": "Қор {about} туралы өтінішіңізді растады.",
+                  "ru": "Фонд подтвердил обращение об услуге {about}.",
+                  "en": "The Fund confirmed your report about {about}."},
+    "not_confirmed": {"kk": "Қор {about} туралы өтінішіңізді растамады.",
+                      "ru": "Фонд не подтвердил обращение об услуге {about}.",
+                      "en": "The Fund did not confirm your report about {about}."},
+    # A parent's report about a child's care: the child's first name leads the body.
+    "patient": {"kk": "{name}: ", "ru": "{name}: ", "en": "{name}: "},
+}
+
 STATUSES: Final = ("INSURED", "CONDITIONALLY_INSURED", "NOT_INSURED")
 WARNED_STATUSES: Final = ("INSURED", "CONDITIONALLY_INSURED")
 REASONS: Final = ("PAID", "PREPAID", "STATE_CATEGORY", "GRACE_PERIOD", "CONTRIBUTIONS_STOPPED",
@@ -262,6 +302,7 @@ TABLES: Final[Mapping[str, Table]] = {
     "service.digest": DIGEST, "service.withdrawn": SERVICE_WITHDRAWN,
     "status.changed": STATUS_CHANGED, "desk.check": DESK_CHECK,
     "status.warning": STATUS_WARNING, "payment.reminder": PAYMENT_REMINDER,
+    "dispute.updated": DISPUTE_UPDATED,
 }
 """Every table, by kind, for review and for the test that every entry has all languages."""
 
@@ -492,6 +533,43 @@ def _payment_reminder(payload: Mapping[str, Any], language: str) -> Rendered:
     return _done(title, " ".join(parts))
 
 
+def _by_day(day: date, language: str) -> str:
+    """"by 8 December 2026" without its preposition (Kazakh with its postposition: "2026
+    жылғы 8 желтоқсанға дейін"; Russian in the genitive for "до")."""
+    if language == "kk":
+        return f"{day.year} жылғы {day.day} {KK_DATIVE[day.month - 1]} дейін"
+    return format_date(day, language)
+
+
+def _dispute_updated(payload: Mapping[str, Any], language: str) -> Rendered:
+    """"Your report was confirmed": the service, clinic and day it is about, what the Fund
+    did (and took back), its deadline while open, its explanation once resolved; a child's
+    first name first when a parent reported for them."""
+    table = DISPUTE_UPDATED
+    state = dispute_state(payload)
+    provider, service = _names(payload, language)
+    about = _text(table, "about", language, provider=provider, service=service,
+                  on=date_on(parse_day(payload["careDate"]), language))
+    if state in ("SUBMITTED", "IN_REVIEW"):
+        key = "received" if state == "SUBMITTED" else "checking"
+        body = _text(table, key, language, about=about,
+                     due=_by_day(parse_day(payload["dueOn"]), language))
+    else:
+        recovered = payload.get("recoveredTiyn")
+        if state == "CONFIRMED" and recovered:
+            body = _text(table, "recovered", language, about=about,
+                         amount=format_amount(int(recovered), language))
+        else:
+            body = _text(table, state.lower(), language, about=about)
+        explanation = name_in(payload.get("explanation"), language, limit=BODY_LIMIT)
+        if explanation:
+            body = f"{body} {explanation}"
+    patient = payload.get("patient")
+    if patient:
+        body = _text(table, "patient", language, name=str(patient)[:40]) + body
+    return _done(table[state][language], body)
+
+
 RENDERERS: Final[Mapping[str, Callable[[Mapping[str, Any], str], Rendered]]] = {
     "contribution.received": _contribution_received,
     "contribution.refunded": _contribution_refunded,
@@ -502,6 +580,7 @@ RENDERERS: Final[Mapping[str, Callable[[Mapping[str, Any], str], Rendered]]] = {
     "desk.check": _desk_check,
     "status.warning": _status_warning,
     "payment.reminder": _payment_reminder,
+    "dispute.updated": _dispute_updated,
 }
 
 

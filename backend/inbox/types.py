@@ -61,7 +61,8 @@ class NotificationType(Node):
                                              "contribution.refunded, service.paid, "
                                              "service.withdrawn, status.changed, "
                                              "announcement.published, desk.check, "
-                                             "status.warning or payment.reminder.")
+                                             "status.warning, payment.reminder or "
+                                             "dispute.updated.")
     category: CategoryType = strawberry.field(description="What it is about.")
     title: str = strawberry.field(description="A short headline.")
     body: str = strawberry.field(description="The text.")
@@ -96,6 +97,8 @@ class NotificationType(Node):
             contributions = [payload["id"], payload["refundOf"]]
         if item.kind == "service.withdrawn":
             services = [payload["id"], payload["withdrawalOf"]]
+        if item.kind == "dispute.updated":  # a child's service resolves to nothing here
+            services = [payload["serviceId"]]
         return cls(
             id=global_id("Notification", item.event_id), event_id=item.event_id,
             kind=item.kind, category=CategoryType(item.category), title=rendered.title,

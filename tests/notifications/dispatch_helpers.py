@@ -131,6 +131,13 @@ def reminder(due_on: date | str, amount: int = 425_000, months: Sequence[str] = 
             "months": list(months)}
 
 
+def dispute(state: str = "IN_REVIEW", patient: str | None = None) -> dict[str, Any]:
+    """``dispute.updated`` as ``backend.disputes.service`` writes it."""
+    return {"caseId": 31, "serviceId": 5001, "state": state, "category": "NOT_RECEIVED",
+            "careDate": "2026-11-03", "dueOn": "2026-12-08", "recoveredTiyn": None,
+            "explanation": None, "provider": POLY, "service": CARDIO, "patient": patient}
+
+
 def coming_25th(today: date, at_least_days: int = 3) -> date:
     """The first 25th at least ``at_least_days`` after ``today``."""
     due = today.replace(day=25)
@@ -392,6 +399,8 @@ PUSH_CASES: dict[str, tuple[Events, str, str]] = {
     # (a day) holds.
     "payment.reminder": ([("payment.reminder", reminder(coming_25th(date.today())))],
                          "payment.reminder", "reminders"),
+    "dispute.updated": ([("dispute.updated", dispute(patient="Dana"))], "dispute.updated",
+                        "service_payments"),
 }
 TTL_DAYS = {"payments": 3, "service_payments": 3, "status": 3, "critical": 7,
             "announcements": 1, "reminders": 1}

@@ -56,6 +56,10 @@ EVENTS: dict[str, tuple[str, Mapping[str, Any]]] = {
                                     "status": "CONDITIONALLY_INSURED", "selfPayer": True}),
     "payment.reminder": ("reminders", {"dueOn": "2026-12-25", "amountTiyn": 850_000,
                                        "period": "2026-11", "months": ["2026-10", "2026-11"]}),
+    "dispute.updated": ("service_payments", {
+        "caseId": 12, "serviceId": 5001, "state": "CONFIRMED", "category": "NOT_RECEIVED",
+        "careDate": "2026-11-03", "dueOn": "2026-12-08", "recoveredTiyn": 1_240_000,
+        "explanation": NAMES, "provider": NAMES, "service": NAMES, "patient": "Dana"}),
 }
 
 
@@ -319,3 +323,17 @@ def test_link_segments_are_percent_encoded() -> None:
     schema = json.loads((SCHEMA_DIR / "contribution.refunded.schema.json").read_text())
     pattern = schema["properties"]["link"]["pattern"]
     assert re.fullmatch(pattern, link)
+
+
+def test_a_case_push_carries_ids_and_state_only() -> None:
+    category, payload = EVENTS["dispute.updated"]
+    data = push_data("dispute.updated", payload, notification_id=7, category=category)
+    assert data == {"type": "dispute.updated", "category": "service_payments",
+                    "link": "mhi://cases/" + node_id("DisputeCase", 12),
+                    "notificationId": node_id("Notification", 7),
+                    "caseId": node_id("DisputeCase", 12),
+                    "serviceId": node_id("CoveredService", 5001), "state": "CONFIRMED"}
+    for broken in ({"state": "LOST"}, {"caseId": "12"}, {"serviceId": None}):
+        with pytest.raises(ValueError):
+            push_data("dispute.updated", {**payload, **broken}, notification_id=7,
+                      category=category)

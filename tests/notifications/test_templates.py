@@ -69,6 +69,12 @@ EVENTS: dict[str, Mapping[str, Any]] = {
                        "selfPayer": True},
     "payment.reminder": {"dueOn": "2026-12-25", "amountTiyn": 850_000, "period": "2026-11",
                          "months": ["2026-10", "2026-11"]},
+    "dispute.updated": {"caseId": 3, "serviceId": 10, "state": "CONFIRMED",
+                        "category": "NOT_RECEIVED", "careDate": "2026-11-03",
+                        "dueOn": "2026-12-08", "recoveredTiyn": 1_240_000,
+                        "explanation": names("Қабылдау болмаған.", "Приёма не было.",
+                                             "There was no visit."),
+                        "provider": POLY, "service": CARDIO, "patient": "Dana"},
 }
 # What each event's text must mention, by language.
 MENTIONS: dict[str, dict[str, list[str]]] = {
@@ -94,6 +100,22 @@ MENTIONS: dict[str, dict[str, list[str]]] = {
         "kk": [f"8{NBSP}500{NBSP}₸", "25 желтоқсаннан", "2026 жылғы қазан және қараша"],
         "ru": [f"8{NBSP}500{NBSP}₸", "25 декабря", "октябрь и ноябрь 2026"],
         "en": [f"8,500{NBSP}₸", "25 December", "October and November 2026"]},
+    "dispute.updated": {
+        "kk": ["Dana: ", f"12{NBSP}400{NBSP}₸", "2026 жылғы 3 қарашада", "Қабылдау болмаған."],
+        "ru": ["Dana: ", f"12{NBSP}400{NBSP}₸", "3 ноября 2026 г.", "Приёма не было."],
+        "en": ["Dana: ", f"12,400{NBSP}₸", "on 3 November 2026", "There was no visit."]},
+}
+
+
+DISPUTE_TITLES = {
+    "SUBMITTED": ("Өтінішіңіз қабылданды", "Ваше обращение принято",
+                  "Your report was received"),
+    "IN_REVIEW": ("Қор өтінішіңізді тексеріп жатыр", "Фонд проверяет обращение",
+                  "The Fund is checking your report"),
+    "CONFIRMED": ("Өтінішіңіз расталды", "Ваше обращение подтвердилось",
+                  "Your report was confirmed"),
+    "NOT_CONFIRMED": ("Өтінішіңіз расталмады", "Обращение не подтвердилось",
+                      "Your report was not confirmed"),
 }
 
 
@@ -566,3 +588,33 @@ def test_every_reminder_reads_within_limits(language: str) -> None:
 def test_a_malformed_reminder_is_refused(payload: Mapping[str, Any]) -> None:
     with pytest.raises(ValueError):
         render("payment.reminder", payload, "en")
+
+
+@pytest.mark.parametrize("state", list(DISPUTE_TITLES))
+def test_a_case_says_where_it_stands_in_every_language(state: str) -> None:
+    payload = {**EVENTS["dispute.updated"], "state": state, "patient": None}
+    if state != "CONFIRMED":
+        payload["recoveredTiyn"] = None
+    if state in ("SUBMITTED", "IN_REVIEW"):
+        payload["explanation"] = None
+    for language, title in zip(LANGUAGES, DISPUTE_TITLES[state], strict=True):
+        rendered = render("dispute.updated", payload, language)
+        within_limits(rendered)
+        assert rendered.title == title
+        open_ = state in ("SUBMITTED", "IN_REVIEW")
+        due = {"kk": "2026 жылғы 8 желтоқсанға дейін", "ru": "до 8 декабря 2026 г.",
+               "en": "by 8 December 2026"}[language]
+        assert (due in rendered.body) is open_
+        assert not rendered.body.startswith("Dana")
+
+
+def test_a_long_explanation_is_cut_to_fit_the_push() -> None:
+    long = names("Ұзақ түсініктеме. " * 40, "Длинное объяснение. " * 40, "A long answer. " * 40)
+    payload = {**EVENTS["dispute.updated"], "explanation": long}
+    for language in LANGUAGES:
+        within_limits(render("dispute.updated", payload, language))
+
+
+def test_a_case_in_a_state_the_code_does_not_know_is_not_worded() -> None:
+    with pytest.raises(ValueError, match="unknown case state"):
+        render("dispute.updated", {**EVENTS["dispute.updated"], "state": "LOST"}, "en")
