@@ -14,6 +14,7 @@ from notifications.fcm_local import FcmLocal, create_app
 from notifications.gateway import close_app, open_app
 from tests.notifications.dispatch_helpers import notify_settings
 from tests.servers import serving
+from tests.sms_local import sms_local_fixture, sms_local_server_fixture  # noqa: F401 (fixtures)
 
 # --- fcm-local: the FCM HTTP v1 server, under uvicorn in the session's event loop -----------
 
