@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from auth.sms import SmsError, SmsGateway
+from auth.sms import SmsDeliveryReports, SmsError, SmsGateway
 from auth.sms_segments import segments
 from notifications.sms import Contact, SmsOutcome, SmsVerdict
 
@@ -50,11 +50,9 @@ class GatewayChannel:
 
     async def delivery_states(self, message_ids: Sequence[str]) -> Mapping[str, str]:
         """The operator's delivery reports, when the gateway gives them."""
-        reports = getattr(self.gateway, "delivery_states", None)
-        if reports is None:
+        if not isinstance(self.gateway, SmsDeliveryReports):
             return {}
-        found: Mapping[str, str] = await reports(message_ids)
-        return found
+        return await self.gateway.delivery_states(message_ids)
 
 
 async def person_contacts(conn: AsyncConnection, people: Sequence[uuid.UUID]
