@@ -71,6 +71,7 @@ class AuthService:
         self.keyring = KeyRing(engine, self.secrets, Schedule.from_settings(settings))
         self.sessions = Sessions(engine, self.secrets, settings, self._mint)
         self.gateway = gateway or gateway_for(settings)
+        self._owns_gateway = gateway is None  # made here: closed here (``maintained``)
         self.login = CitizenLogin(engine, self.secrets, settings, directory or NoDirectory(),
                                   self.gateway, self.sessions)
         self.desk = Desk(engine, self.secrets, settings, self.sessions, self.login)
@@ -140,7 +141,8 @@ class AuthService:
 
     @contextlib.asynccontextmanager
     async def maintained(self) -> AsyncIterator[None]:
-        """Keep the key ring fresh (and rotating) while the block runs."""
+        """Keep the key ring fresh (and rotating) while the block runs; at its end, send what
+        is queued and close the connections of the SMS gateway made here (the operator's pool)."""
         async def loop() -> None:
             pruned_at = time.monotonic()
             while True:
@@ -162,3 +164,6 @@ class AuthService:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
             await self.login.drain()
+            close = getattr(self.gateway, "aclose", None)
+            if self._owns_gateway and close is not None:
+                await close()

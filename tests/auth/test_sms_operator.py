@@ -304,3 +304,13 @@ class TestSignIn:
         finally:
             await service.gateway.aclose()
         assert tokens.access_token and record.segments.encoding == "UCS-2"
+
+    async def test_the_service_closes_the_operators_connections_when_it_stops(
+            self, sms_local: SmsLocalServer, engine: AsyncEngine,
+            auth_settings: AuthSettings) -> None:
+        service = await AuthService.open(engine, sms_local.settings(auth_settings))
+        assert isinstance(service.gateway, MobizonGateway)
+        async with service.maintained():
+            assert await service.gateway.send(PHONE, "MHI test") is not None
+        with pytest.raises(RuntimeError):  # the pool is closed: no more sends
+            await service.gateway._client.post("message/sendsmsmessage")
