@@ -24,6 +24,8 @@ class Scope(StrEnum):
     STATS_READ = "stats:read"
     ANNOUNCEMENTS_WRITE = "announcements:write"
     GUARDIANSHIP_WRITE = "guardianship:write"
+    DISPUTES_READ = "disputes:read"
+    DISPUTES_WRITE = "disputes:write"
 
 
 @dataclass(frozen=True)

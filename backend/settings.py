@@ -54,6 +54,11 @@ class AppSettings(BaseSettings):
         description="An ingestion answer lists at most this many records of each refusal "
                     "code and each flag; all are counted.")
 
+    dispute_daily_limit: int = Field(
+        default=5, ge=1,
+        description="Reports about services (\"I did not receive this\") one citizen may "
+                    "send a day, for themself and their children together.")
+
     @property
     def graphiql_enabled(self) -> bool:
         """GraphiQL is on in development unless switched off, off elsewhere unless switched on."""

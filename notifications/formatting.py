@@ -92,6 +92,16 @@ def date_since(day: date, language: str) -> str:
     return f"с {format_date(day, language)}"
 
 
+def date_by(day: date, language: str) -> str:
+    """"By" a day (a deadline): "2026 жылғы 8 желтоқсанға дейін", "до 8 декабря 2026 г.",
+    "by 8 December 2026"."""
+    if language == "kk":
+        return f"{day.year} жылғы {day.day} {KK_DATIVE[day.month - 1]} дейін"
+    if language == "en":
+        return f"by {format_date(day, language)}"
+    return f"до {format_date(day, language)}"
+
+
 def format_period(period: str, language: str) -> str:
     """A month "YYYY-MM": "2026 жылғы қазан", "октябрь 2026", "October 2026"."""
     check_language(language)

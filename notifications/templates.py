@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
 from typing import Any, Final
 
 from notifications.formatting import (
@@ -21,6 +20,7 @@ from notifications.formatting import (
     RU_GENITIVE,
     check_language,
     clip,
+    date_by,
     date_on,
     date_since,
     fit_list,
@@ -267,14 +267,13 @@ DISPUTE_UPDATED: Final[Table] = {
               "ru": "«{service}» ({provider}, {on})",
               "en": "{service} at {provider} {on}"},
     "received": {"kk": "{about} туралы өтінішіңіз қабылданды. Қор {due} жауап береді.",
-                 "ru": "Обращение об услуге {about} принято. Фонд ответит до {due}.",
-                 "en": "We received your report about {about}. The Fund will answer by "
-                       "{due}."},
+                 "ru": "Обращение об услуге {about} принято. Фонд ответит {due}.",
+                 "en": "We received your report about {about}. The Fund will answer {due}."},
     "checking": {"kk": "Қор {about} туралы өтінішіңізді тексеруді бастады. Жауап {due} "
                        "беріледі.",
-                 "ru": "Фонд начал проверку обращения об услуге {about}. Ответ — до {due}.",
+                 "ru": "Фонд начал проверку обращения об услуге {about}. Ответ — {due}.",
                  "en": "The Fund has started checking your report about {about}. It will "
-                       "answer by {due}."},
+                       "answer {due}."},
     "recovered": {"kk": "Қор {about} туралы өтінішіңізді растап, медициналық ұйымнан "
                         "{amount} қайтарып алды.",
                   "ru": "Фонд подтвердил обращение об услуге {about} и вернул у клиники "
@@ -533,14 +532,6 @@ def _payment_reminder(payload: Mapping[str, Any], language: str) -> Rendered:
     return _done(title, " ".join(parts))
 
 
-def _by_day(day: date, language: str) -> str:
-    """"by 8 December 2026" without its preposition (Kazakh with its postposition: "2026
-    жылғы 8 желтоқсанға дейін"; Russian in the genitive for "до")."""
-    if language == "kk":
-        return f"{day.year} жылғы {day.day} {KK_DATIVE[day.month - 1]} дейін"
-    return format_date(day, language)
-
-
 def _dispute_updated(payload: Mapping[str, Any], language: str) -> Rendered:
     """"Your report was confirmed": the service, clinic and day it is about, what the Fund
     did (and took back), its deadline while open, its explanation once resolved; a child's
@@ -553,7 +544,7 @@ def _dispute_updated(payload: Mapping[str, Any], language: str) -> Rendered:
     if state in ("SUBMITTED", "IN_REVIEW"):
         key = "received" if state == "SUBMITTED" else "checking"
         body = _text(table, key, language, about=about,
-                     due=_by_day(parse_day(payload["dueOn"]), language))
+                     due=date_by(parse_day(payload["dueOn"]), language))
     else:
         recovered = payload.get("recoveredTiyn")
         if state == "CONFIRMED" and recovered:

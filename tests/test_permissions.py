@@ -49,7 +49,7 @@ def test_node_is_the_only_root_field_left_to_its_types(schema: strawberry.Schema
     assert per_type == ["Query.node"]
     # ...and each node type's loader is one the node tests cover (own rows only).
     assert set(NODE_TYPES) == {"Citizen", "Contribution", "CoveredService", "Provider",
-                               "HelpArticle", "Notification"}
+                               "HelpArticle", "Notification", "DisputeCase"}
 
 
 def test_every_object_type_is_classified(schema: strawberry.Schema) -> None:

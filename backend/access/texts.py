@@ -36,6 +36,12 @@ PURPOSES: Mapping[str, Texts] = {
     "covered_services": {"kk": "Қор сіз үшін төлеген медициналық көмекті",
                          "ru": "медицинскую помощь, оплаченную за вас Фондом",
                          "en": "the care the Fund paid for you"},
+    "service_reports": {"kk": "алмаған көмегіңіз туралы өтініштеріңізді",
+                        "ru": "ваши обращения о неполученной помощи",
+                        "en": "your reports about care you did not receive"},
+    "service_report": {"kk": "сізге көрсетілмеген көмек туралы өтініш жіберді",
+                       "ru": "сообщил(а) о неполученной вами помощи",
+                       "en": "reported care you may not have received"},
     "eligibility": {"kk": "сақтандыру мәртебеңізді тексерді",
                     "ru": "проверил ваш статус страхования",
                     "en": "checked your insurance status"},
@@ -66,4 +72,4 @@ ACTION: Texts = {
 # without "({organization})".
 ALONE = " ({organization})"
 ACTIONS = frozenset({"onboarding_code", "onboarding_sign_in", "eligibility",
-                     "notification_check", "consent_sms"})
+                     "notification_check", "consent_sms", "service_report"})

@@ -148,7 +148,9 @@ class AccessEvent:
                                                 "child_profile, contributions, "
                                                 "covered_services, "
                                                 "onboarding_sign_in, notification_check, "
-                                                "consent_sms, eligibility).")
+                                                "consent_sms, eligibility, service_reports: "
+                                                "reports about care not received, "
+                                                "service_report: a parent reported one).")
     reason: str = strawberry.field(description="On what ground: consent, desk (a consent "
                                                "code asked for at the registry desk), "
                                                "guardianship (a parent or guardian of a "

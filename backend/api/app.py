@@ -157,6 +157,7 @@ def create_app(
             notifications=runtime.notifications,
             client_address=request.client.host if request.client else "unknown",
             engine=runtime.engine,
+            dispute_daily_limit=settings.dispute_daily_limit,
         )
 
     app = HardenedAPI(title="MHI citizens' API", lifespan=lifespan, docs_url=None, redoc_url=None)

@@ -92,6 +92,25 @@ async def by_ids(db: Fetcher, person_id: uuid.UUID, ids: Sequence[int]
     return {row[0]: _covered(row) for row in rows}
 
 
+PAYMENTS_BY_IDS = f"SELECT {COLUMNS} FROM {FROM} WHERE s.id = ANY($1::bigint[])"
+
+
+async def payments_by_ids(db: Fetcher, ids: Sequence[int]) -> dict[int, ServicePaymentRow]:
+    """Service payments by id, whoever they are for: for rows already reached through their
+    person (a case's service), never for an id a client sent."""
+    rows = await db.fetch(PAYMENTS_BY_IDS, list(ids))
+    return {row[0]: _covered(row) for row in rows}
+
+
+OWNER = "SELECT person_id FROM core.service_payment WHERE id = $1"
+
+
+async def owner_of(db: Fetcher, payment_id: int) -> uuid.UUID | None:
+    """Whose care the payment ``payment_id`` is (None: no such payment)."""
+    rows = await db.fetch(OWNER, payment_id)
+    return rows[0][0] if rows else None
+
+
 YEAR_TOTALS = (
     "SELECT package, provider_id, sum(amount_tiyn), count(*) FROM core.service_payment"
     " WHERE person_id = $1 AND care_date >= $2 AND care_date < $3"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import date
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -20,6 +21,9 @@ from backend.i18n import Texts, pick
 from backend.messages import message
 from backend.reference.cache import ServiceRow
 from backend.reference.types import RegionType
+
+if TYPE_CHECKING:
+    from backend.disputes.types import DisputeCaseType
 
 
 @strawberry.type(name="Provider", description="A medical organisation under contract with the "
@@ -81,6 +85,7 @@ class MedicalServiceType:
 @strawberry.type(name="CoveredService",
                  description="Care given to the person that the Fund paid a provider for.")
 class CoveredServiceType(Node):
+    payment_id: strawberry.Private[int]
     care_date: date = strawberry.field(description="The day of care.")
     package: PackageType = strawberry.field(description="The package that paid.")
     amount: Money = strawberry.field(description="What the Fund paid the provider.")
@@ -103,13 +108,25 @@ class CoveredServiceType(Node):
               ) -> CoveredServiceType:
         """A service-payment row and its catalogue entry, names in ``language``."""
         unusual = bool(row.flags)
-        return cls(id=global_id("CoveredService", row.id),
+        return cls(id=global_id("CoveredService", row.id), payment_id=row.id,
                    provider=ProviderType.build(row.provider, language),
                    service=MedicalServiceType.build(service, language), care_date=row.care_date,
                    package=PackageType(row.package),
                    amount=Money.of_tiyn(row.amount_tiyn), paid_on=row.paid_on,
                    withheld=row.withdrawal_of is not None, looks_unusual=unusual,
                    unusual_note=pick(UNUSUAL_NOTE, language) if unusual else None)
+
+    @strawberry.field(description="Your report that you did not receive this care, and "
+                                  "where it stands: the open case, else the last one (null: "
+                                  "never reported; always null for a withdrawal).")
+    async def case(self, info: Info[Context, None]
+                   ) -> Annotated[DisputeCaseType, strawberry.lazy("backend.disputes.types")
+                                  ] | None:
+        if self.withheld:
+            return None
+        from backend.disputes.types import case_of_service  # the types refer to each other
+
+        return await case_of_service(info, self.payment_id)
 
     @classmethod
     async def resolve_nodes(cls, info: Info[Context, None], node_ids: Iterable[str]

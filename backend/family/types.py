@@ -16,16 +16,15 @@ from enum import Enum
 import strawberry
 from strawberry.types import Info
 
-from backend.access import audit
-from backend.access.audit import Actor
 from backend.care.types import CoveredServiceType
 from backend.contributions.types import ContributionType
+from backend.disputes.types import LOOK, DisputeCaseType, case_page
+from backend.family.looks import record_look
 from backend.family.repository import ChildRow, children_of
 from backend.gql.context import Context
 from backend.gql.enums import ContributionKindType, PackageType, mirrors
 from backend.gql.nodes import global_id
 from backend.gql.pagination import Connection
-from backend.models.audit import ActorKind
 from backend.models.family import GuardianshipKind
 from backend.people.lists import contribution_page, covered_page
 from backend.status.types import InsuranceStatus, insurance_status
@@ -40,17 +39,8 @@ class GuardianshipKindType(Enum):
 
 async def look(info: Info[Context, None], child: ChildType, purpose: str) -> None:
     """Record the parent's look at ``child``'s data for ``purpose`` (once per request)."""
-    context = info.context
-    key = (child.person_id, purpose)
-    if key in context.recorded_looks:
-        return
-    context.recorded_looks.add(key)
-    parent = await context.loaders.person.load(child.guardian_id)
-    name = "" if parent is None else " ".join(
-        part for part in (parent.first_name, parent.last_name) if part)
-    actor = Actor(ActorKind.GUARDIAN, str(child.guardian_id), name, "")
-    await audit.record(context.reads, actor, [child.person_id], purpose=purpose,
-                       reason="guardianship", reference=str(child.link_id))
+    await record_look(info, child_id=child.person_id, guardian_id=child.guardian_id,
+                      link_id=child.link_id, purpose=purpose)
 
 
 @strawberry.type(name="Child", description="A minor child of the signed-in person (as parent "
@@ -106,6 +96,15 @@ class ChildType:
         page = await covered_page(info, self.person_id, first=first, after=after, year=year,
                                   package=package)
         await look(info, self, "covered_services")
+        return page
+
+
+    @strawberry.field(description="Reports that the child did not receive a covered service "
+                                  "(yours for them, or theirs), newest first.")
+    async def cases(self, info: Info[Context, None], first: int | None = None,
+                    after: str | None = None) -> Connection[DisputeCaseType]:
+        page = await case_page(info, self.person_id, first=first, after=after)
+        await look(info, self, LOOK)
         return page
 
 

@@ -76,6 +76,8 @@ class Context:
     """Where integrators' cost budgets are counted (auth's shared throttle)."""
     deadline: asyncio.Timeout | None = None
     """The request's time limit; the guard rails lift it for mutations."""
+    dispute_daily_limit: int = 5
+    """Reports about services one citizen may send a day (``APP_DISPUTE_DAILY_LIMIT``)."""
     loaders: Loaders = field(init=False)
     _language: str | None = field(init=False, default=None)
     _budget_spent: bool = field(init=False, default=False)

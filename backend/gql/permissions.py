@@ -33,6 +33,11 @@ PERSONAL_TYPES = frozenset({
     "NotificationPreferences", "NotificationSwitch", "QuietHours", "InboxPayload",
     # A parent's minor children (me.children) and the integrators' feed of the links.
     "Child", "GuardianshipPayload",
+    # Reports about services ("I did not receive this"): the citizen's, and the reviewers'
+    # view (no name, but a person's care and words: each read is in their access log).
+    "DisputeCase", "DisputeCaseConnection", "DisputeCaseEdge", "DisputeStep",
+    "ReportServicePayload", "DisputeReview", "DisputeReviewConnection", "DisputeReviewEdge",
+    "DisputeReviewStep", "DisputeResolution",
 })
 # Types anyone may read: reference data, help, page plumbing, sign-in results.
 PUBLIC_TYPES = frozenset({
@@ -47,6 +52,9 @@ PUBLIC_TYPES = frozenset({
     "Announcement",
     # The payee's published bank details (the State Corporation's): the same for everyone.
     "PayeeAccount",
+    # Counts of reports about services per provider and region (stats:read): no person.
+    "DisputeCounts", "ProviderDisputeCount", "ProviderDisputeCountConnection",
+    "ProviderDisputeCountEdge", "RegionDisputeCount",
 })
 
 

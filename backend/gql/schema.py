@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 
 import strawberry
 from graphql import GraphQLError
@@ -18,6 +19,11 @@ from backend.access.mutations import AccessMutations
 from backend.access.types import Eligibility
 from backend.care.types import CoveredServiceType, ProviderType
 from backend.contributions.types import ContributionType
+from backend.disputes import stats
+from backend.disputes.mutations import DisputeMutations
+from backend.disputes.review import DisputeFilter, DisputeReview, DisputeReviewMutations, queue
+from backend.disputes.stats import ProviderDisputeCount, RegionDisputeCount
+from backend.disputes.types import DisputeCaseType
 from backend.errors import NotFound
 from backend.family.mutations import GuardianshipMutations
 from backend.gql.context import Context
@@ -57,6 +63,7 @@ NODE_TYPES: dict[str, NodeLoader] = {
     "Provider": ProviderType.resolve_nodes,
     "HelpArticle": HelpArticleType.resolve_nodes,
     "Notification": NotificationType.resolve_nodes,
+    "DisputeCase": DisputeCaseType.resolve_nodes,
 }
 MAX_SEARCH_RESULTS = 50
 LANGUAGE_CODES = {LanguageCode.KK: "kk", LanguageCode.RU: "ru", LanguageCode.EN: "en"}
@@ -180,12 +187,45 @@ class Query:
                                      ) -> Connection[ContributionAnomaly]:
         return await contribution_anomalies(info, flag, first, after)
 
+    @strawberry.field(description="Integrators (scope disputes:read): citizens' reports that "
+                                  "a covered service was not received as billed, the nearest "
+                                  "deadline first, optionally filtered. No person is named; "
+                                  "each case read is in the patient's access log.",
+                      extensions=guarded(IntegratorScope(Scope.DISPUTES_READ)))
+    async def disputes(self, info: Info[Context, None], filter: DisputeFilter | None = None,
+                       first: int | None = None, after: str | None = None
+                       ) -> Connection[DisputeReview]:
+        return await queue(info, filter, first, after)
+
+    @strawberry.field(description="Integrators (scope stats:read): citizens' reports about "
+                                  "services (\"I did not receive this\") counted per provider "
+                                  "by state, the most first, optionally of one region and "
+                                  "reported within a period. Counts only; no person is named.",
+                      extensions=guarded(IntegratorScope(Scope.STATS_READ)))
+    async def dispute_counts_by_provider(
+        self, info: Info[Context, None], region_code: str | None = None,
+        reported_from: date | None = None, reported_until: date | None = None,
+        first: int | None = None, after: str | None = None,
+    ) -> Connection[ProviderDisputeCount]:
+        return await stats.by_provider(info, region_code, reported_from, reported_until, first,
+                                       after)
+
+    @strawberry.field(description="Integrators (scope stats:read): the same counts per region "
+                                  "of the provider, by region code. Counts only; no person "
+                                  "is named.",
+                      extensions=guarded(IntegratorScope(Scope.STATS_READ)))
+    async def dispute_counts_by_region(
+        self, info: Info[Context, None], reported_from: date | None = None,
+        reported_until: date | None = None,
+    ) -> list[RegionDisputeCount]:
+        return await stats.by_region(info, reported_from, reported_until)
+
 
 @strawberry.type(description="Everything a client can change.")
 class Mutation(AccessMutations, IngestMutations, NotificationMutations, AnnouncementMutations,
-               GuardianshipMutations):
+               GuardianshipMutations, DisputeMutations, DisputeReviewMutations):
     """Sign-in and sessions, the desk's consent, integrators' records, notifications,
-    guardianship links."""
+    guardianship links, reports about services and their review."""
 
 
 class NoStoreMutations(SchemaExtension):
@@ -221,7 +261,7 @@ def build_schema(limits: Limits | None = None, policy: Policy | None = None
         query=Query,
         mutation=Mutation,
         types=[CitizenType, ContributionType, CoveredServiceType, ProviderType, HelpArticleType,
-               NotificationType],
+               NotificationType, DisputeCaseType],
         extensions=[*limit_extensions(limits or Limits(), policy), StringChecks, ErrorCodes,
                     NoStoreMutations],
         config=StrawberryConfig(scalar_map=SCALAR_MAP),

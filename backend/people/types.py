@@ -18,6 +18,7 @@ from backend.care.types import CoveredServiceType
 from backend.contributions import repository as contributions
 from backend.contributions.service import month_view, window
 from backend.contributions.types import ContributionMonth, ContributionType
+from backend.disputes.types import DisputeCaseType, case_page
 from backend.errors import BadUserInput, NotFound
 from backend.family.types import ChildType
 from backend.family.types import children as children_of_parent
@@ -113,6 +114,14 @@ class CitizenType(Node):
     ) -> Connection[CoveredServiceType]:
         return await covered_page(info, self.person_id, first=first, after=after, year=year,
                                   package=package)
+
+    @strawberry.field(description="Reports that you did not receive a covered service "
+                                  "(\"I did not receive this\"; yours, or a parent's for you), "
+                                  "newest first, and where each stands. Reports about your "
+                                  "children's care are under `children`, never here.")
+    async def cases(self, info: Info[Context, None], first: int | None = None,
+                    after: str | None = None) -> Connection[DisputeCaseType]:
+        return await case_page(info, self.person_id, first=first, after=after)
 
     @strawberry.field(description="Your minor children (as parent or legal guardian), youngest "
                                   "last: their status, receipts and care. Each read of a "

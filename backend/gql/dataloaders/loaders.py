@@ -9,9 +9,15 @@ from functools import cached_property
 
 from strawberry.dataloader import DataLoader
 
-from backend.care.repository import ProviderRow, providers_by_ids
+from backend.care.repository import (
+    ProviderRow,
+    ServicePaymentRow,
+    payments_by_ids,
+    providers_by_ids,
+)
 from backend.contributions.repository import PayerRow, payers_by_ids
 from backend.db.reads import Reads
+from backend.disputes.repository import DisputeRow, StepRow, latest_of_services, steps_of
 from backend.gql.dataloaders.keyed import keyed_loader, reference_loader
 from backend.people.repository import PersonRow, people_by_ids
 from backend.reference.cache import CategoryRow, ReferenceCache, RegionRow, ServiceRow
@@ -49,6 +55,21 @@ class Loaders:
     def provider(self) -> DataLoader[uuid.UUID, ProviderRow | None]:
         """Providers by id."""
         return keyed_loader(self._reads, providers_by_ids)
+
+    @cached_property
+    def payment(self) -> DataLoader[int, ServicePaymentRow | None]:
+        """Service payments by id (for rows already reached through their person)."""
+        return keyed_loader(self._reads, payments_by_ids)
+
+    @cached_property
+    def case_of_service(self) -> DataLoader[int, DisputeRow | None]:
+        """The newest case of a service payment, by the payment's id."""
+        return keyed_loader(self._reads, latest_of_services)
+
+    @cached_property
+    def case_steps(self) -> DataLoader[int, list[StepRow] | None]:
+        """The changes of a case, oldest first, by the case's id."""
+        return keyed_loader(self._reads, steps_of)
 
     @cached_property
     def region(self) -> DataLoader[str, RegionRow | None]:
