@@ -61,7 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("--organization", required=True)
     new.add_argument("--scope", action="append", required=True,
                      help="repeat: eligibility:read, contributions:write, services:write, "
-                          "stats:read")
+                          "stats:read, announcements:write, guardianship:write, "
+                          "disputes:read, disputes:write")
     new.add_argument("--requests-per-minute", type=int)
     old = client_sub.add_parser("deactivate", help="refuse new tokens to a client")
     old.add_argument("--client-id", required=True)

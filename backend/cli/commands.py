@@ -431,6 +431,8 @@ BANNER = """
  what restores cover today, keeps it next month or prepays a year.
  Citizen 6 (Alina Kim) is the mother of citizen 4 (Dana Omarova): with `--demo 6`,
  mobile_contract/operations/Children.graphql shows her daughter's status, receipts and care.
+ Citizen 1 reported her latest covered service as never received: MyCases.graphql shows the
+ open case; the development integrator sees it in graphql/operations/Disputes.graphql.
 
  Money reaching a phone: the first 4 cast people have a demo phone registered. In another
  terminal, `.venv/bin/mhi demo-payment --person 1` sends a contribution through the

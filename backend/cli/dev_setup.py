@@ -33,7 +33,7 @@ from notifications.settings import NotifySettings
 DEMO_PHONES = 4
 WAIT_SECONDS = 30.0
 SCOPES = ("contributions:write services:write eligibility:read stats:read announcements:write"
-          " guardianship:write")
+          " guardianship:write disputes:read disputes:write")
 
 
 def demo_token(n: int) -> str:
@@ -53,9 +53,11 @@ async def ensure_demo_phones(engine: AsyncEngine) -> None:
 async def ensure_dev_client(auth: AuthService, path: Path) -> dict[str, str]:
     """The development integrator's id and secret (made once, kept 0600 in ``path``)."""
     kept = read_kept(path)
+    wanted = set(parse_scopes(SCOPES.split()))
     if kept is not None:
         info = await auth.clients.get(kept["client_id"])
-        if info is not None and info.active:
+        # A client made before a scope was added is replaced, so the demo can use it.
+        if info is not None and info.active and wanted <= set(info.scopes):
             return kept
     created = await auth.clients.create("Development integrator", "Demo Fund systems",
                                         parse_scopes(SCOPES.split()))

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from backend.db.bulk import deferred_indexes
 from backend.demo.care import SERVICE_PAYMENT_COLUMNS, CareBook
+from backend.demo.cases import open_cast_case
 from backend.demo.cast import CAST, CAST_GUARDIANSHIPS
 from backend.demo.catalogue import SERVICES
 from backend.demo.money_flows import CONTRIBUTION_COLUMNS, Ledger, Row
@@ -251,6 +252,8 @@ async def generate(
                 await _link_cast_children(conn)
             if not quiet:
                 sys.stderr.write("  building indexes and checking references…\n")
+        if people >= 1:
+            await open_cast_case(conn, as_of)
     async with engine.connect() as conn:
         await conn.execution_options(isolation_level="AUTOCOMMIT")
         for table in DEMO_TABLES:

@@ -81,19 +81,39 @@ class TestEveryOperation:
             assert home["insurance"]["reason"]["text"]
             covered.add("HomeScreen")
             for name in ("InsuranceStatus", "Receipts", "ContributionMonths",
-                         "CoveredServices", "WhereMyMoneyWent", "Children", "HowToPay"):
+                         "CoveredServices", "WhereMyMoneyWent", "Children", "HowToPay",
+                         "MyCases"):
                 assert (await run(client, name, bearer))["me"]["id"] == home["id"]
                 covered.add(name)
             services = home["coveredServices"]["edges"]
             if services:
-                detail = await run(client, "ServiceDetail", bearer,
-                                   {"id": services[0]["node"]["id"]})
-                assert detail["node"]["id"] == services[0]["node"]["id"]
-                covered.add("ServiceDetail")
+                for name in ("ServiceDetail", "ServiceDetail2"):
+                    detail = await run(client, name, bearer, {"id": services[0]["node"]["id"]})
+                    assert detail["node"]["id"] == services[0]["node"]["id"]
+                    covered.add(name)
+        # The demo's open case: Айгерім reported her latest covered service as never given.
+        kazakh = token(auth_service, 0)
+        [case] = (await run(client, "MyCases", kazakh))["me"]["cases"]["edges"]
+        assert (case["node"]["state"], case["node"]["stateName"]) == ("SUBMITTED", "Қабылданды")
+        detail = (await run(client, "CaseDetail", kazakh, {"id": case["node"]["id"]}))["node"]
+        assert detail["careGiven"] == "NO" and detail["comment"]
+        shown = await run(client, "ServiceDetail2", kazakh, {"id": detail["service"]["id"]})
+        assert shown["node"]["case"]["id"] == case["node"]["id"]
+        covered.add("CaseDetail")
         parent = (await run(client, "Children", token(auth_service, 5)))["me"]
         [child] = parent["children"]
         assert (child["firstName"], child["relationship"]) == (CAST[3].first_name, "PARENT")
         assert child["insurance"]["reason"]["text"]
+        # The mother reports her daughter's latest covered service; it shows under children.
+        care = child["coveredServices"]["edges"]
+        if care:
+            sent = (await run(client, "ReportService", token(auth_service, 5), {
+                "serviceId": care[0]["node"]["id"], "input": {"careGiven": "NOT_SURE"}}))
+            assert sent["reportService"]["case"]["category"] == "UNSURE"
+            again = (await run(client, "Children", token(auth_service, 5)))["me"]
+            assert [e["node"]["reporter"] for e in again["children"][0]["cases"]["edges"]] == [
+                "GUARDIAN"]
+            covered.add("ReportService")
         listing = await run(client, "HelpList", None, {"audience": "CITIZEN"})
         slug = listing["helpArticles"]["edges"][0]["node"]["slug"]
         article = await run(client, "HelpArticle", None, {"slug": slug})

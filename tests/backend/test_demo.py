@@ -164,6 +164,18 @@ class TestStatuses:
         assert child.id == CAST_GUARDIANSHIPS[0][1]
         assert child.last_name == CAST[3].last_name
 
+    async def test_the_first_cast_member_has_an_open_case_about_her_latest_care(
+            self, demo: AsyncEngine) -> None:
+        rows = await _rows(demo, f"""
+            SELECT d.state, d.category, d.reported_by = d.person_id, d.due_on,
+                   s.care_date = (SELECT max(care_date) FROM core.service_payment
+                                  WHERE person_id = d.person_id AND withdrawal_of IS NULL),
+                   (SELECT count(*) FROM core.dispute_event e WHERE e.dispute_id = d.id)
+            FROM core.dispute d JOIN core.service_payment s ON s.id = d.service_payment_id
+            WHERE d.person_id = '{CAST[0].id}'""")
+        assert rows == [("submitted", "not_received", True, date(2026, 12, 8), True, 1)]
+        assert await _one(demo, "SELECT count(*) FROM core.dispute") == 1
+
     async def test_the_self_payer_in_grace_owes_arrears(self, demo: AsyncEngine) -> None:
         async with demo.connect() as conn:
             book = await load_rate_book(conn)
