@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth.principals import Scope
 from auth.service import AuthService
 from auth.tokens import Audience
+from backend.gql.nodes import global_id
 from tests.api.gql import graphql
 from tests.factories import (
     create_insured_employee,
@@ -47,10 +48,14 @@ CITIZEN_HARVEST = """{ me { id
   contributions(first: 3) { edges { cursor node { id } } }
   coveredServices(first: 3) { edges { cursor node { id provider { id } } } }
   accessLog(first: 3) { edges { cursor } }
+  cases(first: 3) { edges { cursor node { id } } }
   notifications(first: 3) { edges { cursor node { id } } }
   signedInDevices { id } pushDevices { id } }
   helpArticles(first: 3) { edges { cursor node { id slug } } } }"""
-INTEGRATOR_HARVEST = "{ serviceAnomalies(first: 3) { edges { cursor } } }"
+INTEGRATOR_HARVEST = """{ serviceAnomalies(first: 3) { edges { cursor } }
+  disputes(first: 3) { edges { cursor node { id } } } }"""
+REPORT = """mutation($id: ID!) {
+  reportService(serviceId: $id, input: {careGiven: NO}) { case { id } } }"""
 PROBES = {"citizen": "{ me { id } }", "desk": "{ patientWindows { id } }",
           "desk_window": "{ patientWindows { id } }",
           "integrator": '{ eligibility(iins: ["000000000000"]) { valid } }'}
@@ -88,7 +93,7 @@ async def build_world(client: httpx.AsyncClient, committed: AsyncSession,
     person = await create_insured_employee(committed)
     provider = await create_provider(committed)
     service = await create_medical_service(committed)
-    await create_service_payment(committed, person, provider, service)
+    payment = await create_service_payment(committed, person, provider, service)
     await committed.commit()
     citizen = auth.mint(str(person.id), Audience.MOBILE)
     known: list[str] = [person.iin, person.phone or "", PASSWORD, service.code]
@@ -99,6 +104,9 @@ async def build_world(client: httpx.AsyncClient, committed: AsyncSession,
     onboarding = await graphql(client, ONBOARDING, {"id": window_id}, token=helper)
     known += _harvest(onboarding)
     known += _harvest(await graphql(client, CONSENT, token=citizen))
+    # An open case ("I did not receive this"), so reviewers' and case ids are real ones.
+    known += _harvest(await graphql(client, REPORT, {
+        "id": global_id("CoveredService", payment.id)}, token=citizen))
     integrator = await _integrator(client, auth, known)
     known += _harvest(await graphql(client, CITIZEN_HARVEST, token=citizen))
     known += _harvest(await graphql(client, INTEGRATOR_HARVEST, token=integrator))
