@@ -8,14 +8,18 @@ from datetime import date
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from auth.principals import Scope
 from auth.service import AuthService
+from auth.settings import AuthSettings
 from auth.tokens import Audience
+from backend.api.app import create_app
 from backend.gql.nodes import global_id
 from backend.models import MedicalService, Person, Provider, ServicePayment
+from backend.settings import AppSettings
 from tests.api.gql import data, graphql, operation
 from tests.api.test_integrators import access_token, new_client
 from tests.factories import (
@@ -145,3 +149,25 @@ async def events(engine: AsyncEngine) -> list[tuple[Any, str, dict[str, Any]]]:
             "SELECT person_id, dedupe_key, payload FROM notify.outbox"
             " WHERE kind = 'dispute.updated' ORDER BY id"))
         return [(row[0], row[1], row[2]) for row in rows]
+
+
+def refusal(body: dict[str, Any]) -> dict[str, Any]:
+    """The one error of a refused report, and that nothing came back."""
+    assert body.get("data") is None, body
+    [error] = body["errors"]
+    extensions: dict[str, Any] = error["extensions"]
+    return {"message": error["message"], **extensions}
+
+
+def limited_app(engine: AsyncEngine, auth_settings: AuthSettings, today: date,
+                limit: int) -> FastAPI:
+    """The app judging on ``today`` with a daily limit of ``limit`` reports."""
+    return create_app(AppSettings(environment="development", dispute_daily_limit=limit),
+                      auth_settings, engine=engine, today=lambda: today)
+
+
+async def serve(app: FastAPI, call: Any) -> Any:
+    """``call(http)`` on a client of ``app`` (lifespan included); its answer."""
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+        return await call(http)
