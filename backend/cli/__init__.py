@@ -84,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--every", type=int, default=300, metavar="SECONDS",
                         help="how often to recompute due statuses (default 300)")
     sub.add_parser("fcm-local", help="the local FCM server (FCM_LOCAL_PORT, default 8470)")
+    sub.add_parser("sms-local", help="the local SMS operator, Mobizon's API (SMS_LOCAL_PORT, "
+                   "default 8471)")
     pushes = sub.add_parser("pushes", help="what fcm-local received lately (demo phones)")
     pushes.add_argument("--limit", type=int, default=20)
     notify = sub.add_parser("notify", help="deliveries: stats, dead letters, requeue the dead")

@@ -171,3 +171,12 @@ async def _engine() -> AsyncEngine:
 
     settings = AppSettings()
     return open_engine(settings, await prepare_database(settings))
+
+
+@command("sms-local")
+def sms_local(args: argparse.Namespace) -> int:
+    """``mhi sms-local``: the local SMS operator (Mobizon's API; development and tests)."""
+    from auth import sms_local as server
+
+    server.main()
+    return 0
