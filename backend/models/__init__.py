@@ -1,5 +1,5 @@
-"""All ORM models of the ``core`` schema, in one package so that none imports another's module
-in a cycle.  Alembic reads ``Base.metadata`` from here."""
+"""All ORM models of the ``core`` schema and of the public rollups (``stats``), in one package
+so that none imports another's module in a cycle.  Alembic reads ``Base.metadata`` from here."""
 
 from backend.models.audit import AccessLogEntry, ActorKind
 from backend.models.base import Base
@@ -10,28 +10,46 @@ from backend.models.money import Contribution, Payer
 from backend.models.payee import PayeeAccount
 from backend.models.people import CategoryMembership, Person
 from backend.models.reference import ContributionRate, MinimumWage, PreferentialCategory, Region
+from backend.models.stats import (
+    CashDay,
+    CashMonth,
+    Disputes,
+    Insured,
+    InsuredNow,
+    MoneyIn,
+    MoneyOut,
+    ProviderFlags,
+)
 from backend.models.status import IngestionBatch, PersonStatus, StatusHistory
 
 __all__ = [
     "AccessLogEntry",
     "ActorKind",
     "Base",
+    "CashDay",
+    "CashMonth",
     "CategoryMembership",
     "Contribution",
     "ContributionRate",
     "Dispute",
     "DisputeEvent",
+    "Disputes",
     "Guardianship",
     "GuardianshipKind",
     "IngestionBatch",
+    "Insured",
+    "InsuredNow",
     "MedicalService",
     "MinimumWage",
+    "MoneyIn",
+    "MoneyOut",
     "PayeeAccount",
     "Payer",
     "Person",
     "PersonStatus",
     "PreferentialCategory",
     "Provider",
+    "ProviderFlags",
     "Region",
     "ServicePayment",
     "StatusHistory",
