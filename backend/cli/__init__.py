@@ -79,10 +79,18 @@ def build_parser() -> argparse.ArgumentParser:
     statuses.add_argument("--all", action="store_true",
                           help="refresh: recompute everyone once (after an upgrade that "
                                "stores something new with each status)")
-    worker = sub.add_parser("worker", help="the notification dispatcher, and statuses as "
-                                           "time passes")
+    worker = sub.add_parser("worker", help="the notification dispatcher, statuses as time "
+                                           "passes, and the public rollups")
     worker.add_argument("--every", type=int, default=300, metavar="SECONDS",
                         help="how often to recompute due statuses (default 300)")
+    stats = sub.add_parser("stats", help="the public rollups: fold the waiting deltas, or "
+                                         "snapshot the people insured (the worker does both)")
+    stats.add_argument("action", choices=["fold", "snapshot"])
+    stats.add_argument("--month", metavar="YYYY-MM",
+                       help="snapshot: the month (default: the one that just ended)")
+    stats.add_argument("--provisional", action="store_true",
+                       help="snapshot: of a month not yet over (default: the current month), "
+                            "replaced by its month-end snapshot")
     sub.add_parser("fcm-local", help="the local FCM server (FCM_LOCAL_PORT, default 8470)")
     sub.add_parser("sms-local", help="the local SMS operator, Mobizon's API (SMS_LOCAL_PORT, "
                    "default 8471)")

@@ -289,6 +289,7 @@ def dev(args: argparse.Namespace) -> int:
     iin, phone = asyncio.run(demo_login(url, person.id))
     kept, staff = asyncio.run(_dev_notifications())
     warning = asyncio.run(_demo_warning(url))
+    asyncio.run(_demo_rollups(url))
     base = f"http://{settings.host}:{settings.port}"
     print(
         BANNER.format(
@@ -349,6 +350,21 @@ async def _demo_warning(url: str) -> str:
             " with no phone registered for pushes\n gets a critical notice by SMS at once"
             " (the SMS sink above); with one, 15 minutes\n later only if the push did not"
             " go.\n")
+
+
+async def _demo_rollups(url: str) -> None:
+    """The public figures before the API serves them: every delta folded (the statuses just
+    computed included) and this month's insured people as a provisional snapshot, which the
+    worker's month-end snapshot replaces."""
+    from backend.api.app import almaty_today
+    from backend.runtime import open_engine
+    from backend.transparency.rollups import fold_and_snapshot
+
+    engine = open_engine(AppSettings(), url)
+    try:
+        await fold_and_snapshot(engine, [almaty_today()], final=False)
+    finally:
+        await engine.dispose()
 
 
 async def _dev_notifications() -> tuple[dict[str, str], dict[str, str]]:

@@ -1,5 +1,5 @@
-"""``mhi`` subcommands of notifications: the worker, fcm-local, what a phone received,
-dead letters, announcements."""
+"""``mhi`` subcommands of notifications and the worker's jobs: the worker, the public rollups
+(``mhi stats``), fcm-local, what a phone received, dead letters, announcements."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from datetime import date
 from typing import Any
 
 import httpx
@@ -24,13 +25,16 @@ log = logging.getLogger("mhi.worker")
 
 @command("worker")
 async def worker(args: argparse.Namespace) -> int:
-    """``mhi worker``: the notification dispatcher, and statuses as time passes (every
-    ``--every`` seconds).  SIGTERM or Ctrl-C finish the calls under way, then stop."""
+    """``mhi worker``: the notification dispatcher, statuses as time passes (every ``--every``
+    seconds), and the public rollups (deltas folded every few seconds; the month's snapshot of
+    insured people when a month ends, before the new month's statuses are computed).  SIGTERM
+    or Ctrl-C finish the calls under way, then stop."""
     from auth.service import gateway_for
     from auth.settings import AuthSettings
     from backend.api.app import almaty_today
     from backend.runtime import open_engine, prepare_database
     from backend.sms import GatewayChannel, person_contacts
+    from backend.transparency import rollups
     from notifications.gateway import Gateway, close_app, open_app
     from notifications.worker import Dispatcher
 
@@ -48,6 +52,9 @@ async def worker(args: argparse.Namespace) -> int:
         while not stop.is_set():
             try:
                 today = almaty_today()
+                ended = await rollups.month_end(engine, today)
+                if ended is not None:
+                    log.info("insured people at the end of %s recorded", f"{ended:%Y-%m}")
                 log.info(await refresh_statuses(engine, today))
                 log.info(await warn_statuses(engine, today, reminders=reminded_on != today))
                 reminded_on = today
@@ -55,6 +62,17 @@ async def worker(args: argparse.Namespace) -> int:
                 log.exception("the status job failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), args.every)
+
+    async def stats() -> None:
+        while not stop.is_set():
+            try:
+                folded = await rollups.fold_all(engine)
+                if folded.total:
+                    log.debug("%s", folded)
+            except Exception:  # the database is away: try again next time
+                log.exception("the rollup fold failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), rollups.FOLD_EVERY)
 
     auth = AuthSettings()
     sms_gateway = gateway_for(auth)
@@ -65,7 +83,7 @@ async def worker(args: argparse.Namespace) -> int:
     log.info("worker started: pushes go to %s, critical SMS to the %s SMS gateway", target,
              auth.sms_gateway)
     try:
-        await asyncio.gather(dispatcher.run(stop), statuses())
+        await asyncio.gather(dispatcher.run(stop), statuses(), stats())
     finally:
         totals = dispatcher.totals
         log.info("worker stopped: %d events, %d pushes sent, %d retried, %d rejected, "
@@ -76,6 +94,36 @@ async def worker(args: argparse.Namespace) -> int:
         close = getattr(sms_gateway, "aclose", None)  # the operator's connection pool
         if close is not None:
             await close()
+        await engine.dispose()
+    return 0
+
+
+@command("stats")
+async def stats(args: argparse.Namespace) -> int:
+    """``mhi stats fold``: add every waiting delta to the public rollups; ``mhi stats
+    snapshot``: the people insured now as the figures of the month that just ended (final,
+    once), of ``--month``, or of the current month with ``--provisional`` (replaced by the
+    month-end snapshot).  The worker does both by itself (``backend.transparency.rollups``)."""
+    from backend.api.app import almaty_today
+    from backend.months import add_months
+    from backend.runtime import open_engine, prepare_database
+    from backend.transparency import rollups
+
+    settings = AppSettings()
+    engine = open_engine(settings, await prepare_database(settings))
+    try:
+        if args.action == "fold":
+            print(await rollups.fold_all(engine))
+            return 0
+        today = almaty_today()
+        if args.month:
+            month = date.fromisoformat(f"{args.month}-01")
+        else:
+            month = today if args.provisional else add_months(today, -1)
+        report = await rollups.fold_and_snapshot(engine, [month], final=not args.provisional)
+        kind = "provisional" if args.provisional else "final"
+        print(f"{report}; {kind} snapshot of insured people for {month:%Y-%m}")
+    finally:
         await engine.dispose()
     return 0
 

@@ -34,8 +34,10 @@ from backend.demo.population import (
 )
 from backend.demo.world import STATE_PAYER_NAMES, World, build_world, region_weights
 from backend.models import Contribution, Person
+from backend.models.stats import STATS_TABLES
 from backend.rates.repository import load_rate_book
 from backend.reference.regions import REGIONS
+from backend.transparency.rollups import fold_all
 
 CHUNK = 5_000
 DEMO_TABLES = (
@@ -254,6 +256,9 @@ async def generate(
                 sys.stderr.write("  building indexes and checking references…\n")
         if people >= 1:
             await open_cast_case(conn, as_of)
+    # The COPYs wrote the rollups' deltas (statement triggers); fold them now, so the public
+    # figures are right before anything serves them.
+    await fold_all(engine, limit=100_000)
     async with engine.connect() as conn:
         await conn.execution_options(isolation_level="AUTOCOMMIT")
         for table in DEMO_TABLES:
@@ -262,9 +267,10 @@ async def generate(
 
 
 async def clear(engine: AsyncEngine) -> None:
-    """Remove all demo-loaded rows (reference data stays)."""
+    """Remove all demo-loaded rows and the rollups made of them (reference data stays)."""
     async with engine.begin() as conn:
-        tables = ", ".join(f"core.{table}" for table in DEMO_TABLES)
+        tables = ", ".join([*(f"core.{table}" for table in DEMO_TABLES),
+                            *(f"stats.{table}" for table in STATS_TABLES)])
         await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 

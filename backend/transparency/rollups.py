@@ -38,6 +38,9 @@ FOLD_LIMIT = 10_000
 """Deltas taken from each table by one fold (one transaction)."""
 FOLD_EVERY = 2.0
 """Seconds the worker waits between folds once the deltas are drained."""
+MONTH_END_DAYS = 3
+"""The first days of a month in which the worker records the month before's snapshot: later,
+today's statuses no longer say how that month ended, and the month stays without figures."""
 
 
 @dataclass(frozen=True)
@@ -181,8 +184,11 @@ async def has_final(conn: AsyncConnection, month: date) -> bool:
 
 
 async def month_end(engine: AsyncEngine, today: date) -> date | None:
-    """The final snapshot of the month before ``today``'s, unless it exists (the worker runs
-    it before it recomputes the statuses of the new month).  The month snapshotted, or None."""
+    """The final snapshot of the month before ``today``'s, unless it exists or ``today`` is
+    past the month's first ``MONTH_END_DAYS`` days (the worker runs it before it recomputes
+    the statuses of the new month).  The month snapshotted, or None."""
+    if today.day > MONTH_END_DAYS:
+        return None
     ended = add_months(today, -1)
     async with engine.connect() as conn:
         if await has_final(conn, ended):

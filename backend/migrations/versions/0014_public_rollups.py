@@ -224,6 +224,50 @@ def _create_trigger(table: str, operation: str, body: str) -> None:
                f" EXECUTE FUNCTION stats.{name}()")
 
 
+# The rollups of the rows already stored (a database older than this migration): the one time
+# they are computed by scanning every row, with the same meaning as the triggers'.
+CASH = ("SELECT paid_on AS day, amount_tiyn AS i, 0 AS o FROM core.contribution"
+        " UNION ALL SELECT paid_on, 0, amount_tiyn FROM core.service_payment")
+BACKFILL = (
+    """INSERT INTO stats.money_in (month, region_code, kind, payer_kind, amount_tiyn, payments)
+    SELECT c.period, p.region_code, c.kind, coalesce(c.payer_kind, 'self'), sum(c.amount_tiyn),
+           count(*) FILTER (WHERE c.refund_of IS NULL AND c.amount_tiyn + coalesce(r.back, 0) > 0)
+    FROM core.contribution c JOIN core.person p ON p.id = c.person_id
+    LEFT JOIN (SELECT refund_of, sum(amount_tiyn) AS back FROM core.contribution
+               WHERE refund_of IS NOT NULL GROUP BY refund_of) r ON r.refund_of = c.id
+    GROUP BY 1, 2, 3, 4""",
+    """INSERT INTO stats.money_out (month, provider_id, package, category, region_code,
+                                 amount_tiyn, services)
+    SELECT date_trunc('month', s.care_date)::date, s.provider_id, s.package, m.category,
+           max(pr.region_code), sum(s.amount_tiyn),
+           count(*) FILTER (WHERE s.withdrawal_of IS NULL
+                            AND s.amount_tiyn + coalesce(w.back, 0) > 0)
+    FROM core.service_payment s JOIN core.medical_service m ON m.code = s.service_code
+    JOIN core.provider pr ON pr.id = s.provider_id
+    LEFT JOIN (SELECT withdrawal_of, sum(amount_tiyn) AS back FROM core.service_payment
+               WHERE withdrawal_of IS NOT NULL GROUP BY withdrawal_of) w
+           ON w.withdrawal_of = s.id
+    GROUP BY 1, 2, 3, 4""",
+    f"INSERT INTO stats.cash_day (day, in_tiyn, out_tiyn) SELECT day, sum(i), sum(o)"  # noqa: S608
+    f" FROM ({CASH}) x GROUP BY 1",
+    f"INSERT INTO stats.cash_month (month, in_tiyn, out_tiyn)"  # noqa: S608
+    f" SELECT date_trunc('month', day)::date, sum(i), sum(o) FROM ({CASH}) x GROUP BY 1",
+    """INSERT INTO stats.insured_now (region_code, status, people)
+    SELECT p.region_code, upper(s.status), count(*)
+    FROM core.person_status s JOIN core.person p ON p.id = s.person_id GROUP BY 1, 2""",
+    """INSERT INTO stats.provider_flags (month, provider_id, flag, region_code, services)
+    SELECT date_trunc('month', s.care_date)::date, s.provider_id, f.flag,
+           max(pr.region_code), count(*)
+    FROM core.service_payment s CROSS JOIN LATERAL unnest(s.flags) AS f(flag)
+    JOIN core.provider pr ON pr.id = s.provider_id
+    WHERE s.withdrawal_of IS NULL GROUP BY 1, 2, 3""",
+    """INSERT INTO stats.disputes (month, provider_id, state, region_code, cases)
+    SELECT date_trunc('month', reported_on)::date, provider_id, state, max(region_code),
+           count(*)
+    FROM core.dispute GROUP BY 1, 2, 3""",
+)
+
+
 def upgrade() -> None:
     op.execute("CREATE SCHEMA stats")
     for table, key in KEYS.items():
@@ -237,6 +281,8 @@ def upgrade() -> None:
                         schema=S)
     for table, operation, body in TRIGGERS:
         _create_trigger(table, operation, body)
+    for statement in BACKFILL:
+        op.execute(statement)
 
 
 def downgrade() -> None:
