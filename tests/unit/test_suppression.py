@@ -1,0 +1,189 @@
+"""Suppression of small cells (``backend.transparency.privacy``): the primary rule, the
+complements, and the proof: no withheld cell is a combination of published ones, checked by
+the attacker's own elimination (``tests.api.public_stats_attacker``) on tables built by hand
+and on random ones."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from backend.transparency.privacy import (
+    Cell,
+    Group,
+    Span,
+    months_to_hide,
+    protect,
+    sensitive,
+)
+from tests.api.public_stats_attacker import Attacker
+
+
+def one_way(counts: dict[str, int]) -> tuple[list[Cell], list[Group]]:
+    """A table of one atom per row, and its total."""
+    cells = [Cell(("row", name), frozenset({index}), count, count * 100)
+             for index, (name, count) in enumerate(counts.items())]
+    total = Cell(("total",), frozenset(range(len(counts))), sum(counts.values()),
+                 sum(counts.values()) * 100)
+    return [total, *cells], [Group(("total",), tuple(c.key for c in cells))]
+
+
+def recoverable(cells: Sequence[Cell], hidden: frozenset[object]) -> list[object]:
+    """Withheld cells the attacker works out from the published ones."""
+    attacker = Attacker()
+    for cell in cells:
+        if cell.key not in hidden:
+            attacker.learn(cell.atoms, cell.count)
+    return [cell.key for cell in cells
+            if cell.key in hidden and attacker.recover(cell.atoms) is not None]
+
+
+class TestPrimary:
+    def test_one_to_ten_is_withheld_zero_and_eleven_are_not(self) -> None:
+        assert [sensitive(n, n * 5) for n in (0, 1, 10, 11, 500)] == [
+            False, True, True, False, False]
+
+    def test_money_with_no_count_left_is_withheld(self) -> None:
+        # A payment and its partial withdrawal: no service left, but one person's money.
+        assert sensitive(0, 4_000)
+        assert sensitive(-1, -300)
+
+
+class TestComplements:
+    def test_a_table_without_small_cells_is_published_whole(self) -> None:
+        cells, groups = one_way({"a": 11, "b": 40, "c": 0})
+        assert protect(cells, groups) == frozenset()
+
+    def test_one_small_cell_takes_the_smallest_other_with_it(self) -> None:
+        cells, groups = one_way({"a": 4, "b": 40, "c": 15, "d": 90, "e": 0})
+        hidden = protect(cells, groups)
+        assert hidden == {("row", "a"), ("row", "c")}
+        assert recoverable(cells, hidden) == []
+
+    def test_an_empty_cell_is_never_the_complement(self) -> None:
+        cells, groups = one_way({"a": 4, "b": 0, "c": 30})
+        assert protect(cells, groups) == {("row", "a"), ("row", "c")}
+
+    def test_a_small_total_hides_its_whole_table(self) -> None:
+        cells, groups = one_way({"a": 4, "b": 3})
+        assert protect(cells, groups) == {("total",), ("row", "a"), ("row", "b")}
+
+    def test_a_region_with_one_provider_hides_both_and_another_region(self) -> None:
+        # Providers p1 (5 services, alone in region r1), p2 and p3 in r2, p4 in r3.
+        atoms = {"p1": {0}, "p2": {1}, "p3": {2}, "p4": {3}}
+        counts = {"p1": 5, "p2": 30, "p3": 25, "p4": 60}
+        regions = {"r1": ["p1"], "r2": ["p2", "p3"], "r3": ["p4"]}
+        cells = [Cell(("total",), frozenset(range(4)), 120)]
+        cells += [Cell(("provider", p), frozenset(a), counts[p]) for p, a in atoms.items()]
+        cells += [Cell(("region", r), frozenset().union(*(atoms[p] for p in ps)),
+                       sum(counts[p] for p in ps)) for r, ps in regions.items()]
+        groups = [Group(("total",), tuple(("region", r) for r in regions))]
+        groups += [Group(("region", r), tuple(("provider", p) for p in ps))
+                   for r, ps in regions.items()]
+        hidden = protect(cells, groups)
+        assert {("provider", "p1"), ("region", "r1")} < hidden
+        # r2 (55) is the smallest other region; inside it one provider goes with it.
+        assert {("region", "r2"), ("provider", "p3")} < hidden
+        assert recoverable(cells, hidden) == []
+
+    def test_two_groupings_of_the_same_money_are_protected_together(self) -> None:
+        # By region: r1 = 4 (small), r2 = 20, r3 = 50.  By category: c1 is exactly r2's
+        # money, so hiding r2 as r1's complement would be undone by c1: the proof notices.
+        cells = [Cell(("total",), frozenset(range(3)), 74),
+                 Cell(("region", "r1"), frozenset({0}), 4),
+                 Cell(("region", "r2"), frozenset({1}), 20),
+                 Cell(("region", "r3"), frozenset({2}), 50),
+                 Cell(("category", "c1"), frozenset({1}), 20),
+                 Cell(("category", "c2"), frozenset({0, 2}), 54)]
+        groups = [Group(("total",), (("region", "r1"), ("region", "r2"), ("region", "r3"))),
+                  Group(("total",), (("category", "c1"), ("category", "c2")))]
+        hidden = protect(cells, groups)
+        assert recoverable(cells, hidden) == []
+        assert ("region", "r1") in hidden
+
+    def test_forced_cells_are_hidden_and_protected(self) -> None:
+        cells, groups = one_way({"a": 30, "b": 40, "c": 50})
+        hidden = protect(cells, groups, forced=[("total",)])
+        # The total and one row: the other rows give only their difference.
+        assert hidden == {("total",), ("row", "a")}
+        assert recoverable(cells, hidden) == []
+
+
+class TestMonthsToHide:
+    def test_no_small_month_hides_nothing(self) -> None:
+        totals = {date(2026, m, 1): (100 * m, 10_000 * m) for m in range(1, 11)}
+        assert months_to_hide(totals, date(2026, 10, 1)) == frozenset()
+
+    def test_a_lone_small_month_takes_the_smallest_other(self) -> None:
+        totals = {date(2026, 1, 1): (3, 900), date(2026, 2, 1): (400, 1),
+                  date(2026, 3, 1): (50, 5)}
+        assert months_to_hide(totals, date(2026, 3, 1)) == {date(2026, 3, 1)}
+
+    def test_prepayments_after_the_current_month_keep_a_small_month_unknown(self) -> None:
+        totals = {date(2026, 1, 1): (3, 900), date(2026, 2, 1): (400, 1),
+                  date(2027, 1, 1): (30, 5)}
+        assert months_to_hide(totals, date(2026, 2, 1)) == frozenset()
+
+    def test_a_few_prepayments_are_not_left_alone(self) -> None:
+        totals = {date(2026, 1, 1): (300, 900), date(2026, 2, 1): (400, 1),
+                  date(2027, 1, 1): (2, 5)}
+        assert months_to_hide(totals, date(2026, 2, 1)) == {date(2026, 1, 1)}
+
+    def test_two_small_months_that_sum_small_take_a_third(self) -> None:
+        totals = {date(2026, 1, 1): (3, 9), date(2026, 2, 1): (4, 1),
+                  date(2026, 3, 1): (80, 5), date(2026, 4, 1): (90, 5)}
+        assert months_to_hide(totals, date(2026, 4, 1)) == {date(2026, 3, 1)}
+
+
+class TestSpan:
+    def test_it_expresses_a_combination_and_refuses_what_is_outside(self) -> None:
+        span = Span()
+        for origin, atoms in enumerate(({0, 1, 2}, {0}, {1})):
+            span.add(atoms, origin)
+        combination = span.express({2})
+        assert combination is not None and {k: int(v) for k, v in combination.items()} == {
+            0: 1, 1: -1, 2: -1}
+        assert span.express({3}) is None
+
+
+@st.composite
+def families(draw: st.DrawFn) -> tuple[list[Cell], list[Group]]:
+    """Money of one month: atoms (provider, package, category) with providers in regions,
+    and the five tables the public reads publish of it."""
+    providers = draw(st.integers(1, 6))
+    region_of = [draw(st.integers(0, 2)) for _ in range(providers)]
+    atoms: list[tuple[int, int, int, int]] = []
+    for provider in range(providers):
+        for package in range(2):
+            for category in range(3):
+                count = draw(st.sampled_from([0, 0, 1, 3, 8, 12, 25, 60]))
+                if count:
+                    atoms.append((provider, package, category, count))
+    tables = {"provider": 0, "package": 1, "category": 2}
+    members: dict[tuple[str, int], set[int]] = {}
+    for index, atom in enumerate(atoms):
+        for name, position in tables.items():
+            members.setdefault((name, atom[position]), set()).add(index)
+        members.setdefault(("region", region_of[atom[0]]), set()).add(index)
+    cells = [Cell(("total",), frozenset(range(len(atoms))), sum(a[3] for a in atoms))]
+    cells += [Cell(key, frozenset(found), sum(atoms[i][3] for i in found))
+              for key, found in members.items()]
+    groups = [Group(("total",), tuple(k for k in members if k[0] == name))
+              for name in (*tables, "region")]
+    groups += [Group(("region", r), tuple(("provider", p) for p in range(providers)
+                                          if region_of[p] == r and ("provider", p) in members))
+               for r in range(3)]
+    return cells, groups
+
+
+@given(families())
+def test_no_withheld_cell_of_a_random_month_can_be_recovered(
+        family: tuple[list[Cell], list[Group]]) -> None:
+    cells, groups = family
+    hidden = protect(cells, groups)
+    assert recoverable(cells, hidden) == []
+    assert all(cell.key in hidden for cell in cells
+               if cell.atoms and sensitive(cell.count, cell.amount))
