@@ -35,7 +35,14 @@ What it does, in one run:
   duplicate, and ``core.contribution``, ``notify.outbox``, ``core.status_history`` and
   ``core.person_status`` as they were (row counts, and a digest of the stored statuses);
 * for reference (not the floor): COPY of the same rows straight into ``core.contribution``
-  with its indexes, foreign keys and checks, rolled back — what storing alone costs.
+  with its indexes, foreign keys and checks, rolled back — what storing alone costs — with the
+  rollups' statement trigger and without it (disabled inside the rolled-back transaction);
+* the cost of keeping the public rollups current (``bench/rollups_cost.py``): while the first
+  POST runs, a folder thread folds every 2 s as ``mhi worker`` does, and the lag is how long
+  after the answer the last delta was folded; then the same file is POSTed into a second fresh
+  copy of the demo whose ``stats_*`` triggers are disabled (``--no-rollups`` skips it), so the
+  throughput with and without the triggers compare; last, the fold's own throughput over
+  synthetic deltas (``--fold-deltas``).
 
 Exits 1 when the second ingest changed anything (or the first one refused a record: the file
 is valid, so a refusal means the figures measure the wrong thing).  Uses ``DATABASE_URL`` when
@@ -81,6 +88,11 @@ from backend.settings import AppSettings  # noqa: E402
 from backend.status.schedule import refresh_due  # noqa: E402
 from bench.home_screen import cpu_seconds, database_url, ensure_demo, server  # noqa: E402
 from bench.raw_floor import asyncpg_dsn  # noqa: E402
+from bench.rollups_cost import (  # noqa: E402
+    Folder,
+    fold_throughput,
+    set_rollup_triggers,
+)
 
 TODAY = date(2026, 11, 23)
 SEED = 1
@@ -407,10 +419,10 @@ def post_file(port: int, token: str, path: Path, pid: int, url: str) -> Post:
                 before, after)
 
 
-async def copy_into_contributions(url: str, data: Dataset) -> float:
+async def copy_into_contributions(url: str, data: Dataset, *, triggers: bool = True) -> float:
     """For reference, not the floor: COPY the same rows straight into ``core.contribution``
-    (its indexes, foreign keys and checks, no validation, events or statuses), rolled back;
-    seconds."""
+    (its indexes, foreign keys and checks, no validation, events or statuses; the rollups'
+    trigger unless ``triggers`` is false), rolled back; seconds."""
     rows = [(person, data.employers.get(bin_) if bin_ else None, "employer" if bin_ else None,
              kind, period, amount, paid, code, REFERENCE_SOURCE, record_id)
             for person, kind, period, amount, paid, code, bin_, record_id in data.rows]
@@ -420,6 +432,9 @@ async def copy_into_contributions(url: str, data: Dataset) -> float:
         transaction = conn.transaction()
         await transaction.start()
         try:
+            if not triggers:
+                await conn.execute("ALTER TABLE core.contribution DISABLE TRIGGER"
+                                   " stats_contribution_insert")
             started = time.perf_counter()
             await conn.copy_records_to_table("contribution", schema_name="core", records=rows,
                                              columns=list(REFERENCE_COLUMNS))
@@ -517,6 +532,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true",
                         help="keep the throwaway database (its name is printed)")
     parser.add_argument("--port", type=int, default=18740, help="loopback port of the API")
+    parser.add_argument("--no-rollups", action="store_true", dest="no_rollups",
+                        help="skip the POST without the rollups' triggers (a second copy)")
+    parser.add_argument("--fold-deltas", type=int, default=200_000, dest="fold_deltas",
+                        help="synthetic deltas the fold's throughput is measured on "
+                             "(default %(default)s)")
     return parser.parse_args()
 
 
@@ -544,7 +564,7 @@ def main() -> int:
     copied = asyncio.run(copy_template(base, template, target))
     print(f"  copied {template} into {target} in {copied:.1f} s", flush=True)
     try:
-        return run(args, url, target)
+        return run(args, url, target, (base, template))
     finally:
         if args.keep:
             print(f"kept the database {target}")
@@ -552,8 +572,9 @@ def main() -> int:
             asyncio.run(drop_database(url))
 
 
-def run(args: argparse.Namespace, url: str, target: str) -> int:
-    """Everything that happens in the throwaway database."""
+def run(args: argparse.Namespace, url: str, target: str, origin: tuple[str, str]) -> int:
+    """Everything that happens in the throwaway database (and, without the rollups'
+    triggers, in a second copy of ``origin``: the server's URL and the demo database)."""
     migrated, refreshed, what = asyncio.run(prepare(url))
     print(f"  migrated to head in {migrated:.1f} s; statuses refreshed as of "
           f"{TODAY.isoformat()} in {refreshed:.1f} s ({what}), then ANALYZE (not measured)",
@@ -574,8 +595,12 @@ def run(args: argparse.Namespace, url: str, target: str) -> int:
         os.environ["BENCH_TODAY"] = TODAY.isoformat()
         with server("bench.servers:graphql_app", url, args.port, folder / "api.log") as pid:
             print(f"  API up (pid {pid}); integrator client {client_id}", flush=True)
-            first = post_file(args.port, token, data.path, pid, url)
+            with Folder(url) as folding:
+                first = post_file(args.port, token, data.path, pid, url)
+                lag = folding.lag_after(time.perf_counter())
             print_post("bulk endpoint, first time", first, data.records)
+            print(f"  rollups: {lag[1]:,} deltas folded {lag[0]:.2f} s after the answer "
+                  f"(longest fold {lag[2]:.2f} s; the folder runs every 2 s)", flush=True)
             floors = asyncio.run(copy_floor(url, data.rows))
             floor = min(floors)
             ratio = floor / first.seconds
@@ -589,8 +614,16 @@ def run(args: argparse.Namespace, url: str, target: str) -> int:
         table = asyncio.run(copy_into_contributions(url, data))
         print(f"(reference) COPY of the same rows straight into core.contribution, rolled "
               f"back: {table:,.1f} s, {_rate(data.records, table)} records/s", flush=True)
+        bare = asyncio.run(copy_into_contributions(url, data, triggers=False))
+        print(f"(reference) the same without the rollups' trigger: {bare:,.1f} s, "
+              f"{_rate(data.records, bare)} records/s", flush=True)
+        deltas, fold_seconds = asyncio.run(fold_throughput(url, args.fold_deltas))
+        print(f"fold: {deltas:,} synthetic deltas in {fold_seconds:.2f} s, "
+              f"{_rate(deltas, fold_seconds)} deltas/s", flush=True)
+        plain = None if args.no_rollups else without_rollups(args, origin, data, folder_of=tmp)
     unchanged = unchanged_by(again)
     print_summary(data, conn_facts, first, floor, again, table, unchanged)
+    print_rollups(data.records, first, plain, (table, bare), lag, (deltas, fold_seconds))
     problems = []
     if first.answer["rejected"] or first.answer["accepted"] != data.records:
         problems.append(f"the first ingest accepted {first.answer['accepted']:,} of "
@@ -600,6 +633,50 @@ def run(args: argparse.Namespace, url: str, target: str) -> int:
     for problem in problems:
         print(f"FAILED: {problem}")
     return 1 if problems else 0
+
+
+def without_rollups(args: argparse.Namespace, origin: tuple[str, str], data: Dataset,
+                    folder_of: str) -> Post:
+    """The same file POSTed into a second fresh copy of the demo whose rollup triggers are
+    disabled (prepared the same way; dropped after)."""
+    base, template = origin
+    target = f"mhi_bench_ingest_{uuid.uuid4().hex[:8]}"
+    url = _url(base, target)
+    asyncio.run(copy_template(base, template, target))
+    try:
+        asyncio.run(prepare(url))
+        disabled = asyncio.run(set_rollup_triggers(url, enabled=False))
+        print(f"  without rollups: a second copy {target}, {len(disabled)} triggers disabled",
+              flush=True)
+        _, token = asyncio.run(client_token(url))
+        with server("bench.servers:graphql_app", url, args.port,
+                    Path(folder_of) / "api-plain.log") as pid:
+            plain = post_file(args.port, token, data.path, pid, url)
+        print_post("bulk endpoint, first time, without the rollups' triggers", plain,
+                   data.records)
+        return plain
+    finally:
+        asyncio.run(drop_database(url))
+
+
+def print_rollups(records: int, first: Post, plain: Post | None, copies: tuple[float, float],
+                  lag: tuple[float, int, float], fold: tuple[int, float]) -> None:
+    """What keeping the public rollups current costs."""
+    print(f"{'rollups':<44}{'seconds':>9}{'records/s':>11}")
+    rows = [("bulk endpoint with the rollups' triggers", first.seconds)]
+    if plain is not None:
+        rows.append(("bulk endpoint without them (fresh copy)", plain.seconds))
+    rows += [("COPY into core.contribution with trigger", copies[0]),
+             ("COPY into core.contribution without it", copies[1])]
+    for name, seconds in rows:
+        print(f"{name:<44}{seconds:>9.1f}{_rate(records, seconds):>11}")
+    if plain is not None:
+        print(f"end-to-end throughput with / without the triggers: "
+              f"{plain.seconds / first.seconds:.3f}")
+    print(f"COPY with / without the trigger: {copies[1] / copies[0]:.3f}")
+    print(f"fold lag after the answer: {lag[0]:.2f} s ({lag[1]:,} deltas, longest fold "
+          f"{lag[2]:.2f} s; stated bound 60 s); fold throughput {_rate(*fold)} deltas/s "
+          f"({fold[0]:,} in {fold[1]:.2f} s)")
 
 
 async def _facts(url: str) -> str:
