@@ -78,6 +78,10 @@ async def warn_statuses(engine: AsyncEngine, as_of: date, *, reminders: bool = T
 
     async with engine.connect() as conn:
         rates = await load_rate_book(conn)
+    # A connection of its own, with no transaction open: the jobs commit each chunk on the
+    # driver's connection, which inside a transaction begun here would only be savepoints,
+    # rolled back when the block ends.
+    async with engine.connect() as conn:
         raw = await conn.get_raw_connection()
         done = await warn(raw.driver_connection, as_of)
         reminded = (await remind(raw.driver_connection, as_of, rates) if reminders

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from backend.cli.shared import warn_statuses
 from backend.models import Person
 from backend.rates.book import RateBook
 from backend.status.schedule import refresh_due
@@ -100,6 +101,17 @@ class TestTheDaysRun:
         await run(engine, date(2026, 9, 28))
         await run(engine, date(2026, 9, 28))
         assert [w["daysLeft"] for w in await warnings_of(engine, person)] == [14, 3]
+
+    async def test_what_the_worker_and_the_command_write_is_kept(
+            self, engine: AsyncEngine, clean: AsyncSession, rates: RateBook) -> None:
+        # ``mhi worker`` and ``mhi statuses warn`` go through ``warn_statuses``, which reads
+        # the rate book first: the warnings must still be committed, not left in a
+        # transaction that ends with the block.
+        person = await employee(clean, last=date(2026, 6, 1))  # drops on 1 October
+        await computed(engine, rates, date(2026, 9, 1))
+        line = await warn_statuses(engine, date(2026, 9, 17))
+        assert "1 warnings written" in line
+        assert [w["daysLeft"] for w in await warnings_of(engine, person)] == [14]
 
     async def test_across_a_year_end(self, engine: AsyncEngine, clean: AsyncSession,
                                      rates: RateBook) -> None:
