@@ -29,6 +29,7 @@ Amounts are suppressed with their counts: a suppressed cell publishes neither.
 from __future__ import annotations
 
 import heapq
+import math
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -77,41 +78,91 @@ class Group:
     children: tuple[CellKey, ...]
 
 
-def protect(cells: Sequence[Cell], groups: Sequence[Group] = (),
-            forced: Iterable[CellKey] = ()) -> frozenset[CellKey]:
+def table_of(key: CellKey) -> str:
+    """The table a cell belongs to: the first part of its key (``("region", "KZ-75")`` is in
+    ``region``; ``("total",)`` alone in ``total``)."""
+    return str(key[0]) if isinstance(key, tuple) and key else repr(key)
+
+
+def groups_of(cells: Sequence[Cell]) -> list[Group]:
+    """Every published sum among ``cells``: for each cell of one table, the cells of another
+    table that lie inside it and cover it (a total and every table; a region and its
+    providers; a payer kind and the contribution kinds only it pays; two cells with the same
+    atoms).  Each table is a partition of the atoms, so the cells of table A that meet cell
+    b cover b, and lie inside it iff their sizes add up to b's."""
+    tables: dict[str, list[Cell]] = {}
+    for cell in cells:
+        if not cell.empty:
+            tables.setdefault(table_of(cell.key), []).append(cell)
+    groups = []
+    for name, inner in tables.items():
+        owner = {atom: cell for cell in inner for atom in cell.atoms}
+        for outer_name, outer in tables.items():
+            if outer_name == name:
+                continue
+            for parent in outer:
+                meeting = {owner[atom].key: owner[atom] for atom in parent.atoms
+                           if atom in owner}
+                if sum(len(c.atoms) for c in meeting.values()) == len(parent.atoms):
+                    groups.append(Group(parent.key, tuple(meeting)))
+    return groups
+
+
+def protect(cells: Sequence[Cell], forced: Iterable[CellKey] = ()) -> frozenset[CellKey]:
     """The keys of ``cells`` to suppress: the sensitive ones, ``forced`` ones (complements
-    chosen across families), and enough others that none of them is determined by the rest."""
+    chosen across families), and enough others that none of them is determined by the rest.
+
+    Cells are keyed ``(table, value)``; every table covers the same atoms (a one-way table
+    of the family), the total is ``("total",)``."""
     by_key = {cell.key: cell for cell in cells}
     suppressed = {cell.key for cell in cells
                   if not cell.empty and sensitive(cell.count, cell.amount)}
     suppressed |= {key for key in forced if key in by_key and not by_key[key].empty}
-    _structural(by_key, groups, suppressed)
-    _proven(cells, suppressed)
+    sums = _Sums(cells)
+    _structural(sums, suppressed)
+    _proven(cells, sums, suppressed)
     return frozenset(suppressed)
 
 
-def _structural(by_key: Mapping[CellKey, Cell], groups: Sequence[Group],
-                suppressed: set[CellKey]) -> None:
-    """No group with exactly one suppressed (non-empty) member: suppress the smallest other,
-    a child rather than the parent."""
+class _Sums:
+    """The published sums of a family, and which of them each cell is in."""
+
+    def __init__(self, cells: Sequence[Cell]) -> None:
+        self.by_key = {cell.key: cell for cell in cells}
+        self.groups = groups_of(cells)
+        self.members = [[key for key in (g.parent, *g.children) if not self.by_key[key].empty]
+                        for g in self.groups]
+        self.of: dict[CellKey, list[int]] = {}
+        for index, members in enumerate(self.members):
+            for key in members:
+                self.of.setdefault(key, []).append(index)
+
+    def choose(self, candidates: Sequence[Cell], suppressed: set[CellKey]) -> Cell:
+        """The complement that leaves the fewest sums with it as their only suppressed
+        member (each would need one more), then the smallest."""
+        def cascades(cell: Cell) -> int:
+            return sum(1 for index in self.of.get(cell.key, ())
+                       if not any(key in suppressed for key in self.members[index]))
+        return min(candidates, key=lambda cell: (cascades(cell), cell.weight()))
+
+
+def _structural(sums: _Sums, suppressed: set[CellKey]) -> None:
+    """No sum with exactly one suppressed (non-empty) member: suppress another, a child
+    rather than the parent."""
     changed = True
     while changed:
         changed = False
-        for group in groups:
-            members = [by_key[key] for key in (group.parent, *group.children)
-                       if key in by_key and not by_key[key].empty]
-            hidden = [cell for cell in members if cell.key in suppressed]
-            if len(hidden) != 1:
+        for group, members in zip(sums.groups, sums.members, strict=True):
+            if sum(1 for key in members if key in suppressed) != 1:
                 continue
-            shown = [cell for cell in members if cell.key not in suppressed]
+            shown = [sums.by_key[key] for key in members if key not in suppressed]
             children = [cell for cell in shown if cell.key != group.parent]
-            choice = min(children or shown, key=Cell.weight, default=None)
-            if choice is not None:
-                suppressed.add(choice.key)
+            if children or shown:
+                suppressed.add(sums.choose(children or shown, suppressed).key)
                 changed = True
 
 
-def _proven(cells: Sequence[Cell], suppressed: set[CellKey]) -> None:
+def _proven(cells: Sequence[Cell], sums: _Sums, suppressed: set[CellKey]) -> None:
     """Suppress more until no suppressed cell is a combination of published ones."""
     while True:
         published = [cell for cell in cells if not cell.empty and cell.key not in suppressed]
@@ -126,7 +177,9 @@ def _proven(cells: Sequence[Cell], suppressed: set[CellKey]) -> None:
                 break
         if exposed is None:
             return
-        suppressed.add(min((published[index] for index in exposed), key=Cell.weight).key)
+        candidates = [published[index] for index in exposed]
+        suppressed.add(sums.choose(candidates, suppressed).key)
+        _structural(sums, suppressed)
 
 
 def months_to_hide(totals: Mapping[date, tuple[int, int]], current: date) -> frozenset[date]:
@@ -164,14 +217,16 @@ def months_to_hide(totals: Mapping[date, tuple[int, int]], current: date) -> fro
     return frozenset(chosen)
 
 
-Vector = dict[int, Fraction]
+Vector = dict[int, int]
 
 
 class Span:
     """The span of 0/1 vectors over atoms, kept in echelon form (each row's pivot is its
     smallest atom), remembering which added vectors make each row.
 
-    Exact (fractions): a cell is reported determined only when it is.
+    Exact, in integers (fraction-free elimination, each row divided by the gcd of its
+    entries): a cell is reported determined only when it is, and it is fast enough to run on
+    every month protected (the coefficients of these tables' sums stay small).
     """
 
     def __init__(self) -> None:
@@ -180,26 +235,29 @@ class Span:
 
     def add(self, atoms: Iterable[int], origin: int) -> bool:
         """Add the vector of ``atoms`` (known as ``origin``); False if already in the span."""
-        row, combination = self._reduce({atom: Fraction(1) for atom in atoms},
-                                        {origin: Fraction(1)})
+        row, combination, _ = self._reduce(dict.fromkeys(atoms, 1), {origin: 1})
         if not row:
             return False
         pivot = min(row)
-        scale = row[pivot]
-        self._rows[pivot] = ({a: v / scale for a, v in row.items()},
-                             {o: v / scale for o, v in combination.items()})
+        divisor = math.gcd(*row.values(), *combination.values())
+        if row[pivot] < 0:
+            divisor = -divisor
+        self._rows[pivot] = ({a: v // divisor for a, v in row.items()},
+                             {o: v // divisor for o, v in combination.items()})
         return True
 
     def express(self, atoms: Iterable[int]) -> dict[int, Fraction] | None:
         """The added vectors (origin → coefficient) that sum to ``atoms``' vector, or None
         when it is not in the span."""
-        row, combination = self._reduce({atom: Fraction(1) for atom in atoms}, {})
+        row, combination, scale = self._reduce(dict.fromkeys(atoms, 1), {})
         if row:
             return None
-        return {origin: -value for origin, value in combination.items() if value}
+        return {origin: Fraction(-value, scale) for origin, value in combination.items()}
 
-    def _reduce(self, row: Vector, combination: Vector) -> tuple[Vector, Vector]:
-        """``row`` minus rows of the span until its smallest atom is no pivot (or it is 0)."""
+    def _reduce(self, row: Vector, combination: Vector) -> tuple[Vector, Vector, int]:
+        """``scale`` × ``row`` minus rows of the span until its smallest atom is no pivot (or
+        it is 0), with the combination of added vectors that this took."""
+        scale = 1
         heap = list(row)
         heapq.heapify(heap)
         while heap:
@@ -211,18 +269,19 @@ class Span:
             if found is None:
                 break
             pivot_row, pivot_combination = found
-            for other, coefficient in pivot_row.items():
-                updated = row.get(other, Fraction(0)) - value * coefficient
-                if updated:
-                    if other not in row:
-                        heapq.heappush(heap, other)
-                    row[other] = updated
-                else:
-                    row.pop(other, None)
-            for origin, coefficient in pivot_combination.items():
-                updated = combination.get(origin, Fraction(0)) - value * coefficient
-                if updated:
-                    combination[origin] = updated
-                else:
-                    combination.pop(origin, None)
-        return {a: v for a, v in row.items() if v}, combination
+            divisor = math.gcd(pivot_row[atom], value)
+            times, minus = pivot_row[atom] // divisor, value // divisor
+            if times != 1:
+                scale *= times
+                row = {a: v * times for a, v in row.items()}
+                combination = {o: v * times for o, v in combination.items()}
+            for vector, subtract in ((row, pivot_row), (combination, pivot_combination)):
+                for key, coefficient in subtract.items():
+                    updated = vector.get(key, 0) - minus * coefficient
+                    if updated:
+                        if vector is row and key not in row:
+                            heapq.heappush(heap, key)
+                        vector[key] = updated
+                    else:
+                        vector.pop(key, None)
+        return row, combination, scale
