@@ -55,6 +55,9 @@ PUBLIC_TYPES = frozenset({
     # Counts of reports about services per provider and region (stats:read): no person.
     "DisputeCounts", "ProviderDisputeCount", "ProviderDisputeCountConnection",
     "ProviderDisputeCountEdge", "RegionDisputeCount",
+    # The public figures (issue 15): sums over rollups with small cells suppressed; no person.
+    "PublicStats", "FundBalance", "MoneyFigure", "MoneyIn", "MoneyOut", "InsuredFigure",
+    "InsuredPeople", "ProviderFigures", "ProviderFiguresConnection", "ProviderFiguresEdge",
 })
 
 

@@ -55,6 +55,8 @@ from backend.ingest.anomalies import (
 from backend.ingest.types import IngestMutations
 from backend.messages import message
 from backend.people.types import CitizenType
+from backend.transparency.types import SCALARS as PUBLIC_SCALARS
+from backend.transparency.types import PublicStats
 
 NODE_TYPES: dict[str, NodeLoader] = {
     "Citizen": CitizenType.resolve_nodes,
@@ -220,6 +222,13 @@ class Query:
     ) -> list[RegionDisputeCount]:
         return await stats.by_region(info, reported_from, reported_until)
 
+    @strawberry.field(description="The Fund's public figures (anyone, no sign-in): the "
+                                  "balance, money in and out by month, region, kind, package "
+                                  "and category, insured people, providers. Cacheable.",
+                      extensions=guarded(Public()))
+    def public_stats(self) -> PublicStats:
+        return PublicStats()
+
 
 @strawberry.type(description="Everything a client can change.")
 class Mutation(AccessMutations, IngestMutations, NotificationMutations, AnnouncementMutations,
@@ -264,5 +273,5 @@ def build_schema(limits: Limits | None = None, policy: Policy | None = None
                NotificationType, DisputeCaseType],
         extensions=[*limit_extensions(limits or Limits(), policy), StringChecks, ErrorCodes,
                     NoStoreMutations],
-        config=StrawberryConfig(scalar_map=SCALAR_MAP),
+        config=StrawberryConfig(scalar_map={**SCALAR_MAP, **PUBLIC_SCALARS}),
     )

@@ -1,0 +1,481 @@
+"""The public figures: what the public GraphQL fields, the open-data files and the page show.
+
+Everything here reads the rollups (schema ``stats``) and small reference tables (regions,
+providers' names and zones), never the raw rows, and applies the privacy rules
+(``backend.transparency.privacy``) before anything leaves: a suppressed figure has neither
+count nor amount.  The GraphQL types and the open-data files format what these functions
+return, so both publish the same numbers.
+
+**Months are the unit of protection.**  All that is published about one month of one measure
+(money in: the total, by region, kind and payer kind; money out: the total, by region, package,
+category and provider) is one *family*, protected together.  A figure over a period is the sum
+of its months' figures, published only when every one of those is: so a period adds nothing
+to what its months publish, and no pair of periods can be subtracted to reveal a suppressed
+month.  Across months, the running balance gives away each measure's all-time total, so the
+months whose totals are suppressed are never exactly one, nor sum to a small count
+(``privacy.months_to_hide``).
+
+Protected months are kept for ``ttl`` seconds (a month's family is read and protected once,
+not per request); the rollups themselves trail the data by the fold's lag.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+import weakref
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from backend.care.repository import ProviderRow
+from backend.db.reads import Fetcher, Record
+from backend.models.enums import ContributionKind, Package, ServiceCategory
+from backend.months import add_months, month_start, months_between
+from backend.transparency import privacy
+from backend.transparency.privacy import Cell, CellKey
+
+MAX_MONTHS = 60
+"""The longest period one question may cover."""
+PAYER_KINDS = ("employer", "state", "local_budget", "self")
+STATUSES = ("INSURED", "CONDITIONALLY_INSURED", "NOT_INSURED")
+TOTAL: CellKey = ("total",)
+
+MONEY_IN = "money_in"
+MONEY_OUT = "money_out"
+MONEY_IN_GROUPINGS = ("month", "region", "kind", "payer_kind")
+MONEY_OUT_GROUPINGS = ("month", "region", "package", "category", "provider")
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A published figure: a count (payments, services or people) and an amount in tiyn; both
+    None when suppressed."""
+
+    count: int | None
+    amount_tiyn: int | None = None
+
+    @property
+    def suppressed(self) -> bool:
+        """Whether the figure is withheld (it would count 1–10, or give such a figure away)."""
+        return self.count is None
+
+
+SUPPRESSED = Figure(None, None)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of a table: what it groups (a region code, a month ``YYYY-MM``, a kind, a
+    package, a category, a provider id) and its figure."""
+
+    key: str
+    figure: Figure
+
+
+@dataclass(frozen=True)
+class Table:
+    """A one-way table over a period: its rows and their total."""
+
+    by: str
+    rows: tuple[Row, ...]
+    total: Figure
+
+
+@dataclass(frozen=True)
+class MoneyFigures:
+    """Money in or out over the months ``first``..``last``, by each grouping."""
+
+    first: date
+    last: date
+    total: Figure
+    tables: Mapping[str, Table]
+
+
+@dataclass(frozen=True)
+class ProviderFigures:
+    """A provider and what it received over a period: money and services, flags raised by the
+    ingestion checks, and citizens' reports (cases) about its services."""
+
+    provider: ProviderRow
+    money: Figure
+    flags: int | None
+    cases: int | None
+
+    @property
+    def anomaly_rate(self) -> float | None:
+        """Flags per service billed (published only when both counts are)."""
+        return _rate(self.flags, self.money.count)
+
+    @property
+    def dispute_rate(self) -> float | None:
+        """Cases per service billed (published only when both counts are)."""
+        return _rate(self.cases, self.money.count)
+
+
+def _rate(numerator: int | None, services: int | None) -> float | None:
+    if numerator is None or not services or services < 0:
+        return None
+    return round(numerator / services, 4)
+
+
+@dataclass(frozen=True)
+class InsuredRow:
+    """People of one region at a month's end by status, and their total."""
+
+    key: str
+    by_status: Mapping[str, int | None]
+    total: int | None
+
+
+@dataclass(frozen=True)
+class InsuredFigures:
+    """People by region and status at the end of ``month`` (``final``: the month-end snapshot;
+    else a provisional one of a month not over)."""
+
+    month: date
+    final: bool
+    rows: tuple[InsuredRow, ...]
+    by_status: Mapping[str, int | None]
+    total: int | None
+
+
+@dataclass(frozen=True)
+class Balance:
+    """The Fund's money up to a day: received, paid out, and the difference (tiyn)."""
+
+    on: date
+    received_tiyn: int
+    paid_tiyn: int
+
+    @property
+    def balance_tiyn(self) -> int:
+        """Received minus paid."""
+        return self.received_tiyn - self.paid_tiyn
+
+
+# --- one month of one measure, protected -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A cell of a protected month: its values and whether they are withheld."""
+
+    count: int
+    amount: int
+    hidden: bool
+
+
+Family = Mapping[CellKey, Shown]
+"""A protected month: every cell by key (absent: nothing there, published as zero)."""
+
+_NOTHING = Shown(0, 0, False)
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """One grouping of a family: its name, the row's value, and keys always listed."""
+
+    name: str
+    value: Callable[[Record], str]
+    fixed: tuple[str, ...] = ()
+
+
+def protect_family(rows: Sequence[Record], dimensions: Sequence[Dimension], *,
+                   count: str, amount: str | None, forced: Iterable[CellKey] = ()) -> Family:
+    """Protect one month: ``rows`` are its atoms (rollup rows), each dimension a one-way
+    table of them with the total (``privacy.protect`` finds every sum among them)."""
+    members: dict[CellKey, list[int]] = defaultdict(list)
+    sums: dict[CellKey, list[int]] = defaultdict(lambda: [0, 0])
+    for index, row in enumerate(rows):
+        for key in (TOTAL, *((d.name, d.value(row)) for d in dimensions)):
+            members[key].append(index)
+            sums[key][0] += int(row[count])
+            sums[key][1] += int(row[amount]) if amount is not None else 0
+    cells = [Cell(key, frozenset(atoms), sums[key][0], sums[key][1])
+             for key, atoms in members.items()]
+    hidden = privacy.protect(cells, forced)
+    return {cell.key: Shown(cell.count, cell.amount, cell.key in hidden) for cell in cells}
+
+
+def protect_counts(rows: Sequence[Record], key: str, count: str) -> Family:
+    """Counts with no published sum across them (flags, cases per provider): primary rule."""
+    sums: dict[str, int] = defaultdict(int)
+    for row in rows:
+        sums[str(row[key])] += int(row[count])
+    return {(key, name): Shown(value, 0, privacy.sensitive(value, 0))
+            for name, value in sums.items()}
+
+
+def over_months(families: Sequence[Family], key: CellKey) -> Figure:
+    """A cell over several months: the sum, published only when every month's is."""
+    total_count = total_amount = 0
+    for family in families:
+        shown = family.get(key, _NOTHING)
+        if shown.hidden:
+            return SUPPRESSED
+        total_count += shown.count
+        total_amount += shown.amount
+    return Figure(total_count, total_amount)
+
+
+# --- reading and keeping protected months -------------------------------------------------
+
+MONEY_IN_DIMENSIONS = (
+    Dimension("region", lambda row: str(row["region_code"])),
+    Dimension("kind", lambda row: str(row["kind"]), tuple(ContributionKind)),
+    Dimension("payer_kind", lambda row: str(row["payer_kind"]), PAYER_KINDS),
+)
+MONEY_OUT_DIMENSIONS = (
+    Dimension("region", lambda row: str(row["region_code"])),
+    Dimension("package", lambda row: str(row["package"]), tuple(Package)),
+    Dimension("category", lambda row: str(row["category"]), tuple(ServiceCategory)),
+    Dimension("provider", lambda row: str(row["provider_id"])),
+)
+_SQL = {
+    MONEY_IN: ("SELECT month, region_code, kind, payer_kind, payments AS count, amount_tiyn"
+               " FROM stats.money_in WHERE month = ANY($1::date[])"
+               " ORDER BY month, region_code, kind, payer_kind"),
+    MONEY_OUT: ("SELECT month, provider_id, package, category, region_code, services AS count,"
+                " amount_tiyn FROM stats.money_out WHERE month = ANY($1::date[])"
+                " ORDER BY month, provider_id, package, category"),
+    "flags": ("SELECT month, provider_id, sum(services)::bigint AS count FROM stats.provider_flags"
+              " WHERE month = ANY($1::date[]) GROUP BY month, provider_id"),
+    "cases": ("SELECT month, provider_id, sum(cases)::bigint AS count FROM stats.disputes"
+              " WHERE month = ANY($1::date[]) GROUP BY month, provider_id"),
+}
+_TOTALS = {
+    MONEY_IN: "SELECT month, sum(payments)::bigint AS count, sum(amount_tiyn)::bigint AS amount"
+              " FROM stats.money_in GROUP BY month",
+    MONEY_OUT: "SELECT month, sum(services)::bigint AS count, sum(amount_tiyn)::bigint AS amount"
+               " FROM stats.money_out GROUP BY month",
+}
+
+
+@dataclass
+class _Kept:
+    at: float
+    value: Any
+
+
+@dataclass
+class PublicFigures:
+    """The public figures on ``db`` (the app's pooled reads), protected months kept ``ttl``
+    seconds.  One per process (``figures_of``); every method is safe to call concurrently."""
+
+    db: Fetcher
+    ttl: float = 60.0
+    clock: Callable[[], float] = time.monotonic
+    _kept: dict[tuple[Any, ...], _Kept] = field(default_factory=dict)
+    _locks: dict[str, asyncio.Lock] = field(default_factory=lambda: defaultdict(asyncio.Lock))
+    _connections: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(3))
+
+    async def fetch(self, sql: str, *args: object) -> list[Record]:
+        """One statement on ``db``, at most three at once: a page's sibling fields share a
+        few pooled connections instead of taking one each."""
+        async with self._connections:
+            return await self.db.fetch(sql, *args)
+
+    def forget(self) -> None:
+        """Drop every kept month (the next question reads the rollups again)."""
+        self._kept.clear()
+
+    async def _cached(self, key: tuple[Any, ...],
+                      load: Callable[[], Any]) -> Any:
+        kept = self._kept.get(key)
+        if kept is not None and self.clock() - kept.at < self.ttl:
+            return kept.value
+        value = await load()
+        self._kept[key] = _Kept(self.clock(), value)
+        return value
+
+    async def month_totals(self, measure: str) -> dict[date, tuple[int, int]]:
+        """Every month's total (count, amount) of ``measure``: what the running balance makes
+        derivable, so what the months' suppression must account for."""
+        async def load() -> dict[date, tuple[int, int]]:
+            rows = await self.fetch(_TOTALS[measure])
+            return {row["month"]: (int(row["count"]), int(row["amount"])) for row in rows}
+        found: dict[date, tuple[int, int]] = await self._cached(("totals", measure), load)
+        return found
+
+    async def families(self, measure: str, months: Sequence[date], today: date
+                       ) -> list[Family]:
+        """The protected months of ``measure`` (money in or out; flags or cases per provider),
+        in the order asked."""
+        async with self._locks[measure]:  # sibling fields wait for one read, not make two
+            forced: frozenset[date] = frozenset()
+            if measure in _TOTALS:
+                forced = privacy.months_to_hide(await self.month_totals(measure),
+                                                month_start(today))
+            keys = {month: (measure, month, month in forced) for month in months}
+            missing = [m for m in months if not self._fresh(keys[m])]
+            if missing:
+                rows = await self.fetch(_SQL[measure], missing)
+                by_month: dict[date, list[Record]] = defaultdict(list)
+                for row in rows:
+                    by_month[row["month"]].append(row)
+                now = self.clock()
+                for month in missing:
+                    family = _protect(measure, by_month[month], month in forced)
+                    self._kept[keys[month]] = _Kept(now, family)
+            return [self._kept[keys[month]].value for month in months]
+
+    def _fresh(self, key: tuple[Any, ...]) -> bool:
+        kept = self._kept.get(key)
+        return kept is not None and self.clock() - kept.at < self.ttl
+
+    async def regions(self) -> tuple[str, ...]:
+        """Every region code (every region is a row, with zero when nothing happened)."""
+        async def load() -> tuple[str, ...]:
+            rows = await self.fetch("SELECT code FROM core.region ORDER BY code")
+            return tuple(str(row["code"]) for row in rows)
+        found: tuple[str, ...] = await self._cached(("regions",), load)
+        return found
+
+
+_PER_READS: weakref.WeakKeyDictionary[Fetcher, PublicFigures] = weakref.WeakKeyDictionary()
+
+
+def figures_of(reads: Fetcher) -> PublicFigures:
+    """The process's ``PublicFigures`` on ``reads`` (one per app: a new app, a new cache)."""
+    found = _PER_READS.get(reads)
+    if found is None:
+        found = _PER_READS[reads] = PublicFigures(reads)
+    return found
+
+
+def _protect(measure: str, rows: Sequence[Record], hide_total: bool) -> Family:
+    forced = (TOTAL,) if hide_total else ()
+    if measure == MONEY_IN:
+        return protect_family(rows, MONEY_IN_DIMENSIONS, count="count", amount="amount_tiyn",
+                              forced=forced)
+    if measure == MONEY_OUT:
+        return protect_family(rows, MONEY_OUT_DIMENSIONS, count="count", amount="amount_tiyn",
+                              forced=forced)
+    return protect_counts(rows, "provider_id", "count")
+
+
+# --- the tables ------------------------------------------------------------------------
+
+
+def period_months(first: date, last: date) -> list[date]:
+    """The months of a period, first days."""
+    return list(months_between(first, last))
+
+
+async def money(figures: PublicFigures, measure: str, first: date, last: date, today: date
+                ) -> MoneyFigures:
+    """Money in or out over ``first``..``last`` (months already checked), by every grouping."""
+    months = period_months(first, last)
+    families = await figures.families(measure, months, today)
+    regions = await figures.regions()
+    groupings = MONEY_IN_GROUPINGS if measure == MONEY_IN else MONEY_OUT_GROUPINGS
+    dimensions = {d.name: d for d in (MONEY_IN_DIMENSIONS if measure == MONEY_IN
+                                      else MONEY_OUT_DIMENSIONS)}
+    total = over_months(families, TOTAL)
+    tables: dict[str, Table] = {}
+    for by in groupings:
+        if by == "month":
+            rows = tuple(Row(f"{m:%Y-%m}", over_months([f], TOTAL))
+                         for m, f in zip(months, families, strict=True))
+        else:
+            seen = {key[1] for family in families for key in family  # type: ignore[index]
+                    if key[0] == by}  # type: ignore[index]
+            fixed = regions if by == "region" else dimensions[by].fixed
+            names = [*fixed, *sorted(seen - set(fixed))]
+            rows = tuple(Row(name, over_months(families, (by, name))) for name in names)
+        tables[by] = Table(by, rows, total)
+    return MoneyFigures(first, last, total, tables)
+
+
+async def providers(figures: PublicFigures, page: Sequence[ProviderRow], first: date,
+                    last: date, today: date) -> list[ProviderFigures]:
+    """``page``'s providers with their figures over ``first``..``last``."""
+    months = period_months(first, last)
+    money_out, flags, cases = await asyncio.gather(
+        figures.families(MONEY_OUT, months, today), figures.families("flags", months, today),
+        figures.families("cases", months, today))
+    found = []
+    for provider in page:
+        key = str(provider.id)
+        found.append(ProviderFigures(
+            provider=provider, money=over_months(money_out, ("provider", key)),
+            flags=over_months(flags, ("provider_id", key)).count,
+            cases=over_months(cases, ("provider_id", key)).count))
+    return found
+
+
+PROVIDER_PAGE = (
+    "SELECT id, bin, region_code, quality_zone, name_kk, name_ru, name_en FROM core.provider"
+    " WHERE ($1::text IS NULL OR region_code = $1) AND ($2::text IS NULL OR quality_zone = $2)"
+    " AND ($3::text IS NULL OR (region_code, bin) > ($3, $4::text))"
+    " ORDER BY region_code, bin LIMIT $5")
+
+
+async def provider_page(db: Fetcher, *, region_code: str | None, zone: str | None,
+                        after: tuple[str, str] | None, limit: int) -> list[ProviderRow]:
+    """Providers in (region, BIN) order after ``after``: a keyset page of the reference table."""
+    rows = await db.fetch(PROVIDER_PAGE, region_code, zone, after[0] if after else None,
+                          after[1] if after else None, limit)
+    return [ProviderRow(uuid.UUID(str(row["id"])), row["bin"], row["region_code"],
+                        row["quality_zone"], row["name_kk"], row["name_ru"], row["name_en"])
+            for row in rows]
+
+
+async def insured(db: Fetcher, month: date, regions: Sequence[str]) -> InsuredFigures | None:
+    """People by region and status at the end of ``month`` (None: no snapshot of it)."""
+    rows = await db.fetch("SELECT region_code, status, people, final FROM stats.insured"
+                          " WHERE month = $1 ORDER BY region_code, status", month)
+    if not rows:
+        return None
+    family = protect_family(
+        rows, (Dimension("region", lambda row: str(row["region_code"])),
+               Dimension("status", lambda row: str(row["status"]), STATUSES),
+               Dimension("cell", lambda row: f"{row['region_code']}/{row['status']}")),
+        count="people", amount=None)
+
+    def people(key: CellKey) -> int | None:
+        shown = family.get(key, _NOTHING)
+        return None if shown.hidden else shown.count
+
+    names = [*regions, *sorted({str(r["region_code"]) for r in rows} - set(regions))]
+    return InsuredFigures(
+        month=month, final=all(bool(row["final"]) for row in rows),
+        rows=tuple(InsuredRow(code, {s: people(("cell", f"{code}/{s}")) for s in STATUSES},
+                              people(("region", code))) for code in names),
+        by_status={s: people(("status", s)) for s in STATUSES}, total=people(TOTAL))
+
+
+async def latest_insured_month(db: Fetcher, current: date) -> date | None:
+    """The latest month up to ``current`` with a count of insured people."""
+    [row] = await db.fetch("SELECT max(month) AS month FROM stats.insured WHERE month <= $1",
+                           current)
+    found: date | None = row["month"]
+    return found
+
+
+async def balance(db: Fetcher, on: date) -> Balance:
+    """Money received and paid out up to and including ``on`` (by the day it moved): whole
+    months from ``cash_month``, the rest of ``on``'s month from ``cash_day``."""
+    [row] = await db.fetch(
+        "SELECT (SELECT coalesce(sum(in_tiyn), 0) FROM stats.cash_month WHERE month < $1)"
+        " + (SELECT coalesce(sum(in_tiyn), 0) FROM stats.cash_day WHERE day >= $1"
+        " AND day <= $2) AS received,"
+        " (SELECT coalesce(sum(out_tiyn), 0) FROM stats.cash_month WHERE month < $1)"
+        " + (SELECT coalesce(sum(out_tiyn), 0) FROM stats.cash_day WHERE day >= $1"
+        " AND day <= $2) AS paid", month_start(on), on)
+    return Balance(on, int(row["received"]), int(row["paid"]))
+
+
+async def months_with_data(figures: PublicFigures) -> set[date]:
+    """Months any money figure has."""
+    found = set(await figures.month_totals(MONEY_IN)) | set(await figures.month_totals(MONEY_OUT))
+    return found
+
+
+def last_ended(today: date) -> date:
+    """The month before ``today``'s."""
+    return add_months(today, -1)
