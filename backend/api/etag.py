@@ -1,10 +1,14 @@
-"""ETags on GraphQL responses, so the app can keep what it read offline and ask cheaply
-whether it changed (``If-None-Match`` → 304 with no body).
+"""ETags and caching headers, set in this one place for every cacheable answer, so a client
+can keep what it read and ask cheaply whether it changed (``If-None-Match`` → 304, no body).
 
 The tag is a hash of the response body: the same data gives the same tag, on any server
 (the answer's own ``requestId`` is left out of the hash: it differs on every request).
-Responses vary by caller and language (``Vary``); a signed-in person's stay private to their
-device, an anonymous one (help articles) may sit in shared caches for five minutes.
+
+- ``/graphql``: answers vary by caller and language (``Vary``); a signed-in person's stay
+  private to their device, an anonymous one (help articles, the public figures) may sit in
+  shared caches for five minutes.
+- ``/open-data/``: the public figures as files, the same for everyone (``public_always``),
+  kept an hour (a month's figures change only when a late correction arrives).
 """
 
 from __future__ import annotations
@@ -18,11 +22,21 @@ from backend.logs import request_id
 
 
 class ETagMiddleware:
-    """Adds a strong ETag to error-free JSON responses under ``path``; 304 on a match."""
+    """Adds a strong ETag and ``Cache-Control`` to error-free answers under ``path`` whose
+    media type is one of ``media_types``; 304 on a match.  ``public_always``: the answer is
+    the same for everyone, so shared caches may keep it ``max_age`` seconds even when the
+    request carried credentials; ``vary`` names the request headers it depends on."""
 
-    def __init__(self, app: ASGIApp, *, path: str) -> None:
+    def __init__(self, app: ASGIApp, *, path: str,
+                 media_types: tuple[str, ...] = ("application/json",),
+                 vary: str | None = "Authorization, Accept-Language", max_age: int = 300,
+                 public_always: bool = False) -> None:
         self.app = app
         self.path = path
+        self.media_types = media_types
+        self.vary = vary
+        self.max_age = max_age
+        self.public_always = public_always
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(self.path):
@@ -47,25 +61,25 @@ class ETagMiddleware:
 
         await self.app(scope, receive, buffered)
 
-    @staticmethod
-    async def _finish(start: Message, body: bytes, request: Headers, send: Send) -> None:
+    async def _finish(self, start: Message, body: bytes, request: Headers, send: Send) -> None:
         headers = MutableHeaders(scope=start)
-        is_json = headers.get("content-type", "").startswith("application/json")
+        cacheable = headers.get("content-type", "").startswith(self.media_types)
         # A response with errors is not worth keeping, and one the app marked ``no-store``
         # (a mutation: it may carry tokens) must not be kept: either is sent as it is.
         no_store = "no-store" in headers.get("cache-control", "")
-        if start["status"] != 200 or not is_json or b'"errors":' in body or no_store:
+        if start["status"] != 200 or not cacheable or b'"errors":' in body or no_store:
             await send(start)
             await send({"type": "http.response.body", "body": body})
             return
         own_id = f'"requestId":"{request_id.get()}"'.encode()
         etag = '"' + hashlib.sha256(body.replace(own_id, b"")).hexdigest()[:32] + '"'
         headers["etag"] = etag
-        headers["vary"] = "Authorization, Accept-Language"
+        if self.vary:
+            headers["vary"] = self.vary
         # Without credentials the answer is public (help articles): shared caches may keep it
         # a few minutes; with them it is the person's own and is revalidated every time.
-        anonymous = "authorization" not in request
-        headers["cache-control"] = ("public, max-age=300" if anonymous
+        public = self.public_always or "authorization" not in request
+        headers["cache-control"] = (f"public, max-age={self.max_age}" if public
                                     else "private, no-cache")
         if etag in [tag.strip() for tag in request.get("if-none-match", "").split(",")]:
             del headers["content-length"]
