@@ -162,11 +162,13 @@ class Balance:
 
 @dataclass(frozen=True)
 class Shown:
-    """A cell of a protected month: its values and whether they are withheld."""
+    """A cell of a protected month: its values, whether they are withheld, and whether they
+    differ from the month's (withheld) total by published cells only (``privacy.like_total``)."""
 
     count: int
     amount: int
     hidden: bool
+    like_total: bool = False
 
 
 Family = Mapping[CellKey, Shown]
@@ -198,7 +200,9 @@ def protect_family(rows: Sequence[Record], dimensions: Sequence[Dimension], *,
     cells = [Cell(key, frozenset(atoms), sums[key][0], sums[key][1])
              for key, atoms in members.items()]
     hidden = privacy.protect(cells, forced)
-    return {cell.key: Shown(cell.count, cell.amount, cell.key in hidden) for cell in cells}
+    like = privacy.like_total(cells, hidden, TOTAL)
+    return {cell.key: Shown(cell.count, cell.amount, cell.key in hidden, cell.key in like)
+            for cell in cells}
 
 
 def protect_counts(rows: Sequence[Record], key: str, count: str) -> Family:
@@ -309,7 +313,7 @@ class PublicFigures:
             forced: frozenset[date] = frozenset()
             if measure in _TOTALS:
                 forced = privacy.months_to_hide(await self.month_totals(measure),
-                                                month_start(today))
+                                                last_ended(today))
             keys = {month: (measure, month, month in forced) for month in months}
             missing = [m for m in months if not self._fresh(keys[m])]
             if missing:
@@ -361,6 +365,37 @@ def _protect(measure: str, rows: Sequence[Record], hide_total: bool) -> Family:
 # --- the tables ------------------------------------------------------------------------
 
 
+def _given_away(families: Sequence[Family], key: CellKey) -> bool:
+    """Whether a period cell is known once the withheld months' totals are: in every month
+    whose total is withheld, the cell is withheld and differs from the total by published
+    cells only; in every other month, it is published."""
+    for family in families:
+        shown = family.get(key, _NOTHING)
+        if family.get(TOTAL, _NOTHING).hidden:
+            if not (key == TOTAL or (shown.hidden and shown.like_total)):
+                return False
+        elif shown.hidden:
+            return False
+    return True
+
+
+def period_figure(families: Sequence[Family], key: CellKey, given_away: bool) -> Figure:
+    """A cell over the months of ``families``: published when every month's is, or when
+    ``given_away`` (the balance gives away the withheld months' total, ``privacy.given_away``)
+    and the cell is known with it (``_given_away``)."""
+    found = over_months(families, key)
+    if found.suppressed and given_away and _given_away(families, key):
+        return Figure(sum(f.get(key, _NOTHING).count for f in families),
+                      sum(f.get(key, _NOTHING).amount for f in families))
+    return found
+
+
+async def balance_gives_away(figures: PublicFigures, measure: str, months: Sequence[date],
+                             today: date) -> bool:
+    """Whether the balance gives away the total of ``months`` of ``measure``."""
+    return privacy.given_away(await figures.month_totals(measure), last_ended(today), months)
+
+
 def period_months(first: date, last: date) -> list[date]:
     """The months of a period, first days."""
     return list(months_between(first, last))
@@ -375,7 +410,8 @@ async def money(figures: PublicFigures, measure: str, first: date, last: date, t
     groupings = MONEY_IN_GROUPINGS if measure == MONEY_IN else MONEY_OUT_GROUPINGS
     dimensions = {d.name: d for d in (MONEY_IN_DIMENSIONS if measure == MONEY_IN
                                       else MONEY_OUT_DIMENSIONS)}
-    total = over_months(families, TOTAL)
+    given_away = await balance_gives_away(figures, measure, months, today)
+    total = period_figure(families, TOTAL, given_away)
     tables: dict[str, Table] = {}
     for by in groupings:
         if by == "month":
@@ -386,7 +422,8 @@ async def money(figures: PublicFigures, measure: str, first: date, last: date, t
                     if key[0] == by}  # type: ignore[index]
             fixed = regions if by == "region" else dimensions[by].fixed
             names = [*fixed, *sorted(seen - set(fixed))]
-            rows = tuple(Row(name, over_months(families, (by, name))) for name in names)
+            rows = tuple(Row(name, period_figure(families, (by, name), given_away))
+                         for name in names)
         tables[by] = Table(by, rows, total)
     return MoneyFigures(first, last, total, tables)
 
@@ -398,11 +435,12 @@ async def providers(figures: PublicFigures, page: Sequence[ProviderRow], first: 
     money_out, flags, cases = await asyncio.gather(
         figures.families(MONEY_OUT, months, today), figures.families("flags", months, today),
         figures.families("cases", months, today))
+    given_away = await balance_gives_away(figures, MONEY_OUT, months, today)
     found = []
     for provider in page:
         key = str(provider.id)
         found.append(ProviderFigures(
-            provider=provider, money=over_months(money_out, ("provider", key)),
+            provider=provider, money=period_figure(money_out, ("provider", key), given_away),
             flags=over_months(flags, ("provider_id", key)).count,
             cases=over_months(cases, ("provider_id", key)).count))
     return found
@@ -477,5 +515,5 @@ async def months_with_data(figures: PublicFigures) -> set[date]:
 
 
 def last_ended(today: date) -> date:
-    """The month before ``today``'s."""
+    """The month before ``today``'s: the latest whose money figures are published."""
     return add_months(today, -1)

@@ -186,13 +186,14 @@ def months_to_hide(totals: Mapping[date, tuple[int, int]], current: date) -> fro
     """Months whose total must be suppressed although it is not small, because the running
     balance publishes the all-time total of the measure.
 
-    ``totals`` is every month's (count, amount), ``current`` the latest month that can be
-    asked for (later months hold prepayments, never published, so their sum is unknown to
-    anyone).  The all-time total minus the published month totals is the sum of the others
-    (``unknown``); that sum must neither be a single small month (exactly one suppressed month
-    and nothing after ``current``) nor count 1–10 itself.  So the smallest other months join
-    it until it is safe.  Each month chosen has its total suppressed in its family (and, by
-    the proof in ``protect``, enough of its cells that the total cannot be rebuilt)."""
+    ``totals`` is every month's (count, amount), ``current`` the latest month published (the
+    month in progress and later ones, which hold prepayments, are never published, so their
+    sum is unknown to anyone).  The all-time total minus the published month totals is the
+    sum of the others (``unknown``); that sum must neither be a single small month (exactly
+    one suppressed month and nothing after ``current``) nor count 1–10 itself.  So the
+    smallest other months join it until it is safe.  Each month chosen has its total
+    suppressed in its family (and, by the proof in ``protect``, enough of its cells that the
+    total cannot be rebuilt)."""
     past = {month: values for month, values in totals.items() if month <= current}
     later = [values for month, values in totals.items() if month > current]
     later_count, later_amount = sum(c for c, _ in later), sum(a for _, a in later)
@@ -215,6 +216,38 @@ def months_to_hide(totals: Mapping[date, tuple[int, int]], current: date) -> fro
         unknown.append(month)
         count, amount = count + past[month][0], amount + past[month][1]
     return frozenset(chosen)
+
+
+def like_total(cells: Sequence[Cell], hidden: frozenset[CellKey],
+               total: CellKey = ("total",)) -> frozenset[CellKey]:
+    """The withheld cells that differ from the (withheld) total by published cells only:
+    knowing the total means knowing them.  Across months, when the balance gives the total
+    of some months away, a period cell made only of such cells is given away too."""
+    by_key = {cell.key: cell for cell in cells}
+    whole = by_key.get(total)
+    if whole is None or total not in hidden:
+        return frozenset()
+    span = Span()
+    for index, cell in enumerate(cells):
+        if not cell.empty and cell.key not in hidden:
+            span.add(cell.atoms, index)
+    return frozenset(key for key in hidden
+                     if key != total and by_key[key].atoms <= whole.atoms
+                     and (whole.atoms == by_key[key].atoms
+                          or span.express(whole.atoms - by_key[key].atoms) is not None))
+
+
+def given_away(totals: Mapping[date, tuple[int, int]], current: date,
+               months: Iterable[date]) -> bool:
+    """Whether the running balance already gives away the total of ``months``: nothing after
+    ``current`` and every month whose total is withheld among them, so their total is the
+    all-time total minus published months.  Such a total is published (it adds nothing; its
+    withheld months sum to at least 11 by ``months_to_hide``)."""
+    later = any(count or amount for month, (count, amount) in totals.items() if month > current)
+    withheld = {month for month, (count, amount) in totals.items()
+                if month <= current and (count or amount) and sensitive(count, amount)}
+    withheld |= months_to_hide(totals, current)
+    return not later and withheld <= set(months)
 
 
 Vector = dict[int, int]

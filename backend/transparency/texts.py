@@ -81,6 +81,12 @@ REFUSALS: Mapping[str, Texts] = {
         "kk": "Деректер ағымдағы айға ({month}) дейін ғана бар.",
         "ru": "Данные есть только до текущего месяца ({month}).",
         "en": "Figures exist only up to the current month ({month})."},
+    "MONTH_NOT_OVER": {
+        "kk": "Ақша туралы деректер аяқталған айлар үшін ғана жарияланады: соңғысы — {month}.",
+        "ru": "Данные о деньгах публикуются только за закончившиеся месяцы: последний — "
+              "{month}.",
+        "en": "Money figures are published for months that have ended: the latest is "
+              "{month}."},
     "DAY_NOT_YET": {
         "kk": "Қалдық бүгінгі күнге ({day}) дейін ғана белгілі.",
         "ru": "Остаток известен только на сегодня ({day}) и раньше.",

@@ -144,15 +144,15 @@ def _refused(reason: str, field: str, error: type[AppError] = BadUserInput,
 
 
 def _period(first: date | None, last: date | None, today: date) -> tuple[date, date]:
-    """The months asked for, checked: defaults to the 12 months before this one."""
-    current = month_start(today)
+    """The months asked for, checked: months that have ended (a month in progress is never
+    published, see ``figures``); by default the 12 before this one."""
+    ended = figures.last_ended(today)
     if last is None:
-        last = max(add_months(current, -1), first) if first is not None else \
-            add_months(current, -1)
+        last = max(ended, first) if first is not None else ended
     if first is None:
         first = add_months(last, 1 - DEFAULT_MONTHS)
-    if last > current:
-        raise _refused("MONTH_NOT_YET", "until", month=f"{current:%Y-%m}")
+    if last > ended:
+        raise _refused("MONTH_NOT_OVER", "until", month=f"{ended:%Y-%m}")
     if last < first:
         raise _refused("PERIOD_REVERSED", "until")
     if (last.year - first.year) * 12 + last.month - first.month >= MAX_MONTHS:

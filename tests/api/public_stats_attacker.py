@@ -2,7 +2,7 @@
 
 Written apart from ``backend.transparency.privacy`` (whose proof it checks) and simpler: every
 published figure is an equation ``sum of its atoms = value``; a withheld figure is recovered
-exactly iff its row is a combination of the published rows.  Rows are reduced to reduced row
+exactly iff its row is a combination of the published rows.  Rows are kept in reduced row
 echelon form over fractions (sympy-free Gauss–Jordan elimination).  The attacker is strong:
 it knows which atoms exist (which provider billed which category in which month), not only
 what the tables say.
@@ -27,9 +27,11 @@ class Attacker:
     """Published equations in reduced row echelon form, with their values."""
 
     _pivots: dict[Hashable, tuple[Equation, Fraction]] = field(default_factory=dict)
+    _holding: dict[Hashable, set[Hashable]] = field(default_factory=dict)
+    """atom → the pivots whose rows hold it (so a new pivot is cleared where it occurs)."""
     equations: int = 0
 
-    def learn(self, atoms: Iterable[Hashable], value: int) -> None:
+    def learn(self, atoms: Iterable[Hashable], value: int | Fraction) -> None:
         """A published figure: the atoms it sums and its value."""
         self.equations += 1
         row, known = self._reduce(row_of(atoms), Fraction(value))
@@ -40,14 +42,22 @@ class Attacker:
         scale = row[pivot]
         row = {atom: coefficient / scale for atom, coefficient in row.items()}
         known /= scale
-        for other, (other_row, other_value) in list(self._pivots.items()):
-            factor = other_row.get(pivot)
-            if factor:
-                updated = {a: other_row.get(a, Fraction(0)) - factor * row.get(a, Fraction(0))
-                           for a in {*other_row, *row}}
-                self._pivots[other] = ({a: c for a, c in updated.items() if c},
-                                       other_value - factor * known)
+        for other in list(self._holding.get(pivot, ())):
+            other_row, other_value = self._pivots[other]
+            factor = other_row[pivot]
+            for atom, coefficient in row.items():
+                updated = other_row.get(atom, Fraction(0)) - factor * coefficient
+                if updated:
+                    if atom not in other_row:
+                        self._holding.setdefault(atom, set()).add(other)
+                    other_row[atom] = updated
+                else:
+                    del other_row[atom]
+                    self._holding[atom].discard(other)
+            self._pivots[other] = (other_row, other_value - factor * known)
         self._pivots[pivot] = (row, known)
+        for atom in row:
+            self._holding.setdefault(atom, set()).add(pivot)
 
     def recover(self, atoms: Iterable[Hashable]) -> Fraction | None:
         """The exact value of the sum of ``atoms``, if the published figures determine it."""

@@ -197,7 +197,8 @@ class TestRefusals:
     @pytest.mark.parametrize(("field", "arguments", "reason", "pointed"), [
         ("moneyIn", 'from: "2026-05", until: "2026-01"', "PERIOD_REVERSED", "until"),
         ("moneyOut", 'from: "2020-01", until: "2026-01"', "PERIOD_TOO_LONG", "from"),
-        ("moneyIn", 'until: "2026-12"', "MONTH_NOT_YET", "until"),
+        ("moneyIn", 'until: "2026-11"', "MONTH_NOT_OVER", "until"),
+        ("providers", 'from: "2026-12"', "MONTH_NOT_OVER", "until"),
         ("insured", 'month: "2027-01"', "MONTH_NOT_YET", "month"),
     ])
     async def test_a_bad_period_is_refused_in_the_readers_language(

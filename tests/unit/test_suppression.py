@@ -14,7 +14,9 @@ from hypothesis import strategies as st
 from backend.transparency.privacy import (
     Cell,
     Span,
+    given_away,
     groups_of,
+    like_total,
     months_to_hide,
     protect,
     sensitive,
@@ -161,6 +163,27 @@ class TestMonthsToHide:
         totals = {date(2026, 1, 1): (3, 9), date(2026, 2, 1): (4, 1),
                   date(2026, 3, 1): (80, 5), date(2026, 4, 1): (90, 5)}
         assert months_to_hide(totals, date(2026, 4, 1)) == {date(2026, 3, 1)}
+
+
+SMALL_JANUARY = {date(2026, 1, 1): (3, 9), date(2026, 2, 1): (80, 5), date(2026, 3, 1): (90, 5)}
+
+
+class TestGivenAway:
+    def test_a_period_holding_every_withheld_month_is_given_away_by_the_balance(self) -> None:
+        # January is small, February hides with it; their sum is the balance minus March.
+        current = date(2026, 3, 1)
+        assert months_to_hide(SMALL_JANUARY, current) == {date(2026, 2, 1)}
+        assert given_away(SMALL_JANUARY, current, [date(2026, 1, 1), date(2026, 2, 1)])
+        assert not given_away(SMALL_JANUARY, current, [date(2026, 2, 1), date(2026, 3, 1)])
+
+    def test_money_for_later_months_keeps_it_unknown(self) -> None:
+        totals = {**SMALL_JANUARY, date(2026, 5, 1): (40, 1)}
+        assert not given_away(totals, date(2026, 3, 1), [date(2026, 1, 1), date(2026, 2, 1)])
+
+    def test_a_withheld_cell_whose_rest_is_published_is_known_with_the_total(self) -> None:
+        cells = one_way({"a": 30, "b": 40, "c": 50})
+        hidden = protect(cells, forced=[("total",)])
+        assert like_total(cells, hidden) == {("row", "a")}
 
 
 class TestSpan:
