@@ -44,6 +44,7 @@ from backend.ingest.service import Ingestion, IngestLimits
 from backend.rates.cache import RateCache, rate_cache
 from backend.reference.cache import ReferenceCache, reference_cache
 from backend.settings import AppSettings
+from backend.transparency.open_data import CSV_TYPE, add_open_data
 from notifications.settings import NotifySettings
 
 ALMATY = ZoneInfo("Asia/Almaty")
@@ -170,6 +171,8 @@ def create_app(
         Route("/graphql", graphql, methods=["GET", "POST"], include_in_schema=False))
     app.add_middleware(BodyReadTimeout, timeouts=read_timeouts or ReadTimeouts())
     app.add_middleware(ETagMiddleware, path="/graphql")
+    app.add_middleware(ETagMiddleware, path="/open-data/", media_types=("application/json",
+                       CSV_TYPE.split(";")[0]), vary=None, max_age=3600, public_always=True)
     app.add_middleware(BodyLimit, rules=[
         BodyRule("/graphql", limits.max_body_bytes, limits.max_integrator_body_bytes),
         BodyRule("/oauth/token", OAUTH_MAX_BODY, shape="oauth"),
@@ -181,6 +184,7 @@ def create_app(
                      app_link=settings.download_url)
     add_oauth(app)
     add_bulk_ingest(app)
+    add_open_data(app, today)
     if settings.graphiql_enabled:
         add_graphiql_assets(app)
     if "production" not in (settings.environment, auth_settings.environment):
