@@ -45,6 +45,7 @@ from backend.rates.cache import RateCache, rate_cache
 from backend.reference.cache import ReferenceCache, reference_cache
 from backend.settings import AppSettings
 from backend.transparency.open_data import CSV_TYPE, add_open_data
+from backend.transparency.page import add_transparency_page
 from notifications.settings import NotifySettings
 
 ALMATY = ZoneInfo("Asia/Almaty")
@@ -182,6 +183,7 @@ def create_app(
     add_desk_console(app, schema, context_as, help_library,
                      secure_cookies=settings.environment != "development",
                      app_link=settings.download_url)
+    add_transparency_page(app, today, secure_cookies=settings.environment != "development")
     add_oauth(app)
     add_bulk_ingest(app)
     add_open_data(app, today)

@@ -410,6 +410,7 @@ BANNER = """
  MHI citizens' API is starting
 
    desk       {base}/desk      the registry-desk console (see below)
+   public     {base}/transparency   where the money goes: the public figures (kk/ru/en)
    GraphiQL   {base}/graphql
    SMS sink   {base}/dev/sms     (or `.venv/bin/mhi sms`)
    health     {base}/healthz      readiness {base}/readyz
