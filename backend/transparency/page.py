@@ -313,8 +313,7 @@ class TransparencyPage:
         chart = bar_chart(
             chart_id="chart-months", labelled_by="months-chart-caption", language=language,
             labels=[year_month(month, language, with_year=True) for month in months],
-            short_labels=[year_month(month, language, with_year=index == 0 or month.month == 1)
-                          for index, month in enumerate(months)],
+            short_labels=axis_months(months, language),
             series=[Series(text("money_in", language), [ins[k].amount_tiyn for k in keys]),
                     Series(text("money_out", language), [outs[k].amount_tiyn for k in keys])])
         return {"months": lines, "months_chart": chart, "months_total": Line(
@@ -374,6 +373,14 @@ class TransparencyPage:
             "total": Line(text("total", language), cells(found.by_status, found.total),
                           "total"),
         }
+
+
+def axis_months(months: Sequence[date], language: str) -> list[str]:
+    """The months under a wide chart: the year with January, and with the first month unless
+    January follows it at once (two long labels side by side would overlap)."""
+    return [year_month(month, language, with_year=month.month == 1 or (
+        index == 0 and not (len(months) > 1 and months[1].month == 1)))
+        for index, month in enumerate(months)]
 
 
 @dataclass(frozen=True)

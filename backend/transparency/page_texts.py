@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from datetime import date
 
 from backend.i18n import Texts, format_money, pick
+from notifications.formatting import tidy
 
 NBSP = "\u00a0"
 LANGUAGE_NAMES: Mapping[str, str] = {"kk": "Қазақша", "ru": "Русский", "en": "English"}
@@ -267,9 +268,10 @@ TEXTS: Mapping[str, Texts] = {
 
 
 def text(key: str, language: str, **values: object) -> str:
-    """The words of ``key`` in ``language`` (Kazakh when it has none), blanks filled."""
+    """The words of ``key`` in ``language`` (Kazakh when it has none), blanks filled (a
+    Russian "г." that ends a sentence keeps one full stop)."""
     words = pick(TEXTS[key], language)
-    return words.format(**values) if values else words
+    return tidy(words.format(**values)) if values else words
 
 
 def number(value: int, language: str) -> str:

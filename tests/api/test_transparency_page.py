@@ -12,6 +12,7 @@ import re
 import string
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from backend.models.enums import QualityZone
 from backend.months import add_months
 from backend.transparency import charts, figures
 from backend.transparency.figures import Figure, figures_of
-from backend.transparency.page import MONTHS, PAGE_SIZE
+from backend.transparency.page import MONTHS, PAGE_SIZE, axis_months
 from backend.transparency.page_texts import (
     TEXTS,
     amount,
@@ -455,3 +456,13 @@ class TestTheCharts:
             return charts.scale_of([charts.Series("x", [tiyn, None])])
         assert unit(5 * 10**13) == 1_000_000_000 and unit(5 * 10**10) == 1_000_000
         assert unit(5 * 10**6) == 1_000 and unit(5_000) == 1 and unit(0) == 1
+
+
+class TestTheAxis:
+    def test_years_where_they_change_and_never_two_long_labels_side_by_side(self) -> None:
+        from_december = list(figures.period_months(date(2025, 12, 1), date(2026, 11, 1)))
+        assert axis_months(from_december, "ru")[:3] == ["дек", "янв\u00a02026", "фев"]
+        from_march = list(figures.period_months(date(2025, 3, 1), date(2026, 2, 1)))
+        labels = axis_months(from_march, "en")
+        assert labels[0] == "Mar\u00a02025" and labels[10] == "Jan\u00a02026"
+        assert sum("\u00a0" in label for label in labels) == 2

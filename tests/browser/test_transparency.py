@@ -91,9 +91,9 @@ class TestEveryLanguage:
         assert set(await desktop.locator("td.withheld").all_inner_texts()) == {
             WITHHELD[language]}
         # Side by side on a desk screen: the table begins level with its chart.
-        chart = await desktop.locator("#chart-months-wide").bounding_box()
-        table = await desktop.locator("#months-table").bounding_box()
-        assert chart is not None and table is not None and table["x"] > chart["x"] + 300
+        drawn = await desktop.locator("#chart-months-wide").bounding_box()
+        beside = await desktop.locator("#months-table").bounding_box()
+        assert drawn is not None and beside is not None and beside["x"] > drawn["x"] + 300
         await fits(desktop)
         await no_violations(desktop, f"transparency-{language}-desktop")
 
