@@ -83,15 +83,19 @@ DELTAS = ("money_in", "money_out", "cash_day", "insured_now", "provider_flags", 
 # --- the delta functions -------------------------------------------------------------------
 # Each is written once with {rows} (the transition table, signed: +1 inserted, -1 deleted) and
 # made into one function per operation, since a function names the transition tables it reads.
-# ``original`` groups a row with its corrections; ``net_after`` is the original's net amount
-# after the statement (0 once it is deleted), ``net_before`` before it: a count moves by one
-# when the net crosses zero.
+# A row that neither is a correction nor is corrected in the same statement counts by its sign
+# (the bulk path: summed straight into cells).  The others are grouped with their original:
+# ``net_after`` is the original's net amount after the statement (0 once it is deleted), and
+# the count moves by one when the net crosses zero (``net_after - moved`` is the net before).
 NET = """
+    touched AS (SELECT DISTINCT {correction} AS original FROM r
+                WHERE {correction} IS NOT NULL),
     g AS (
         SELECT coalesce({correction}, r.id) AS original, {keys},
                sum(r.sign * r.amount_tiyn) AS amount, bool_or({correction} IS NULL) AS whole,
                min(r.sign) AS sign
-        FROM r GROUP BY 1, {key_numbers}),
+        FROM r WHERE {correction} IS NOT NULL OR r.id IN (SELECT original FROM touched)
+        GROUP BY 1, {key_numbers}),
     n AS (
         SELECT g.*, g.amount AS moved,
                CASE WHEN g.whole AND g.sign > 0 THEN g.amount
@@ -102,15 +106,19 @@ NET = """
                END AS net_after
         FROM g),
     cells AS (
-        SELECT n.*, (n.net_after > 0)::int - (n.net_after - n.moved > 0)::int AS counted
+        SELECT {keys}, r.sign * r.amount_tiyn AS moved, r.sign AS counted
+        FROM r WHERE {correction} IS NULL AND r.id NOT IN (SELECT original FROM touched)
+        UNION ALL
+        SELECT {names}, n.moved, (n.net_after > 0)::int - (n.net_after - n.moved > 0)::int
         FROM n)"""
 
 CONTRIBUTION = "".join((
     """
-    WITH r AS ({rows}),
+    WITH r AS NOT MATERIALIZED ({rows}),
     """, NET.format(correction="r.refund_of", table="contribution", column="refund_of",
                      keys="r.person_id, r.period, r.kind::text AS kind,"
                           " coalesce(r.payer_kind::text, 'self') AS payer_kind",
+                     names="n.person_id, n.period, n.kind, n.payer_kind",
                      key_numbers="2, 3, 4, 5"), """,
     cash AS (
         INSERT INTO stats.cash_day_delta (day, in_tiyn, out_tiyn)
@@ -124,11 +132,12 @@ CONTRIBUTION = "".join((
 
 SERVICE_PAYMENT = "".join((
     """
-    WITH r AS ({rows}),
+    WITH r AS NOT MATERIALIZED ({rows}),
     """, NET.format(correction="r.withdrawal_of", table="service_payment",
                      column="withdrawal_of",
                      keys="date_trunc('month', r.care_date)::date AS month, r.provider_id,"
                           " r.package::text AS package, r.service_code",
+                     names="n.month, n.provider_id, n.package, n.service_code",
                      key_numbers="2, 3, 4, 5"), """,
     cash AS (
         INSERT INTO stats.cash_day_delta (day, in_tiyn, out_tiyn)
