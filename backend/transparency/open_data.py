@@ -213,7 +213,7 @@ DICTIONARY_COLUMNS = ("file", "column", "file_description_kk", "file_description
 
 def _month_of(text: str) -> date | None:
     match = MONTH.match(text)
-    if match is None or not 1 <= int(match[2]) <= 12:
+    if match is None or not 1 <= int(match[2]) <= 12 or int(match[1]) < 1:
         return None
     return date(int(match[1]), int(match[2]), 1)
 

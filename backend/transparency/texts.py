@@ -73,6 +73,10 @@ REFUSALS: Mapping[str, Texts] = {
         "kk": "`until` айы `from` айынан бұрын болмауы керек.",
         "ru": "Месяц `until` не может быть раньше месяца `from`.",
         "en": "`until` cannot be before `from`."},
+    "MONTH_TOO_EARLY": {
+        "kk": "Деректер {month} айынан басталады.",
+        "ru": "Данные начинаются с {month}.",
+        "en": "Figures begin in {month}."},
     "PERIOD_TOO_LONG": {
         "kk": "Кезең {max} айдан аспауы керек.",
         "ru": "Период не может быть длиннее {max} месяцев.",

@@ -37,6 +37,8 @@ SCALARS: dict[object, ScalarDefinition] = {
 }
 """The scalars of the public figures, for the schema's ``scalar_map``."""
 DEFAULT_MONTHS = 12
+EARLIEST = date(2000, 1, 1)
+"""No figures exist before (the Fund began in 2017); earlier months are refused, not read."""
 
 
 @strawberry.type(description="The Fund's money up to the end of a day, by the day it moved.")
@@ -149,8 +151,11 @@ def _period(first: date | None, last: date | None, today: date) -> tuple[date, d
     ended = figures.last_ended(today)
     if last is None:
         last = max(ended, first) if first is not None else ended
+    for month, name in ((first, "from"), (last, "until")):
+        if month is not None and month < EARLIEST:
+            raise _refused("MONTH_TOO_EARLY", name, month=f"{EARLIEST:%Y-%m}")
     if first is None:
-        first = add_months(last, 1 - DEFAULT_MONTHS)
+        first = max(add_months(last, 1 - DEFAULT_MONTHS), EARLIEST)
     if last > ended:
         raise _refused("MONTH_NOT_OVER", "until", month=f"{ended:%Y-%m}")
     if last < first:

@@ -131,6 +131,7 @@ class TestFiles:
         "/open-data/2027-01/money-in-by-region.csv",
         "/open-data/2019-01/money-in-by-region.csv",  # no figures
         "/open-data/2026-13/money-in-by-region.csv",
+        "/open-data/0000-01/money-in-by-region.csv",
         "/open-data/2026-10/money-in-by-nothing.csv",
         "/open-data/2026-10/money-in-by-region.xlsx",
         "/open-data/dictionary.xml",

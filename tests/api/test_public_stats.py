@@ -199,6 +199,7 @@ class TestRefusals:
         ("moneyOut", 'from: "2020-01", until: "2026-01"', "PERIOD_TOO_LONG", "from"),
         ("moneyIn", 'until: "2026-11"', "MONTH_NOT_OVER", "until"),
         ("providers", 'from: "2026-12"', "MONTH_NOT_OVER", "until"),
+        ("moneyOut", 'until: "0001-01"', "MONTH_TOO_EARLY", "until"),
         ("insured", 'month: "2027-01"', "MONTH_NOT_YET", "month"),
     ])
     async def test_a_bad_period_is_refused_in_the_readers_language(
