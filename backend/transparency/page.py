@@ -45,6 +45,7 @@ from backend.transparency.page_texts import (
     number,
     per_hundred,
     short_region,
+    short_regions,
     sort_key,
     text,
     year_month,
@@ -333,7 +334,7 @@ class TransparencyPage:
         chart: Chart = bar_chart(
             chart_id="chart-regions", labelled_by="regions-chart-caption", language=language,
             horizontal=True, labels=[name(code) for code in codes],
-            narrow_labels=[short_region(name(code)) for code in codes],
+            narrow_labels=short_regions([name(code) for code in codes]),
             series=[Series(text("money_in", language),
                            [ins.get(code, nothing).amount_tiyn for code in codes]),
                     Series(text("money_out", language),

@@ -8,7 +8,7 @@ API's own (``backend.transparency.texts``): the page and ``publicStats`` say the
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 
 from backend.i18n import Texts, format_money, pick
@@ -329,6 +329,13 @@ def short_region(name: str) -> str:
     """A region's name without the word for "region" ("Akmola", "Акмолинская", "Абай"), for
     a chart on a phone and for the order of regions (so "область Абай" sorts under А)."""
     return " ".join(word for word in name.split() if word not in REGION_WORDS) or name
+
+
+def short_regions(names: Sequence[str]) -> list[str]:
+    """``short_region`` of each name, but the full name where two would read the same
+    ("Almaty Region" and the city of Almaty)."""
+    short = [short_region(name) for name in names]
+    return [cut if short.count(cut) == 1 else name for name, cut in zip(names, short, strict=True)]
 
 
 def year_month(month: date, language: str, *, with_year: bool) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import string
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -38,6 +39,7 @@ from backend.transparency.page_texts import (
     number,
     per_hundred,
     short_region,
+    short_regions,
     sort_key,
     text,
     year_month,
@@ -431,6 +433,8 @@ class TestTheWords:
             "Абай облысы", "Ақмола облысы", "Атырау облысы", "Ұлытау облысы"]
         assert short_region("область Абай") == "Абай"
         assert short_region("North Kazakhstan Region") == "North Kazakhstan"
+        assert short_regions(["Almaty Region", "Almaty", "Abai Region"]) == [
+            "Almaty Region", "Almaty", "Abai"]
 
 
 class TestTheCharts:
@@ -450,6 +454,10 @@ class TestTheCharts:
             # four bars: a withheld figure draws none (it is not zero; a zero draws a flat one)
             assert svg.count('class="rect reactive tooltip-trigger"') == 4
         assert 'id="c-wide"' in chart.wide and 'id="c-narrow"' in chart.narrow
+
+    def test_pygal_leaves_no_finder_without_find_spec_on_the_import_path(self) -> None:
+        assert "pygal" in sys.modules and charts.STYLE is not None  # imported, and then
+        assert [finder for finder in sys.meta_path if not hasattr(finder, "find_spec")] == []
 
     def test_the_scale_follows_the_biggest_figure(self) -> None:
         def unit(tiyn: int) -> int:
