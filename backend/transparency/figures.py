@@ -289,12 +289,13 @@ class PublicFigures:
 
     async def _cached(self, key: tuple[Any, ...],
                       load: Callable[[], Any]) -> Any:
-        kept = self._kept.get(key)
-        if kept is not None and self.clock() - kept.at < self.ttl:
-            return kept.value
-        value = await load()
-        self._kept[key] = _Kept(self.clock(), value)
-        return value
+        async with self._locks[repr(key)]:  # concurrent fields wait for one read
+            kept = self._kept.get(key)
+            if kept is not None and self.clock() - kept.at < self.ttl:
+                return kept.value
+            value = await load()
+            self._kept[key] = _Kept(self.clock(), value)
+            return value
 
     async def month_totals(self, measure: str) -> dict[date, tuple[int, int]]:
         """Every month's total (count, amount) of ``measure``: what the running balance makes
