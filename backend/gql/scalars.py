@@ -35,7 +35,9 @@ class Money:
         return cls(amount=(Decimal(tiyn) / 100).quantize(_CENT), currency=Currency.KZT)
 
 
-def _parse_year_month(value: str) -> date:
+def _parse_year_month(value: object) -> date:
+    if not isinstance(value, str):  # a literal 5 or [..] in a document, not a variable's text
+        raise BadUserInput(message("bad_month"))
     try:
         year, month = value.split("-")
         if len(year) != 4 or len(month) != 2:

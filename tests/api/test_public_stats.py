@@ -213,6 +213,14 @@ class TestRefusals:
                                        "field": pointed}
         assert any(letter in error["message"] for letter in "аеиоу")  # Russian
 
+    @pytest.mark.parametrize("literal", ["5", '["2026-01"]', "true", '"2026-1"', '"26-01"'])
+    async def test_a_month_that_is_not_a_month_is_bad_input_not_a_fault(
+        self, client: httpx.AsyncClient, literal: str
+    ) -> None:
+        query = f"query {{ publicStats {{ moneyIn(from: {literal}) {{ from }} }} }}"
+        assert set(codes(await graphql(client, query))) <= {"BAD_USER_INPUT",
+                                                            "GRAPHQL_VALIDATION_FAILED"}
+
     async def test_an_unknown_region_and_a_foreign_cursor_are_refused(
         self, client: httpx.AsyncClient
     ) -> None:
