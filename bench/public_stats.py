@@ -41,12 +41,13 @@ them: a missing one is loaded with the demo loader, an existing one is migrated 
   default, 3 of warm-up: three servers by three requests by three sizes); ``api cold`` with 4
   (``--cold-connections``): a cold request takes a few hundred milliseconds of CPU in the
   one worker, so 32 of them queue for seconds and a 10 s run completes a handful, while 4
-  already keep the worker busy (its throughput is the same; its latency is then the work,
-  not the queue).  The table says how many requests each run completed.  Any error (a
+  already keep the worker busy (its throughput is the same; its latency is then a few
+  requests' work, not 32).  The table says how many requests each run completed.  Any error (a
   non-200, a body with ``"errors":``, a timeout) is printed.
 * **Printed**: per size and request, req/s, p50, p99, the uvicorn process's CPU per request,
-  the answer's size, and ratio = api req/s / floor req/s (cold and warm); then p99 from the
-  smallest size to the largest (flat: within 20 %), and the load average before and after
+  the answer's size, and ratio = api req/s / floor req/s (cold and warm); then p99 and CPU
+  per request from the smallest size to the largest (flat: within 20 %), and the load
+  average before and after
   each size (other work on this machine skews every figure).  The target (issue 15): ratio at
   least 0.5 and p99 flat within 20 %, **judged on ``api cold``** (the work per request; warm,
   most of the work was done by an earlier request).
