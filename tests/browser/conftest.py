@@ -31,6 +31,7 @@ from backend.api.app import create_app
 from backend.api.server import uvicorn_options
 from backend.db.engine import create_engine
 from backend.demo.generator import DEMO_TABLES
+from backend.models.stats import STATS_TABLES
 from backend.settings import AppSettings
 from notifications.fcm_local import FcmLocal
 from notifications.fcm_local import create_app as create_fcm_local
@@ -124,7 +125,7 @@ async def _no_sessions(engine: AsyncEngine, name: str) -> bool:
 async def _empty_tables(engine: AsyncEngine) -> None:
     """What ``committed`` empties after a test: the browser tests leave no data behind."""
     tables = ", ".join([*(f"core.{table}" for table in DEMO_TABLES), "core.ingestion_batch",
-                        *NOTIFY_TABLES])
+                        *NOTIFY_TABLES, *(f"stats.{table}" for table in STATS_TABLES)])
     async with engine.begin() as conn:
         await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
