@@ -29,6 +29,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from backend.care.repository import ProviderRow
 from backend.gql.context import SUPPORTED_LANGUAGES, language_from_header
 from backend.i18n import format_date, format_month
 from backend.models.enums import QualityZone
@@ -39,7 +40,6 @@ from backend.transparency.charts import Chart, Series, bar_chart
 from backend.transparency.figures import Figure, ProviderFigures
 from backend.transparency.page_texts import (
     LANGUAGE_NAMES,
-    TEXTS,
     amount,
     money,
     number,
@@ -402,7 +402,7 @@ def _open_files(month: date, language: str, *, with_insured: bool) -> list[OpenF
             if spec.measure != "insured" or with_insured]
 
 
-def _cursor(provider: Any) -> tuple[str, str]:
+def _cursor(provider: ProviderRow) -> tuple[str, str]:
     return (provider.region_code, provider.bin)
 
 
@@ -421,13 +421,13 @@ def _query_pairs(url: str) -> list[tuple[str, str]]:
     parts = urlsplit(url)
     if parts.scheme or parts.netloc or not parts.path.startswith("/transparency"):
         return []
-    return parse_qsl(parts.query, max_num_fields=10)
+    try:
+        return parse_qsl(parts.query, max_num_fields=10)
+    except ValueError:  # more fields than the page has: none of them is kept
+        return []
 
 
 def add_transparency_page(app: FastAPI, today: Callable[[], date], *,
                           secure_cookies: bool) -> None:
     """Mount the public page at ``/transparency`` (``today``: the app's clock)."""
     app.include_router(TransparencyPage(today, secure_cookies=secure_cookies).router)
-
-
-__all__ = ["TEXTS", "TransparencyPage", "add_transparency_page"]

@@ -198,7 +198,8 @@ class TestLanguages:
         assert (await page_of(http, "?lang=kk")).headers["content-language"] == "kk"
 
     async def test_the_language_link_goes_nowhere_else(self, http: httpx.AsyncClient) -> None:
-        for back in ("https://evil.example/transparency", "//evil.example/", "/desk/"):
+        for back in ("https://evil.example/transparency", "//evil.example/", "/desk/",
+                     "/transparency?" + "&".join(["zone=red"] * 11)):
             answer = await http.get("/transparency/language/ru", params={"next": back})
             assert answer.headers["location"] == "/transparency?lang=ru"
         assert (await http.get("/transparency/language/de")).status_code == 404
