@@ -325,8 +325,8 @@ class TransparencyPage:
                    name: Callable[[str], str], language: str) -> dict[str, Any]:
         ins = {row.key: row.figure for row in money_in.tables["region"].rows}
         outs = {row.key: row.figure for row in money_out.tables["region"].rows}
-        codes = sorted(set(ins) | set(outs),
-                       key=lambda code: sort_key(short_region(name(code)), language))
+        codes = sorted(set(ins) | set(outs),  # the code breaks ties (Almaty, Almaty Region)
+                       key=lambda code: (sort_key(short_region(name(code)), language), code))
         nothing = Figure(0, 0)
         lines = [Line(name(code), (money_cell(ins.get(code, nothing), language),
                                    money_cell(outs.get(code, nothing), language)), code)
