@@ -15,7 +15,7 @@ them: a missing one is loaded with the demo loader, an existing one is migrated 
   ``mhi dev`` does), computing the stored statuses first when the database has none, so
   ``insured`` has figures.
 * **What is measured**, the same three requests on every server:
-  ``publicStats``: POST /graphql with ``graphql/operations/PublicStats.graphql`` (the page's
+  ``publicStats``: POST /graphql with ``mobile_contract/operations/PublicStats.graphql`` (the page's
   figures in one request, default variables: the 12 months before this one);
   ``csv``: GET /open-data/<last ended month>/money-out-by-provider.csv (the largest file, one
   row per provider); ``page``: GET /transparency?lang=en (no cookie, no Accept-Language).
@@ -110,7 +110,7 @@ ROLLUPS_REVISION = "0014"
 """The migration that creates the rollups and computes them from the rows already stored."""
 TODAY = date.fromisoformat(os.environ.get("BENCH_TODAY", DEFAULT_TODAY))
 LUA = ROOT / "bench" / "public_stats.lua"
-OPERATION = ROOT / "graphql" / "operations" / "PublicStats.graphql"
+OPERATION = ROOT / "mobile_contract" / "operations" / "PublicStats.graphql"
 TARGET_RATIO = 0.5
 TARGET_FLAT = 0.20
 SERVERS = (("api cold", "bench.public_floor:api_cold_app"),
