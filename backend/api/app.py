@@ -45,6 +45,7 @@ from backend.rates.cache import RateCache, rate_cache
 from backend.reference.cache import ReferenceCache, reference_cache
 from backend.settings import AppSettings
 from backend.transparency.open_data import CSV_TYPE, add_open_data
+from backend.transparency.page import MAX_AGE as PAGE_MAX_AGE
 from backend.transparency.page import add_transparency_page
 from notifications.settings import NotifySettings
 
@@ -174,6 +175,9 @@ def create_app(
     app.add_middleware(ETagMiddleware, path="/graphql")
     app.add_middleware(ETagMiddleware, path="/open-data/", media_types=("application/json",
                        CSV_TYPE.split(";")[0]), vary=None, max_age=3600, public_always=True)
+    # The page names its own Vary (none when ?lang= names the language).
+    app.add_middleware(ETagMiddleware, path="/transparency", media_types=("text/html",),
+                       vary=None, max_age=PAGE_MAX_AGE, public_always=True)
     app.add_middleware(BodyLimit, rules=[
         BodyRule("/graphql", limits.max_body_bytes, limits.max_integrator_body_bytes),
         BodyRule("/oauth/token", OAUTH_MAX_BODY, shape="oauth"),

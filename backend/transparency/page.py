@@ -6,9 +6,10 @@ and the open-data files, so the page publishes exactly what the API publishes (w
 included).  The page has no script: charts are SVG drawn on the server (``charts``), and every
 chart has a table beside it.
 
-It is the same for everyone in a language, so it is cacheable: a strong ETag (a hash of the
-page; ``If-None-Match`` → 304) and ``public, max-age``.  The language comes from ``?lang=``,
-else the cookie the language links set, else ``Accept-Language``; the page's own links always
+It is the same for everyone in a language, so it is cacheable: the app's ``ETagMiddleware``
+gives it a strong ETag (a hash of the page; ``If-None-Match`` → 304) and ``public,
+max-age``.  The language comes from ``?lang=``, else the cookie the language links set, else
+``Accept-Language``; the page's own links always
 carry ``lang``, so those URLs name one page each and need no ``Vary``.  Unknown parameters are
 refused (400), so a cache never keeps two copies of one page under junk URLs.
 """
@@ -16,7 +17,6 @@ refused (400), so a cache never keeps two copies of one page under junk URLs.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -168,16 +168,13 @@ class TransparencyPage:
         except Refusal as refusal:
             return self._refused(request, refusal)
         values = await self._figures(request, asked, reference)
-        body = self._render("page.html", asked.language, **values).encode()
-        etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-        headers = {"ETag": etag, "Cache-Control": f"public, max-age={MAX_AGE}",
-                   "Content-Language": asked.language}
+        # The ETag, ``public, max-age`` and 304 come from ``backend.api.etag`` (as for
+        # /graphql and /open-data/); only what varies is said here.
+        headers = {"Content-Language": asked.language}
         if not asked.pinned:
             headers["Vary"] = "Accept-Language, Cookie"
-        matches = [tag.strip() for tag in request.headers.get("if-none-match", "").split(",")]
-        if etag in matches or "*" in matches:
-            return Response(status_code=304, headers=headers)
-        return HTMLResponse(body, headers=headers)
+        return HTMLResponse(self._render("page.html", asked.language, **values),
+                            headers=headers)
 
     async def language(self, request: Request) -> Response:
         """Remember the language (a cookie) and go back to the page in it."""
