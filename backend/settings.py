@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -65,3 +65,55 @@ class AppSettings(BaseSettings):
         if self.graphiql is not None:
             return self.graphiql
         return self.environment == "development"
+
+
+class WitnessAddress(BaseModel):
+    """A witness the log asks to cosign its checkpoints (C2SP ``tlog-witness``)."""
+
+    url: str = Field(description="Where it listens: ``<url>/add-checkpoint`` is posted to.")
+    key: str = Field(description="Its verifier key, ``<name>+<hex key id>+<base64 key>``: "
+                                 "its cosignatures are checked before they are published.")
+
+
+class TlogSettings(BaseSettings):
+    """The verifiable log (prefix ``TLOG_``, ``docs/verifiable-log.md``): its name, its keys,
+    its witnesses, and how often the worker appends and signs."""
+
+    model_config = SettingsConfigDict(env_prefix="TLOG_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = Field(
+        default="development",
+        validation_alias=AliasChoices("TLOG_ENVIRONMENT", "APP_ENVIRONMENT"),
+        description="Production needs TLOG_SIGNING_KEY and TLOG_PSEUDONYM_KEY; elsewhere "
+                    "they are made once under key_dir.")
+    origin: str = Field(
+        default="mhi.local/log",
+        description="The log's name, the first line of every checkpoint (C2SP "
+                    "tlog-checkpoint): a schema-less URL, unique to this log.")
+    signing_key: SecretStr | None = Field(
+        default=None,
+        description="The signed-note private key that signs checkpoints "
+                    "(``PRIVATE+KEY+<name>+<hex id>+<base64>``).")
+    pseudonym_key: SecretStr | None = Field(
+        default=None,
+        description="At least 32 random bytes (base64): the HMAC key of the people's "
+                    "pseudonyms in leaves.  Changing it splits everyone's leaves in two.")
+    key_dir: Path = Field(
+        default=PROJECT_ROOT / ".data" / "tlog",
+        description="Outside production, where the two keys are made once (mode 0600), with "
+                    "the log's public verifier key beside them (``log.vkey``).")
+    witnesses: list[WitnessAddress] = Field(
+        default_factory=list,
+        description='JSON: ``[{"url": "http://127.0.0.1:8480", "key": "<verifier key>"}]``. '
+                    "A checkpoint is published once one of them cosigned it.")
+    append_every_seconds: float = Field(
+        default=2.0, gt=0,
+        description="How long the worker waits between appends once the queue is drained.")
+    append_batch: int = Field(default=20_000, gt=0,
+                              description="Records appended per transaction.")
+    checkpoint_every_seconds: float = Field(
+        default=30.0, gt=0,
+        description="The worker signs a checkpoint this often when the tree grew …")
+    checkpoint_leaves: int = Field(
+        default=10_000, gt=0,
+        description="… and at once when this many leaves arrived since the last one.")
