@@ -26,7 +26,10 @@ async def ensure_database(url: str, *, template: str | None = None) -> bool:
         if exists:
             return False
         clause = f" TEMPLATE {_quote(template)}" if template else ""
-        await conn.execute(f"CREATE DATABASE {_quote(database)}{clause}")
+        try:
+            await conn.execute(f"CREATE DATABASE {_quote(database)}{clause}")
+        except (asyncpg.DuplicateDatabaseError, asyncpg.UniqueViolationError):
+            return False  # another process starting at once made it (a race on pg_database)
         return True
     finally:
         await conn.close()

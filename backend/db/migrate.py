@@ -8,10 +8,16 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATION_LOCK = 0x6D68_695F_6D69_6772  # pg_advisory_xact_lock key: "mhi_migr"
+"""Every process migrates at start (``mhi serve``, ``mhi worker``, ``mhi db migrate``), so
+several do it at once when replicas start together: each waits for this lock, taken inside
+its migration transaction, and then reads the version the previous one left (nothing to do),
+instead of racing to create the same tables and failing."""
 
 
 def alembic_config() -> Config:
@@ -32,15 +38,22 @@ def _with_connection(connection: Connection, action: str, target: str) -> None:
         command.revision(config, message=target, autogenerate=True)
 
 
+async def _serialised(conn: AsyncConnection) -> None:
+    """Wait for the other processes migrating this database (``MIGRATION_LOCK``)."""
+    await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+
+
 async def upgrade(engine: AsyncEngine, target: str = "head") -> None:
-    """Migrate the database up to ``target`` in one transaction."""
+    """Migrate the database up to ``target`` in one transaction, one process at a time."""
     async with engine.begin() as conn:
+        await _serialised(conn)
         await conn.run_sync(_with_connection, "upgrade", target)
 
 
 async def downgrade(engine: AsyncEngine, target: str) -> None:
-    """Migrate the database down to ``target`` in one transaction."""
+    """Migrate the database down to ``target`` in one transaction, one process at a time."""
     async with engine.begin() as conn:
+        await _serialised(conn)
         await conn.run_sync(_with_connection, "downgrade", target)
 
 
