@@ -52,10 +52,16 @@ $(AXE_STAMP): $(AXE)/package-lock.json
 browser: $(AXE_STAMP) ## install chromium (apt-get, when missing) and axe-core for the browser tests (test does it)
 	@infra/browser/ensure-chromium.sh
 
+# The observability tests (tests/observability): Debian's prometheus (a real one scrapes the
+# API and the worker) and its promtool (checks and unit-tests infra/prometheus/alerts.yml).
+.PHONY: prometheus
+prometheus: ## install prometheus and promtool (apt-get, when missing) for the observability tests (test does it)
+	@infra/ensure-prometheus.sh
+
 run: $(STAMP) $(GRAPHIQL_STAMP) ## start PostgreSQL, migrate, load the demo country once, serve the API
 	$(BIN)/mhi dev
 
-test: $(STAMP) $(GRAPHIQL_STAMP) browser ## run the whole test suite against a real PostgreSQL
+test: $(STAMP) $(GRAPHIQL_STAMP) browser prometheus ## run the whole test suite against a real PostgreSQL
 	$(BIN)/python -m pytest
 
 fuzz: $(STAMP) ## generated GraphQL input as every kind of caller: no HTTP 5xx, no INTERNAL (~3 min)
