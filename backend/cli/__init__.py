@@ -12,8 +12,11 @@ from collections.abc import Sequence
 from backend.cli import commands as _commands  # noqa: F401
 from backend.cli import dev_setup as _dev_setup  # noqa: F401
 from backend.cli import notify as _notify  # noqa: F401
-from backend.cli.registry import COMMANDS
+from backend.cli.registry import COMMANDS, command
 from backend.logs import configure_logging
+from backend.ops import backup as _backup
+
+command("backup")(_backup.handle)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -83,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
                                            "passes, and the public rollups")
     worker.add_argument("--every", type=int, default=300, metavar="SECONDS",
                         help="how often to recompute due statuses (default 300)")
+    worker.add_argument("--health-port", type=int, metavar="PORT",
+                        help="answer /healthz and /readyz on this port (APP_HOST), for an "
+                             "orchestrator's probes; default: no probes")
     stats = sub.add_parser("stats", help="the public rollups: fold the waiting deltas, or "
                                          "snapshot the people insured (the worker does both)")
     stats.add_argument("action", choices=["fold", "snapshot"])
@@ -112,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     announce.add_argument("--rate", type=int, help="pushes a second (default "
                                                    "NOTIFY_BROADCAST_RATE_PER_SECOND)")
 
+    _backup.add_parser(sub)
     sub.add_parser("sms", help="the development SMS sink: sign-in codes sent lately")
     sub.add_parser("serve", help="serve the API with uvicorn")
     sub.add_parser("dev", help="what `make run` does: database, demo data, token, API")

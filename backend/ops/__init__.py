@@ -1,0 +1,1 @@
+"""Operating the system: what an operator runs beside the API and the worker (backups)."""
