@@ -9,6 +9,7 @@ import contextlib
 import logging
 import signal
 from datetime import date
+from functools import partial
 from typing import Any
 
 import httpx
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.cli.registry import command
 from backend.cli.shared import refresh_statuses, warn_statuses
+from backend.cli.worker_health import serve_probes
 from backend.settings import AppSettings
 from notifications.settings import NotifySettings
 
@@ -28,7 +30,8 @@ async def worker(args: argparse.Namespace) -> int:
     """``mhi worker``: the notification dispatcher, statuses as time passes (every ``--every``
     seconds), and the public rollups (deltas folded every few seconds; the month's snapshot of
     insured people when a month ends, before the new month's statuses are computed).  SIGTERM
-    or Ctrl-C finish the calls under way, then stop."""
+    or Ctrl-C finish the calls under way, claim nothing more, and exit 0 (a pod's drain).
+    ``--health-port``: answer ``/healthz`` and ``/readyz`` there (``worker_health``)."""
     from auth.service import gateway_for
     from auth.settings import AuthSettings
     from backend.api.app import almaty_today
@@ -82,9 +85,15 @@ async def worker(args: argparse.Namespace) -> int:
               f"fcm-local at {notify.fcm_local_url}")
     log.info("worker started: pushes go to %s, critical SMS to the %s SMS gateway", target,
              auth.sms_gateway)
+    probes = None
+    if args.health_port is not None:
+        probes = await serve_probes(settings.host, args.health_port,
+                                    partial(_ready, engine, stop))
     try:
         await asyncio.gather(dispatcher.run(stop), statuses(), stats())
     finally:
+        if probes is not None:
+            probes.close()
         totals = dispatcher.totals
         log.info("worker stopped: %d events, %d pushes sent, %d retried, %d rejected, "
                  "%d dead; %d SMS sent (%d segments), %d not needed, %d dead", totals.events,
@@ -96,6 +105,15 @@ async def worker(args: argparse.Namespace) -> int:
             await close()
         await engine.dispose()
     return 0
+
+
+async def _ready(engine: AsyncEngine, stop: asyncio.Event) -> bool:
+    """The worker's readiness: not stopping, and its database answers at this code's
+    migration head (as the API's ``/readyz`` judges it)."""
+    from backend.db import migrate
+
+    return not stop.is_set() and (
+        await migrate.current_revision(engine) == migrate.head_revision())
 
 
 @command("stats")
