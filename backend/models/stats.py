@@ -14,9 +14,22 @@ case (``INSURED``, ``CONDITIONALLY_INSURED``, ``NOT_INSURED``), as the API spell
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Column, Date, Index, String, Table, Text, Uuid, text
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Index,
+    String,
+    Table,
+    Text,
+    Uuid,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.models.base import Base
@@ -179,7 +192,83 @@ PROVIDER_FLAGS_DELTA = _delta(ProviderFlags.__table__,  # type: ignore[arg-type]
                               "provider_flags_delta")
 DISPUTES_DELTA = _delta(Disputes.__table__, "disputes_delta")  # type: ignore[arg-type]
 
+
+
+class MonthChange(Base):
+    """A version per measure and month, bumped by every fold that changes the month's rollup
+    rows: what tells the releaser a month is due (``backend.transparency.release``)."""
+
+    __tablename__ = "month_change"
+
+    measure: Mapped[str] = mapped_column(String(16), primary_key=True)
+    """``money_in``, ``money_out``, ``flags`` or ``cases``."""
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, server_default=text("1"))
+
+    __table_args__ = ({"schema": STATS},)
+
+
+class Release(Base):
+    """A month of a measure as released: the version protected, and whether its total was
+    withheld because of the other months (``privacy.months_to_hide``)."""
+
+    __tablename__ = "release"
+
+    measure: Mapped[str] = mapped_column(String(16), primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
+    hide_total: Mapped[bool] = mapped_column(Boolean)
+    released_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                  server_default=text("now()"))
+
+    __table_args__ = ({"schema": STATS},)
+
+
+class ReleaseCell(Base):
+    """One cell of a released month: its true values and whether it is withheld (a withheld
+    cell's values are never served, except when the balance gives them away anyway)."""
+
+    __tablename__ = "release_cell"
+
+    measure: Mapped[str] = mapped_column(String(16), primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    dimension: Mapped[str] = mapped_column(String(16), primary_key=True)
+    """``total``, ``region``, ``kind``, ``payer_kind``, ``package``, ``category``, ``provider``
+    or ``provider_id`` (flags and cases)."""
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """The value of the dimension (empty for the total)."""
+    count: Mapped[int] = mapped_column(BigInteger)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    hidden: Mapped[bool] = mapped_column(Boolean)
+    like_total: Mapped[bool] = mapped_column(Boolean)
+
+    __table_args__ = ({"schema": STATS},)
+
+
+class Edition(Base):
+    """What readers of a measure need besides the cells, as of the last release: the month it
+    was released for, the months with figures, the months whose totals are withheld, and
+    whether later months hold money."""
+
+    __tablename__ = "edition"
+
+    measure: Mapped[str] = mapped_column(String(16), primary_key=True)
+    as_of: Mapped[date] = mapped_column(Date)
+    """The last ended month when it was released: readers on a later day protect in process
+    until the worker releases again."""
+    months: Mapped[list[date]] = mapped_column(ARRAY(Date))
+    withheld: Mapped[list[date]] = mapped_column(ARRAY(Date))
+    later: Mapped[bool] = mapped_column(Boolean)
+    released_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                  server_default=text("now()"))
+
+    __table_args__ = ({"schema": STATS},)
+
+
+RELEASE_TABLES = ("month_change", "release", "release_cell", "edition")
+
 STATS_TABLES = ("money_in", "money_out", "cash_day", "cash_month", "insured", "insured_now",
                 "provider_flags", "disputes", "money_in_delta", "money_out_delta",
-                "cash_day_delta", "insured_now_delta", "provider_flags_delta", "disputes_delta")
+                "cash_day_delta", "insured_now_delta", "provider_flags_delta", "disputes_delta",
+                *RELEASE_TABLES)
 """Every table of the schema (what a test or the demo's ``clear`` empties with the raw rows)."""

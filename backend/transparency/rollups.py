@@ -13,6 +13,8 @@ transaction.  So:
   table sorted by key, so row locks are always taken in one global order.
 
 ``cash_day_delta`` feeds both ``cash_day`` and ``cash_month`` (a balance reads a few rows).
+A fold of money in or out, flags or cases also bumps the version of each month it changed
+(``stats.month_change``), which is how ``backend.transparency.release`` knows what to release.
 
 ``snapshot`` copies ``insured_now`` into ``insured`` for a month: final at the month's end
 (``month_end``, the worker's job; idempotent), or provisional (``final = false``) for a month
@@ -55,21 +57,24 @@ class _Rollup:
     targets: tuple[tuple[str, str, str], ...] = ()
     """(rollup, its first key, that key's expression over the deltas) when the rollup is not
     simply ``delta`` without ``_delta``."""
+    measure: str | None = None
+    """The released measure whose months this rollup holds (``backend.transparency.release``):
+    the fold bumps ``stats.month_change`` for each month it changes."""
 
 
 ROLLUPS = (
     _Rollup("money_in_delta", ("month", "region_code", "kind", "payer_kind"),
-            ("amount_tiyn", "payments")),
+            ("amount_tiyn", "payments"), measure="money_in"),
     _Rollup("money_out_delta", ("month", "provider_id", "package", "category"),
-            ("amount_tiyn", "services"), latest=("region_code",)),
+            ("amount_tiyn", "services"), latest=("region_code",), measure="money_out"),
     _Rollup("cash_day_delta", ("day",), ("in_tiyn", "out_tiyn"),
             targets=(("cash_day", "day", "day"),
                      ("cash_month", "month", "date_trunc('month', day)::date"))),
     _Rollup("insured_now_delta", ("region_code", "status"), ("people",)),
     _Rollup("provider_flags_delta", ("month", "provider_id", "flag"), ("services",),
-            latest=("region_code",)),
+            latest=("region_code",), measure="flags"),
     _Rollup("disputes_delta", ("month", "provider_id", "state"), ("cases",),
-            latest=("region_code",)),
+            latest=("region_code",), measure="cases"),
 )
 
 
@@ -94,6 +99,10 @@ def fold_sql(rollup: _Rollup) -> str:
     targets = rollup.targets or ((rollup.delta.removesuffix("_delta"), first, first),)
     upserts = ", ".join(f"u{i} AS ({_upsert(rollup, *target)})"
                         for i, target in enumerate(targets))
+    if rollup.measure is not None:  # the months changed: due for release (in month order)
+        upserts += (f", changed AS (INSERT INTO stats.month_change AS t (measure, month)"  # noqa: S608
+                    f" SELECT '{rollup.measure}', month FROM taken GROUP BY month ORDER BY month"
+                    f" ON CONFLICT (measure, month) DO UPDATE SET version = t.version + 1)")
     return (f"WITH taken AS (DELETE FROM stats.{rollup.delta} WHERE ctid = ANY(ARRAY("  # noqa: S608 (our names)
             f"SELECT ctid FROM stats.{rollup.delta} LIMIT :limit FOR UPDATE SKIP LOCKED))"
             f" RETURNING *), {upserts} SELECT count(*) FROM taken")
