@@ -15,8 +15,10 @@ month.  Across months, the running balance gives away each measure's all-time to
 months whose totals are suppressed are never exactly one, nor sum to a small count
 (``privacy.months_to_hide``).
 
-Protected months are kept for ``ttl`` seconds (a month's family is read and protected once,
-not per request); the rollups themselves trail the data by the fold's lag.
+Months are protected once, when they change, by the worker (``backend.transparency.release``)
+and read here as released cells; until a month is released for the reader's day, it is
+protected here from the rollups, with the same function.  Either way a month read is kept for
+``ttl`` seconds; the rollups trail the data by the fold's lag, the releases by the release's.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import weakref
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from backend.care.repository import ProviderRow
@@ -239,7 +241,7 @@ MONEY_OUT_DIMENSIONS = (
     Dimension("category", lambda row: str(row["category"]), tuple(ServiceCategory)),
     Dimension("provider", lambda row: str(row["provider_id"])),
 )
-_SQL = {
+SQL = {
     MONEY_IN: ("SELECT month, region_code, kind, payer_kind, payments AS count, amount_tiyn"
                " FROM stats.money_in WHERE month = ANY($1::date[])"
                " ORDER BY month, region_code, kind, payer_kind"),
@@ -251,12 +253,33 @@ _SQL = {
     "cases": ("SELECT month, provider_id, sum(cases)::bigint AS count FROM stats.disputes"
               " WHERE month = ANY($1::date[]) GROUP BY month, provider_id"),
 }
-_TOTALS = {
+TOTALS = {
     MONEY_IN: "SELECT month, sum(payments)::bigint AS count, sum(amount_tiyn)::bigint AS amount"
               " FROM stats.money_in GROUP BY month",
     MONEY_OUT: "SELECT month, sum(services)::bigint AS count, sum(amount_tiyn)::bigint AS amount"
                " FROM stats.money_out GROUP BY month",
 }
+
+
+RELEASED = ("SELECT month, dimension, key, count, amount, hidden, like_total"
+            " FROM stats.release_cell WHERE measure = $1 AND month = ANY($2::date[])")
+"""A released month's cells (``backend.transparency.release``)."""
+SQL_NAMED = {measure: sql.replace("$1::date[]", "CAST(:months AS date[])")
+             for measure, sql in SQL.items()}
+"""The same reads with a named parameter (SQLAlchemy), for the releaser."""
+
+
+@dataclass(frozen=True)
+class Edition:
+    """What the releaser published with a measure's months: the last ended month it released
+    for, the months with figures, the months whose totals are withheld (small, or hidden with a
+    small one because of the balance), and whether later months hold money."""
+
+    as_of: date
+    months: frozenset[date]
+    withheld: frozenset[date]
+    later: bool
+    released_at: datetime
 
 
 @dataclass
@@ -301,32 +324,72 @@ class PublicFigures:
         """Every month's total (count, amount) of ``measure``: what the running balance makes
         derivable, so what the months' suppression must account for."""
         async def load() -> dict[date, tuple[int, int]]:
-            rows = await self.fetch(_TOTALS[measure])
+            rows = await self.fetch(TOTALS[measure])
             return {row["month"]: (int(row["count"]), int(row["amount"])) for row in rows}
         found: dict[date, tuple[int, int]] = await self._cached(("totals", measure), load)
         return found
 
+    async def editions(self) -> dict[str, Edition]:
+        """The released editions by measure (``backend.transparency.release``), kept ``ttl``."""
+        async def load() -> dict[str, Edition]:
+            rows = await self.fetch("SELECT measure, as_of, months, withheld, later, released_at"
+                                    " FROM stats.edition")
+            return {str(row["measure"]): Edition(
+                row["as_of"], frozenset(row["months"]), frozenset(row["withheld"]),
+                bool(row["later"]), row["released_at"]) for row in rows}
+        found: dict[str, Edition] = await self._cached(("editions",), load)
+        return found
+
+    async def edition(self, measure: str, today: date) -> Edition | None:
+        """The edition of ``measure`` released for ``today``'s last ended month, or None (not
+        released yet: protect in process)."""
+        found = (await self.editions()).get(measure)
+        return found if found is not None and found.as_of == last_ended(today) else None
+
     async def families(self, measure: str, months: Sequence[date], today: date
                        ) -> list[Family]:
         """The protected months of ``measure`` (money in or out; flags or cases per provider),
-        in the order asked."""
+        in the order asked: as released, or protected here when the release is not there yet."""
         async with self._locks[measure]:  # sibling fields wait for one read, not make two
+            edition = await self.edition(measure, today)
+            if edition is not None:
+                return await self._released(measure, months, edition)
             forced: frozenset[date] = frozenset()
-            if measure in _TOTALS:
+            if measure in TOTALS:
                 forced = privacy.months_to_hide(await self.month_totals(measure),
                                                 last_ended(today))
             keys = {month: (measure, month, month in forced) for month in months}
             missing = [m for m in months if not self._fresh(keys[m])]
             if missing:
-                rows = await self.fetch(_SQL[measure], missing)
+                rows = await self.fetch(SQL[measure], missing)
                 by_month: dict[date, list[Record]] = defaultdict(list)
                 for row in rows:
                     by_month[row["month"]].append(row)
                 now = self.clock()
                 for month in missing:
-                    family = _protect(measure, by_month[month], month in forced)
+                    family = protect_month(measure, by_month[month], month in forced)
                     self._kept[keys[month]] = _Kept(now, family)
             return [self._kept[keys[month]].value for month in months]
+
+    async def _released(self, measure: str, months: Sequence[date], edition: Edition
+                        ) -> list[Family]:
+        """``months`` of ``measure`` as released: one read of their cells (a month without
+        figures has none: every cell is zero)."""
+        keys = {month: ("released", measure, month, edition.released_at) for month in months}
+        missing = [m for m in months if not self._fresh(keys[m])]
+        if missing:
+            wanted = [m for m in missing if m in edition.months]
+            found: dict[date, dict[CellKey, Shown]] = {month: {} for month in missing}
+            if wanted:
+                for row in await self.fetch(RELEASED, measure, wanted):
+                    key = TOTAL if row["dimension"] == "total" else (row["dimension"],
+                                                                     row["key"])
+                    found[row["month"]][key] = Shown(int(row["count"]), int(row["amount"]),
+                                                     row["hidden"], row["like_total"])
+            now = self.clock()
+            for month in missing:
+                self._kept[keys[month]] = _Kept(now, found[month])
+        return [self._kept[keys[month]].value for month in months]
 
     def _fresh(self, key: tuple[Any, ...]) -> bool:
         kept = self._kept.get(key)
@@ -352,7 +415,9 @@ def figures_of(reads: Fetcher) -> PublicFigures:
     return found
 
 
-def _protect(measure: str, rows: Sequence[Record], hide_total: bool) -> Family:
+def protect_month(measure: str, rows: Sequence[Record], hide_total: bool) -> Family:
+    """One month of ``measure`` protected from its rollup rows (``hide_total``: its total is
+    withheld because of the other months)."""
     forced = (TOTAL,) if hide_total else ()
     if measure == MONEY_IN:
         return protect_family(rows, MONEY_IN_DIMENSIONS, count="count", amount="amount_tiyn",
@@ -393,7 +458,11 @@ def period_figure(families: Sequence[Family], key: CellKey, given_away: bool) ->
 
 async def balance_gives_away(figures: PublicFigures, measure: str, months: Sequence[date],
                              today: date) -> bool:
-    """Whether the balance gives away the total of ``months`` of ``measure``."""
+    """Whether the balance gives away the total of ``months`` of ``measure`` (``privacy.
+    given_away``, from the edition when there is one)."""
+    edition = await figures.edition(measure, today)
+    if edition is not None:
+        return not edition.later and edition.withheld <= set(months)
     return privacy.given_away(await figures.month_totals(measure), last_ended(today), months)
 
 
@@ -509,8 +578,11 @@ async def balance(db: Fetcher, on: date) -> Balance:
     return Balance(on, int(row["received"]), int(row["paid"]))
 
 
-async def months_with_data(figures: PublicFigures) -> set[date]:
-    """Months any money figure has."""
+async def months_with_data(figures: PublicFigures, today: date) -> set[date]:
+    """Months any money figure has (up to the last ended, when released)."""
+    editions = [await figures.edition(m, today) for m in (MONEY_IN, MONEY_OUT)]
+    if editions[0] is not None and editions[1] is not None:
+        return set(editions[0].months | editions[1].months)
     found = set(await figures.month_totals(MONEY_IN)) | set(await figures.month_totals(MONEY_OUT))
     return found
 

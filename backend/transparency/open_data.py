@@ -171,7 +171,7 @@ async def file_rows(public: figures.PublicFigures, name: str, month: date, today
 async def published_months(public: figures.PublicFigures, today: date) -> list[date]:
     """Months that have ended and have money figures, newest first."""
     ended = month_start(today)
-    return sorted((m for m in await figures.months_with_data(public) if m < ended),
+    return sorted((m for m in await figures.months_with_data(public, today) if m < ended),
                   reverse=True)
 
 
@@ -262,7 +262,7 @@ def add_open_data(app: FastAPI, today: Callable[[], date]) -> None:
         now = today()
         if (chosen is None or name not in FILES or extension not in ("csv", "json")
                 or chosen >= month_start(now)
-                or chosen not in await figures.months_with_data(public)):
+                or chosen not in await figures.months_with_data(public, now)):
             return not_found(request)
         runtime = request.app.state.runtime
         rows = await file_rows(public, name, chosen, now, await runtime.reference.get())

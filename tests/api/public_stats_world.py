@@ -20,6 +20,7 @@ from backend.rates.repository import load_rate_book
 from backend.settings import AppSettings
 from backend.status.schedule import refresh_due
 from backend.transparency import rollups
+from backend.transparency.release import release
 from tests.api.conftest import TODAY, new_ip
 
 ENDED = date(2026, 10, 1)
@@ -33,7 +34,8 @@ questions); every other limit as in production."""
 
 async def load_country(engine: AsyncEngine, people: int, seed: int) -> None:
     """A demo country seen on ``TODAY``: statuses computed, the rollups folded, October's
-    month-end snapshot of insured people and a provisional one of November."""
+    month-end snapshot of insured people and a provisional one of November, and the months
+    released for ``TODAY`` (as the worker does), so the public reads read released cells."""
     await generator.clear(engine)
     await generator.generate(engine, people=people, seed=seed, as_of=TODAY, quiet=True)
     async with engine.connect() as conn:
@@ -41,6 +43,7 @@ async def load_country(engine: AsyncEngine, people: int, seed: int) -> None:
     await refresh_due(engine, today=TODAY, rates=rates, everyone=True)
     await rollups.fold_and_snapshot(engine, [ENDED], final=True)
     await rollups.fold_and_snapshot(engine, [CURRENT], final=False)
+    await release(engine, TODAY)
 
 
 def unpaced_app(engine: AsyncEngine, auth_settings: AuthSettings) -> FastAPI:

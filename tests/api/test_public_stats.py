@@ -254,25 +254,29 @@ async def test_the_page_costs_few_statements_and_fewer_once_kept(
         data(await graphql(quick, operation("PublicStats"), PAGE))
     with counting(quick_app, engine) as warm:
         data(await graphql(quick, operation("PublicStats"), PAGE))
-    # Cold: the balance, each measure's month totals and months, flags, cases, insured, the
-    # provider page, region codes; and the process's reference data (3, once per process).
+    # Cold: the editions, each measure's released cells (money in, money out, flags, cases),
+    # the balance, insured (the month, its cells), the provider page, region codes; and the
+    # process's reference data (3, once per process).  None reads a rollup of money.
     assert len(cold) <= 13, "\n".join(sql[:70] for sql in cold)
+    assert not [sql for sql in cold if "money_" in sql or "provider_flags" in sql]
     assert len(warm) <= 5, [sql[:60] for sql in warm]
-    assert not [sql for sql in warm if "money_" in sql or "provider_flags" in sql]
+    assert not [sql for sql in warm if "release_cell" in sql]
 
 
 @pytest.mark.usefixtures("country")
 async def test_each_read_can_use_the_rollups_keys(engine: AsyncEngine) -> None:
-    from backend.transparency.figures import _SQL, PROVIDER_PAGE
+    from backend.transparency.figures import PROVIDER_PAGE, RELEASED, SQL
 
     plans = []
     async with engine.connect() as conn:
         await conn.execute(text("SET LOCAL enable_seqscan = off"))
         raw = await conn.get_raw_connection()
         driver: Any = raw.driver_connection
-        for sql in _SQL.values():
+        for sql in SQL.values():
             plan = await driver.fetch(f"EXPLAIN {sql}", [ENDED])
             plans.append("\n".join(row[0] for row in plan))
+        plan = await driver.fetch(f"EXPLAIN {RELEASED}", "money_out", [ENDED])
+        plans.append("\n".join(row[0] for row in plan))
         plan = await driver.fetch(f"EXPLAIN {PROVIDER_PAGE}", "KZ-75", None, None, None, 20)
         plans.append("\n".join(row[0] for row in plan))
     assert all("Index" in plan and "Seq Scan" not in plan for plan in plans), plans
