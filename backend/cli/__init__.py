@@ -89,9 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--health-port", type=int, metavar="PORT",
                         help="answer /healthz and /readyz on this port (APP_HOST), for an "
                              "orchestrator's probes; default: no probes")
-    stats = sub.add_parser("stats", help="the public rollups: fold the waiting deltas, or "
-                                         "snapshot the people insured (the worker does both)")
-    stats.add_argument("action", choices=["fold", "snapshot"])
+    stats = sub.add_parser("stats", help="the public rollups: fold the waiting deltas, release "
+                                         "the months that changed, or snapshot the people "
+                                         "insured (the worker does all three)")
+    stats.add_argument("action", choices=["fold", "release", "snapshot"])
     stats.add_argument("--month", metavar="YYYY-MM",
                        help="snapshot: the month (default: the one that just ended)")
     stats.add_argument("--provisional", action="store_true",

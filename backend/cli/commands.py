@@ -355,14 +355,16 @@ async def _demo_warning(url: str) -> str:
 async def _demo_rollups(url: str) -> None:
     """The public figures before the API serves them: every delta folded (the statuses just
     computed included) and this month's insured people as a provisional snapshot, which the
-    worker's month-end snapshot replaces."""
+    worker's month-end snapshot replaces; then the months released, as the worker does."""
     from backend.api.app import almaty_today
     from backend.runtime import open_engine
+    from backend.transparency.release import release
     from backend.transparency.rollups import fold_and_snapshot
 
     engine = open_engine(AppSettings(), url)
     try:
         await fold_and_snapshot(engine, [almaty_today()], final=False)
+        await release(engine, almaty_today())
     finally:
         await engine.dispose()
 

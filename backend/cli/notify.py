@@ -7,7 +7,9 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import math
 import signal
+import time
 from datetime import date
 from functools import partial
 from typing import Any
@@ -37,7 +39,7 @@ async def worker(args: argparse.Namespace) -> int:
     from backend.api.app import almaty_today
     from backend.runtime import open_engine, prepare_database
     from backend.sms import GatewayChannel, person_contacts
-    from backend.transparency import rollups
+    from backend.transparency import figures, release, rollups
     from notifications.gateway import Gateway, close_app, open_app
     from notifications.worker import Dispatcher
 
@@ -67,13 +69,19 @@ async def worker(args: argparse.Namespace) -> int:
                 await asyncio.wait_for(stop.wait(), args.every)
 
     async def stats() -> None:
+        released_at = -math.inf  # months that changed are released every RELEASE_EVERY s
         while not stop.is_set():
             try:
                 folded = await rollups.fold_all(engine)
                 if folded.total:
                     log.debug("%s", folded)
+                today = almaty_today()
+                if (time.monotonic() - released_at >= release.RELEASE_EVERY
+                        or await release.edition_date(engine) != figures.last_ended(today)):
+                    await release.release(engine, today)
+                    released_at = time.monotonic()
             except Exception:  # the database is away: try again next time
-                log.exception("the rollup fold failed")
+                log.exception("the rollup fold or the release failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), rollups.FOLD_EVERY)
 
@@ -119,19 +127,26 @@ async def _ready(engine: AsyncEngine, stop: asyncio.Event) -> bool:
 @command("stats")
 async def stats(args: argparse.Namespace) -> int:
     """``mhi stats fold``: add every waiting delta to the public rollups; ``mhi stats
-    snapshot``: the people insured now as the figures of the month that just ended (final,
-    once), of ``--month``, or of the current month with ``--provisional`` (replaced by the
-    month-end snapshot).  The worker does both by itself (``backend.transparency.rollups``)."""
+    release``: fold, then protect and store the months that changed
+    (``backend.transparency.release``); ``mhi stats snapshot``: the people insured now as the
+    figures of the month that just ended (final, once), of ``--month``, or of the current
+    month with ``--provisional`` (replaced by the month-end snapshot).  The worker does all
+    three by itself."""
     from backend.api.app import almaty_today
     from backend.months import add_months
     from backend.runtime import open_engine, prepare_database
     from backend.transparency import rollups
+    from backend.transparency.release import release
 
     settings = AppSettings()
     engine = open_engine(settings, await prepare_database(settings))
     try:
         if args.action == "fold":
             print(await rollups.fold_all(engine))
+            return 0
+        if args.action == "release":
+            print(await rollups.fold_all(engine))
+            print(await release(engine, almaty_today()))
             return 0
         today = almaty_today()
         if args.month:
