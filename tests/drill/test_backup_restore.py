@@ -27,6 +27,8 @@ import asyncio
 import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -290,3 +292,49 @@ def test_a_damaged_backup_fails_verification(outcome: Outcome) -> None:
             shutil.chown(path, drill.tools.user, drill.tools.user)
     with pytest.raises(backup.BackupError, match="checksum mismatch"):
         backup.verify(drill.tools, copy)
+
+
+def mhi_backup(dsn: str, *args: str) -> str:
+    """``mhi backup ARGS`` as an operator runs it, on the server at ``dsn``; its output."""
+    result = subprocess.run(  # noqa: S603 - the project's own script
+        [str(Path(sys.executable).parent / "mhi"), "backup", *args], capture_output=True,
+        text=True, timeout=600, check=False, env={**os.environ, "DATABASE_URL": dsn})
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_mhi_backup_configures_backs_up_verifies_and_restores_a_named_point() -> None:
+    """The commands of ``infra/README.md`` on a plain cluster: configure (then restart),
+    base, incremental, mark, verify, restore; the copy has the rows before the mark only."""
+    tools = backup.Tools.embedded()
+    work = Path(tempfile.mkdtemp(prefix="mhi-backup-cli-"))
+    tools.own(work)
+    source, copy, root = work / "source", work / "copy", work / "backups"
+    port, copy_port = backup.free_port(), backup.free_port()
+    dsn = backup.conninfo(port)
+    backup.init_cluster(tools, source)
+    backup.start(tools, source, port)
+    try:
+        said = mhi_backup(dsn, "configure", "--into", str(root))
+        assert "restart the server for archive_mode" in said
+        backup.stop(tools, source)
+        backup.start(tools, source, port)
+        tools.sql(dsn, "CREATE TABLE note (id int PRIMARY KEY); INSERT INTO note VALUES (1)")
+        assert "full backup" in mhi_backup(dsn, "base", "--into", str(root))
+        tools.sql(dsn, "INSERT INTO note VALUES (2)")
+        assert "incremental backup" in mhi_backup(dsn, "incremental", "--into", str(root))
+        tools.sql(dsn, "INSERT INTO note VALUES (3)")
+        assert "archived" in mhi_backup(dsn, "mark", "--name", "before-4", "--into", str(root))
+        tools.sql(dsn, "INSERT INTO note VALUES (4)")
+        assert mhi_backup(dsn, "verify", "--into", str(root)).count("verified") == 2
+        said = mhi_backup(dsn, "restore", "--into", str(root), "--to", str(copy),
+                          "--port", str(copy_port), "--target-name", "before-4")
+        assert backup.conninfo(copy_port, "mhi") in said
+        restored = tools.sql(backup.conninfo(copy_port),
+                             "SELECT string_agg(id::text, ',' ORDER BY id) FROM note")
+        assert restored == "1,2,3"
+    finally:
+        for pgdata in (copy, source):
+            if (pgdata / "postmaster.pid").exists():
+                backup.stop(tools, pgdata)
+        shutil.rmtree(work, ignore_errors=True)
