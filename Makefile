@@ -67,6 +67,12 @@ test: $(STAMP) $(GRAPHIQL_STAMP) browser prometheus ## run the whole test suite 
 fuzz: $(STAMP) ## generated GraphQL input as every kind of caller: no HTTP 5xx, no INTERNAL (~3 min)
 	$(BIN)/python -m pytest -m fuzz tests/fuzz
 
+# The backup drill (tests/drill) also runs in `make test` (about 15 s at its default size); this
+# runs it alone and prints its figures.  DRILL_PEOPLE=100000 measures them on a bigger demo.
+.PHONY: drill
+drill: $(STAMP) ## back up (full, incremental, WAL archive), verify, restore to a point in time, compare every table; prints sizes and times
+	DRILL_PEOPLE=$(or $(DRILL_PEOPLE),300) $(BIN)/python -m pytest -s -q tests/drill
+
 lint: $(STAMP) ## ruff
 	$(BIN)/ruff check backend auth notifications tests bench
 
