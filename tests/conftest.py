@@ -22,6 +22,7 @@ from backend.db.admin import drop_database, ensure_database
 from backend.db.engine import create_engine, resolve_database_url
 from backend.demo.generator import DEMO_TABLES
 from backend.models.stats import STATS_TABLES
+from backend.models.tlog import TLOG_TABLES
 from backend.settings import AppSettings
 
 AUTH_ROOT_SECRET = bytes(range(32))
@@ -98,5 +99,6 @@ async def committed(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
             # Ids restart, so the outbox (whose keys name ids) and the batches go too.
             tables = ", ".join([*(f"core.{table}" for table in DEMO_TABLES),
                                 "core.ingestion_batch", *NOTIFY_TABLES,
-                                *(f"stats.{table}" for table in STATS_TABLES)])
+                                *(f"stats.{table}" for table in STATS_TABLES),
+                                *(f"tlog.{table}" for table in TLOG_TABLES)])
             await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))

@@ -35,6 +35,7 @@ from backend.demo.population import (
 from backend.demo.world import STATE_PAYER_NAMES, World, build_world, region_weights
 from backend.models import Contribution, Person
 from backend.models.stats import STATS_TABLES
+from backend.models.tlog import TLOG_TABLES
 from backend.rates.repository import load_rate_book
 from backend.reference.regions import REGIONS
 from backend.transparency.rollups import fold_all
@@ -267,10 +268,13 @@ async def generate(
 
 
 async def clear(engine: AsyncEngine) -> None:
-    """Remove all demo-loaded rows and the rollups made of them (reference data stays)."""
+    """Remove all demo-loaded rows, the rollups made of them and the verifiable log that holds
+    them (reference data stays): a new demo is a new log, which witnesses of the old one
+    refuse as a fork (give it another ``TLOG_ORIGIN``, or reset their storage)."""
     async with engine.begin() as conn:
         tables = ", ".join([*(f"core.{table}" for table in DEMO_TABLES),
-                            *(f"stats.{table}" for table in STATS_TABLES)])
+                            *(f"stats.{table}" for table in STATS_TABLES),
+                            *(f"tlog.{table}" for table in TLOG_TABLES)])
         await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 

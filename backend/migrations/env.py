@@ -10,7 +10,7 @@ from backend.models import Base
 from notifications.models import NotifyBase
 
 target_metadata = [Base.metadata, AuthBase.metadata, NotifyBase.metadata]
-SCHEMAS = ("core", "auth", "notify", "stats")
+SCHEMAS = ("core", "auth", "notify", "stats", "tlog")
 
 
 def include_name(name: str | None, type_: str, parent_names: object) -> bool:

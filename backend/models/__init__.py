@@ -1,5 +1,6 @@
-"""All ORM models of the ``core`` schema and of the public rollups (``stats``), in one package
-so that none imports another's module in a cycle.  Alembic reads ``Base.metadata`` from here."""
+"""All ORM models of the ``core`` schema, of the public rollups (``stats``) and of the verifiable
+log (``tlog``), in one package so that none imports another's module in a cycle.  Alembic reads
+``Base.metadata`` from here."""
 
 from backend.models.audit import AccessLogEntry, ActorKind
 from backend.models.base import Base
@@ -21,6 +22,7 @@ from backend.models.stats import (
     ProviderFlags,
 )
 from backend.models.status import IngestionBatch, PersonStatus, StatusHistory
+from backend.models.tlog import Checkpoint, Leaf, Pending, Tile, Witness
 
 __all__ = [
     "AccessLogEntry",
@@ -29,6 +31,7 @@ __all__ = [
     "CashDay",
     "CashMonth",
     "CategoryMembership",
+    "Checkpoint",
     "Contribution",
     "ContributionRate",
     "Dispute",
@@ -39,12 +42,14 @@ __all__ = [
     "IngestionBatch",
     "Insured",
     "InsuredNow",
+    "Leaf",
     "MedicalService",
     "MinimumWage",
     "MoneyIn",
     "MoneyOut",
     "PayeeAccount",
     "Payer",
+    "Pending",
     "Person",
     "PersonStatus",
     "PreferentialCategory",
@@ -53,4 +58,6 @@ __all__ = [
     "Region",
     "ServicePayment",
     "StatusHistory",
+    "Tile",
+    "Witness",
 ]

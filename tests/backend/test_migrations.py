@@ -16,7 +16,7 @@ from backend.settings import AppSettings
 from notifications.models import NotifyBase
 from tests.conftest import migrated_database, throwaway_url
 
-SCHEMAS = ("core", "auth", "notify", "stats")
+SCHEMAS = ("core", "auth", "notify", "stats", "tlog")
 
 
 def _diff(connection: Connection) -> list[object]:
