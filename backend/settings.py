@@ -117,3 +117,30 @@ class TlogSettings(BaseSettings):
     checkpoint_leaves: int = Field(
         default=10_000, gt=0,
         description="… and at once when this many leaves arrived since the last one.")
+
+
+class WitnessSettings(BaseSettings):
+    """The witness process (prefix ``WITNESS_``, ``mhi witness serve``): where it keeps its key
+    and state, where it listens, and the logs whose checkpoints it cosigns."""
+
+    model_config = SettingsConfigDict(env_prefix="WITNESS_", env_file=".env", extra="ignore")
+
+    dir: Path = Field(
+        default=PROJECT_ROOT / ".data" / "witness",
+        description="Its own storage (never the app's database): its Ed25519 key, made once "
+                    "(mode 0600), and the latest checkpoint it cosigned for each log.")
+    name: str = Field(
+        default="localhost/mhi-witness",
+        description="The name of its key when the key is first made (a schema-less URL); an "
+                    "existing key keeps its own name.")
+    host: str = "127.0.0.1"
+    port: int = 8472
+    log_keys: str = Field(
+        default="",
+        description="The verifier keys of the logs it follows, separated by commas or "
+                    "spaces; a key's name is its log's origin.  Unset under `mhi dev`: the "
+                    "development log's key (TLOG_KEY_DIR/log.vkey).")
+
+    def log_key_list(self) -> list[str]:
+        """``log_keys`` split into keys."""
+        return self.log_keys.replace(",", " ").split()
