@@ -9,6 +9,8 @@ The tag is a hash of the response body: the same data gives the same tag, on any
   shared caches for five minutes.
 - ``/open-data/``: the public figures as files, the same for everyone (``public_always``),
   kept an hour (a month's figures change only when a late correction arrives).
+- ``/log/``: the verifiable log's checkpoint and tiles, whose routes say how long each answer
+  may be kept (``keep_cache_control``: a full tile forever, a checkpoint seconds).
 """
 
 from __future__ import annotations
@@ -25,18 +27,20 @@ class ETagMiddleware:
     """Adds a strong ETag and ``Cache-Control`` to error-free answers under ``path`` whose
     media type is one of ``media_types``; 304 on a match.  ``public_always``: the answer is
     the same for everyone, so shared caches may keep it ``max_age`` seconds even when the
-    request carried credentials; ``vary`` names the request headers it depends on."""
+    request carried credentials; ``vary`` names the request headers it depends on;
+    ``keep_cache_control``: an answer that says its own ``Cache-Control`` keeps it."""
 
     def __init__(self, app: ASGIApp, *, path: str,
                  media_types: tuple[str, ...] = ("application/json",),
                  vary: str | None = "Authorization, Accept-Language", max_age: int = 300,
-                 public_always: bool = False) -> None:
+                 public_always: bool = False, keep_cache_control: bool = False) -> None:
         self.app = app
         self.path = path
         self.media_types = media_types
         self.vary = vary
         self.max_age = max_age
         self.public_always = public_always
+        self.keep_cache_control = keep_cache_control
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(self.path):
@@ -79,8 +83,9 @@ class ETagMiddleware:
         # Without credentials the answer is public (help articles): shared caches may keep it
         # a few minutes; with them it is the person's own and is revalidated every time.
         public = self.public_always or "authorization" not in request
-        headers["cache-control"] = (f"public, max-age={self.max_age}" if public
-                                    else "private, no-cache")
+        if not (self.keep_cache_control and "cache-control" in headers):
+            headers["cache-control"] = (f"public, max-age={self.max_age}" if public
+                                        else "private, no-cache")
         if etag in [tag.strip() for tag in request.get("if-none-match", "").split(",")]:
             del headers["content-length"]
             del headers["content-type"]
