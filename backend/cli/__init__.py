@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from backend.cli import commands as _commands  # noqa: F401
 from backend.cli import dev_setup as _dev_setup  # noqa: F401
 from backend.cli import notify as _notify  # noqa: F401
+from backend.cli import witness as _witness
 from backend.cli.registry import COMMANDS, command
 from backend.logs import configure_logging
 from backend.ops import backup as _backup
@@ -120,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                    "NOTIFY_BROADCAST_RATE_PER_SECOND)")
 
     _backup.add_parser(sub)
+    _witness.add_parser(sub)
     sub.add_parser("sms", help="the development SMS sink: sign-in codes sent lately")
     sub.add_parser("serve", help="serve the API with uvicorn")
     sub.add_parser("dev", help="what `make run` does: database, demo data, token, API")
