@@ -103,7 +103,7 @@ def test_each_module_imports_alone_in_a_fresh_interpreter() -> None:
         _, stderr = process.communicate(timeout=120)
         if process.returncode or stderr:
             failed[module] = stderr.strip().splitlines()[-1:]
-    assert len(running) == 6
+    assert len(running) >= 6  # the package's modules were found (more come with new commands)
     assert failed == {}
 
 
