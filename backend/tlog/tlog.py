@@ -308,8 +308,15 @@ def check_record(proof: Sequence[Hash], t: int, th: Hash, n: int, h: Hash) -> No
     """
     if t < 0 or n < 0 or n >= t:
         raise TlogError("tlog: invalid inputs in check_record")
+    _check_sizes([*proof, th, h])
     if _run_record_proof(list(proof), 0, t, n, h) != th:
         raise ProofError()
+
+
+def _check_sizes(hashes: Sequence[Hash]) -> None:
+    """Go's Hash is 32 bytes by its type; here a shorter or longer one is refused."""
+    if any(len(h) != HASH_SIZE for h in hashes):
+        raise ProofError("invalid transparency proof: a hash is not 32 bytes")
 
 
 def _run_record_proof(proof: list[Hash], lo: int, hi: int, n: int, leaf: Hash) -> Hash:
@@ -387,6 +394,7 @@ def check_tree(proof: Sequence[Hash], t: int, th: Hash, n: int, h: Hash) -> None
     """
     if t < 1 or n < 1 or n > t:
         raise TlogError("tlog: invalid inputs in check_tree")
+    _check_sizes([*proof, th, h])
     h2, th2 = _run_tree_proof(list(proof), 0, t, n, h)
     if th2 != th or h2 != h:
         raise ProofError()

@@ -265,7 +265,7 @@ def node_hash(left: bytes, right: bytes) -> bytes:
 
 def inclusion_ok(index: int, size: int, leaf: bytes, path: list[bytes], root: bytes) -> bool:
     """RFC 9162 section 2.1.3.2: whether ``path`` proves ``leaf`` at ``index`` under ``root``."""
-    if index >= size:
+    if index >= size or any(len(h) != 32 for h in [leaf, root, *path]):
         return False
     fn, sn, r = index, size - 1, leaf
     for p in path:
