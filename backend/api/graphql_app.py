@@ -38,6 +38,7 @@ from backend.api.problems import localized, problem
 from backend.gql.context import Context
 from backend.logs import request_id
 from backend.messages import message
+from backend.observability.http import graphql_answered
 
 MAX_JSON_DEPTH = 32
 """Nesting of arrays and objects a request may use (the deepest input type needs 4)."""
@@ -167,6 +168,7 @@ class GraphQLApp(GraphQL[Context, None]):
     async def process_result(self, request: Request,
                              result: ExecutionResult) -> GraphQLHTTPResponse:
         """Strawberry's answer with ``extensions.requestId`` (the one of the log lines)."""
+        graphql_answered(result)  # error codes and cost for the request's metrics
         answer = await super().process_result(request, result)
         answer["extensions"] = {**(answer.get("extensions") or {}),
                                 "requestId": request_id.get()}

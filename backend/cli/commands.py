@@ -262,12 +262,19 @@ def _serve(settings: AppSettings, url: str) -> None:
 
     from backend.api.app import create_app
     from backend.api.server import uvicorn_options
+    from backend.observability.server import MetricsSettings, serve_metrics
 
     for name in ("uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).setLevel(logging.INFO)
 
     app = create_app(settings, AuthSettings(), database_url=url)
-    uvicorn.run(app, **uvicorn_options(settings))  # no banner, read timeouts: see there
+    # /metrics on METRICS_PORT, not on the public port (docs/operations.md)
+    served = serve_metrics(MetricsSettings(), process="api")
+    try:
+        uvicorn.run(app, **uvicorn_options(settings))  # no banner, read timeouts: see there
+    finally:
+        if served is not None:
+            served.close()
 
 
 @command("dev")
@@ -308,9 +315,14 @@ def dev(args: argparse.Namespace) -> int:
         )
     )
     mhi = Path(sys.executable).with_name("mhi")
+    # Metrics for infra/prometheus/prometheus.yml: the API on 9464, the worker on 9465 (a
+    # port taken by another checkout's `make run` is skipped, not fatal).
+    os.environ.setdefault("METRICS_REQUIRED", "false")
+    worker_env = {**os.environ, "METRICS_PORT": os.environ.get("WORKER_METRICS_PORT", "9465")}
+    os.environ.setdefault("METRICS_PORT", "9464")
     # Our own commands: fcm-local (the FCM the worker sends to) and the worker.
     children = [subprocess.Popen([str(mhi), "fcm-local"]),  # noqa: S603
-                subprocess.Popen([str(mhi), "worker"])]  # noqa: S603
+                subprocess.Popen([str(mhi), "worker"], env=worker_env)]  # noqa: S603
     try:
         _serve(settings, url)
     finally:

@@ -37,6 +37,8 @@ async def worker(args: argparse.Namespace) -> int:
     from auth.service import gateway_for
     from auth.settings import AuthSettings
     from backend.api.app import almaty_today
+    from backend.observability.server import MetricsSettings
+    from backend.observability.worker import instrument_worker
     from backend.runtime import open_engine, prepare_database
     from backend.sms import GatewayChannel, person_contacts
     from backend.transparency import figures, release, rollups
@@ -97,9 +99,12 @@ async def worker(args: argparse.Namespace) -> int:
     if args.health_port is not None:
         probes = await serve_probes(settings.host, args.health_port,
                                     partial(_ready, engine, stop))
+    # Timed FCM and SMS calls, counters, queue lag; /metrics on METRICS_PORT.
+    metered = instrument_worker(dispatcher, MetricsSettings())
     try:
         await asyncio.gather(dispatcher.run(stop), statuses(), stats())
     finally:
+        metered.close()
         if probes is not None:
             probes.close()
         totals = dispatcher.totals

@@ -54,6 +54,7 @@ from backend.ingest.anomalies import (
 )
 from backend.ingest.types import IngestMutations
 from backend.messages import message
+from backend.observability.http import OperationLabels
 from backend.people.types import CitizenType
 from backend.transparency.types import SCALARS as PUBLIC_SCALARS
 from backend.transparency.types import PublicStats
@@ -272,6 +273,6 @@ def build_schema(limits: Limits | None = None, policy: Policy | None = None
         types=[CitizenType, ContributionType, CoveredServiceType, ProviderType, HelpArticleType,
                NotificationType, DisputeCaseType],
         extensions=[*limit_extensions(limits or Limits(), policy), StringChecks, ErrorCodes,
-                    NoStoreMutations],
+                    NoStoreMutations, OperationLabels],
         config=StrawberryConfig(scalar_map={**SCALAR_MAP, **PUBLIC_SCALARS}),
     )

@@ -19,6 +19,7 @@ from backend.ingest.pipeline import (
     limited,
 )
 from backend.ingest.service_payments import ServicePayments
+from backend.observability.metrics import ingest_batch
 from backend.rates.cache import RateCache
 
 MAX_GRAPHQL_BATCH = 1_000
@@ -54,14 +55,20 @@ class Ingestion:
     async def records(self, kind: Kind, source: str,
                       records: Sequence[Mapping[str, Any]]) -> IngestResult:
         """A batch given as records (GraphQL)."""
-        return await ingest(self.engine, kind, source=source, today=self.today(),
-                            rates=await self.rates.get(), rows=docs_of(records),
-                            issues_per_code=self.limits.issues_per_code)
+        with ingest_batch(kind.name, "graphql") as note:  # counted and timed for metrics
+            note.result = result = await ingest(
+                self.engine, kind, source=source, today=self.today(),
+                rates=await self.rates.get(), rows=docs_of(records),
+                issues_per_code=self.limits.issues_per_code)
+        return result
 
     async def stream(self, kind: Kind, source: str, body: AsyncIterable[bytes]) -> IngestResult:
         """A file streamed as NDJSON (the bulk endpoint); ``BodyTooLarge`` past the limit,
         with nothing stored."""
-        return await ingest(self.engine, kind, source=source, today=self.today(),
-                            rates=await self.rates.get(),
-                            stream=limited(body, self.limits.max_body_bytes),
-                            issues_per_code=self.limits.issues_per_code)
+        with ingest_batch(kind.name, "bulk") as note:  # counted and timed for metrics
+            note.result = result = await ingest(
+                self.engine, kind, source=source, today=self.today(),
+                rates=await self.rates.get(),
+                stream=limited(body, self.limits.max_body_bytes),
+                issues_per_code=self.limits.issues_per_code)
+        return result

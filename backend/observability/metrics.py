@@ -172,10 +172,21 @@ def names_of(families: Iterable[str]) -> frozenset[str]:
 class _Batch(Protocol):
     """What an ingestion answer tells (``backend.ingest.pipeline.IngestResult``)."""
 
-    accepted: int
-    duplicates: int
-    rejected: int
-    rejected_by_code: Mapping[str, int]
+    @property
+    def accepted(self) -> int:
+        """Records stored."""
+
+    @property
+    def duplicates(self) -> int:
+        """Records sent before (changed nothing)."""
+
+    @property
+    def rejected(self) -> int:
+        """Records refused."""
+
+    @property
+    def rejected_by_code(self) -> Mapping[str, int]:
+        """Refused records by code."""
 
 
 class BatchNote:

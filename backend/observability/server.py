@@ -39,6 +39,8 @@ class MetricsSettings(BaseSettings):
                              description="Serve /metrics here (unset: no metrics server).")
     host: str = Field(default="127.0.0.1", description="The address the metrics server "
                       "binds (0.0.0.0 in a pod; never the public load balancer's).")
+    required: bool = Field(default=True, description="A taken port stops the process (off "
+                           "in `make run`, which goes on without metrics then).")
 
 
 @dataclass
@@ -60,19 +62,18 @@ class MetricsServer:
         self.thread.join(timeout=5)
 
 
-def serve_metrics(settings: MetricsSettings, *, process: str,
-                  required: bool = True) -> MetricsServer | None:
+def serve_metrics(settings: MetricsSettings, *, process: str) -> MetricsServer | None:
     """Serve ``/metrics`` as ``settings`` say (None when no port is set).  ``process``
     (``api``, ``worker``) is logged and exported in ``mhi_build_info``.  When the port is
-    taken: raise if ``required`` (a deployment's mistake must stop it), else log and go on
-    without metrics (``make run`` beside another checkout's)."""
+    taken: raise if ``settings.required`` (a deployment's mistake must stop it), else log
+    and go on without metrics (``make run`` beside another checkout's)."""
     metrics.BUILD.info({"version": _version(), "process": process})
     if settings.port is None:
         return None
     try:
         server, thread = start_http_server(settings.port, addr=settings.host)
     except OSError as error:
-        if required:
+        if settings.required:
             raise
         log.warning("metrics not served: %s:%d is taken (%s)", settings.host, settings.port,
                     error.strerror)

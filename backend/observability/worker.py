@@ -255,11 +255,10 @@ class WorkerMetrics:
             self.server.close()
 
 
-def instrument_worker(dispatcher: Dispatcher, settings: MetricsSettings, *,
-                      required: bool = True) -> WorkerMetrics:
+def instrument_worker(dispatcher: Dispatcher, settings: MetricsSettings) -> WorkerMetrics:
     """Meter ``dispatcher`` (call inside the running loop, before ``dispatcher.run``): timed
     FCM and SMS calls, its totals as counters, its pool, the queue and status probes, and
-    ``/metrics`` on ``settings.port`` (``required``: see ``serve_metrics``)."""
+    ``/metrics`` on ``settings.port`` (see ``serve_metrics``)."""
     sender = dispatcher.sender
     if not isinstance(sender.gateway, MeteredGateway):
         sender.gateway = MeteredGateway(sender.gateway)
@@ -269,7 +268,7 @@ def instrument_worker(dispatcher: Dispatcher, settings: MetricsSettings, *,
     engine = dispatcher.engine
     POOLS.watch("worker", lambda: engine)
     PROBES.attach(asyncio.get_running_loop(), [QueueProbe(engine), StatusProbe(engine)])
-    return WorkerMetrics(serve_metrics(settings, process="worker", required=required))
+    return WorkerMetrics(serve_metrics(settings, process="worker"))
 
 
 __all__ = ["MeteredGateway", "MeteredSmsChannel", "QueueProbe", "StatusProbe", "Totals",
