@@ -37,6 +37,7 @@ async def worker(args: argparse.Namespace) -> int:
     from auth.service import gateway_for
     from auth.settings import AuthSettings
     from backend.api.app import almaty_today
+    from backend.cli.log import run_log
     from backend.observability.server import MetricsSettings
     from backend.observability.worker import instrument_worker
     from backend.runtime import open_engine, prepare_database
@@ -102,7 +103,8 @@ async def worker(args: argparse.Namespace) -> int:
     # Timed FCM and SMS calls, counters, queue lag; /metrics on METRICS_PORT.
     metered = instrument_worker(dispatcher, MetricsSettings())
     try:
-        await asyncio.gather(dispatcher.run(stop), statuses(), stats())
+        await asyncio.gather(dispatcher.run(stop), statuses(), stats(),
+                             run_log(engine, stop))  # the verifiable log: append, checkpoint
     finally:
         metered.close()
         if probes is not None:
