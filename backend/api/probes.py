@@ -9,8 +9,8 @@ from backend.db import migrate
 
 
 def add_probes(app: FastAPI) -> None:
-    """``/healthz``, ``/readyz`` (the database answers, is migrated, keys loaded), the JWKS."""
-    head = migrate.head_revision()
+    """``/healthz``, ``/readyz`` (the database answers, is migrated, keys loaded), the JWKS.
+    A database ahead of this code (a newer release migrated it) is ready: ``migrate.judge``."""
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
@@ -22,14 +22,15 @@ def add_probes(app: FastAPI) -> None:
             current = await migrate.current_revision(request.app.state.runtime.engine)
         except Exception:  # any failure to reach the database means not ready
             return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
-        if current != head:
+        migrations = migrate.judge(current)
+        if migrations == "behind":
             body = {"status": "unavailable", "database": "up", "migrations": "behind"}
             return JSONResponse(body, status_code=503)
         if not request.app.state.runtime.auth.keyring.ready:
-            body = {"status": "unavailable", "database": "up", "migrations": "current",
+            body = {"status": "unavailable", "database": "up", "migrations": migrations,
                     "keys": "missing"}
             return JSONResponse(body, status_code=503)
-        return JSONResponse({"status": "ready", "database": "up", "migrations": "current"})
+        return JSONResponse({"status": "ready", "database": "up", "migrations": migrations})
 
     @app.get("/.well-known/jwks.json", include_in_schema=False)
     async def jwks(request: Request) -> JSONResponse:
