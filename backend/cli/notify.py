@@ -123,12 +123,12 @@ async def worker(args: argparse.Namespace) -> int:
 
 
 async def _ready(engine: AsyncEngine, stop: asyncio.Event) -> bool:
-    """The worker's readiness: not stopping, and its database answers at this code's
-    migration head (as the API's ``/readyz`` judges it)."""
+    """The worker's readiness: not stopping, and its database answers, migrated to this
+    code's head or ahead of it (as the API's ``/readyz`` judges it: ``migrate.judge``)."""
     from backend.db import migrate
 
     return not stop.is_set() and (
-        await migrate.current_revision(engine) == migrate.head_revision())
+        migrate.judge(await migrate.current_revision(engine)) != "behind")
 
 
 @command("stats")

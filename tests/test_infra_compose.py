@@ -1,0 +1,80 @@
+"""infra/compose.yaml, read as ``docker compose`` reads it (no container engine here to run
+it): the services an operator expects, each running an ``mhi`` entry point of the one image,
+two API replicas, everything after the migration step, health by ``/readyz``, settings that
+the code reads, and Prometheus pointed at the metrics ports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.infra_env import ROOT, known_env_names, mhi_command
+
+COMPOSE = ROOT / "infra" / "compose.yaml"
+SPEC: dict[str, Any] = yaml.safe_load(COMPOSE.read_text())  # YAML 1.1 merge keys, as compose
+SERVICES: dict[str, Any] = SPEC["services"]
+MHI = sorted(name for name, service in SERVICES.items()
+             if service.get("command", [""])[0] == "mhi")
+
+
+def test_the_services() -> None:
+    assert set(SERVICES) == {"postgres", "migrate", "api-1", "api-2", "worker", "fcm-local",
+                             "prometheus"}
+
+
+@pytest.mark.parametrize("name", MHI)
+def test_each_runs_an_mhi_entry_point_of_the_projects_image(name: str) -> None:
+    service = SERVICES[name]
+    mhi_command(service["command"])
+    assert service["build"] == {"context": "..", "dockerfile": "infra/Dockerfile"}
+    assert (COMPOSE.parent / service["build"]["context"] / service["build"]["dockerfile"]
+            ).is_file()
+
+
+def test_two_api_replicas_and_a_worker() -> None:
+    commands = {name: mhi_command(SERVICES[name]["command"]) for name in MHI}
+    assert sorted(name for name, command in commands.items() if command == "serve") == [
+        "api-1", "api-2"]
+    assert [name for name, command in commands.items() if command == "worker"] == ["worker"]
+    assert commands["migrate"] == "db migrate"
+
+
+@pytest.mark.parametrize("name", ["api-1", "api-2", "worker"])
+def test_they_start_after_the_migration_step_succeeded(name: str) -> None:
+    after = SERVICES[name]["depends_on"]
+    assert after["migrate"] == {"condition": "service_completed_successfully"}
+    assert after["postgres"] == {"condition": "service_healthy"}
+    assert SERVICES["migrate"]["restart"] == "no"  # a one-shot step
+
+
+@pytest.mark.parametrize("name", ["api-1", "api-2", "worker"])
+def test_health_is_readyz(name: str) -> None:
+    test = " ".join(SERVICES[name]["healthcheck"]["test"])
+    if name == "worker":
+        command = SERVICES[name]["command"]
+        port = command[command.index("--health-port") + 1]
+    else:
+        port = "8000"  # APP_PORT's default, where `mhi serve` listens
+    assert f"http://127.0.0.1:{port}/readyz" in test
+
+
+@pytest.mark.parametrize("name", MHI)
+def test_every_variable_set_is_one_the_code_reads(name: str) -> None:
+    unknown = set(SERVICES[name].get("environment", {})) - known_env_names()
+    assert not unknown, f"{name} sets what nothing reads: {unknown}"
+
+
+def test_no_secret_is_written_in_the_file() -> None:
+    env = SERVICES["api-1"]["environment"]
+    assert env["AUTH_SECRET_KEY"].startswith("${AUTH_SECRET_KEY:?")  # refused when unset
+
+
+def test_prometheus_scrapes_with_the_projects_config_and_metrics_ports() -> None:
+    volumes = SERVICES["prometheus"]["volumes"]
+    assert "./prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro" in volumes
+    ports = {name: SERVICES[name]["environment"].get("METRICS_PORT")
+             for name in ("api-1", "api-2", "worker")}
+    assert ports == {"api-1": "9464", "api-2": "9464", "worker": "9465"}
+    assert SERVICES["api-1"]["environment"]["METRICS_HOST"] == "0.0.0.0"  # noqa: S104
