@@ -139,3 +139,35 @@ def test_rfc6962_hasher_vectors() -> None:
             assert node_hash(left, right) == want == V.node_hash(left, right)
         else:
             assert hashlib.sha256(b"").digest() == want == EMPTY_HASH
+
+
+# Go's sumdb/note test vector (note_test.go) and the example of c2sp.org/signed-note.
+NOTE_VECTORS = [
+    (
+        "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW",
+        "If you think cryptography is the answer to your problem,\n"
+        "then you don't know what your problem is.\n\n"
+        "— PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvq"
+        "fqdngotpRZb6KE6RyyBwJnAM=\n",
+    ),
+    (
+        "example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k",
+        "This is an example message.\n\n— example.com/foo Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6TfXpp"
+        "zi2ONncAlTgK7Ztg1ERYNZXsYjOBH3mFXmRKuwHjG1Yu72IneyaQM=\n",
+    ),
+]
+
+
+@pytest.mark.parametrize(("vkey", "note"), NOTE_VECTORS)
+def test_standalone_verifier_reads_published_signed_notes(vkey: str, note: str) -> None:
+    """The verifier's own note code accepts the published notes and refuses them altered."""
+    key = V.parse_key(vkey, 1, "key")
+    text, sigs = V.split_note(note)
+    assert V.signed_by(key, text, sigs)
+    altered = note.replace("is", "iz", 1)
+    with pytest.raises(V.Refused, match="does not verify"):
+        V.signed_by(key, *V.split_note(altered))
+    name, key_id, data = vkey.split("+", 2)
+    other_id = f"{name}+{int(key_id, 16) ^ 1:08x}+{data}"
+    with pytest.raises(V.Refused, match="key ID that does not match"):
+        V.parse_key(other_id, 1, "key")
