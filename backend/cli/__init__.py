@@ -15,7 +15,7 @@ from backend.cli import notify as _notify  # noqa: F401
 from backend.cli import witness as _witness
 from backend.cli.registry import COMMANDS, command
 from backend.logs import configure_logging
-from backend.ops import backup as _backup
+from backend.ops import backup_cli as _backup
 
 command("backup")(_backup.handle)
 

@@ -1,4 +1,5 @@
-"""Backups with PostgreSQL's own tools, proven by restoring them (``mhi backup``, ``make drill``).
+"""Backups with PostgreSQL's own tools, proven by restoring them (``make drill``); the command
+line is ``backend.ops.backup_cli`` (``mhi backup``), the tables' sums ``backend.ops.sums``.
 
 The embedded server is PostgreSQL 18, newer than Debian's pgBackRest (2.45) supports, so this
 uses the tools that ship with the server's binaries:
@@ -27,14 +28,12 @@ as the embedded server's system user, who must own the files the server reads.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shlex
 import shutil
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -102,13 +101,14 @@ def conninfo(port: int, database: str = "postgres") -> str:
     return f"postgresql://postgres@127.0.0.1:{port}/{database}"
 
 
-def _quoted(value: str) -> str:
+def quoted(value: str) -> str:
+    """``value`` as an SQL string literal."""
     return "'" + value.replace("'", "''") + "'"
 
 
 def append_settings(pgdata: Path, settings: Mapping[str, str]) -> None:
     """Add ``settings`` to the cluster's ``postgresql.auto.conf`` (later lines win)."""
-    lines = "".join(f"{name} = {_quoted(value)}\n" for name, value in settings.items())
+    lines = "".join(f"{name} = {quoted(value)}\n" for name, value in settings.items())
     with (pgdata / "postgresql.auto.conf").open("a", encoding="utf-8") as handle:
         handle.write(lines)
 
@@ -362,113 +362,3 @@ def wait_promoted(tools: Tools, dsn: str, *, timeout: float = 3600) -> None:
             raise BackupError(f"still in recovery after {timeout:.0f} s")
         time.sleep(0.05)
 
-
-# --- mhi backup ----------------------------------------------------------------------------
-
-ACTIONS = ("configure", "base", "incremental", "verify", "mark", "restore")
-
-
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """``mhi backup``'s options (``backend.cli`` builds the parser)."""
-    parser = sub.add_parser("backup", help="backups with PostgreSQL's own tools: configure, "
-                                           "base, incremental, verify, mark, restore")
-    parser.add_argument("action", choices=ACTIONS)
-    parser.add_argument("--into", type=Path, metavar="DIR",
-                        help="the backup root: the WAL archive and the backups "
-                             "(default: <data_dir>/backups)")
-    parser.add_argument("--name", help="mark: the restore point's name")
-    parser.add_argument("--to", type=Path, metavar="DIR",
-                        help="restore: the new data directory (must not exist or be empty)")
-    parser.add_argument("--port", type=int, help="restore: its port (default: a free one)")
-    target = parser.add_mutually_exclusive_group()
-    target.add_argument("--target-time", metavar="ISO8601",
-                        help="restore: stop before the first commit after this time "
-                             "(with its UTC offset)")
-    target.add_argument("--target-name", metavar="NAME",
-                        help="restore: stop at this restore point (made by `mark`)")
-    target.add_argument("--target-lsn", metavar="LSN", help="restore: stop at this WAL position")
-
-
-def _megabytes(size: int) -> str:
-    return f"{size / 1024 / 1024:,.1f} MiB"
-
-
-def _target(args: argparse.Namespace) -> Target:
-    if args.target_time:
-        moment = datetime.fromisoformat(args.target_time)
-        if moment.tzinfo is None:
-            raise BackupError("--target-time needs its UTC offset (2026-12-07T03:00:00+00:00)")
-        return Target(time=moment)
-    return Target(name=args.target_name, lsn=args.target_lsn)
-
-
-def _configure(tools: Tools, dsn: str, root: Path) -> None:
-    tools.own(root, root / ARCHIVE)
-    for name, value in archiving_settings(root / ARCHIVE).items():
-        tools.sql(dsn, f"ALTER SYSTEM SET {name} = {_quoted(value)}")
-    tools.sql(dsn, "SELECT pg_reload_conf()")
-    time.sleep(0.5)  # the reload is asynchronous; pending_restart is read after it
-    waiting = tools.sql(dsn, "SELECT string_agg(name, ', ') FROM pg_settings"
-                             " WHERE pending_restart")
-    print(f"WAL summaries on; WAL archived into {root / ARCHIVE}")
-    if waiting:
-        print(f"restart the server for {waiting} to apply (embedded: mhi db stop; mhi db up)")
-
-
-def _restore(tools: Tools, root: Path, args: argparse.Namespace) -> None:
-    if args.to is None:
-        raise BackupError("restore needs --to DIR, the new data directory")
-    target = _target(args)
-    links = chain(root, finished_before=target.time)
-    if not links:
-        raise BackupError(f"no backup under {root} finished before the target")
-    port = args.port or free_port()
-    done = restore(tools, [info.path(root) for info in links], root / ARCHIVE,
-                   args.to.resolve(), target=target, port=port)
-    print(f"restored {' + '.join(info.name for info in links)} in {done.seconds:.1f} s "
-          f"(combine {done.combine_seconds:.1f} s, recovery {done.recovery_seconds:.1f} s)")
-    print(f"running: {conninfo(port, 'mhi')}")
-    print(f"stop it: {tools.bin_dir / 'pg_ctl'} -D {done.pgdata} stop")
-
-
-def run_backup(args: argparse.Namespace, dsn: str, root: Path) -> int:
-    """``mhi backup <action>`` against the server at ``dsn`` (libpq URL), root ``root``."""
-    tools = Tools.embedded()
-    if args.action == "configure":
-        _configure(tools, dsn, root)
-    elif args.action in ("base", "incremental"):
-        if tools.sql(dsn, "SHOW summarize_wal") != "on":
-            raise BackupError("WAL summaries are off: run `mhi backup configure` first")
-        info = take_backup(tools, dsn, root, incremental=args.action == "incremental")
-        print(f"{info.kind} backup {info.path(root)}: {_megabytes(info.bytes)} "
-              f"in {info.seconds:.1f} s (WAL {info.start_lsn} to {info.end_lsn})")
-    elif args.action == "verify":
-        for info in chain(root):
-            seconds = verify(tools, info.path(root))
-            print(f"{info.name}: verified in {seconds:.1f} s")
-    elif args.action == "mark":
-        if not args.name:
-            raise BackupError("mark needs --name")
-        lsn = tools.sql(dsn, f"SELECT pg_create_restore_point({_quoted(args.name)})")
-        lag = wait_archived(tools, dsn)
-        print(f"restore point {args.name!r} at {lsn}, archived {lag:.1f} s later")
-    else:
-        _restore(tools, root, args)
-    return 0
-
-
-def handle(args: argparse.Namespace) -> int:
-    """``mhi backup``: on the configured server (``DATABASE_URL``, else the embedded one)."""
-    from sqlalchemy.engine import make_url
-
-    from backend.db.engine import resolve_database_url
-    from backend.settings import AppSettings
-
-    settings = AppSettings()
-    url = make_url(resolve_database_url(settings)).set(drivername="postgresql")
-    root = (args.into or settings.data_dir / "backups").resolve()
-    try:
-        return run_backup(args, url.render_as_string(hide_password=False), root)
-    except BackupError as error:
-        print(f"mhi backup {args.action}: {error}", file=sys.stderr)
-        return 1

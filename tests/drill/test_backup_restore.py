@@ -8,8 +8,9 @@ Then, as in production:
 2. wave 1 of writes: a batch of contributions through the ingestion pipeline (contributions,
    their outbox events, recomputed statuses, the batch record) and desk reads in the access log;
 3. an incremental backup (``--incremental`` on the full one's manifest);
-4. wave 2 of writes; the state of every table is recorded (row count and an md5 of all rows in
-   key order); the target: the server's clock, and a restore point named ``drill-target``;
+4. wave 2 of writes; the target: a restore point named ``drill-target`` written with every
+   table's row count and content checksum at it (``backend.ops.sums.mark``), and the server's
+   clock just after;
 5. wave 3 of writes, after the target; the current WAL segment is archived;
 6. ``pg_verifybackup`` on both backups;
 7. restore by **time** from full + incremental + the archive, and by **name** from the full
@@ -37,6 +38,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+import asyncpg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -50,7 +52,7 @@ from backend.demo.generator import generate
 from backend.ingest.contributions import Contributions
 from backend.ingest.pipeline import docs_of, ingest
 from backend.models.audit import ActorKind
-from backend.ops import backup
+from backend.ops import backup, sums
 from backend.rates.repository import load_rate_book
 
 TODAY = date(2026, 11, 23)
@@ -58,37 +60,20 @@ PEOPLE = int(os.environ.get("DRILL_PEOPLE", "300"))
 """The demo's size: 300 keeps the drill within ``make test``; ``make drill DRILL_PEOPLE=100000``
 measures the figures at a size where copying dominates."""
 PAYERS = 25  # people paid for in each wave
-SCHEMAS = ("public", "core", "auth", "notify", "stats", "tlog")
 CORE = ("core.person", "core.contribution", "core.service_payment", "core.access_log",
         "core.ingestion_batch", "notify.outbox")
 WRITTEN = ("core.contribution", "core.access_log", "core.ingestion_batch", "notify.outbox")
 TARGET_NAME = "drill-target"
 DESK = audit.Actor(ActorKind.STAFF, "drill-desk", "Drill Desk", "Drill clinic")
 
-_TABLES = """
-SELECT format('%I.%I', n.nspname, c.relname) AS name,
-       (SELECT string_agg(format('%I', a.attname), ', ' ORDER BY k.ord)
-        FROM pg_index i, unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
-        JOIN pg_attribute a ON a.attnum = k.attnum
-        WHERE i.indrelid = c.oid AND i.indisprimary AND a.attrelid = c.oid) AS key
-FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE n.nspname = ANY(:schemas) AND c.relkind IN ('r', 'p') AND NOT c.relispartition
-ORDER BY 1
-"""
 
-
-async def table_sums(engine: AsyncEngine) -> dict[str, tuple[int, str]]:
-    """Each table's row count and the md5 of its rows in key order (row text, all columns)."""
-    sums: dict[str, tuple[int, str]] = {}
-    async with engine.connect() as conn:
-        tables = (await conn.execute(text(_TABLES), {"schemas": list(SCHEMAS)})).all()
-        for name, key in tables:
-            order = ", ".join(f"t.{column}" for column in key.split(", ")) if key else "t::text"
-            row = (await conn.execute(text(
-                f"SELECT count(*), md5(coalesce(string_agg(t::text, ',' ORDER BY {order}), ''))"
-                f" FROM {name} t"))).one()
-            sums[name] = (int(row[0]), str(row[1]))
-    return sums
+async def table_sums(dsn: str) -> sums.Sums:
+    """Each table's row count and content checksum on the server at ``dsn``."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await sums.table_sums(conn)
+    finally:
+        await conn.close()
 
 
 async def sources(engine: AsyncEngine) -> set[str]:
@@ -178,9 +163,9 @@ class Drill:
 class Outcome:
     """What the drill saw: the state at the target, the source's at the end, the copies'."""
 
-    at_target: dict[str, tuple[int, str]]
-    at_end: dict[str, tuple[int, str]]
-    restored: dict[str, dict[str, tuple[int, str]]]
+    at_target: sums.Sums
+    at_end: sums.Sums
+    restored: dict[str, sums.Sums]
     restored_sources: dict[str, set[str]]
     time_chain: list[str]
     full: backup.BackupInfo
@@ -195,22 +180,20 @@ async def run_drill(drill: Drill) -> Outcome:
     await drill.write_wave(1)
     incremental = await drill.take(incremental=True)
     await drill.write_wave(2)
-    at_target = await table_sums(engine)
+    _, at_target = await sums.mark(drill.dsn, TARGET_NAME)
     async with engine.connect() as conn:
         moment: datetime = (await conn.execute(text("SELECT clock_timestamp()"))).scalar_one()
-        await conn.execute(text("SELECT pg_create_restore_point(:name)"), {"name": TARGET_NAME})
-        await conn.commit()
     await drill.write_wave(3)
-    at_end = await table_sums(engine)
+    at_end = await table_sums(drill.dsn)
     drill.figures["tables compared"] = len(at_target)
-    drill.figures["rows at the target"] = sum(count for count, _ in at_target.values())
+    drill.figures["rows at the target"] = sum(value.rows for value in at_target.values())
     drill.figures["WAL archive lag seconds"] = await asyncio.to_thread(
         backup.wait_archived, drill.tools, drill.dsn)
     drill.figures["WAL archive MiB"] = backup.size_of(drill.root / backup.ARCHIVE) / 2**20
     for info in (full, incremental):
         seconds = await asyncio.to_thread(backup.verify, drill.tools, info.path(drill.root))
         drill.figures[f"verify {info.kind} seconds"] = seconds
-    restored: dict[str, dict[str, tuple[int, str]]] = {}
+    restored: dict[str, sums.Sums] = {}
     restored_sources: dict[str, set[str]] = {}
     plans = {"time": (backup.chain(drill.root, finished_before=moment),
                       backup.Target(time=moment)),
@@ -218,7 +201,7 @@ async def run_drill(drill: Drill) -> Outcome:
     for label, (links, target) in plans.items():
         copy, done = await drill.restore(label, links, target)
         try:
-            restored[label] = await table_sums(copy)
+            restored[label] = await table_sums(backup.conninfo(done.port, "mhi"))
             restored_sources[label] = await sources(copy)
         finally:
             await copy.dispose()
@@ -268,7 +251,7 @@ def test_the_comparison_would_see_writes_after_the_target(outcome: Outcome) -> N
     """Wave 3 changed every table it writes: a copy restored past the target would differ."""
     for table in WRITTEN:
         assert outcome.at_end[table] != outcome.at_target[table], table
-        assert outcome.at_end[table][0] > outcome.at_target[table][0], table
+        assert outcome.at_end[table].rows > outcome.at_target[table].rows, table
 
 
 def test_the_time_restore_used_the_incremental_backup(outcome: Outcome) -> None:
@@ -294,18 +277,19 @@ def test_a_damaged_backup_fails_verification(outcome: Outcome) -> None:
         backup.verify(drill.tools, copy)
 
 
-def mhi_backup(dsn: str, *args: str) -> str:
+def mhi_backup(dsn: str, *args: str, status: int = 0) -> str:
     """``mhi backup ARGS`` as an operator runs it, on the server at ``dsn``; its output."""
     result = subprocess.run(  # noqa: S603 - the project's own script
         [str(Path(sys.executable).parent / "mhi"), "backup", *args], capture_output=True,
         text=True, timeout=600, check=False, env={**os.environ, "DATABASE_URL": dsn})
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == status, result.stdout + result.stderr
     return result.stdout
 
 
 def test_mhi_backup_configures_backs_up_verifies_and_restores_a_named_point() -> None:
     """The commands of ``infra/README.md`` on a plain cluster: configure (then restart),
-    base, incremental, mark, verify, restore; the copy has the rows before the mark only."""
+    base, incremental, mark, verify, restore; the copy has the rows before the mark only, and
+    says so by comparing itself with the mark's sums; the source, written since, does not."""
     tools = backup.Tools.embedded()
     work = Path(tempfile.mkdtemp(prefix="mhi-backup-cli-"))
     tools.own(work)
@@ -329,10 +313,14 @@ def test_mhi_backup_configures_backs_up_verifies_and_restores_a_named_point() ->
         assert mhi_backup(dsn, "verify", "--into", str(root)).count("verified") == 2
         said = mhi_backup(dsn, "restore", "--into", str(root), "--to", str(copy),
                           "--port", str(copy_port), "--target-name", "before-4")
-        assert backup.conninfo(copy_port, "mhi") in said
+        assert backup.conninfo(copy_port) in said
+        assert "matches before-4.json: 1 table, 3 rows" in said
         restored = tools.sql(backup.conninfo(copy_port),
                              "SELECT string_agg(id::text, ',' ORDER BY id) FROM note")
         assert restored == "1,2,3"
+        said = mhi_backup(dsn, "compare", "--sums", str(root / "marks" / "before-4.json"),
+                          status=1)
+        assert "differs: public.note: expected 3 rows" in said
     finally:
         for pgdata in (copy, source):
             if (pgdata / "postmaster.pid").exists():
