@@ -31,6 +31,15 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+__all__ = [  # not the Go-named aliases open and sign: a star import must not shadow open()
+    "ALG_COSIGNATURE_V1", "ALG_ED25519", "MAX_SIGNATURES", "AmbiguousVerifierError",
+    "Ed25519Signer", "Ed25519Verifier", "InvalidSignatureError", "MalformedNoteError", "Note",
+    "NoteError", "Signature", "Signer", "UnknownVerifierError", "UnverifiedNoteError", "Verifier",
+    "Verifiers", "cosignature_time", "cosigned_message", "generate_key", "is_valid_name",
+    "key_id", "new_ed25519_verifier_key", "new_signer", "new_verifier", "open_note", "sign_line",
+    "sign_note",
+]
+
 ALG_ED25519 = 0x01
 """Signature type of plain Ed25519 note signatures (C2SP signed-note)."""
 
