@@ -10,6 +10,10 @@ its target found by kind and name), ``configMapGenerator`` and ``secretGenerator
 (``literals``, ``envs``, ``files``, ``options.labels``, ``behavior`` create, merge or replace).
 Generated names get a content-hash suffix and every reference to them follows, as kustomize
 does; the suffix's digits differ from kustomize's own (a different hash encoding).
+
+Checked once against the real one (kubectl 1.37.1, kustomize v5.8.1, from a scratch folder
+outside the project, 2026-12-07): both renders of infra/k8s gave the same objects field for
+field, apart from those digits and the line breaks of base64 in Secrets.
 """
 
 from __future__ import annotations
