@@ -268,7 +268,8 @@ def open_witness(directory: Path, name: str, log_keys: Iterable[str],
 
 def _refused(refusal: WitnessRefusal) -> Response:
     if refusal.status == 409:
-        return Response(f"{refusal.size}\n", 409, media_type=SIZE_CONTENT_TYPE)
+        # Exactly this media type (the spec's), without the charset Starlette adds to text/*.
+        return Response(f"{refusal.size}\n", 409, headers={"Content-Type": SIZE_CONTENT_TYPE})
     return PlainTextResponse(refusal.reason + "\n", refusal.status)
 
 

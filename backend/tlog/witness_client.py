@@ -66,16 +66,17 @@ async def request_cosignature(
     proof: list[bytes],
     signed_checkpoint: bytes,
     *,
-    timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+    timeouts: httpx.Timeout | float = DEFAULT_TIMEOUT,
 ) -> bytes | WitnessConflict:
     """Post the checkpoint to the witness at ``url`` (its submission prefix, e.g.
     ``http://127.0.0.1:8472``); the cosignature line(s) or the witness's size on a 409.
+    ``timeouts`` are httpx's (seconds, or an ``httpx.Timeout``): connecting, sending, each read.
 
     Raises :class:`WitnessError` for any other answer, a timeout or a failed connection."""
     target = url.rstrip("/") + "/add-checkpoint"
     body = add_checkpoint_body(old_size, proof, signed_checkpoint)
     try:
-        response = await client.post(target, content=body, timeout=timeout,
+        response = await client.post(target, content=body, timeout=timeouts,
                                      headers={"Content-Type": "text/plain; charset=utf-8"})
     except httpx.HTTPError as error:
         raise WitnessError(None, f"{type(error).__name__}: {error}") from error
