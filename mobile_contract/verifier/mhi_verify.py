@@ -126,6 +126,8 @@ class ProofFile:
 
 def parse_proof_file(text: str) -> ProofFile:
     """Split a ``c2sp.org/tlog-proof@v1`` file into extra, index, proof and checkpoint note."""
+    if "\r" in text:
+        raise Refused("the file has Windows line endings: use the file as it was downloaded")
     head, sep, note = text.partition("\n\n")
     if not sep or not note:
         raise Refused("the file has no checkpoint")

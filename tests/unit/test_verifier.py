@@ -274,6 +274,12 @@ class TestKeys:
         one = log.proof_file(1, log.checkpoint(cosigners=(WITNESS_1,)))
         assert run(tmp_path, one, keys)[0] == 1
 
+    def test_windows_line_endings_are_named(self, tmp_path: Path) -> None:
+        """A file whose newlines an editor turned into CRLF gets a reason a person can act on."""
+        code, out = run(tmp_path, self.good.replace("\n", "\r\n"))
+        assert (code, out) == (1, "no: the file has Windows line endings: use the file as it "
+                                  "was downloaded")
+
     def test_missing_file(self, tmp_path: Path) -> None:
         with contextlib.redirect_stdout(io.StringIO()) as out:
             code = V.main([str(tmp_path / "nothing.tlog-proof"), *KEYS])
