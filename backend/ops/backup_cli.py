@@ -134,10 +134,13 @@ def _mark(tools: Tools, dsn: str, root: Path, name: str | None) -> None:
     if not name:
         raise BackupError("mark needs --name")
     lsn, found = asyncio.run(sums.mark(dsn, name))
-    lag = wait_archived(tools, dsn)
+    if tools.sql(dsn, "SHOW archive_mode") == "off":  # WAL streamed (pg_receivewal, Barman)
+        shipped = "WAL streamed, not archived"
+    else:
+        shipped = f"archived {wait_archived(tools, dsn):.1f} s later"
     (root / "marks").mkdir(parents=True, exist_ok=True)
     sums.save(root / "marks" / f"{name}.json", lsn, found)
-    print(f"restore point {name!r} at {lsn}, archived {lag:.1f} s later; sums of "
+    print(f"restore point {name!r} at {lsn}, {shipped}; sums of "
           f"{len(found)} tables in {root / 'marks' / name}.json")
 
 
