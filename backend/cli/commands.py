@@ -297,6 +297,9 @@ def dev(args: argparse.Namespace) -> int:
     kept, staff = asyncio.run(_dev_notifications())
     warning = asyncio.run(_demo_warning(url))
     asyncio.run(_demo_rollups(url))
+    from backend.cli.witness import prepare_dev_witness, start_dev_witness
+
+    witness = prepare_dev_witness(url)
     base = f"http://{settings.host}:{settings.port}"
     print(
         BANNER.format(
@@ -306,12 +309,14 @@ def dev(args: argparse.Namespace) -> int:
             iin=iin,
             phone=phone,
             fcm=NotifySettings().fcm_local_url,
+            witness=witness.url,
+            witness_key=witness.key,
             client_id=kept["client_id"],
             client_file=client_file(settings),
             clinic=staff["clinic"],
             admin_password=staff["demo-admin"],
             desk_password=staff["demo-desk"],
-            warning=warning,
+            warning=warning + witness.note,
         )
     )
     mhi = Path(sys.executable).with_name("mhi")
@@ -321,7 +326,8 @@ def dev(args: argparse.Namespace) -> int:
     worker_env = {**os.environ, "METRICS_PORT": os.environ.get("WORKER_METRICS_PORT", "9465")}
     os.environ.setdefault("METRICS_PORT", "9464")
     # Our own commands: fcm-local (the FCM the worker sends to) and the worker.
-    children = [subprocess.Popen([str(mhi), "fcm-local"]),  # noqa: S603
+    children = [start_dev_witness(mhi, witness),  # cosigns the log's checkpoints
+                subprocess.Popen([str(mhi), "fcm-local"]),  # noqa: S603
                 subprocess.Popen([str(mhi), "worker"], env=worker_env)]  # noqa: S603
     try:
         _serve(settings, url)
@@ -433,6 +439,8 @@ BANNER = """
    database   {db}
    worker     `mhi worker` runs alongside: pushes, and statuses as time passes
    fcm-local  {fcm}/   the pushes demo phones received (or `.venv/bin/mhi pushes`)
+   witness    {witness}/   cosigns the verifiable log's checkpoints; its verifier key
+              {witness_key}
 
  Registry desk ({clinic}): open {base}/desk and sign in as the desk worker
    demo-desk / {desk_password}      or the clinic's administrator  demo-admin / {admin_password}
