@@ -63,7 +63,9 @@ async def worker(args: argparse.Namespace) -> int:
                 ended = await rollups.month_end(engine, today)
                 if ended is not None:
                     log.info("insured people at the end of %s recorded", f"{ended:%Y-%m}")
-                log.info(await refresh_statuses(engine, today))
+                log.info(await refresh_statuses(engine, today, stopping=stop.is_set))
+                if stop.is_set():  # draining: the warnings are written on the next pass
+                    break
                 log.info(await warn_statuses(engine, today, reminders=reminded_on != today))
                 reminded_on = today
             except Exception:  # the database is away: try again next time

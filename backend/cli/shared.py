@@ -9,7 +9,7 @@ never each other upwards): ``commands`` → ``dev_setup`` → ``shared`` ← ``n
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
@@ -53,16 +53,19 @@ async def demo_login(url: str, person_id: uuid.UUID) -> tuple[str, str]:
     return str(row[0]), str(row[1])
 
 
-async def refresh_statuses(engine: AsyncEngine, as_of: date, *, everyone: bool = False) -> str:
+async def refresh_statuses(engine: AsyncEngine, as_of: date, *, everyone: bool = False,
+                           stopping: Callable[[], bool] = lambda: False) -> str:
     """Recompute the statuses due on ``as_of`` (``everyone``: all of them) (``mhi statuses
-    refresh`` and the worker); a line saying what was done."""
+    refresh`` and the worker, which stops between chunks once ``stopping()``); a line saying
+    what was done."""
     from backend.db.engine import create_session_factory
     from backend.rates.repository import load_rate_book
     from backend.status.schedule import refresh_due
 
     async with create_session_factory(engine)() as session:
         rates = await load_rate_book(session)
-    done = await refresh_due(engine, today=as_of, rates=rates, everyone=everyone)
+    done = await refresh_due(engine, today=as_of, rates=rates, everyone=everyone,
+                             stopping=stopping)
     if done is None:
         return "another process is refreshing statuses"
     return (f"statuses on {as_of.isoformat()}: {done.computed:,} computed, "

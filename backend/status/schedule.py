@@ -13,6 +13,7 @@ the next run does again.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -34,10 +35,13 @@ EVERYONE = "SELECT p.id FROM core.person p WHERE p.id > $1 AND $2::date IS NOT N
 
 
 async def refresh_due(engine: AsyncEngine, *, today: date, rates: RateBook,
-                      chunk: int = CHUNK, everyone: bool = False) -> store.StatusRefresh | None:
+                      chunk: int = CHUNK, everyone: bool = False,
+                      stopping: Callable[[], bool] = lambda: False,
+                      ) -> store.StatusRefresh | None:
     """Recompute the statuses that are due on ``today`` (``everyone``: every person's, once,
     e.g. after an upgrade that stores something new with each status); None when another
-    process is at it."""
+    process is at it.  Once ``stopping()`` is true (the worker got SIGTERM) no further chunk
+    is begun: what is left is due still, and the next run does it."""
     total = store.StatusRefresh()
     async with engine.connect() as lock_conn:
         raw = await lock_conn.get_raw_connection()
@@ -46,7 +50,7 @@ async def refresh_due(engine: AsyncEngine, *, today: date, rates: RateBook,
             return None
         try:
             after = uuid.UUID(int=0)
-            while True:
+            while not stopping():
                 async with engine.connect() as conn:
                     work = await conn.get_raw_connection()
                     db: Any = work.driver_connection
@@ -59,5 +63,6 @@ async def refresh_due(engine: AsyncEngine, *, today: date, rates: RateBook,
                             db, people, today=today, rates=rates, cause="schedule",
                             force=people)
                 after = people[-1]
+            return total
         finally:
             await holder.execute("SELECT pg_advisory_unlock($1)", _LOCK)
