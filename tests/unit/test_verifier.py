@@ -285,3 +285,31 @@ class TestKeys:
             code = V.main([str(tmp_path / "nothing.tlog-proof"), *KEYS])
         assert code == 1
         assert out.getvalue().startswith("no: cannot read the file")
+
+
+def test_server_leaves_verify(tmp_path: Path) -> None:
+    """Leaves in the server's own format (backend.tlog.leaves), Kazakh and Russian text in the
+    record included, verify; the verifier reads the commitment the server writes."""
+    from datetime import UTC, date, datetime
+
+    from backend.tlog import leaves
+
+    log = MemoryLog()
+    row = {"id": 7, "at": datetime(2026, 12, 7, 9, 30, tzinfo=UTC), "actor_kind": "staff",
+           "actor_id": "42", "actor_name": "Айгүл Серікқызы", "organization": "Емхана №3",
+           "purpose": "desk_help", "reason": "пациент попросил", "reference": None}
+    record = leaves.record_bytes("access", row)
+    salt = leaves.new_salt()
+    person = leaves.pseudonym(b"k" * 32, "900101300123")
+    entry = leaves.entry_bytes(kind="access", record_id=7, person=person,
+                               logged=date(2026, 12, 7), record=record, salt=salt)
+    log.append(b"an earlier leaf")
+    index = log.append(entry, record, salt)
+    log.append(b"a later leaf")
+    code, out = run(tmp_path, log.proof_file(index), [*KEYS, "--show"])
+    assert code == 0, out
+    assert "Айгүл Серікқызы" in out
+    assert json.loads(entry)["commitment"] == leaves.commitment(salt, record)
+    changed = record.replace("Емхана №3".encode(), "Емхана №4".encode())
+    forged = rewrite_extra(log.proof_file(index), record=changed)
+    assert run(tmp_path, forged)[1] == "no: the record and salt are not what the entry commits to"
