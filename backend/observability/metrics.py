@@ -27,7 +27,7 @@ from pathlib import Path
 from time import perf_counter
 from typing import Protocol
 
-from prometheus_client import Counter, Gauge, Histogram, Info
+from prometheus_client import Counter, Histogram, Info
 
 from backend.error_codes import CATALOGUE
 from backend.ingest.codes import REJECTIONS
@@ -51,9 +51,6 @@ HTTP_DURATION = Histogram(
     "mhi_http_request_duration_seconds",
     "From the first byte of a request to the last of its answer, by route.",
     ["route"], buckets=_LATENCY)
-READY = Gauge(
-    "mhi_ready", "1 when the API is ready (what /readyz answers: the database answers, is "
-                 "migrated, a signing key is loaded), 0 when not; checked at scrape time.")
 
 # --- the API: GraphQL -------------------------------------------------------------------------
 
