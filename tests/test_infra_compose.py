@@ -71,10 +71,30 @@ def test_no_secret_is_written_in_the_file() -> None:
     assert env["AUTH_SECRET_KEY"].startswith("${AUTH_SECRET_KEY:?")  # refused when unset
 
 
-def test_prometheus_scrapes_with_the_projects_config_and_metrics_ports() -> None:
-    volumes = SERVICES["prometheus"]["volumes"]
-    assert "./prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro" in volumes
+def test_prometheus_scrapes_every_process_on_its_metrics_port() -> None:
     ports = {name: SERVICES[name]["environment"].get("METRICS_PORT")
              for name in ("api-1", "api-2", "worker")}
     assert ports == {"api-1": "9464", "api-2": "9464", "worker": "9465"}
     assert SERVICES["api-1"]["environment"]["METRICS_HOST"] == "0.0.0.0"  # noqa: S104
+    config = yaml.safe_load(SPEC["configs"]["prometheus"]["content"])
+    targets = {job["job_name"]: sorted(t for group in job["static_configs"]
+                                       for t in group["targets"])
+               for job in config["scrape_configs"]}
+    assert targets == {"mhi-api": ["api-1:9464", "api-2:9464"], "mhi-worker": ["worker:9465"]}
+
+
+def test_prometheus_has_the_projects_jobs_and_alert_rules() -> None:
+    """The alert rules select on the job names of infra/prometheus/prometheus.yml."""
+    project = yaml.safe_load((ROOT / "infra" / "prometheus" / "prometheus.yml").read_text())
+    config = yaml.safe_load(SPEC["configs"]["prometheus"]["content"])
+    assert ({job["job_name"] for job in config["scrape_configs"]}
+            == {job["job_name"] for job in project["scrape_configs"]})
+    assert config["global"] == project["global"]
+    service = SERVICES["prometheus"]
+    assert service["configs"] == [{"source": "prometheus",
+                                   "target": "/etc/prometheus/prometheus.yml"}]
+    for rules in config["rule_files"]:
+        assert rules in project["rule_files"]
+        mounts = [v for v in service["volumes"] if v.endswith(f":/etc/prometheus/{rules}:ro")]
+        [mount] = mounts
+        assert (COMPOSE.parent / mount.split(":")[0]).is_file()
