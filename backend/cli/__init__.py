@@ -11,6 +11,7 @@ from collections.abc import Sequence
 # The command modules register their handlers (backend.cli.registry) when imported.
 from backend.cli import commands as _commands  # noqa: F401
 from backend.cli import dev_setup as _dev_setup  # noqa: F401
+from backend.cli import log as _log
 from backend.cli import notify as _notify  # noqa: F401
 from backend.cli import witness as _witness
 from backend.cli.registry import COMMANDS, command
@@ -122,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _backup.add_parser(sub)
     _witness.add_parser(sub)
+    _log.add_parser(sub)
     sub.add_parser("sms", help="the development SMS sink: sign-in codes sent lately")
     sub.add_parser("serve", help="serve the API with uvicorn")
     sub.add_parser("dev", help="what `make run` does: database, demo data, token, API")
