@@ -204,15 +204,23 @@ class Witness:
             try:
                 self._check_consistency(request, checkpoint, stored)
             except WitnessRefusal as refusal:
-                kept = self.store.keep_evidence(origin, body, refusal.reason)
-                log.warning("refused a validly signed checkpoint of %s (size %d): %s; kept %s",
-                            origin, checkpoint.size, refusal.reason, kept)
+                self._keep_evidence(origin, checkpoint.size, body, refusal.reason)
                 raise
             line = sign_line(note.text, self.signer)
             signatures = "".join(signature.line() for signature in note.sigs)
             self.store.save_checkpoint(origin, f"{note.text}\n{signatures}{line}".encode())
         log.info("cosigned %s at size %d", origin, checkpoint.size)
         return line
+
+    def _keep_evidence(self, origin: str, size: int, body: bytes, reason: str) -> None:
+        """Keep and log a validly signed request that failed a consistency check: possible
+        proof that the log misbehaved.  A full disk loses the copy, not the refusal."""
+        try:
+            kept = self.store.keep_evidence(origin, body, reason)
+        except OSError as error:
+            kept, reason = None, f"{reason} (not kept: {error})"
+        log.warning("refused a validly signed checkpoint of %s (size %d): %s; kept as %s",
+                    origin, size, reason, kept)
 
     @staticmethod
     def _check_consistency(request: AddCheckpoint, new: Checkpoint,
@@ -297,7 +305,8 @@ def create_app(witness: Witness) -> Starlette:
             return _refused(refusal)
         except (OSError, RuntimeError):
             log.exception("could not read or save a checkpoint; nothing was cosigned")
-            return PlainTextResponse("the witness could not save the checkpoint\n", 500)
+            return PlainTextResponse("the witness could not read or save its state; nothing "
+                                     "was cosigned\n", 500)
         return PlainTextResponse(line)
 
     async def checkpoint(request: Request) -> Response:
