@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from kubernetes_validate import utils as kubernetes  # type: ignore[import-untyped]
 
 from auth.secrets import MissingSecret, Secrets
@@ -323,3 +324,33 @@ class TestProduction:
 def _mebibytes(quantity: str) -> int:
     number, unit = re.fullmatch(r"(\d+)(Mi|Gi)", quantity).groups()  # type: ignore[union-attr]
     return int(number) * (1024 if unit == "Gi" else 1)
+
+
+class TestMetrics:
+    """Prometheus in the cluster finds each process's /metrics: the port it serves on
+    (METRICS_PORT), the container port named ``metrics``, the scrape annotations and the
+    jobs of infra/k8s/monitoring/scrape-configs.yml agree."""
+
+    scrape = yaml.safe_load((K8S / "monitoring" / "scrape-configs.yml").read_text())
+
+    @pytest.mark.parametrize(("overlay", "name"), [(o, n) for o in RENDERED
+                                                   for n in ("api", "worker")])
+    def test_the_port_is_the_same_everywhere(self, overlay: str, name: str) -> None:
+        deployment = find(RENDERED[overlay], "Deployment", name)
+        [container] = containers(deployment)
+        served = {e["name"]: e.get("value") for e in container["env"]}["METRICS_PORT"]
+        settings = find(RENDERED[overlay], "ConfigMap", "mhi-settings")["data"]
+        assert settings["METRICS_HOST"] == "0.0.0.0"  # noqa: S104 (reachable in the pod)
+        annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+        assert int(served) == _port(container, "metrics") == int(
+            annotations["prometheus.io/port"])
+
+    def test_the_jobs_are_the_alert_rules_jobs(self) -> None:
+        project = yaml.safe_load((ROOT / "infra" / "prometheus" / "prometheus.yml").read_text())
+        assert ({job["job_name"] for job in self.scrape}
+                == {job["job_name"] for job in project["scrape_configs"]})
+        for job in self.scrape:
+            [component, port] = [rule["regex"] for rule in job["relabel_configs"]
+                                 if rule.get("action") == "keep"]
+            assert job["job_name"] == f"mhi-{component}"
+            assert port == "metrics"
