@@ -19,9 +19,25 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from fastapi import FastAPI
+from prometheus_client.core import Metric
+from prometheus_client.registry import REGISTRY
+from pydantic import SecretStr
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from auth.service import AuthService
+from auth.settings import AuthSettings
+from backend.access.directory import PeopleDirectory
+from backend.api.app import create_app
+from backend.db.reads import Reads
+from backend.observability.server import MetricsSettings
+from backend.observability.worker import instrument_worker
+from backend.settings import AppSettings
 from notifications.fcm_local import FcmLocal
 from notifications.fcm_local import create_app as create_fcm_local
+from notifications.gateway import Gateway, close_app, open_app
+from notifications.settings import NotifySettings
+from notifications.worker import Dispatcher
 from tests.conftest import AUTH_ROOT_SECRET
 from tests.servers import serving
 
@@ -178,3 +194,64 @@ class PrometheusApi:
                 assert found, f"Prometheus has nothing for {promql}"
                 return found
             await asyncio.sleep(0.5)
+
+
+# --- the API and a worker instrumented in this process ----------------------------------------
+
+
+@dataclass(frozen=True)
+class Metered:
+    """An app (lifespan running) and a dispatcher, both instrumented, on the suite's
+    database; ``http`` talks to the app through ASGI."""
+
+    app: FastAPI
+    http: httpx.AsyncClient
+    dispatcher: Dispatcher
+
+
+@pytest.fixture
+async def metered(engine: AsyncEngine, tmp_path: Path) -> AsyncIterator[Metered]:
+    """``create_app`` (with ``install_metrics``, as every deployment) and
+    ``instrument_worker`` on a dispatcher (no metrics port: read the registry directly)."""
+    auth = AuthSettings(environment="test", secret_key=SecretStr(
+        base64.b64encode(AUTH_ROOT_SECRET).decode()), dev_sms_file=tmp_path / "sms.jsonl")
+    await AuthService.open(engine, auth, directory=PeopleDirectory(Reads(engine)))
+    app = create_app(AppSettings(environment="test"), auth, engine=engine)
+    notify = NotifySettings(fcm_local_url="http://127.0.0.1:9")  # nothing is sent
+    firebase = open_app(notify)
+    dispatcher = Dispatcher(engine, Gateway(firebase), notify)
+    worker = instrument_worker(dispatcher, MetricsSettings(port=None))
+    transport = httpx.ASGITransport(app=app, client=("10.9.8.7", 1234))
+    try:
+        async with (app.router.lifespan_context(app),
+                    httpx.AsyncClient(transport=transport, base_url="http://testserver") as http):
+            yield Metered(app, http, dispatcher)
+    finally:
+        worker.close()
+        await close_app(firebase)
+
+
+async def scrape() -> list[Metric]:
+    """What the process's registry exports now, collected off the event loop (as the
+    metrics server's thread does, so that the scrape-time probes can run on the loop)."""
+    return await asyncio.to_thread(lambda: list(REGISTRY.collect()))
+
+
+def sample(families: list[Metric], name: str, **labels: str) -> float | None:
+    """The value of the sample ``name`` with exactly ``labels`` (None: absent)."""
+    for family in families:
+        for found in family.samples:
+            if found.name == name and found.labels == labels:
+                return float(found.value)
+    return None
+
+
+def exported_names(families: list[Metric]) -> set[str]:
+    """Every sample name the families can export (a labelled family not yet observed has no
+    samples, so the names are derived from its type, as prometheus-client writes them)."""
+    suffixes = {"counter": ("_total", "_created"), "gauge": ("",),
+                "histogram": ("_bucket", "_count", "_sum", "_created"), "info": ("_info",),
+                "summary": ("", "_count", "_sum", "_created"), "untyped": ("",)}
+    names = {family.name + suffix for family in families
+             for suffix in suffixes.get(family.type, ("",))}
+    return names | {found.name for family in families for found in family.samples}
