@@ -201,7 +201,7 @@ class MonthChange(Base):
     __tablename__ = "month_change"
 
     measure: Mapped[str] = mapped_column(String(16), primary_key=True)
-    """``money_in``, ``money_out``, ``flags`` or ``cases``."""
+    """``money_in``, ``money_out``, ``flags``, ``cases`` or ``insured``."""
     month: Mapped[date] = mapped_column(Date, primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger, server_default=text("1"))
 
@@ -218,6 +218,8 @@ class Release(Base):
     month: Mapped[date] = mapped_column(Date, primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger)
     hide_total: Mapped[bool] = mapped_column(Boolean)
+    final: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    """Insured people: whether the month-end snapshot was released (else a provisional one)."""
     released_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
                                                   server_default=text("now()"))
 

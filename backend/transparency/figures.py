@@ -48,6 +48,7 @@ TOTAL: CellKey = ("total",)
 
 MONEY_IN = "money_in"
 MONEY_OUT = "money_out"
+INSURED = "insured"
 MONEY_IN_GROUPINGS = ("month", "region", "kind", "payer_kind")
 MONEY_OUT_GROUPINGS = ("month", "region", "package", "category", "provider")
 
@@ -241,6 +242,11 @@ MONEY_OUT_DIMENSIONS = (
     Dimension("category", lambda row: str(row["category"]), tuple(ServiceCategory)),
     Dimension("provider", lambda row: str(row["provider_id"])),
 )
+INSURED_DIMENSIONS = (
+    Dimension("region", lambda row: str(row["region_code"])),
+    Dimension("status", lambda row: str(row["status"]), STATUSES),
+    Dimension("cell", lambda row: f"{row['region_code']}/{row['status']}"),
+)
 SQL = {
     MONEY_IN: ("SELECT month, region_code, kind, payer_kind, payments AS count, amount_tiyn"
                " FROM stats.money_in WHERE month = ANY($1::date[])"
@@ -252,6 +258,8 @@ SQL = {
               " WHERE month = ANY($1::date[]) GROUP BY month, provider_id"),
     "cases": ("SELECT month, provider_id, sum(cases)::bigint AS count FROM stats.disputes"
               " WHERE month = ANY($1::date[]) GROUP BY month, provider_id"),
+    INSURED: ("SELECT month, region_code, status, people, final FROM stats.insured"
+              " WHERE month = ANY($1::date[]) ORDER BY month, region_code, status"),
 }
 TOTALS = {
     MONEY_IN: "SELECT month, sum(payments)::bigint AS count, sum(amount_tiyn)::bigint AS amount"
@@ -264,6 +272,11 @@ TOTALS = {
 RELEASED = ("SELECT month, dimension, key, count, amount, hidden, like_total"
             " FROM stats.release_cell WHERE measure = $1 AND month = ANY($2::date[])")
 """A released month's cells (``backend.transparency.release``)."""
+INSURED_RELEASED = (
+    "SELECT c.dimension, c.key, c.count, c.hidden, c.like_total, r.final"
+    " FROM stats.release_cell c JOIN stats.release r ON r.measure = c.measure"
+    " AND r.month = c.month WHERE c.measure = 'insured' AND c.month = $1")
+"""A released month of insured people, with whether its snapshot is final."""
 SQL_NAMED = {measure: sql.replace("$1::date[]", "CAST(:months AS date[])")
              for measure, sql in SQL.items()}
 """The same reads with a named parameter (SQLAlchemy), for the releaser."""
@@ -391,6 +404,33 @@ class PublicFigures:
                 self._kept[keys[month]] = _Kept(now, found[month])
         return [self._kept[keys[month]].value for month in months]
 
+    async def insured(self, month: date) -> tuple[Family, bool] | None:
+        """People by region and status at the end of ``month``, protected, and whether the
+        snapshot is final; None when the month has no snapshot.  As released when it is (a
+        snapshot's protection depends on no other month), else protected here."""
+        async with self._locks[INSURED]:
+            edition = (await self.editions()).get(INSURED)
+            released = edition is not None and month in edition.months
+            key = (INSURED, month, edition.released_at if edition is not None else None,
+                   released)
+            if not self._fresh(key):
+                found: tuple[Family, bool] | None = None
+                if released:
+                    rows = await self.fetch(INSURED_RELEASED, month)
+                    if rows:
+                        found = ({TOTAL if row["dimension"] == "total"
+                                  else (row["dimension"], row["key"]):
+                                  Shown(int(row["count"]), 0, row["hidden"], row["like_total"])
+                                  for row in rows}, bool(rows[0]["final"]))
+                else:
+                    rows = await self.fetch(SQL[INSURED], [month])
+                    if rows:
+                        found = (protect_month(INSURED, rows, False),
+                                 all(bool(row["final"]) for row in rows))
+                self._kept[key] = _Kept(self.clock(), found)
+            kept: tuple[Family, bool] | None = self._kept[key].value
+            return kept
+
     def _fresh(self, key: tuple[Any, ...]) -> bool:
         kept = self._kept.get(key)
         return kept is not None and self.clock() - kept.at < self.ttl
@@ -425,6 +465,8 @@ def protect_month(measure: str, rows: Sequence[Record], hide_total: bool) -> Fam
     if measure == MONEY_OUT:
         return protect_family(rows, MONEY_OUT_DIMENSIONS, count="count", amount="amount_tiyn",
                               forced=forced)
+    if measure == INSURED:
+        return protect_family(rows, INSURED_DIMENSIONS, count="people", amount=None)
     return protect_counts(rows, "provider_id", "count")
 
 
@@ -533,25 +575,22 @@ async def provider_page(db: Fetcher, *, region_code: str | None, zone: str | Non
             for row in rows]
 
 
-async def insured(db: Fetcher, month: date, regions: Sequence[str]) -> InsuredFigures | None:
+async def insured(figures: PublicFigures, month: date, regions: Sequence[str]
+                  ) -> InsuredFigures | None:
     """People by region and status at the end of ``month`` (None: no snapshot of it)."""
-    rows = await db.fetch("SELECT region_code, status, people, final FROM stats.insured"
-                          " WHERE month = $1 ORDER BY region_code, status", month)
-    if not rows:
+    found = await figures.insured(month)
+    if found is None:
         return None
-    family = protect_family(
-        rows, (Dimension("region", lambda row: str(row["region_code"])),
-               Dimension("status", lambda row: str(row["status"]), STATUSES),
-               Dimension("cell", lambda row: f"{row['region_code']}/{row['status']}")),
-        count="people", amount=None)
+    family, final = found
 
     def people(key: CellKey) -> int | None:
         shown = family.get(key, _NOTHING)
         return None if shown.hidden else shown.count
 
-    names = [*regions, *sorted({str(r["region_code"]) for r in rows} - set(regions))]
+    seen = {str(key[1]) for key in family if key != TOTAL and key[0] == "region"}  # type: ignore[index]
+    names = [*regions, *sorted(seen - set(regions))]
     return InsuredFigures(
-        month=month, final=all(bool(row["final"]) for row in rows),
+        month=month, final=final,
         rows=tuple(InsuredRow(code, {s: people(("cell", f"{code}/{s}")) for s in STATUSES},
                               people(("region", code))) for code in names),
         by_status={s: people(("status", s)) for s in STATUSES}, total=people(TOTAL))

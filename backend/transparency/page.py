@@ -267,7 +267,7 @@ class TransparencyPage:
             figures.latest_insured_month(reads, last))
         providers = await figures.providers(public, page[:PAGE_SIZE], first, last, today)
         insured = None if insured_month is None else await figures.insured(
-            reads, insured_month, await public.regions())
+            public, insured_month, await public.regions())
 
         def region_name(code: str) -> str:
             region = reference.regions.get(code)

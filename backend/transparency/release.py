@@ -4,7 +4,7 @@ costs, whatever the size of the country (``docs/transparency.md``, "Releases").
 
 The worker releases after it folds (``release``, at most every ``RELEASE_EVERY`` seconds, and at
 once when a month has ended): under one advisory lock, in one REPEATABLE READ transaction, per
-measure (money in, money out, flags, cases):
+measure (money in, money out, flags, cases, insured people):
 
 1. the months due: those whose rollup changed since they were released (``stats.month_change``
    against ``stats.release``), those never released, and those whose total must now be
@@ -39,7 +39,7 @@ from backend.transparency.figures import TOTAL, Family
 
 log = logging.getLogger("mhi.stats")
 
-MEASURES = (figures.MONEY_IN, figures.MONEY_OUT, "flags", "cases")
+MEASURES = (figures.MONEY_IN, figures.MONEY_OUT, "flags", "cases", figures.INSURED)
 RELEASE_EVERY = 30.0
 """Seconds the worker waits between releases of months that changed (a month that has just
 ended is released at once)."""
@@ -112,8 +112,11 @@ async def _release_measure(conn: AsyncConnection, measure: str, current: date) -
         withheld = sorted(hide | {m for m, (c, a) in totals.items()
                                   if m <= current and (c or a) and privacy.sensitive(c, a)})
         later = any(c or a for m, (c, a) in totals.items() if m > current)
-    months = [row.month for row in changes if row.month <= current]
-    due = [row for row in changes if row.month <= current
+    # Money is published for months that have ended; insured people also for the month in
+    # progress (a provisional snapshot), and their months do not depend on one another.
+    upto = date.max if measure == figures.INSURED else current
+    months = [row.month for row in changes if row.month <= upto]
+    due = [row for row in changes if row.month <= upto
            and (row.released is None or row.released != row.version
                 or bool(row.hide_total) != (row.month in hide))]
     if due:
@@ -122,6 +125,8 @@ async def _release_measure(conn: AsyncConnection, measure: str, current: date) -
         for record in found:
             by_month[record["month"]].append(record)
         cells: list[dict[str, object]] = []
+        final = {month: (all(bool(r["final"]) for r in rows) if rows else None)
+                 if measure == figures.INSURED else None for month, rows in by_month.items()}
         for row in due:
             family = figures.protect_month(measure, by_month[row.month], row.month in hide)
             cells.extend({"measure": measure, "month": row.month, "dimension": d, "key": k,
@@ -137,12 +142,12 @@ async def _release_measure(conn: AsyncConnection, measure: str, current: date) -
                 " hidden, like_total) VALUES (:measure, :month, :dimension, :key, :count,"
                 " :amount, :hidden, :like_total)"), cells)
         await conn.execute(text(
-            "INSERT INTO stats.release (measure, month, version, hide_total, released_at)"
-            " VALUES (:measure, :month, :version, :hide_total, now()) ON CONFLICT (measure, month)"
-            " DO UPDATE SET version = excluded.version, hide_total = excluded.hide_total,"
-            " released_at = now()"),
+            "INSERT INTO stats.release (measure, month, version, hide_total, final, released_at)"
+            " VALUES (:measure, :month, :version, :hide_total, :final, now())"
+            " ON CONFLICT (measure, month) DO UPDATE SET version = excluded.version,"
+            " hide_total = excluded.hide_total, final = excluded.final, released_at = now()"),
             [{"measure": measure, "month": row.month, "version": row.version,
-              "hide_total": row.month in hide} for row in due])
+              "hide_total": row.month in hide, "final": final[row.month]} for row in due])
     await conn.execute(_EDITION, {"measure": measure, "as_of": current, "months": months,
                                   "withheld": withheld, "later": later, "changed": bool(due)})
     return len(due)

@@ -169,6 +169,9 @@ _SNAPSHOT = (
     " SELECT :month, region_code, status, people, :final FROM stats.insured_now"
     " WHERE NOT EXISTS (SELECT 1 FROM stats.insured WHERE month = :month AND final)"
     " ORDER BY region_code, status ON CONFLICT DO NOTHING",
+    # the month is due for release (``backend.transparency.release``)
+    "INSERT INTO stats.month_change AS t (measure, month) VALUES ('insured', :month)"
+    " ON CONFLICT (measure, month) DO UPDATE SET version = t.version + 1",
 )
 
 
@@ -180,7 +183,8 @@ async def snapshot(conn: AsyncConnection, month: date, *, final: bool = True) ->
     written = 0
     for statement in _SNAPSHOT:
         result = await conn.execute(text(statement), {"month": month, "final": final})
-        written = result.rowcount
+        if statement.startswith("INSERT INTO stats.insured "):
+            written = result.rowcount
     return written
 
 

@@ -279,7 +279,8 @@ class TestTheFigures:
         reads = Reads(engine)
         month = await figures.latest_insured_month(reads, TODAY.replace(day=1))
         assert month is not None
-        found = await figures.insured(reads, month, await figures_of(reads).regions())
+        found = await figures.insured(figures_of(reads), month,
+                                      await figures_of(reads).regions())
         assert found is not None
         rows = Tables((await page_of(http, "?lang=en")).text).rows("insured-table")
         expected = {row.key: row for row in found.rows}

@@ -2,9 +2,11 @@
 request (``backend.transparency.release``; ``docs/transparency.md``, "Releases").
 
 - ``stats.month_change``: a version per (measure, month), bumped by the fold that changes the
-  month's rollup rows (``backend.transparency.rollups``), so the releaser knows what is due.
-- ``stats.release``: the version of a month that was protected, and whether its total was
-  withheld because of the other months (``privacy.months_to_hide``).
+  month's rollup rows and by a snapshot of insured people (``backend.transparency.rollups``),
+  so the releaser knows what is due.
+- ``stats.release``: the version of a month that was protected, whether its total was
+  withheld because of the other months (``privacy.months_to_hide``), and for insured people
+  whether the snapshot is the month's final one.
 - ``stats.release_cell``: the protected month's cells (every dimension's, the total's), with
   their true values and whether each is withheld.
 - ``stats.edition``: per measure, the month it was released for (the last ended), the months
@@ -31,7 +33,7 @@ depends_on: str | Sequence[str] | None = None
 
 S = "stats"
 MEASURES = {"money_in": "money_in", "money_out": "money_out", "flags": "provider_flags",
-            "cases": "disputes"}
+            "cases": "disputes", "insured": "insured"}
 
 
 def upgrade() -> None:
@@ -47,6 +49,7 @@ def upgrade() -> None:
         sa.Column("month", sa.Date(), primary_key=True),
         sa.Column("version", sa.BigInteger(), nullable=False),
         sa.Column("hide_total", sa.Boolean(), nullable=False),
+        sa.Column("final", sa.Boolean(), nullable=True),
         sa.Column("released_at", sa.DateTime(timezone=True), server_default=sa.text("now()"),
                   nullable=False),
         schema=S)
