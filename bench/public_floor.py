@@ -7,15 +7,16 @@ configured by environment like ``bench/servers.py``'s (``BENCH_DATABASE_URL``, `
   (one wrk address would otherwise measure the pace, 10,000 cost units a second, not the work)
   and the query time limit at 60 s (32 requests queue on one worker);
 * ``api_cold_app``: the same, and every request gets its own empty ``PublicFigures`` (the
-  figures' minute cache): each request reads its rollup rows and protects its months again,
-  as the first request after the minute has passed does, and no request finds what a
+  figures' minute cache): each request reads the editions and its months' released cells
+  again, as the first request after the minute has passed does, and no request finds what a
   concurrent one has just read;
 * ``floor_app``: the raw floor.  For each of the three requests it issues, on one pooled asyncpg
   connection, the same SELECTs over the same ``stats`` tables as ``backend.transparency.figures``
-  does for it (the statements are the module's own), sums the rollup rows into the cells the
-  answer shows and writes them out: JSON of the ``PublicStats`` operation's shape, the same
-  CSV columns as ``money-out-by-provider.csv``, a plain HTML page of the page's tables.  No
-  privacy rule (nothing withheld), no GraphQL, no chart, no template.
+  does for it (the statements are the module's own: the editions, the released cells of the
+  months asked, the balance, insured people, the providers), sums the released cells into the
+  cells the answer shows (their true values) and writes them out: JSON of the ``PublicStats``
+  operation's shape, the same CSV columns as ``money-out-by-provider.csv``, a plain HTML page
+  of the page's tables.  No privacy rule (nothing withheld), no GraphQL, no chart, no template.
 """
 
 from __future__ import annotations
@@ -65,8 +66,8 @@ QUERY_SECONDS = 60.0
 CSV_TYPE = "text/csv; charset=utf-8; header=present"
 
 # The statements of ``backend.transparency.figures``, not copies: the floor reads what it reads.
-ROWS = figures._SQL  # per measure: the rollup rows of some months
-TOTALS = figures._TOTALS  # per measure: every month's total
+RELEASED = figures.RELEASED  # a measure's released cells of some months
+EDITIONS = "SELECT measure, as_of, months, withheld, later, released_at FROM stats.edition"
 REGIONS = "SELECT code FROM core.region ORDER BY code"  # ``PublicFigures.regions``
 INSURED = ("SELECT region_code, status, people, final FROM stats.insured"
            " WHERE month = $1 ORDER BY region_code, status")  # ``figures.insured``
@@ -151,26 +152,31 @@ class Sums:
         default_factory=lambda: defaultdict(lambda: [0, 0]))
 
 
-def _sums(rows: Iterable[asyncpg.Record], *, providers: bool = False) -> Sums:
+def _sums(rows: Iterable[asyncpg.Record]) -> Sums:
+    """Released cells summed over their months: the month totals, the regions, the providers
+    (every cell's true value: the floor withholds nothing)."""
     sums = Sums()
     for row in rows:
-        count, amount = int(row["count"]), int(row["amount_tiyn"])
-        sums.count += count
-        sums.amount += amount
-        for cell in (sums.by_month[row["month"]], sums.by_region[row["region_code"]]):
-            cell[0] += count
-            cell[1] += amount
-        if providers:
-            cell = sums.by_provider[str(row["provider_id"])]
-            cell[0] += count
-            cell[1] += amount
+        count, amount, dimension = int(row["count"]), int(row["amount"]), row["dimension"]
+        if dimension == "total":
+            cell = sums.by_month[row["month"]]
+            sums.count += count
+            sums.amount += amount
+        elif dimension == "region":
+            cell = sums.by_region[row["key"]]
+        elif dimension == "provider":
+            cell = sums.by_provider[row["key"]]
+        else:
+            continue
+        cell[0] += count
+        cell[1] += amount
     return sums
 
 
 def _per_provider(rows: Iterable[asyncpg.Record]) -> dict[str, int]:
     found: dict[str, int] = defaultdict(int)
     for row in rows:
-        found[str(row["provider_id"])] += int(row["count"])
+        found[row["key"]] += int(row["count"])
     return found
 
 
@@ -213,15 +219,14 @@ class Floor:
         current = month_start(self.today)
         async with self.pool.acquire() as conn:
             balance = await figures.balance(conn, self.today)
-            await conn.fetch(TOTALS[figures.MONEY_IN])  # the cross-month rule's inputs
-            await conn.fetch(TOTALS[figures.MONEY_OUT])
-            money_in = _sums(await conn.fetch(ROWS[figures.MONEY_IN], months))
-            money_out = _sums(await conn.fetch(ROWS[figures.MONEY_OUT], months), providers=True)
+            await conn.fetch(EDITIONS)  # the cross-month rule's inputs
+            money_in = _sums(await conn.fetch(RELEASED, figures.MONEY_IN, months))
+            money_out = _sums(await conn.fetch(RELEASED, figures.MONEY_OUT, months))
             regions = [str(row["code"]) for row in await conn.fetch(REGIONS)]
             providers = await conn.fetch(figures.PROVIDER_PAGE, None, None, None, None,
                                          PAGE + 1)
-            flags = _per_provider(await conn.fetch(ROWS["flags"], months))
-            cases = _per_provider(await conn.fetch(ROWS["cases"], months))
+            flags = _per_provider(await conn.fetch(RELEASED, "flags", months))
+            cases = _per_provider(await conn.fetch(RELEASED, "cases", months))
             insured_month = await figures.latest_insured_month(conn, current)
             if second_insured_month:
                 await figures.latest_insured_month(conn, last)
@@ -233,12 +238,11 @@ class Floor:
     async def provider_csv(self, month: date) -> bytes:
         """``money-out-by-provider.csv`` of ``month``, from the same SELECTs."""
         async with self.pool.acquire() as conn:
-            await conn.fetch(TOTALS[figures.MONEY_IN])  # ``months_with_data``
-            await conn.fetch(TOTALS[figures.MONEY_OUT])
+            await conn.fetch(EDITIONS)  # ``months_with_data``
             providers = await conn.fetch(ALL_PROVIDERS)
-            money = _sums(await conn.fetch(ROWS[figures.MONEY_OUT], [month]), providers=True)
-            flags = _per_provider(await conn.fetch(ROWS["flags"], [month]))
-            cases = _per_provider(await conn.fetch(ROWS["cases"], [month]))
+            money = _sums(await conn.fetch(RELEASED, figures.MONEY_OUT, [month]))
+            flags = _per_provider(await conn.fetch(RELEASED, "flags", [month]))
+            cases = _per_provider(await conn.fetch(RELEASED, "cases", [month]))
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\r\n")
         writer.writerow(("month", "provider_id", "bin", "region_code", "quality_zone", "name_kk",

@@ -23,10 +23,11 @@ them: a missing one is loaded with the demo loader, an existing one is migrated 
   starts its own (``home_screen.server``):
   ``api cold``: the real app (``create_app``) in which every request gets its own empty
   ``PublicFigures`` (the figures' minute cache; ``bench/public_floor.py``): each request reads
-  its rollup rows and protects its months again (the privacy rules), as the first request
-  after the minute has passed does, and never finds what a concurrent request just read —
-  the work per request, on which the target is judged; ``api warm``: the real app as deployed
-  (a protected month is kept a minute, so most requests read no money rollup at all);
+  the editions and its months' released cells again (``backend.transparency.release``: the
+  months were protected once, when released), as the first request after the minute has
+  passed does, and never finds what a concurrent request just read — the work per request,
+  on which the target is judged; ``api warm``: the real app as deployed (a month read is kept
+  a minute, so most requests read no released cell at all);
   ``floor``: ``bench/public_floor.py``, a minimal Starlette app issuing the same SELECTs on
   asyncpg that the figures module issues for that request, summing the rows into the same
   cells and serializing them (JSON of the same shape, the same CSV columns, a plain HTML page
@@ -91,7 +92,8 @@ from backend.months import add_months, month_start  # noqa: E402
 from backend.rates.repository import load_rate_book  # noqa: E402
 from backend.settings import AppSettings  # noqa: E402
 from backend.status.schedule import refresh_due  # noqa: E402
-from backend.transparency.rollups import fold_and_snapshot  # noqa: E402
+from backend.transparency.release import ReleaseReport, release  # noqa: E402
+from backend.transparency.rollups import fold_all, fold_and_snapshot  # noqa: E402
 from bench.home_screen import (  # noqa: E402
     DEFAULT_SIZES,
     _state,
@@ -235,7 +237,19 @@ def prepare(url: str, people: int, data_dir: Path) -> bool:
         seconds, what = asyncio.run(_statuses_and_snapshot(url, compute=counted == 0))
         print(f"  {what}provisional snapshot of {TODAY:%Y-%m}'s insured people taken in "
               f"{seconds:.1f} s", flush=True)
+    print(f"  {asyncio.run(_release(url))} (what the worker does when months change)",
+          flush=True)
     return True
+
+
+async def _release(url: str) -> ReleaseReport:
+    """Release every due month for TODAY (all of them, the first time), as the worker does."""
+    engine = create_engine(url, pool_size=2, max_overflow=0)
+    try:
+        await fold_all(engine)
+        return await release(engine, TODAY)
+    finally:
+        await engine.dispose()
 
 
 # --- the requests and the load ------------------------------------------------------------
