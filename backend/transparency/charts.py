@@ -16,6 +16,7 @@ themselves are in the table beside every chart.
 
 from __future__ import annotations
 
+import functools
 import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
@@ -91,7 +92,27 @@ def bar_chart(*, chart_id: str, labels: Sequence[str], series: Sequence[Series],
               narrow_labels: Sequence[str] | None = None) -> Chart:
     """A bar chart of money (grouped bars, one group per label), as inline SVG: wide
     (vertical bars unless ``horizontal``; ``short_labels`` under them) and narrow (with
-    ``narrow_labels`` when given)."""
+    ``narrow_labels`` when given).
+
+    A chart is a function of its arguments alone (the same figures draw the same bytes), and
+    drawing one takes pygal tens of milliseconds, so the last ``CHARTS_KEPT`` are kept: the
+    page draws a chart again only when its figures or its language change."""
+    return _bar_chart(chart_id, tuple(labels),
+                      tuple(Series(each.name, tuple(each.values)) for each in series),
+                      language, labelled_by, horizontal,
+                      None if short_labels is None else tuple(short_labels),
+                      None if narrow_labels is None else tuple(narrow_labels))
+
+
+CHARTS_KEPT = 64
+"""Charts kept per process (a page draws two; a language, a period, a filter each their own)."""
+
+
+@functools.lru_cache(maxsize=CHARTS_KEPT)
+def _bar_chart(chart_id: str, labels: tuple[str, ...], series: tuple[Series, ...],
+               language: str, labelled_by: str, horizontal: bool,
+               short_labels: tuple[str, ...] | None,
+               narrow_labels: tuple[str, ...] | None) -> Chart:
     scale = scale_of(series)
     unit = SCALES[str(scale)][language]
     named = [Series(f"{each.name}, {unit}", each.values) for each in series]
