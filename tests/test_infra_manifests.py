@@ -74,6 +74,11 @@ class TestSchemas:
     def test_every_object_is_valid_in_strict_mode(self, obj: Obj) -> None:
         kubernetes.validate(obj, KUBERNETES, strict=True)  # raises on an unknown field too
 
+    @pytest.mark.parametrize("obj", _all())
+    def test_and_on_the_newest_version_shipped(self, obj: Obj) -> None:
+        """An API the manifests use that a newer Kubernetes removed shows up here first."""
+        kubernetes.validate(obj, kubernetes.latest_version(), strict=True)
+
     def test_strict_mode_refuses_a_misspelt_field(self) -> None:
         broken = {**find(RENDERED["base"], "Deployment", "api")}
         broken["spec"] = {**broken["spec"], "replica": 2}
