@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -87,6 +88,14 @@ class TestSchemas:
 
 
 class TestWorkloads:
+    def test_the_image_has_a_numeric_user_and_serves_by_default(self) -> None:
+        """Kubernetes checks runAsNonRoot only against a numeric USER; the image's default
+        command is the API's, as compose and the Deployments spell it."""
+        dockerfile = (ROOT / "infra" / "Dockerfile").read_text()
+        assert _dockerfile_user() != 0
+        [cmd] = re.findall(r"^CMD (.+)$", dockerfile, re.M)
+        assert mhi_command(json.loads(cmd)) == "serve"
+
     @pytest.mark.parametrize(("overlay", "obj"), _workloads())
     def test_each_container_runs_an_mhi_entry_point(self, overlay: str, obj: Obj) -> None:
         commands = {mhi_command(c["command"]) for c in containers(obj)}
