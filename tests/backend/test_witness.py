@@ -10,8 +10,9 @@ import httpx
 import pytest
 
 from backend.tlog.checkpoint import parse_checkpoint
-from backend.tlog.note import cosignature_time
+from backend.tlog.note import ALG_COSIGNATURE_V1, cosignature_time, generate_key
 from backend.tlog.tlog import EMPTY_HASH
+from backend.tlog.witness import parse_log_keys
 from backend.tlog.witness_client import add_checkpoint_body
 from tests.backend.witness_helpers import (
     ORIGIN,
@@ -252,3 +253,23 @@ class TestSignatures:
         # The witness keeps the log's signature and its new cosignature, not the stale line.
         assert served == log.checkpoint().decode() + answer.text
         assert cosigned(log, 6, answer.content, witness.verifier_key).checkpoint.size == 6
+
+
+class TestLogKeys:
+    """The logs a witness follows come from their verifier keys."""
+
+    async def test_a_log_with_two_keys_is_followed_under_either(self, tmp_path: Path) -> None:
+        old_key, new_key = Log(), Log()  # one origin, two keys: a key rotation
+        new_key.hashes = old_key.hashes  # one tree
+        old_key.grow(3)
+        async with witness_client(tmp_path, old_key, new_key) as (client, _):
+            assert (await add(client, old_key.body(0))).status_code == 200
+            old_key.grow(4)
+            new_key.size = old_key.size
+            assert (await add(client, new_key.body(3))).status_code == 200
+            assert await stored_size(client) == 7
+
+    def test_a_cosigner_key_is_not_a_log_key(self) -> None:
+        _, cosigner = generate_key("someone.example/witness", ALG_COSIGNATURE_V1)
+        with pytest.raises(ValueError, match="not a log's signing key"):
+            parse_log_keys([cosigner])
