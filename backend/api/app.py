@@ -44,6 +44,7 @@ from backend.ingest.service import Ingestion, IngestLimits
 from backend.rates.cache import RateCache, rate_cache
 from backend.reference.cache import ReferenceCache, reference_cache
 from backend.settings import AppSettings
+from backend.tlog.http import add_log_routes
 from backend.transparency.open_data import CSV_TYPE, add_open_data
 from backend.transparency.page import MAX_AGE as PAGE_MAX_AGE
 from backend.transparency.page import add_transparency_page
@@ -178,6 +179,10 @@ def create_app(
     # The page names its own Vary (none when ?lang= names the language).
     app.add_middleware(ETagMiddleware, path="/transparency", media_types=("text/html",),
                        vary=None, max_age=PAGE_MAX_AGE, public_always=True)
+    # The verifiable log's checkpoint and tiles say their own lifetimes (backend.tlog.http).
+    app.add_middleware(ETagMiddleware, path="/log/", media_types=(
+        "text/plain", "application/octet-stream"), vary=None, public_always=True,
+        keep_cache_control=True)
     app.add_middleware(BodyLimit, rules=[
         BodyRule("/graphql", limits.max_body_bytes, limits.max_integrator_body_bytes),
         BodyRule("/oauth/token", OAUTH_MAX_BODY, shape="oauth"),
@@ -191,6 +196,7 @@ def create_app(
     add_oauth(app)
     add_bulk_ingest(app)
     add_open_data(app, today)
+    add_log_routes(app)
     if settings.graphiql_enabled:
         add_graphiql_assets(app)
     if "production" not in (settings.environment, auth_settings.environment):
