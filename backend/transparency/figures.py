@@ -163,7 +163,7 @@ class Balance:
 # --- one month of one measure, protected -------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Shown:
     """A cell of a protected month: its values, whether they are withheld, and whether they
     differ from the month's (withheld) total by published cells only (``privacy.like_total``)."""
@@ -272,6 +272,17 @@ TOTALS = {
 RELEASED = ("SELECT month, dimension, key, count, amount, hidden, like_total"
             " FROM stats.release_cell WHERE measure = $1 AND month = ANY($2::date[])")
 """A released month's cells (``backend.transparency.release``)."""
+RELEASED_NO_PROVIDER = RELEASED + " AND dimension <> 'provider'"
+"""The same without the provider cells (the tables of money; providers come by the page)."""
+RELEASED_PROVIDERS = RELEASED + (" AND (dimension = 'total' OR (dimension IN ('provider',"
+                                 " 'provider_id') AND key = ANY($3::text[])))")
+"""The total and a page's providers' cells (money out, flags, cases)."""
+
+Cells = str | frozenset[str]
+"""Which released cells a reader needs: ``EVERY_CELL``, ``NO_PROVIDER``, or the ids of the
+providers on a page (with the total)."""
+EVERY_CELL = "every"
+NO_PROVIDER = "no provider"
 INSURED_RELEASED = (
     "SELECT c.dimension, c.key, c.count, c.hidden, c.like_total, r.final"
     " FROM stats.release_cell c JOIN stats.release r ON r.measure = c.measure"
@@ -359,14 +370,15 @@ class PublicFigures:
         found = (await self.editions()).get(measure)
         return found if found is not None and found.as_of == last_ended(today) else None
 
-    async def families(self, measure: str, months: Sequence[date], today: date
-                       ) -> list[Family]:
+    async def families(self, measure: str, months: Sequence[date], today: date,
+                       cells: Cells = EVERY_CELL) -> list[Family]:
         """The protected months of ``measure`` (money in or out; flags or cases per provider),
-        in the order asked: as released, or protected here when the release is not there yet."""
+        in the order asked: as released (only the ``cells`` asked for), or protected here
+        when the release is not there yet (every cell)."""
         async with self._locks[measure]:  # sibling fields wait for one read, not make two
             edition = await self.edition(measure, today)
             if edition is not None:
-                return await self._released(measure, months, edition)
+                return await self._released(measure, months, edition, cells)
             forced: frozenset[date] = frozenset()
             if measure in TOTALS:
                 forced = privacy.months_to_hide(await self.month_totals(measure),
@@ -384,17 +396,24 @@ class PublicFigures:
                     self._kept[keys[month]] = _Kept(now, family)
             return [self._kept[keys[month]].value for month in months]
 
-    async def _released(self, measure: str, months: Sequence[date], edition: Edition
-                        ) -> list[Family]:
-        """``months`` of ``measure`` as released: one read of their cells (a month without
+    async def _released(self, measure: str, months: Sequence[date], edition: Edition,
+                        cells: Cells) -> list[Family]:
+        """``months`` of ``measure`` as released: one read of their ``cells`` (a month without
         figures has none: every cell is zero)."""
-        keys = {month: ("released", measure, month, edition.released_at) for month in months}
+        keys = {month: ("released", measure, month, edition.released_at, cells)
+                for month in months}
         missing = [m for m in months if not self._fresh(keys[m])]
         if missing:
             wanted = [m for m in missing if m in edition.months]
             found: dict[date, dict[CellKey, Shown]] = {month: {} for month in missing}
             if wanted:
-                for row in await self.fetch(RELEASED, measure, wanted):
+                if cells is EVERY_CELL:
+                    rows = await self.fetch(RELEASED, measure, wanted)
+                elif cells is NO_PROVIDER:
+                    rows = await self.fetch(RELEASED_NO_PROVIDER, measure, wanted)
+                else:
+                    rows = await self.fetch(RELEASED_PROVIDERS, measure, wanted, list(cells))
+                for row in rows:
                     key = TOTAL if row["dimension"] == "total" else (row["dimension"],
                                                                      row["key"])
                     found[row["month"]][key] = Shown(int(row["count"]), int(row["amount"]),
@@ -513,13 +532,21 @@ def period_months(first: date, last: date) -> list[date]:
     return list(months_between(first, last))
 
 
-async def money(figures: PublicFigures, measure: str, first: date, last: date, today: date
-                ) -> MoneyFigures:
-    """Money in or out over ``first``..``last`` (months already checked), by every grouping."""
+async def money(figures: PublicFigures, measure: str, first: date, last: date, today: date,
+                groupings: Sequence[str] | None = None) -> MoneyFigures:
+    """Money in or out over ``first``..``last`` (months already checked), by each of
+    ``groupings`` (default: every grouping of the measure)."""
     months = period_months(first, last)
-    families = await figures.families(measure, months, today)
+    if groupings is None:
+        groupings = MONEY_IN_GROUPINGS if measure == MONEY_IN else MONEY_OUT_GROUPINGS
+    families = await figures.families(measure, months, today,
+                                      EVERY_CELL if "provider" in groupings else NO_PROVIDER)
     regions = await figures.regions()
-    groupings = MONEY_IN_GROUPINGS if measure == MONEY_IN else MONEY_OUT_GROUPINGS
+    seen: dict[str, set[str]] = defaultdict(set)  # the cells each grouping has, in any month
+    for family in families:
+        for key in family:
+            if key != TOTAL:
+                seen[key[0]].add(key[1])  # type: ignore[index]
     dimensions = {d.name: d for d in (MONEY_IN_DIMENSIONS if measure == MONEY_IN
                                       else MONEY_OUT_DIMENSIONS)}
     given_away = await balance_gives_away(figures, measure, months, today)
@@ -530,10 +557,8 @@ async def money(figures: PublicFigures, measure: str, first: date, last: date, t
             rows = tuple(Row(f"{m:%Y-%m}", over_months([f], TOTAL))
                          for m, f in zip(months, families, strict=True))
         else:
-            seen = {key[1] for family in families for key in family  # type: ignore[index]
-                    if key[0] == by}  # type: ignore[index]
             fixed = regions if by == "region" else dimensions[by].fixed
-            names = [*fixed, *sorted(seen - set(fixed))]
+            names = [*fixed, *sorted(seen[by] - set(fixed))]
             rows = tuple(Row(name, period_figure(families, (by, name), given_away))
                          for name in names)
         tables[by] = Table(by, rows, total)
@@ -544,9 +569,11 @@ async def providers(figures: PublicFigures, page: Sequence[ProviderRow], first: 
                     last: date, today: date) -> list[ProviderFigures]:
     """``page``'s providers with their figures over ``first``..``last``."""
     months = period_months(first, last)
+    ids = frozenset(str(provider.id) for provider in page)
     money_out, flags, cases = await asyncio.gather(
-        figures.families(MONEY_OUT, months, today), figures.families("flags", months, today),
-        figures.families("cases", months, today))
+        figures.families(MONEY_OUT, months, today, ids),
+        figures.families("flags", months, today, ids),
+        figures.families("cases", months, today, ids))
     given_away = await balance_gives_away(figures, MONEY_OUT, months, today)
     found = []
     for provider in page:

@@ -98,7 +98,7 @@ def _money_row(month: str, key_column: str, key: str, names: Row, count_column: 
 
 async def _money_rows(public: figures.PublicFigures, spec: FileSpec, month: date, today: date,
                       reference: ReferenceData) -> list[Row]:
-    found = await figures.money(public, spec.measure, month, month, today)
+    found = await figures.money(public, spec.measure, month, month, today, (spec.by,))
     table = found.tables[spec.by]
     key_column, count_column = spec.columns[1], spec.columns[5]
     shown = f"{month:%Y-%m}"

@@ -259,8 +259,8 @@ class TransparencyPage:
         public = figures.figures_of(reads)
         balance, money_in, money_out, page, insured_month, last_insured = await asyncio.gather(
             figures.balance(reads, today),
-            figures.money(public, figures.MONEY_IN, first, last, today),
-            figures.money(public, figures.MONEY_OUT, first, last, today),
+            figures.money(public, figures.MONEY_IN, first, last, today, ("month", "region")),
+            figures.money(public, figures.MONEY_OUT, first, last, today, ("month", "region")),
             figures.provider_page(reads, region_code=asked.region, zone=asked.zone,
                                   after=asked.after, limit=PAGE_SIZE + 1),
             figures.latest_insured_month(reads, current),

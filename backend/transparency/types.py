@@ -186,13 +186,15 @@ def _name(by: str, key: str, language: str, reference: ReferenceData) -> str:
 async def _tables(info: Ctx, measure: str, first: date | None, last: date | None
                   ) -> tuple[date, date, MoneyFigure, dict[str, list[MoneyFigure]]]:
     start, end = _period(first, last, info.context.today)
+    groupings = [by for by in (figures.MONEY_IN_GROUPINGS if measure == figures.MONEY_IN
+                               else figures.MONEY_OUT_GROUPINGS)
+                 if by != "provider"]  # providers: their own connection
     found = await figures.money(figures_of(info.context.reads), measure, start, end,
-                                info.context.today)
+                                info.context.today, groupings)
     language = await info.context.language()
     reference = await info.context.reference.get()
     tables = {by: [_money(row.key, _name(by, row.key, language, reference), row.figure)
-                   for row in table.rows] for by, table in found.tables.items()
-              if by != "provider"}  # providers: their own connection
+                   for row in table.rows] for by, table in found.tables.items()}
     return start, end, _money("total", texts.TOTAL[language], found.total), tables
 
 
