@@ -112,8 +112,9 @@ class TlogSettings(BaseSettings):
     append_batch: int = Field(default=20_000, gt=0,
                               description="Records appended per transaction.")
     checkpoint_every_seconds: float = Field(
-        default=30.0, gt=0,
-        description="The worker signs a checkpoint this often when the tree grew …")
+        default=10.0, gt=0,
+        description="The worker signs a checkpoint this often when the tree grew (a receipt "
+                    "is in a published checkpoint about this long after it is stored) …")
     checkpoint_leaves: int = Field(
         default=10_000, gt=0,
         description="… and at once when this many leaves arrived since the last one.")
