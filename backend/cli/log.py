@@ -49,10 +49,11 @@ def witnesses_of(settings: TlogSettings) -> list[WitnessAddress]:
 
 
 async def run_log(engine: AsyncEngine, stop: asyncio.Event,
-                  settings: TlogSettings | None = None) -> None:
+                  settings: TlogSettings | None = None,
+                  client: httpx.AsyncClient | None = None) -> None:
     """The worker's job: append every few seconds; sign, get cosigned and publish a
     checkpoint on schedule or once enough leaves arrived (a witness away is asked again on
-    the next schedule)."""
+    the next schedule).  ``client`` reaches the witnesses (default: a new one)."""
     from backend.tlog.append import append_all
     from backend.tlog.leaves import pseudonym_key
     from backend.tlog.publish import checkpoint, log_signer
@@ -60,7 +61,9 @@ async def run_log(engine: AsyncEngine, stop: asyncio.Event,
     settings = settings or TlogSettings()
     key, signer, witnesses = pseudonym_key(settings), log_signer(settings), witnesses_of(settings)
     tried_at, arrived = 0.0, 0
-    async with httpx.AsyncClient() as client:
+    async with contextlib.AsyncExitStack() as stack:
+        if client is None:
+            client = await stack.enter_async_context(httpx.AsyncClient())
         while not stop.is_set():
             try:
                 appended = await append_all(engine, key, settings.append_batch, wait=False)

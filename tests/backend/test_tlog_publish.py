@@ -6,12 +6,15 @@ cosigns, so nothing is published."""
 
 from __future__ import annotations
 
+import asyncio
+import base64
 from pathlib import Path
 
 import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from backend.cli.log import run_log
 from backend.tlog.append import append_all
 from backend.tlog.checkpoint import open_checkpoint
 from backend.tlog.note import generate_key, new_verifier
@@ -147,3 +150,36 @@ def test_a_checkpoint_is_due_on_schedule_or_after_enough_leaves(tmp_path: Path) 
     assert due(150, fresh, settings)  # 100 new leaves
     assert due(51, _Signed(size=50, note="", published=True, age=31.0), settings)
     assert new_verifier(log_signer(settings).verifier().vkey).name == "mhi.test/log"
+
+
+async def test_the_worker_appends_and_publishes_by_itself(
+    engine: AsyncEngine, committed: AsyncSession, tmp_path: Path,
+) -> None:
+    settings = log_settings(tmp_path / "log")
+    witness = LocalWitness(tmp_path / "witness", [log_signer(settings).verifier().vkey])
+    settings = log_settings(tmp_path / "log", witness.address, append_every_seconds=0.02,
+                            checkpoint_every_seconds=0.05, pseudonym_key=base64.b64encode(
+                                PSEUDONYM_KEY).decode())
+    stop = asyncio.Event()
+    job = asyncio.create_task(run_log(engine, stop, settings, witness.client))
+    try:
+        await _grow(committed, 7)
+        for _ in range(500):  # until the worker published a checkpoint of all 7
+            if [size for size, _ in await _published(engine)][-1:] == [7]:
+                break
+            await asyncio.sleep(0.02)
+        else:
+            raise AssertionError("the worker published no checkpoint of the 7 records")
+        await _grow(committed, 3)
+        for _ in range(500):
+            if [size for size, _ in await _published(engine)][-1:] == [10]:
+                break
+            await asyncio.sleep(0.02)
+        else:
+            raise AssertionError("the worker published no checkpoint of the 10 records")
+    finally:
+        stop.set()
+        await job
+    assert LibraryLog(await stored_entries(engine)).root() == open_checkpoint(
+        (await _published(engine))[-1][1], log_signer(settings).verifier(),
+        [witness.verifier], quorum=1).checkpoint.hash
