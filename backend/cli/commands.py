@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import secrets
+import signal
 import sys
 import uuid
 from datetime import date
@@ -329,6 +330,10 @@ def dev(args: argparse.Namespace) -> int:
     children = [start_dev_witness(mhi, witness),  # cosigns the log's checkpoints
                 subprocess.Popen([str(mhi), "fcm-local"]),  # noqa: S603
                 subprocess.Popen([str(mhi), "worker"], env=worker_env)]  # noqa: S603
+    # uvicorn shuts down on SIGTERM and then raises the signal again with the handler it
+    # found: the default one would end this process before the children are stopped (they
+    # outlived `kill <make run>`), so that handler exits through the `finally` below.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         _serve(settings, url)
     finally:
@@ -336,6 +341,11 @@ def dev(args: argparse.Namespace) -> int:
             child.terminate()
             child.wait(timeout=15)
     return 0
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    """SIGTERM after uvicorn's graceful shutdown: leave through ``finally`` (exit status 0)."""
+    raise SystemExit(0)
 
 
 async def _demo_warning(url: str) -> str:
