@@ -41,6 +41,7 @@ from backend.gql.schema import build_schema
 from backend.help.library import HelpLibrary
 from backend.inbox.center import NotificationCenter
 from backend.ingest.service import Ingestion, IngestLimits
+from backend.observability.http import install_metrics
 from backend.rates.cache import RateCache, rate_cache
 from backend.reference.cache import ReferenceCache, reference_cache
 from backend.settings import AppSettings
@@ -201,4 +202,5 @@ def create_app(
         add_graphiql_assets(app)
     if "production" not in (settings.environment, auth_settings.environment):
         add_dev_pages(app, auth_settings)
+    install_metrics(app)  # outermost: sees every answer (docs/operations.md)
     return app
