@@ -7,17 +7,22 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from prometheus_client import generate_latest
 from prometheus_client.registry import REGISTRY
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from backend.observability.metrics import error_code, fcm_result, operation_label
-from tests.notifications.dispatch_helpers import add_event
+from tests.factories import create_person
+from tests.notifications.dispatch_helpers import add_device, add_event, received, set_quiet
 from tests.observability.conftest import Metered, sample, scrape
 
 HOME_SCREEN_ANONYMOUS = "query HomeScreen { me { id } }"
 IIN_LIKE = "870412300415"
+ALMATY = ZoneInfo("Asia/Almaty")
 
 
 def value(name: str, **labels: str) -> float:
@@ -119,3 +124,41 @@ def test_label_values_are_bounded() -> None:
     assert fcm_result("NO_ANSWER (ReadTimeout)") == "NO_ANSWER"
     assert fcm_result("UNAVAILABLE") == "UNAVAILABLE"
     assert fcm_result(f"BROKEN {IIN_LIKE}") == "OTHER"
+
+
+async def test_the_queue_gauges_tell_due_pushes_from_those_held_by_quiet_hours(
+        metered: Metered, engine: AsyncEngine, committed: AsyncSession) -> None:
+    awake, asleep = uuid.uuid4(), uuid.uuid4()
+    now = datetime.now(ALMATY)
+    await set_quiet(engine, asleep, (now - timedelta(hours=1)).time(),
+                    (now + timedelta(hours=1)).time())
+    for person in (awake, asleep):
+        await add_device(engine, person)
+        await add_event(engine, person, "contribution.received", received(101))
+    families = await scrape()
+    assert sample(families, "mhi_notify_outbox_waiting") == 2.0
+
+    expanded = await metered.dispatcher.expand_once()  # written, not sent
+    assert expanded.deliveries == 2
+    families = await scrape()
+    assert sample(families, "mhi_notify_outbox_waiting") == 0.0
+    assert sample(families, "mhi_notify_deliveries_due") == 1.0  # the awake person's
+    assert sample(families, "mhi_notify_quiet_hours_held") == 1.0  # the sleeping one's
+    assert 0.0 <= (sample(families, "mhi_notify_delivery_lag_seconds") or -1.0) < 60.0
+    assert sample(families, "mhi_notify_events_expanded_total") is not None
+
+
+async def test_the_status_refresh_is_behind_since_the_oldest_due_status_came_due(
+        metered: Metered, committed: AsyncSession) -> None:
+    person = await create_person(committed)
+    today = datetime.now(ALMATY).date()
+    await committed.execute(text(
+        "INSERT INTO core.person_status (person_id, status, reason_code, as_of, stable_until)"
+        " VALUES (:person, 'INSURED', 'EMPLOYEE_CONTRIBUTIONS', :as_of, :due)"),
+        {"person": person.id, "as_of": today - timedelta(days=30),
+         "due": today - timedelta(days=2)})
+    await committed.commit()
+    families = await scrape()
+    assert sample(families, "mhi_status_refresh_due_people") == 1.0
+    behind = sample(families, "mhi_status_refresh_behind_seconds") or 0.0
+    assert 2 * 86_400 <= behind < 3 * 86_400 + 60
