@@ -20,8 +20,8 @@ MHI = sorted(name for name, service in SERVICES.items()
 
 
 def test_the_services() -> None:
-    assert set(SERVICES) == {"postgres", "migrate", "api-1", "api-2", "worker", "fcm-local",
-                             "prometheus"}
+    assert set(SERVICES) == {"postgres", "migrate", "api-1", "api-2", "worker", "witness",
+                             "fcm-local", "prometheus"}
 
 
 @pytest.mark.parametrize("name", MHI)
@@ -39,6 +39,19 @@ def test_two_api_replicas_and_a_worker() -> None:
         "api-1", "api-2"]
     assert [name for name, command in commands.items() if command == "worker"] == ["worker"]
     assert commands["migrate"] == "db migrate"
+    assert commands["witness"] == "witness"
+
+
+def test_the_worker_and_its_witness_share_the_log_keys() -> None:
+    """The witness follows the log key the worker makes; the worker asks that witness."""
+    worker, witness = SERVICES["worker"], SERVICES["witness"]
+    assert worker["volumes"] == witness["volumes"]
+    mounted = {volume.split(":")[1] for volume in worker["volumes"]}
+    for service in (worker, witness):
+        env = service["environment"]
+        assert {env["TLOG_KEY_DIR"], env["WITNESS_DIR"]} == mounted
+    assert worker["environment"]["WITNESS_HOST"] == "witness"
+    assert set(SPEC["volumes"]) >= {volume.split(":")[0] for volume in worker["volumes"]}
 
 
 @pytest.mark.parametrize("name", ["api-1", "api-2", "worker"])
