@@ -120,6 +120,9 @@ class SessionFamily(AuthBase):
     __table_args__ = (
         Index(None, "subject", "audience", postgresql_where=text("revoked_at IS NULL")),
         CheckConstraint("audience IN ('mobile', 'desk')", name="audience"),
+        # Retention prunes ended sessions by age (backend.ops.retention, migration 0017).
+        Index(None, "expires_at"),
+        Index(None, "revoked_at", postgresql_where=text("revoked_at IS NOT NULL")),
     )
 
 
@@ -135,7 +138,8 @@ class RefreshToken(AuthBase):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
-    __table_args__ = (Index(None, "family_id"),)
+    __table_args__ = (Index(None, "family_id"),
+                      Index(None, "used_at", postgresql_where=text("used_at IS NOT NULL")))
 
 
 class Throttle(AuthBase):
@@ -146,6 +150,8 @@ class Throttle(AuthBase):
     bucket: Mapped[str] = mapped_column(Text, primary_key=True)
     window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     hits: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (Index(None, "window_start"),)  # retention prunes old windows (0017)
 
 
 class StaffAccount(AuthBase):
@@ -220,6 +226,8 @@ class StaffSetupCode(AuthBase):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
+    __table_args__ = (Index(None, "expires_at"),)  # retention prunes by age (0017)
+
 
 class ConsentChallenge(AuthBase):
     """Consent for a patient without the app: a code sent by SMS to the phone on record, read
@@ -236,6 +244,8 @@ class ConsentChallenge(AuthBase):
     attempts: Mapped[int] = mapped_column(SmallInteger, server_default=text("0"))
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
+    __table_args__ = (Index(None, "expires_at"),)  # retention prunes by age (0017)
+
 
 class ConsentCode(AuthBase):
     """A short code a citizen shows a desk worker to let them help (single use)."""
@@ -248,7 +258,7 @@ class ConsentCode(AuthBase):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
-    __table_args__ = (Index(None, "person_id"),)
+    __table_args__ = (Index(None, "person_id"), Index(None, "expires_at"))
 
 
 class ConsentWindow(AuthBase):
@@ -263,7 +273,7 @@ class ConsentWindow(AuthBase):
     opened_at: Mapped[datetime] = _now()
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
-    __table_args__ = (Index(None, "staff_id", "expires_at"),)
+    __table_args__ = (Index(None, "staff_id", "expires_at"), Index(None, "expires_at"))
 
 
 class OnboardingCode(AuthBase):
@@ -278,7 +288,7 @@ class OnboardingCode(AuthBase):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
-    __table_args__ = (Index(None, "window_id"),)
+    __table_args__ = (Index(None, "window_id"), Index(None, "expires_at"))
 
 
 class Client(AuthBase):

@@ -62,6 +62,9 @@ class OutboxEvent(NotifyBase):
 
     __table_args__ = (
         Index("ix_outbox_pending", "id", postgresql_where=text("dispatched_at IS NULL")),
+        # Retention prunes dispatched events by age (backend.ops.retention, migration 0017).
+        Index("ix_outbox_dispatched", "dispatched_at",
+              postgresql_where=text("dispatched_at IS NOT NULL")),
     )
 
 
@@ -172,6 +175,11 @@ class Notification(NotifyBase):
         CheckConstraint(_one_of("category", CATEGORIES), name="category"),
         Index("ix_notification_person", "person_id", "event_id"),
         Index("ix_notification_unread", "person_id", postgresql_where=text("read_at IS NULL")),
+        # Retention prunes read and unread items by age, each on its own clock (0017).
+        Index("ix_notification_read_created", "created_at",
+              postgresql_where=text("read_at IS NOT NULL")),
+        Index("ix_notification_unread_created", "created_at",
+              postgresql_where=text("read_at IS NULL")),
     )
 
 
@@ -214,6 +222,9 @@ class Delivery(NotifyBase):
         Index("ix_delivery_digest", "device_id", "digest_key",
               postgresql_where=text("digest_key IS NOT NULL")),
         Index("ix_delivery_dead", "finished_at", postgresql_where=text("state = 'dead'")),
+        # Retention prunes finished deliveries by age (dead ones on ix_delivery_dead; 0017).
+        Index("ix_delivery_finished", "finished_at",
+              postgresql_where=text("state IN ('sent', 'rejected', 'cancelled', 'unknown')")),
     )
 
 
@@ -267,6 +278,10 @@ class SmsDelivery(NotifyBase):
               postgresql_where=text("state = 'sending'")),
         Index("ix_sms_delivery_sent", "checked_at", postgresql_where=text("state = 'sent'")),
         Index("ix_sms_delivery_person", "person_id"),
+        # Retention prunes finished texts by age (backend.ops.retention, migration 0017).
+        Index("ix_sms_delivery_finished", "created_at",
+              postgresql_where=text("state IN ('sent', 'delivered', 'undelivered', 'skipped', "
+                                    "'dead', 'cancelled', 'unknown')")),
     )
 
 

@@ -11,6 +11,7 @@ from backend.models.money import Contribution, Payer
 from backend.models.payee import PayeeAccount
 from backend.models.people import CategoryMembership, Person
 from backend.models.reference import ContributionRate, MinimumWage, PreferentialCategory, Region
+from backend.models.retention import RetentionHorizon
 from backend.models.stats import (
     CashDay,
     CashMonth,
@@ -56,6 +57,7 @@ __all__ = [
     "Provider",
     "ProviderFlags",
     "Region",
+    "RetentionHorizon",
     "ServicePayment",
     "StatusHistory",
     "Tile",

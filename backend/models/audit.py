@@ -44,4 +44,8 @@ class AccessLogEntry(Base):
     reason: Mapped[str] = mapped_column(Text)
     reference: Mapped[str] = mapped_column(Text)
 
-    __table_args__ = (Index("ix_access_log_person_at", "person_id", at.desc(), id.desc()),)
+    __table_args__ = (
+        Index("ix_access_log_person_at", "person_id", at.desc(), id.desc()),
+        # Retention prunes entries past their legal retention by age (migration 0017).
+        Index("ix_access_log_at", "at"),
+    )
