@@ -145,3 +145,61 @@ class WitnessSettings(BaseSettings):
     def log_key_list(self) -> list[str]:
         """``log_keys`` split into keys."""
         return self.log_keys.replace(",", " ").split()
+
+
+class RetentionSettings(BaseSettings):
+    """What the worker prunes, when and how much at a time (prefix ``RETENTION_``,
+    ``backend.ops.retention``, ``docs/operations.md#retention``).  Ages are counted from each
+    table's own clock (a delivery's end, an event's dispatch, an entry's time)."""
+
+    model_config = SettingsConfigDict(env_prefix="RETENTION_", env_file=".env", extra="ignore")
+
+    enabled: bool = Field(default=True, description="The worker prunes (the CLI always can).")
+    every_seconds: float = Field(default=300.0, gt=0,
+                                 description="How often the worker runs the jobs.")
+    batch_rows: int = Field(default=5_000, ge=1, le=100_000,
+                            description="Rows deleted per batch: one short transaction each.")
+    max_batches: int = Field(
+        default=40, ge=1,
+        description="Batches per table per worker run (the run's bound); what is left waits "
+                    "for the next run.  `mhi retention run` goes on until done.")
+    pause_seconds: float = Field(default=0.02, ge=0,
+                                 description="Rest between two batches (room for the rest).")
+    delivery_days: int = Field(
+        default=30, ge=2,
+        description="Sent, refused, cancelled and unknown pushes, after they finished.  At "
+                    "least 2: a day's digest reads the day's earlier sent pushes.")
+    dead_delivery_days: int = Field(
+        default=90, ge=2,
+        description="Dead-lettered pushes (`mhi notify requeue` can retry them until then).")
+    sms_days: int = Field(
+        default=30, ge=3,
+        description="Finished critical texts, after they were written (at least 3: the "
+                    "operator's delivery reports are asked for 48 h).")
+    outbox_days: int = Field(
+        default=30, ge=15,
+        description="Dispatched events whose pushes and text are all pruned, after dispatch. "
+                    "At least 15: the dedupe keys of the warnings (14 days ahead) must outlive "
+                    "any rerun.")
+    inbox_read_days: int = Field(default=365, ge=1,
+                                 description="Inbox items the person has read, by their age.")
+    inbox_unread_days: int = Field(default=730, ge=1,
+                                   description="Inbox items never read, by their age.")
+    auth_keep_days: int = Field(
+        default=30, ge=1,
+        description="Sign-in and consent codes, consent windows, sessions: this long after "
+                    "they ended (support can still answer 'was I signed out?').")
+    used_refresh_token_days: int = Field(
+        default=7, ge=1,
+        description="A used refresh token: replayed later, it is refused as unknown instead "
+                    "of ending its session (auth.maintenance's trade-off).")
+    throttle_hours: int = Field(
+        default=48, ge=1,
+        description="A throttle window after it began; never less than the longest window.")
+    access_log_days: int = Field(
+        default=1_826, ge=365,
+        description="Entries of who looked at a person's data (5 years: a choice, see "
+                    "docs/operations.md#retention; the citizen's 'who looked' shows this far).")
+    dev_sms_hours: int = Field(
+        default=24, ge=1,
+        description="Messages of the development SMS sink (AUTH_DEV_SMS_FILE) kept.")
