@@ -175,6 +175,7 @@ def main() -> None:
     """Serve sms-local with uvicorn (``SMS_LOCAL_HOST``, ``SMS_LOCAL_PORT``,
     ``SMS_LOCAL_API_KEY``, ``SMS_LOCAL_FAULTS``).  Logs counts only."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    log.setLevel(logging.INFO)  # under `mhi`, whose root logger (JSON lines) says WARNING
     host = os.environ.get("SMS_LOCAL_HOST", "127.0.0.1")
     port = int(os.environ.get("SMS_LOCAL_PORT", "8471"))
     state = SmsLocal(api_key=os.environ.get("SMS_LOCAL_API_KEY", "sms-local"))
@@ -183,7 +184,7 @@ def main() -> None:
         state.set_faults(json.loads(faults))
     log.info("sms-local on http://%s:%d (%d fault rates set)", host, port, len(state.rates))
     uvicorn.run(create_app(state), host=host, port=port, log_level="warning", access_log=False,
-                lifespan="off")
+                lifespan="off", log_config=None)  # uvicorn's lines through the root's handler
     log.info("sms-local stopped: %d accepted, %d refused", state.accepted,
              sum(state.errors.values()))
 

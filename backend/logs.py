@@ -4,7 +4,8 @@ Every handler gets ``RedactingFormatter``: whatever a message or a traceback car
 asyncpg error detail quoting a key, a token echoed by a library, a value a client sent),
 these are replaced before the line is written:
 
-- JWTs (``[token]``), refresh tokens and client secrets (``[secret]``);
+- JWTs (``[token]``), refresh tokens and client secrets (``[secret]``), FCM registration
+  tokens (``<instance id>:APA91…``, ``[push-token]``);
 - 12 digits in a row (IIN or BIN, ``[iin]``), and 12 digits written in groups with spaces,
   dashes or dots (``790303 402568``, ``790-303-402-568``, ``7903 0340 2568``) when they begin
   with a date (``YYMMDD``) as an IIN does: grouped amounts such as ``100 000 000 000`` do not;
@@ -45,6 +46,7 @@ def _grouped_iin(match: re.Match[str]) -> str:
 PATTERNS: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = (
     (re.compile(r"eyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]*"), "[token]"),
     (re.compile(r"\b(?:rt\.|cs_)[\w-]{20,}"), "[secret]"),
+    (re.compile(r"[\w-]{8,}:APA91[\w-]{20,}"), "[push-token]"),
     (re.compile(r"(?<!\d)\d{12}(?!\d)"), "[iin]"),
     (re.compile(rf"(?<![\d.])\d(?:{_SEPARATED}?\d){{11}}(?![\d]|[.\-]\d)"), _grouped_iin),
     (re.compile(rf"(?<![\d+])(?:(?:\+\s*7|7|8){_PHONE_GAP})?7(?:{_PHONE_GAP}\d){{9}}(?!\d)"),

@@ -430,6 +430,7 @@ def main() -> None:
     """Serve fcm-local with uvicorn (``FCM_LOCAL_HOST``, ``FCM_LOCAL_PORT``,
     ``FCM_LOCAL_FAULTS``).  Logs counts only, never tokens."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    log.setLevel(logging.INFO)  # under `mhi`, whose root logger (JSON lines) says WARNING
     host = os.environ.get("FCM_LOCAL_HOST", "127.0.0.1")
     port = int(os.environ.get("FCM_LOCAL_PORT", "8470"))
     state = FcmLocal()
@@ -438,7 +439,7 @@ def main() -> None:
         state.set_faults(json.loads(faults))
     log.info("fcm-local on http://%s:%d (%d error rates set)", host, port, len(state.rates))
     uvicorn.run(create_app(state), host=host, port=port, log_level="warning", access_log=False,
-                lifespan="off")
+                lifespan="off", log_config=None)  # uvicorn's lines through the root's handler
     log.info("fcm-local stopped: %d accepted, %d refused", state.accepted,
              sum(state.errors.values()))
 

@@ -15,7 +15,7 @@ from backend.cli import log as _log
 from backend.cli import notify as _notify  # noqa: F401
 from backend.cli import witness as _witness
 from backend.cli.registry import COMMANDS, command
-from backend.logs import configure_logging
+from backend.observability.logs import configure_logging
 from backend.ops import backup_cli as _backup
 
 command("backup")(_backup.handle)
@@ -133,7 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``mhi`` script."""
+    """Entry point of the ``mhi`` script (logs as ``LOG_FORMAT`` says: JSON lines outside
+    development, ``backend.observability.logs``)."""
     configure_logging(logging.WARNING)
     args = build_parser().parse_args(argv)
     handler = COMMANDS[args.command]

@@ -81,7 +81,7 @@ def witness(args: argparse.Namespace) -> int:
     print(f"witness {served.verifier_key}\n  on http://{host}:{port}, storage {directory}\n"
           f"  follows {origins}", flush=True)
     uvicorn.run(create_app(served), host=host, port=port, log_level="warning",
-                access_log=False, lifespan="off")
+                access_log=False, lifespan="off", log_config=None)  # through mhi's root handler
     return 0
 
 
