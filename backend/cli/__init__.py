@@ -17,8 +17,10 @@ from backend.cli import witness as _witness
 from backend.cli.registry import COMMANDS, command
 from backend.observability.logs import configure_logging
 from backend.ops import backup_cli as _backup
+from backend.ops import retention_cli as _retention
 
 command("backup")(_backup.handle)
+command("retention")(_retention.handle)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -122,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                    "NOTIFY_BROADCAST_RATE_PER_SECOND)")
 
     _backup.add_parser(sub)
+    _retention.add_parser(sub)
     _witness.add_parser(sub)
     _log.add_parser(sub)
     sub.add_parser("sms", help="the development SMS sink: sign-in codes sent lately")
