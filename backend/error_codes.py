@@ -67,6 +67,13 @@ CATALOGUE: Mapping[str, ErrorCode] = {
         "A query was still running when the per-request time limit ran out and was stopped "
         "(`extensions.limit` is `time`). Mutations are never stopped halfway.", 503,
         "Ask for less, or retry later."),
+    "LOG_MISMATCH": ErrorCode(
+        "A record, or the public log's storage, no longer agrees with what the verifiable log "
+        "committed to and the witnesses cosigned: its proof does not verify, so none is "
+        "served (the `proof` field of a receipt, a covered service or a look; "
+        "`/log/proof/...`).", 409,
+        "Show the person that this record does not match the Fund's public log, and how to "
+        "report it; do not retry."),
     "INTERNAL": ErrorCode(
         "A fault on the server's side; the details are logged under the answer's requestId, "
         "never sent.", 500, "Retry later; report the requestId if it persists."),

@@ -7,11 +7,13 @@ from datetime import date, datetime
 from enum import Enum
 
 import strawberry
+from strawberry.types import Info
 
 from auth.errors import Refused
 from auth.sessions import Device, SessionInfo, Tokens
 from backend.access.audit import AccessRow
 from backend.access.texts import ACTION, ACTIONS, ALONE, PURPOSES, REASONS, SENTENCE
+from backend.gql.context import Context
 from backend.gql.enums import mirrors
 from backend.gql.nodes import global_id
 from backend.gql.strings import text_field
@@ -19,6 +21,7 @@ from backend.i18n import pick
 from backend.messages import auth_message
 from backend.models.audit import ActorKind
 from backend.status.types import InsuranceStatusCode
+from backend.tlog.gql import LogProof, proof_of
 
 
 @strawberry.type(description="Something in the input the person can fix.")
@@ -138,6 +141,7 @@ class ActorKindType(Enum):
 
 @strawberry.type(description="One look at the person's data by someone else.")
 class AccessEvent:
+    record_id: strawberry.Private[int]
     at: datetime = strawberry.field(description="When.")
     actor_kind: ActorKindType = strawberry.field(description="Who, by kind.")
     actor_name: str = strawberry.field(description="The worker's, system's or parent's name.")
@@ -158,6 +162,13 @@ class AccessEvent:
     text: str = strawberry.field(description="The look in one sentence, in the reader's "
                                              "language.")
 
+    @strawberry.field(description="This look in the Fund's public log, with the proof (null "
+                                  "until it is in a checkpoint the witnesses cosigned, "
+                                  "usually within a minute): a look removed from this list "
+                                  "stays in the log.")
+    async def proof(self, info: Info[Context, None]) -> LogProof | None:
+        return await proof_of(info, "access", self.record_id)
+
     @classmethod
     def of(cls, row: AccessRow, language: str) -> AccessEvent:
         """The event in ``language``."""
@@ -168,7 +179,7 @@ class AccessEvent:
             actor=row.actor_name, organization=row.organization,
             purpose=pick(PURPOSES.get(row.purpose, PURPOSES["profile"]), language),
             reason=pick(REASONS.get(row.reason, REASONS["scope"]), language))
-        return cls(at=row.at, actor_kind=ActorKindType(row.actor_kind),
+        return cls(record_id=row.id, at=row.at, actor_kind=ActorKindType(row.actor_kind),
                    actor_name=row.actor_name, organization=row.organization,
                    purpose=row.purpose, reason=row.reason, text=sentence)
 

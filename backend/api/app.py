@@ -44,8 +44,11 @@ from backend.ingest.service import Ingestion, IngestLimits
 from backend.observability.http import install_metrics
 from backend.rates.cache import RateCache, rate_cache
 from backend.reference.cache import ReferenceCache, reference_cache
-from backend.settings import AppSettings
+from backend.settings import AppSettings, TlogSettings
+from backend.tlog.download import add_proof_download
+from backend.tlog.gql import RequestProofs
 from backend.tlog.http import add_log_routes
+from backend.tlog.proofs import LogProofs
 from backend.transparency.open_data import CSV_TYPE, add_open_data
 from backend.transparency.page import MAX_AGE as PAGE_MAX_AGE
 from backend.transparency.page import add_transparency_page
@@ -110,17 +113,21 @@ def create_app(
     sms_gateway: SmsGateway | None = None,
     notify_settings: NotifySettings | None = None,
     read_timeouts: ReadTimeouts | None = None,
+    tlog: TlogSettings | LogProofs | None = None,
 ) -> FastAPI:
     """Build the app around a database (an engine, or a URL to open one at startup).
 
     ``today`` is the clock statuses are judged by (tests pin it); ``limits`` the guard rails;
     ``sms_gateway`` where sign-in codes go (default: as ``auth_settings`` say);
-    ``read_timeouts`` how slowly a client may send a body (``backend.api.server``).
+    ``read_timeouts`` how slowly a client may send a body (``backend.api.server``);
+    ``tlog`` the verifiable log whose proofs the API serves (its keys are read when the first
+    proof is asked).
     """
     if engine is None and database_url is None:
         raise ValueError("create_app needs an engine or a database URL")
     limits = limits or Limits()
     help_library = HelpLibrary.load()
+    log_proofs = tlog if isinstance(tlog, LogProofs) else LogProofs(tlog)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -163,6 +170,7 @@ def create_app(
             client_address=request.client.host if request.client else "unknown",
             engine=runtime.engine,
             dispute_daily_limit=settings.dispute_daily_limit,
+            log_proofs=RequestProofs(log_proofs, runtime.reads),
         )
 
     app = HardenedAPI(title="MHI citizens' API", lifespan=lifespan, docs_url=None, redoc_url=None)
@@ -198,6 +206,7 @@ def create_app(
     add_bulk_ingest(app)
     add_open_data(app, today)
     add_log_routes(app)
+    add_proof_download(app, log_proofs)
     if settings.graphiql_enabled:
         add_graphiql_assets(app)
     if "production" not in (settings.environment, auth_settings.environment):

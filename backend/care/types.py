@@ -21,6 +21,7 @@ from backend.i18n import Texts, pick
 from backend.messages import message
 from backend.reference.cache import ServiceRow
 from backend.reference.types import RegionType
+from backend.tlog.gql import LogProof, proof_of
 
 if TYPE_CHECKING:
     from backend.disputes.types import DisputeCaseType
@@ -127,6 +128,12 @@ class CoveredServiceType(Node):
         from backend.disputes.types import case_of_service  # the types refer to each other
 
         return await case_of_service(info, self.payment_id)
+
+    @strawberry.field(description="This payment (or withdrawal) in the Fund's public log, "
+                                  "with the proof (null until it is in a checkpoint the "
+                                  "witnesses cosigned, usually within a minute).")
+    async def proof(self, info: Info[Context, None]) -> LogProof | None:
+        return await proof_of(info, "service_payment", self.payment_id)
 
     @classmethod
     async def resolve_nodes(cls, info: Info[Context, None], node_ids: Iterable[str]

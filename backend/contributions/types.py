@@ -14,9 +14,10 @@ from backend.contributions.repository import ContributionRow, PayerRow
 from backend.contributions.service import Month, MonthState
 from backend.gql.context import Context
 from backend.gql.enums import ContributionKindType, PayerKindType, mirrors
-from backend.gql.nodes import Node, global_id
+from backend.gql.nodes import Node, global_id, parse_global_id
 from backend.gql.scalars import Money, YearMonth
 from backend.i18n import Texts, pick
+from backend.tlog.gql import LogProof, proof_of
 
 SELF_NAME: Texts = {"kk": "Өзіңіз", "ru": "Вы сами", "en": "You"}
 
@@ -50,6 +51,12 @@ class ContributionType(Node):
                     "absent for budget transfers.")
 
     payer: PayerType = strawberry.field(description="Who paid.")
+
+    @strawberry.field(description="This receipt in the Fund's public log, with the proof "
+                                  "(null until it is in a checkpoint the witnesses "
+                                  "cosigned, usually within a minute).")
+    async def proof(self, info: Info[Context, None]) -> LogProof | None:
+        return await proof_of(info, "contribution", int(parse_global_id(self.id)[1]))
 
     @classmethod
     def build(cls, row: ContributionRow, language: str) -> ContributionType:

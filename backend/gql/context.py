@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.responses import Response
@@ -25,6 +26,9 @@ from backend.messages import auth_message, message
 from backend.rates.book import RateBook
 from backend.rates.cache import RateCache
 from backend.reference.cache import ReferenceCache
+
+if TYPE_CHECKING:
+    from backend.tlog.gql import RequestProofs
 
 SUPPORTED_LANGUAGES = ("kk", "ru", "en")
 DEFAULT_LANGUAGE = "kk"
@@ -78,6 +82,8 @@ class Context:
     """The request's time limit; the guard rails lift it for mutations."""
     dispute_daily_limit: int = 5
     """Reports about services one citizen may send a day (``APP_DISPUTE_DAILY_LIMIT``)."""
+    log_proofs: RequestProofs | None = None
+    """This request's proofs from the verifiable log (``backend.tlog.gql``; None: no log)."""
     loaders: Loaders = field(init=False)
     _language: str | None = field(init=False, default=None)
     _budget_spent: bool = field(init=False, default=False)

@@ -38,6 +38,8 @@ PERSONAL_TYPES = frozenset({
     "DisputeCase", "DisputeCaseConnection", "DisputeCaseEdge", "DisputeStep",
     "ReportServicePayload", "DisputeReview", "DisputeReviewConnection", "DisputeReviewEdge",
     "DisputeReviewStep", "DisputeResolution",
+    # A record's proof from the verifiable log: its entry names the person's pseudonym.
+    "LogProof",
 })
 # Types anyone may read: reference data, help, page plumbing, sign-in results.
 PUBLIC_TYPES = frozenset({

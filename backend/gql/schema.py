@@ -56,6 +56,7 @@ from backend.ingest.types import IngestMutations
 from backend.messages import message
 from backend.observability.http import OperationLabels
 from backend.people.types import CitizenType
+from backend.tlog.gql import SCALARS as LOG_SCALARS
 from backend.transparency.types import SCALARS as PUBLIC_SCALARS
 from backend.transparency.types import PublicStats
 
@@ -274,5 +275,6 @@ def build_schema(limits: Limits | None = None, policy: Policy | None = None
                NotificationType, DisputeCaseType],
         extensions=[*limit_extensions(limits or Limits(), policy), StringChecks, ErrorCodes,
                     NoStoreMutations, OperationLabels],
-        config=StrawberryConfig(scalar_map={**SCALAR_MAP, **PUBLIC_SCALARS}),
+        config=StrawberryConfig(scalar_map={
+            **SCALAR_MAP, **PUBLIC_SCALARS, **LOG_SCALARS}),
     )
