@@ -16,6 +16,7 @@ recovered to the restore point must give the same figures.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,36 +70,49 @@ async def table_sums(conn: asyncpg.Connection) -> Sums:
     return {names[row["n"]]: TableSum(int(row["rows"]), str(row["checksum"])) for row in rows}
 
 
-async def mark(dsn: str, name: str, *, lock_timeout_ms: int = 5000) -> tuple[str, Sums]:
+async def mark(dsn: str, name: str, *, lock_timeout_ms: int = 500,
+               attempts: int = 20) -> tuple[str, Sums]:
     """Write the restore point ``name`` on the server at ``dsn`` with the sums that a copy
-    recovered to it must show (see the module's docstring); its LSN and the sums."""
+    recovered to it must show (see the module's docstring); its LSN and the sums.
+
+    The locks are taken one table after another, so a writer holding one table and waiting for
+    another the mark holds would deadlock with it.  The mark waits ``lock_timeout_ms`` for each
+    lock, less than the server's ``deadlock_timeout`` (1 s by default): it gives up first,
+    releases everything and tries again, so the writer is never the one aborted."""
     writer = await asyncpg.connect(dsn)
     reader = await asyncpg.connect(dsn)
     try:
         await writer.execute(f"SET lock_timeout = {int(lock_timeout_ms)}")
-        locked = writer.transaction()
-        await locked.start()
-        try:
-            names = await tables(writer)
-            if names:
-                await writer.execute(f"LOCK TABLE {', '.join(names)} IN SHARE MODE")
-            snapshot = await writer.fetchval("SELECT pg_export_snapshot()")
-            lsn = str(await writer.fetchval("SELECT pg_create_restore_point($1)", name))
-            reading = reader.transaction(isolation="repeatable_read", readonly=True)
-            await reading.start()
-            await reader.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
-        finally:
-            await locked.rollback()  # nothing to keep: the restore point is WAL, not data
-        try:
-            sums = {} if not names else {
-                names[row["n"]]: TableSum(int(row["rows"]), str(row["checksum"]))
-                for row in await reader.fetch(sums_sql(names))}
-        finally:
-            await reading.rollback()
+        for attempt in range(attempts):
+            try:
+                return await _mark_once(writer, reader, name)
+            except asyncpg.LockNotAvailableError:
+                if attempt == attempts - 1:
+                    raise
+                await asyncio.sleep(0.1 * (attempt + 1))
+        raise AssertionError("unreachable")
     finally:
         await reader.close()
         await writer.close()
-    return lsn, sums
+
+
+async def _mark_once(writer: asyncpg.Connection, reader: asyncpg.Connection,
+                     name: str) -> tuple[str, Sums]:
+    async with writer.transaction():
+        names = await tables(writer)
+        if names:
+            await writer.execute(f"LOCK TABLE {', '.join(names)} IN SHARE MODE")
+        snapshot = await writer.fetchval("SELECT pg_export_snapshot()")
+        lsn = str(await writer.fetchval("SELECT pg_create_restore_point($1)", name))
+        reading = reader.transaction(isolation="repeatable_read", readonly=True)
+        await reading.start()
+        await reader.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+    try:
+        rows = await reader.fetch(sums_sql(names)) if names else []
+        return lsn, {names[row["n"]]: TableSum(int(row["rows"]), str(row["checksum"]))
+                     for row in rows}
+    finally:
+        await reading.rollback()
 
 
 def differences(expected: Sums, found: Sums) -> list[str]:

@@ -33,7 +33,8 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -286,19 +287,32 @@ def mhi_backup(dsn: str, *args: str, status: int = 0) -> str:
     return result.stdout
 
 
+@contextmanager
+def plain_cluster() -> Iterator[tuple[backup.Tools, Path, int]]:
+    """A new empty cluster (no archiving) on a free port, its work directory, and its port;
+    every server started under the directory is stopped after, and the directory removed."""
+    tools = backup.Tools.embedded()
+    work = Path(tempfile.mkdtemp(prefix="mhi-backup-plain-"))
+    tools.own(work)
+    port = backup.free_port()
+    try:
+        backup.init_cluster(tools, work / "source")
+        backup.start(tools, work / "source", port)
+        yield tools, work, port
+    finally:
+        for pid in work.glob("*/postmaster.pid"):
+            backup.stop(tools, pid.parent)
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def test_mhi_backup_configures_backs_up_verifies_and_restores_a_named_point() -> None:
     """The commands of ``infra/README.md`` on a plain cluster: configure (then restart),
     base, incremental, mark, verify, restore; the copy has the rows before the mark only, and
     says so by comparing itself with the mark's sums; the source, written since, does not."""
-    tools = backup.Tools.embedded()
-    work = Path(tempfile.mkdtemp(prefix="mhi-backup-cli-"))
-    tools.own(work)
-    source, copy, root = work / "source", work / "copy", work / "backups"
-    port, copy_port = backup.free_port(), backup.free_port()
-    dsn = backup.conninfo(port)
-    backup.init_cluster(tools, source)
-    backup.start(tools, source, port)
-    try:
+    with plain_cluster() as (tools, work, port):
+        source, copy, root = work / "source", work / "copy", work / "backups"
+        copy_port = backup.free_port()
+        dsn = backup.conninfo(port)
         said = mhi_backup(dsn, "configure", "--into", str(root))
         assert "restart the server for archive_mode" in said
         backup.stop(tools, source)
@@ -321,8 +335,31 @@ def test_mhi_backup_configures_backs_up_verifies_and_restores_a_named_point() ->
         said = mhi_backup(dsn, "compare", "--sums", str(root / "marks" / "before-4.json"),
                           status=1)
         assert "differs: public.note: expected 3 rows" in said
-    finally:
-        for pgdata in (copy, source):
-            if (pgdata / "postmaster.pid").exists():
-                backup.stop(tools, pgdata)
-        shutil.rmtree(work, ignore_errors=True)
+
+
+async def test_a_mark_among_writers_gives_way_and_aborts_none_of_them() -> None:
+    """A writer holds ``b_second`` and then wants ``a_first``, which the mark has locked
+    while it waits for ``b_second``: a deadlock, unless the mark gives way first (its lock
+    timeout is below the deadlock timeout).  The writer commits, and the mark, tried again,
+    counts its rows."""
+    with plain_cluster() as (_, _, port):
+        dsn = backup.conninfo(port)
+        writer = await asyncpg.connect(dsn)
+        try:
+            await writer.execute("CREATE TABLE a_first (id int PRIMARY KEY);"
+                                 " CREATE TABLE b_second (id int PRIMARY KEY)")
+            writing = writer.transaction()
+            await writing.start()
+            await writer.execute("INSERT INTO b_second VALUES (1)")
+            marking = asyncio.create_task(sums.mark(dsn, "among-writers"))
+            while not await writer.fetchval(
+                    "SELECT count(*) FROM pg_locks WHERE NOT granted"
+                    " AND relation = 'b_second'::regclass"):
+                assert not marking.done(), marking
+                await asyncio.sleep(0.01)
+            await writer.execute("INSERT INTO a_first VALUES (1)")
+            await writing.commit()
+            _, found = await marking
+        finally:
+            await writer.close()
+    assert (found["public.a_first"].rows, found["public.b_second"].rows) == (1, 1)
