@@ -29,6 +29,9 @@ AUTH_ROOT_SECRET = bytes(range(32))
 """The suite's ``AUTH_SECRET_KEY``: every test that opens ``auth`` on the suite's database uses
 it, since the signing keys stored there are sealed with what derives from it."""
 
+# Every log record of the run, written as JSON lines, is searched for personal data at the end.
+pytest_plugins = ["tests.log_audit"]
+
 # Property tests judge behaviour, not speed: a busy CI machine must not turn them red.
 hypothesis_settings.register_profile("mhi", deadline=None)
 hypothesis_settings.load_profile("mhi")
