@@ -264,11 +264,16 @@ def _serve(settings: AppSettings, url: str) -> None:
     from backend.api.app import create_app
     from backend.api.server import uvicorn_options
     from backend.observability.server import MetricsSettings, serve_metrics
+    from backend.observability.traces import start_tracing
 
     for name in ("uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).setLevel(logging.INFO)
 
     app = create_app(settings, AuthSettings(), database_url=url)
+    # Spans over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set, else nothing (operations.md)
+    tracing = start_tracing("mhi-api")
+    if tracing is not None:
+        tracing.instrument_app(app)
     # /metrics on METRICS_PORT, not on the public port (docs/operations.md)
     served = serve_metrics(MetricsSettings(), process="api")
     try:
@@ -276,6 +281,8 @@ def _serve(settings: AppSettings, url: str) -> None:
     finally:
         if served is not None:
             served.close()
+        if tracing is not None:
+            tracing.shutdown()
 
 
 @command("dev")

@@ -39,6 +39,8 @@ async def worker(args: argparse.Namespace) -> int:
     from backend.api.app import almaty_today
     from backend.cli.log import run_log
     from backend.observability.server import MetricsSettings
+    from backend.observability.traces import start_tracing
+    from backend.observability.traces_worker import name_jobs, trace_worker, worker_sampler
     from backend.observability.worker import instrument_worker
     from backend.runtime import open_engine, prepare_database
     from backend.sms import GatewayChannel, person_contacts
@@ -104,6 +106,11 @@ async def worker(args: argparse.Namespace) -> int:
                                     partial(_ready, engine, stop))
     # Timed FCM and SMS calls, counters, queue lag; /metrics on METRICS_PORT.
     metered = instrument_worker(dispatcher, MetricsSettings())
+    # An id per job in the log lines; spans per FCM batch when tracing is on (operations.md)
+    name_jobs(dispatcher)
+    tracing = start_tracing("mhi-worker", sampler=worker_sampler())
+    if tracing is not None:
+        trace_worker(dispatcher, tracing)
     try:
         await asyncio.gather(dispatcher.run(stop), statuses(), stats(),
                              run_log(engine, stop))  # the verifiable log: append, checkpoint
@@ -117,6 +124,8 @@ async def worker(args: argparse.Namespace) -> int:
                  totals.sent, totals.retried, totals.rejected, totals.dead, totals.sms_sent,
                  totals.sms_segments, totals.sms_skipped, totals.sms_dead)
         await close_app(firebase)
+        if tracing is not None:  # the spans still queued are sent (blocking: off the loop)
+            await asyncio.to_thread(tracing.shutdown)
         close = getattr(sms_gateway, "aclose", None)  # the operator's connection pool
         if close is not None:
             await close()
