@@ -23,7 +23,7 @@ from strawberry.types.scalar import ScalarDefinition
 
 from backend.db.reads import Reads
 from backend.gql.context import Context
-from backend.tlog.proofs import LeafProof, LogProofs, RecordRef
+from backend.tlog.proofs import LeafProof, LogProofs, ProofUnverified, RecordRef
 
 LogIndex = NewType("LogIndex", int)
 """A leaf index or a tree size (``Int`` is 32-bit; a country's log is not)."""
@@ -79,7 +79,10 @@ class RequestProofs:
         self._reads = reads
         self.loader: DataLoader[RecordRef, LeafProof | None] = DataLoader(load_fn=self._load)
 
-    async def _load(self, refs: Sequence[RecordRef]) -> list[LeafProof | None]:
+    async def _load(self, refs: Sequence[RecordRef]
+                    ) -> Sequence[LeafProof | ProofUnverified | None]:
+        """Each record's proof; a record whose proof fails is that field's ``LOG_MISMATCH``
+        alone (the loader raises what it is given for that key)."""
         async with self._reads.connection() as db:
             return await self.service.proofs(db, refs)
 

@@ -171,16 +171,17 @@ class LogProofs:
         self._opened = (note, opened)
         return opened
 
-    async def proofs(self, db: Fetcher, refs: Sequence[RecordRef]) -> list[LeafProof | None]:
-        """The verified proof of each record in ``refs`` (None: not in a published checkpoint
-        yet, or no such record); ``ProofUnverified`` if any fails a check (module docstring)."""
+    async def proofs(self, db: Fetcher, refs: Sequence[RecordRef]
+                     ) -> list[LeafProof | ProofUnverified | None]:
+        """The verified proof of each record in ``refs``: None when it is not in a published
+        checkpoint yet (or there is no such record), a :class:`ProofUnverified` (returned,
+        for that record alone) when its proof fails a check (module docstring).  A published
+        checkpoint that does not open fails them all (raised)."""
         if not refs:
             return []
         pairs = [(kind, ref.record_id) for ref in refs for kind in FAMILIES[ref.family]]
         rows = await db.fetch(_LEAVES, [k for k, _ in pairs], [i for _, i in pairs])
-        if not rows:
-            return [None] * len(refs)
-        published = await db.fetch(_PUBLISHED)
+        published = await db.fetch(_PUBLISHED) if rows else []
         if not published:
             return [None] * len(refs)
         note: str = published[0]["cosigned"]
@@ -193,19 +194,21 @@ class LogProofs:
             db, {row["leaf_index"]: bytes(row["entry"]) for row in leaves.values()},
             checkpoint.size, checkpoint.hash)
         records = await load_records(_ReadOnly(db), leaves)
-        found: dict[tuple[str, int], LeafProof] = {}
+        found: dict[tuple[str, int], LeafProof | ProofUnverified] = {}
         for key, row in leaves.items():
-            entry, salt = bytes(row["entry"]), bytes(row["salt"])
+            entry, salt, index = bytes(row["entry"]), bytes(row["salt"]), row["leaf_index"]
             record = records.get(key)
             if record is None:  # a logged record was deleted: nothing to prove it with
                 continue
-            if _commitment_of(entry) != commitment(salt, record.record):
-                log.error("%s %d no longer matches its leaf %d", key[0], key[1],
-                          row["leaf_index"])
-                raise ProofUnverified()
-            found[(key[0], key[1])] = LeafProof(
-                key[0], key[1], row["leaf_index"], checkpoint.size, entry,
-                tuple(hashes[row["leaf_index"]]), note, record.record, salt)
+            proof = hashes[index]
+            if isinstance(proof, ProofUnverified):
+                found[key] = proof
+            elif _commitment_of(entry) != commitment(salt, record.record):
+                log.error("%s %d no longer matches its leaf %d", key[0], key[1], index)
+                found[key] = ProofUnverified()
+            else:
+                found[key] = LeafProof(key[0], key[1], index, checkpoint.size, entry,
+                                       tuple(proof), note, record.record, salt)
         return [next((found[(kind, ref.record_id)] for kind in FAMILIES[ref.family]
                       if (kind, ref.record_id) in found), None) for ref in refs]
 
@@ -215,6 +218,8 @@ class LogProofs:
         proof = (await self.proofs(db, [ref]))[0]
         if proof is None:
             return None
+        if isinstance(proof, ProofUnverified):
+            raise proof
         text = proof.file_text()
         trust = self.trust
         try:
@@ -240,14 +245,15 @@ def _commitment_of(entry: bytes) -> object:
 
 
 async def _inclusion(db: Fetcher, entries: dict[int, bytes], size: int, root: Hash
-                     ) -> dict[int, list[Hash]]:
+                     ) -> dict[int, list[Hash] | ProofUnverified]:
     """The inclusion proofs of the leaves ``entries`` (by index) in the tree of ``size``, from
     the tiles they need (one statement), each checked from the leaf's entry to ``root``: the
-    cosigned one, so a changed entry, tile or checkpoint is caught here."""
+    cosigned one, so a changed entry, tile or checkpoint is caught here (for the leaves whose
+    proof it touches: the others still verify, and are served)."""
     wanted = sorted({i for n in entries for i in prove_record_indexes(size, n)})
     tiles = await read_tiles(_ReadOnly(db), tile_keys_for_indexes(TILE_HEIGHT, wanted))
     reader = TileDataHashReader(tiles)
-    proofs: dict[int, list[Hash]] = {}
+    proofs: dict[int, list[Hash] | ProofUnverified] = {}
     for index, entry in entries.items():
         try:
             proof = prove_record(size, index, reader)
@@ -255,7 +261,8 @@ async def _inclusion(db: Fetcher, entries: dict[int, bytes], size: int, root: Ha
         except TlogError as error:
             log.error("leaf %d does not verify in the cosigned checkpoint of size %d: %s",
                       index, size, error)
-            raise ProofUnverified() from error
+            proofs[index] = ProofUnverified()
+            continue
         proofs[index] = proof
     return proofs
 
