@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from backend.cli.registry import command
 from backend.cli.shared import refresh_statuses, warn_statuses
 from backend.cli.worker_health import serve_probes
-from backend.settings import AppSettings
+from backend.settings import AppSettings, RetentionSettings
 from notifications.settings import NotifySettings
 
 log = logging.getLogger("mhi.worker")
@@ -42,6 +42,7 @@ async def worker(args: argparse.Namespace) -> int:
     from backend.observability.traces import start_tracing
     from backend.observability.traces_worker import name_jobs, trace_worker, worker_sampler
     from backend.observability.worker import instrument_worker
+    from backend.ops.retention import run_every as retention
     from backend.runtime import open_engine, prepare_database
     from backend.sms import GatewayChannel, person_contacts
     from backend.transparency import figures, release, rollups
@@ -113,7 +114,9 @@ async def worker(args: argparse.Namespace) -> int:
         trace_worker(dispatcher, tracing)
     try:
         await asyncio.gather(dispatcher.run(stop), statuses(), stats(),
-                             run_log(engine, stop))  # the verifiable log: append, checkpoint
+                             run_log(engine, stop),  # the verifiable log: append, checkpoint
+                             # pruning by age, bounded per run (docs/operations.md#retention)
+                             retention(engine, RetentionSettings(), stop, auth.dev_sms_file))
     finally:
         metered.close()
         if probes is not None:
