@@ -235,6 +235,7 @@ async def run(engine: AsyncEngine, settings: RetentionSettings, *, now: datetime
                 else:
                     report.jobs.append(await _prune(conn, job, cutoff, settings, bound, stop))
         finally:
+            await conn.rollback()  # a batch that failed left its transaction aborted
             await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK})
             await conn.commit()
     if dev_sms_file is not None:
