@@ -44,6 +44,7 @@ _NOT_FIELDS = [*RESERVED_ATTRS, "color_message", "request_id", "message", "ascti
 """Record attributes that are not extra fields: the standard ones, uvicorn's coloured copy
 of the message, and what ``JsonLogFormatter`` writes under its own names."""
 _NO_ID = "-"
+_OWN_FIELDS = frozenset({"time", "level", "logger", "request_id"})
 
 
 class LogSettings(BaseSettings):
@@ -116,9 +117,13 @@ class JsonLogFormatter(JsonFormatter):
         super().add_fields(log_data, record, message_dict)
 
     def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
-        """Every field through redaction (see the module)."""
-        scrubbed: dict[str, Any] = scrub(log_data)
-        return scrubbed
+        """Every field through redaction (see the module), but those this formatter made of
+        what is never personal (the time, the level, the code's logger name, the request id,
+        checked when it was made: ``request_id_for``, ``new_request_id``).  A trace id is
+        redacted: a caller's ``traceparent`` chose it."""
+        return {key if key in _OWN_FIELDS else redact(key):
+                value if key in _OWN_FIELDS else scrub(value)
+                for key, value in log_data.items()}
 
 
 def formatter_for(settings: LogSettings) -> logging.Formatter:

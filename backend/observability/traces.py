@@ -30,6 +30,7 @@ The log lines written while a span is current carry its ``trace_id`` and ``span_
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -50,13 +51,7 @@ from opentelemetry.sdk.trace.export import (
     SpanExportResult,
 )
 from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
-from opentelemetry.sdk.trace.sampling import (
-    ALWAYS_ON,
-    Decision,
-    ParentBased,
-    Sampler,
-    SamplingResult,
-)
+from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
 from opentelemetry.trace import Link, SpanKind, Status
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.util.types import Attributes
@@ -99,8 +94,19 @@ class TraceSettings(BaseSettings):
                                               or self.exporter_otlp_traces_endpoint)
 
 
+STATEMENT_ATTRIBUTES = frozenset({"db.statement", "db.query.text"})
+"""Attributes that repeat (the code's SQL): their redaction is remembered."""
+
+
+@functools.lru_cache(maxsize=2048)
+def _redacted_statement(statement: str) -> str:
+    return redact(statement)
+
+
 def _clean(key: str, value: Any) -> Any:
     if isinstance(value, str):
+        if key in STATEMENT_ATTRIBUTES:
+            return _redacted_statement(value)
         if key in URL_ATTRIBUTES:
             value = value.partition("?")[0]
         return redact(value)
@@ -236,8 +242,8 @@ def start_tracing(service: str, settings: TraceSettings | None = None, *,
     """Tracing for the process ``service`` (``mhi-api``, ``mhi-worker``) when ``settings``
     (default: the environment) turn it on, else ``None``.  ``exporter`` replaces the OTLP
     exporter (tests: an in-memory one; it is used whatever the settings); ``batch=False``
-    exports each span as it ends; ``sampler`` (default: follow the caller's decision, else
-    sample)."""
+    exports each span as it ends; ``sampler`` (default: as ``OTEL_TRACES_SAMPLER`` says, else
+    follow the caller's decision and sample every root)."""
     settings = settings or TraceSettings()
     if exporter is None:
         if not settings.enabled:
@@ -249,8 +255,8 @@ def start_tracing(service: str, settings: TraceSettings | None = None, *,
         exporter = OTLPSpanExporter(endpoint=endpoint)  # headers, timeout: OTEL_EXPORTER_OTLP_*
     resource = Resource.create({**(attributes or {}),
                                 SERVICE_NAME: settings.service_name or service})
-    provider = TracerProvider(resource=resource, sampler=sampler or ParentBased(ALWAYS_ON),
-                              id_generator=SafeIds())
+    # sampler None: OTEL_TRACES_SAMPLER (and _ARG) decide, default parentbased_always_on
+    provider = TracerProvider(resource=resource, sampler=sampler, id_generator=SafeIds())
     cleaned = RedactingExporter(exporter)
     provider.add_span_processor(BatchSpanProcessor(cleaned) if batch
                                 else SimpleSpanProcessor(cleaned))
