@@ -5,6 +5,7 @@ OTLP/HTTP exporter really delivers (a receiver in the test counts what arrives).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import gzip
 import io
@@ -48,7 +49,9 @@ from notifications.gateway import Gateway, Verdict, close_app, open_app
 from notifications.settings import NotifySettings
 from tests.conftest import AUTH_ROOT_SECRET
 from tests.factories import create_person
-from tests.observability.conftest import FcmLocalServer
+from tests.notifications.dispatch_helpers import add_device, add_event
+from tests.notifications.dispatch_helpers import received as received_payload
+from tests.observability.conftest import MHI, FcmLocalServer, free_port, running, service_env
 
 ME = "{ me { firstName } }"
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -376,3 +379,57 @@ async def test_spans_reach_an_otlp_receiver(engine: AsyncEngine, tmp_path: Path,
     assert received.services == {"mhi-api"}
     assert all(person.iin.encode() not in body and token.encode() not in body
                for body in received.bodies)
+
+
+async def test_mhi_serve_and_mhi_worker_export_to_the_endpoint_they_are_given(
+        engine: AsyncEngine, committed: AsyncSession, fcm_local: FcmLocalServer,
+        tmp_path: Path, collector: tuple[str, Received]) -> None:
+    """The processes as an operator runs them, with ``OTEL_EXPORTER_OTLP_ENDPOINT``: the API's
+    request arrives as a span of the caller's trace, its access line (JSON) names that trace,
+    and the worker's push arrives as a batch span with the HTTP call to fcm-local under it."""
+    url, received = collector
+    database = engine.url.render_as_string(hide_password=False)
+    api_port, worker_metrics = free_port(), free_port()
+    otel = {"OTEL_EXPORTER_OTLP_ENDPOINT": url, "OTEL_BSP_SCHEDULE_DELAY": "200"}
+    api_env = service_env(database, tmp_path, APP_PORT=str(api_port), **otel)
+    worker_env = service_env(database, tmp_path, METRICS_PORT=str(worker_metrics),
+                             NOTIFY_FCM_LOCAL_URL=fcm_local.url, NOTIFY_IDLE_POLL_SECONDS="0.1",
+                             NOTIFY_DIGEST_WINDOW_SECONDS="0", **otel)
+    person = await create_person(committed, phone="+77017654321")
+    await committed.commit()
+    await add_device(engine, person.id, language="en")
+    api_log, worker_log = tmp_path / "api.log", tmp_path / "worker.log"
+    async with (
+        running("mhi serve", [str(MHI), "serve"], api_env, api_log,
+                f"http://127.0.0.1:{api_port}/readyz"),
+        running("mhi worker", [str(MHI), "worker", "--every", "3600"], worker_env,
+                worker_log, f"http://127.0.0.1:{worker_metrics}/metrics"),
+    ):
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{api_port}") as api:
+            answer = await api.post("/graphql", json={"query": "{ helpVersion }"},
+                                    headers={"traceparent": f"00-{TRACE_ID}-{PARENT_ID}-01"})
+            assert answer.status_code == 200
+        await add_event(engine, person.id, "contribution.received", received_payload(101))
+        for _ in range(300):
+            if fcm_local.state.accepted and "notify.send_batch" in _names(received):
+                break
+            await asyncio.sleep(0.1)
+    names = _names(received)  # SIGTERM flushed what was left
+    assert "notify.send_batch" in names, names
+    with received.lock:
+        spans = list(received.spans)
+    [served] = [s for s in spans if s.name == "POST /graphql"]
+    assert served.trace_id.hex() == TRACE_ID and served.parent_span_id.hex() == PARENT_ID
+    [batch] = [s for s in spans if s.name == "notify.send_batch"]
+    calls = [s for s in spans if s.parent_span_id == batch.span_id]
+    assert calls and all(s.kind == s.SPAN_KIND_CLIENT for s in calls)
+    assert received.services == {"mhi-api", "mhi-worker"}
+    access = [json.loads(line) for line in api_log.read_text().splitlines()
+              if line.startswith("{") and '"uvicorn.access"' in line and "/graphql" in line]
+    assert access and access[0]["trace_id"] == TRACE_ID
+    assert access[0]["request_id"] == answer.headers["x-request-id"]
+
+
+def _names(received: Received) -> list[str]:
+    with received.lock:
+        return [span.name for span in received.spans]
