@@ -54,10 +54,8 @@ async def demo(engine: AsyncEngine) -> AsyncIterator[None]:
     await generator.generate(engine, people=60, seed=3, as_of=TODAY, quiet=True)
     try:
         yield
-    finally:
-        async with engine.begin() as conn:
-            tables = ", ".join(f"core.{table}" for table in generator.DEMO_TABLES)
-            await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    finally:  # the rows, the rollups and the log's queue and leaves: ids restart
+        await generator.clear(engine)
 
 
 def token(auth_service: AuthService, index: int) -> str:
