@@ -90,6 +90,18 @@ async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
             await outer.rollback()
 
 
+async def empty_data(engine: AsyncEngine) -> None:
+    """Empty every table a test's data reaches (reference data stays).  Ids restart, so the
+    outbox (whose keys name ids), the batches, the rollups and the log's queue and leaves go
+    too: a record id met again would be a second leaf of the same record."""
+    async with engine.begin() as conn:
+        tables = ", ".join([*(f"core.{table}" for table in DEMO_TABLES),
+                            "core.ingestion_batch", *NOTIFY_TABLES,
+                            *(f"stats.{table}" for table in STATS_TABLES),
+                            *(f"tlog.{table}" for table in TLOG_TABLES)])
+        await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
 @pytest.fixture
 async def committed(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
     """A session that really commits (for tests through the app); data tables emptied after."""
@@ -98,10 +110,4 @@ async def committed(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
         yield db
     finally:
         await db.close()
-        async with engine.begin() as conn:
-            # Ids restart, so the outbox (whose keys name ids) and the batches go too.
-            tables = ", ".join([*(f"core.{table}" for table in DEMO_TABLES),
-                                "core.ingestion_batch", *NOTIFY_TABLES,
-                                *(f"stats.{table}" for table in STATS_TABLES),
-                                *(f"tlog.{table}" for table in TLOG_TABLES)])
-            await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        await empty_data(engine)

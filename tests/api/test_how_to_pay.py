@@ -327,9 +327,7 @@ class TestOnTheDemo:
             token = auth_service.mint(str(cast.id), Audience.MOBILE)
             status, due = await how_to_pay(client, token)
         finally:
-            async with engine.begin() as conn:
-                tables = ", ".join(f"core.{table}" for table in generator.DEMO_TABLES)
-                await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            await generator.clear(engine)
         assert status == "CONDITIONALLY_INSURED"
         assert due["arrearsPeriods"] == ["2026-09"]
         pay = due["howToPay"]

@@ -23,15 +23,12 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, ViewportSize, async_playwright
 from pydantic import SecretStr
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from auth.settings import AuthSettings
 from backend.api.app import create_app
 from backend.api.server import uvicorn_options
 from backend.db.engine import create_engine
-from backend.demo.generator import DEMO_TABLES
-from backend.models.stats import STATS_TABLES
 from backend.settings import AppSettings
 from notifications.fcm_local import FcmLocal
 from notifications.fcm_local import create_app as create_fcm_local
@@ -48,7 +45,7 @@ from tests.browser.helpers import (
     Stack,
     uvicorn_config,
 )
-from tests.conftest import AUTH_ROOT_SECRET, NOTIFY_TABLES
+from tests.conftest import AUTH_ROOT_SECRET, empty_data
 from tests.notifications.dispatch_helpers import (
     dispatcher,
     notify_settings,
@@ -124,10 +121,7 @@ async def _no_sessions(engine: AsyncEngine, name: str) -> bool:
 
 async def _empty_tables(engine: AsyncEngine) -> None:
     """What ``committed`` empties after a test: the browser tests leave no data behind."""
-    tables = ", ".join([*(f"core.{table}" for table in DEMO_TABLES), "core.ingestion_batch",
-                        *NOTIFY_TABLES, *(f"stats.{table}" for table in STATS_TABLES)])
-    async with engine.begin() as conn:
-        await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    await empty_data(engine)
 
 
 @pytest.fixture(autouse=True)
