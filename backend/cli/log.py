@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import sys
 import time
 
 import httpx
@@ -90,24 +91,28 @@ async def log_command(args: argparse.Namespace) -> int:
     trust), ``status`` (size, queue, the published checkpoint)."""
     from backend.runtime import open_engine, prepare_database
     from backend.tlog.append import append_all, queued
-    from backend.tlog.leaves import pseudonym_key
+    from backend.tlog.leaves import MissingKey, pseudonym_key
     from backend.tlog.publish import checkpoint, log_signer
     from backend.tlog.store import driver_of, tree_size
 
     settings = TlogSettings()
+    try:
+        signer, key = log_signer(settings), pseudonym_key(settings)
+    except MissingKey as missing:
+        print(f"mhi log: {missing}", file=sys.stderr)
+        return 2
     if args.action == "key":
-        print(log_signer(settings).verifier().vkey)
+        print(signer.verifier().vkey)
         return 0
     app = AppSettings()
     engine = open_engine(app, await prepare_database(app))
     try:
         if args.action == "append":
-            print(await append_all(engine, pseudonym_key(settings),
-                                   args.batch or settings.append_batch))
+            print(await append_all(engine, key, args.batch or settings.append_batch))
         elif args.action == "checkpoint":
             async with httpx.AsyncClient() as client:
-                report = await checkpoint(engine, log_signer(settings), witnesses_of(settings),
-                                          client, settings, force=True)
+                report = await checkpoint(engine, signer, witnesses_of(settings), client,
+                                          settings, force=True)
             print(report)
             return 0 if report.published is not None or not report.refused else 1
         else:
