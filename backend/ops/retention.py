@@ -321,3 +321,12 @@ async def run_every(engine: AsyncEngine, settings: RetentionSettings, stop: asyn
             log.exception("the retention run failed")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), settings.every_seconds)
+
+
+async def pruned_through(conn: AsyncConnection) -> dict[str, str]:
+    """Per leaf kind of the verifiable log, the last day (UTC, ``YYYY-MM-DD``) whose records
+    retention may have deleted: what ``backend.tlog.monitor.unaccounted`` takes so that a
+    pruned access-log entry is not reported as removed.  Empty until something was pruned."""
+    before = (await conn.execute(text(
+        "SELECT before FROM core.retention_horizon WHERE table_name = 'access log'"))).scalar()
+    return {} if before is None else {"access": before.astimezone(UTC).date().isoformat()}

@@ -18,7 +18,7 @@ bundles added since its last run.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import httpx
@@ -61,12 +61,21 @@ def leaves_of(entries: Sequence[bytes], pseudonym: str) -> list[LoggedRecord]:
 
 
 def unaccounted(entries: Sequence[bytes], pseudonym: str,
-                shown: Iterable[tuple[str, int]]) -> list[LoggedRecord]:
+                shown: Iterable[tuple[str, int]],
+                pruned_through: Mapping[str, str] | None = None) -> list[LoggedRecord]:
     """The person's leaves for which the app shows no record: ``shown`` is the
-    ``(kind, id)`` of every record the app lists (read from their proofs' entries)."""
+    ``(kind, id)`` of every record the app lists (read from their proofs' entries).
+
+    ``pruned_through``: per leaf kind, the last day (``YYYY-MM-DD``, UTC) whose records
+    retention may have deleted (the day of ``core.retention_horizon``'s ``before`` for the
+    access log, ``backend.ops.retention.pruned_through``): a missing record logged on or
+    before it was pruned after its legal retention, not removed.  A leaf says only its day,
+    so the horizon's own day counts as pruned."""
     seen = set(shown)
+    through = pruned_through or {}
     return [leaf for leaf in leaves_of(entries, pseudonym)
-            if (leaf.kind, leaf.record_id) not in seen]
+            if (leaf.kind, leaf.record_id) not in seen
+            and not (leaf.kind in through and leaf.logged <= through[leaf.kind])]
 
 
 async def download_entries(client: httpx.AsyncClient, checkpoint: Checkpoint,

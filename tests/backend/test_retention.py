@@ -11,7 +11,7 @@ import json
 import os
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from backend.ops import retention
 from backend.settings import RetentionSettings
+from backend.tlog.monitor import unaccounted
 from tests.factories import create_person
 from tests.notifications import conftest as notify_fixtures
 from tests.notifications.conftest import FcmLocalServer
@@ -432,3 +433,32 @@ def test_the_development_sms_sink_keeps_only_the_last_day(tmp_path: Path) -> Non
     assert [json.loads(x)["text"] for x in sink.read_text().splitlines()] == ["new"]
     assert sink.stat().st_mode & 0o777 == 0o600
     assert retention.prune_dev_sms(tmp_path / "absent.jsonl", cutoff) == 0
+
+
+# --- the verifiable log's monitor ----------------------------------------------------------
+
+
+async def test_the_logs_monitor_takes_a_pruned_look_for_retention_not_removal(
+        db: AsyncEngine) -> None:
+    person = await person_id(db)
+    await seed(db, person, OLD, "old")
+    await sql(db, "DELETE FROM tlog.pending")
+    async with db.connect() as conn:
+        assert await retention.pruned_through(conn) == {}
+    await retention.run(db, FAST, now=NOW)
+    async with db.connect() as conn:
+        through = await retention.pruned_through(conn)
+    horizon = (NOW - timedelta(days=FAST.access_log_days)).date()
+    assert through == {"access": horizon.isoformat()}
+
+    def leaf(kind: str, record_id: int, logged: date) -> bytes:
+        return json.dumps({"person": "p1", "kind": kind, "id": str(record_id),
+                           "logged": logged.isoformat()}).encode()
+
+    entries = [leaf("access", 1, OLD.date()),  # pruned: retention
+               leaf("access", 2, horizon),  # the horizon's own day: retention
+               leaf("access", 3, horizon + timedelta(days=1)),  # newer: removed
+               leaf("contribution", 4, OLD.date())]  # never pruned: removed
+    assert [(x.kind, x.record_id) for x in unaccounted(entries, "p1", [], through)] == [
+        ("access", 3), ("contribution", 4)]
+    assert len(unaccounted(entries, "p1", [])) == 4
