@@ -74,10 +74,13 @@ class Tools:
         return result.stdout
 
     def own(self, *folders: Path) -> None:
-        """Create ``folders`` (mode 0700) owned by the tools' user, who must write there."""
+        """Create ``folders`` (mode 0700) for the tools' user, who must write there.  Only a
+        folder made here or still empty changes owner: never one that holds other things
+        (``--to /tmp/copy`` must not give ``/tmp`` away)."""
         for folder in folders:
+            fresh = not folder.exists() or not any(folder.iterdir())
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-            if self.user is not None:
+            if self.user is not None and fresh:
                 shutil.chown(folder, self.user, self.user)
 
     def sql(self, conninfo: str, statement: str) -> str:
@@ -317,9 +320,7 @@ def restore(tools: Tools, backups: Sequence[Path], archive: Path, pgdata: Path, 
     ``port``.  The copy archives nothing (its WAL must not mix with the source's archive)."""
     if pgdata.exists() and any(pgdata.iterdir()):
         raise BackupError(f"{pgdata} is not empty: a restore goes into a fresh directory")
-    if pgdata.exists():
-        pgdata.rmdir()
-    tools.own(pgdata.parent)
+    tools.own(pgdata)
     began = time.monotonic()
     tools.run("pg_combinebackup", *(str(path) for path in backups), "-o", str(pgdata),
               timeout=timeout)
