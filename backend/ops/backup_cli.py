@@ -134,8 +134,9 @@ def _mark(tools: Tools, dsn: str, root: Path, name: str | None) -> None:
     if not name:
         raise BackupError("mark needs --name")
     lsn, found = asyncio.run(sums.mark(dsn, name))
-    if tools.sql(dsn, "SHOW archive_mode") == "off":  # WAL streamed (pg_receivewal, Barman)
-        shipped = "WAL streamed, not archived"
+    if tools.sql(dsn, "SHOW archive_mode") == "off":
+        shipped = ("archive_mode is off: restorable only from WAL streamed elsewhere "
+                   "(pg_receivewal, Barman)")
     else:
         shipped = f"archived {wait_archived(tools, dsn):.1f} s later"
     (root / "marks").mkdir(parents=True, exist_ok=True)
@@ -155,6 +156,9 @@ def run_backup(args: argparse.Namespace, dsn: str, root: Path) -> int:
         info = take_backup(tools, dsn, root, incremental=args.action == "incremental")
         print(f"{info.kind} backup {info.path(root)}: {_megabytes(info.bytes)} "
               f"in {info.seconds:.1f} s (WAL {info.start_lsn} to {info.end_lsn})")
+        if tools.sql(dsn, "SHOW archive_mode") == "off":
+            print("archive_mode is off: this backup restores only to its own end "
+                  "(mhi backup configure, then restart the server)")
     elif args.action == "verify":
         for info in chain(root):
             print(f"{info.name}: verified in {verify(tools, info.path(root)):.1f} s")
