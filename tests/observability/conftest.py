@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+import yaml
 from fastapi import FastAPI
 from prometheus_client.core import Metric
 from prometheus_client.registry import REGISTRY
@@ -43,7 +44,7 @@ from tests.servers import serving
 
 ROOT = Path(__file__).resolve().parents[2]
 MHI = Path(sys.executable).with_name("mhi")
-ALERTS = ROOT / "infra" / "prometheus" / "alerts.yml"
+PROMETHEUS_YML = ROOT / "infra" / "prometheus" / "prometheus.yml"
 START_SECONDS = 60.0
 STOP_SECONDS = 20.0
 
@@ -140,22 +141,17 @@ def prometheus_binary() -> str:
 
 
 def prometheus_config(api_metrics: int, worker_metrics: int) -> str:
-    """``infra/prometheus/prometheus.yml`` with the test's ports and a 1 s scrape."""
-    return f"""
-global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-  evaluation_interval: 1s
-rule_files:
-  - {ALERTS}
-scrape_configs:
-  - job_name: mhi-api
-    static_configs:
-      - targets: ["127.0.0.1:{api_metrics}"]
-  - job_name: mhi-worker
-    static_configs:
-      - targets: ["127.0.0.1:{worker_metrics}"]
-"""
+    """``infra/prometheus/prometheus.yml`` (the one ``make run`` is scraped with) with the
+    test's ports, a 1 s scrape and evaluation, and the rules by their absolute path."""
+    config = yaml.safe_load(PROMETHEUS_YML.read_text(encoding="utf-8"))
+    config["global"].update(scrape_interval="1s", scrape_timeout="1s",
+                            evaluation_interval="1s")
+    config["rule_files"] = [str(PROMETHEUS_YML.parent / name) for name in config["rule_files"]]
+    ports = {"mhi-api": api_metrics, "mhi-worker": worker_metrics}
+    for job in config["scrape_configs"]:
+        job["static_configs"] = [{"targets": [f"127.0.0.1:{ports[job['job_name']]}"]}]
+    assert set(ports) == {job["job_name"] for job in config["scrape_configs"]}
+    return str(yaml.safe_dump(config))
 
 
 class PrometheusApi:
