@@ -138,12 +138,16 @@ def init_cluster(tools: Tools, pgdata: Path) -> None:
               "--locale-provider=builtin", "--builtin-locale=C.UTF-8", timeout=300)
 
 
-def start(tools: Tools, pgdata: Path, port: int, *, timeout: int = 600) -> None:
-    """Start the cluster in ``pgdata`` on loopback ``port``; its log is ``server.log`` in it.
+def start(tools: Tools, pgdata: Path, port: int, *, timeout: int = 600,
+          settings: Mapping[str, str] | None = None) -> None:
+    """Start the cluster in ``pgdata`` on loopback ``port``, with ``settings`` on its command
+    line (as the embedded server has its own); its log is ``server.log`` in it.
 
-    ``pg_ctl -w`` returns once the server accepts connections: for a restore, that may be
-    while it still replays WAL (``wait_promoted`` waits for the end of recovery)."""
+    ``pg_ctl -w`` returns once the server accepts connections (for a restore, with
+    ``hot_standby = off``, once recovery is over)."""
     options = f"-c listen_addresses=127.0.0.1 -c unix_socket_directories='' -p {port}"
+    for name, value in (settings or {}).items():
+        options += f" -c {shlex.quote(f'{name}={value}')}"
     tools.run("pg_ctl", "-D", str(pgdata), "-w", "-t", str(timeout), "-l",
               str(pgdata / "server.log"), "-o", options, "start", timeout=timeout + 30)
 
@@ -330,6 +334,10 @@ def restore(tools: Tools, backups: Sequence[Path], archive: Path, pgdata: Path, 
         **target.settings(),
         "recovery_target_action": "promote",
         "archive_mode": "off",
+        # No reads until promoted: nobody sees a half-recovered copy, and recovery need not
+        # run with max_connections and the like at least as high as the source's (the
+        # embedded server's come from its command line, which a copy does not inherit).
+        "hot_standby": "off",
     })
     (pgdata / "recovery.signal").touch()
     if tools.user is not None:

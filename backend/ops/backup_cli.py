@@ -78,12 +78,14 @@ def _target(args: argparse.Namespace) -> Target:
 
 def _configure(tools: Tools, dsn: str, root: Path) -> None:
     tools.own(root, root / ARCHIVE)
-    for name, value in archiving_settings(root / ARCHIVE).items():
+    settings = archiving_settings(root / ARCHIVE)
+    for name, value in settings.items():
         tools.sql(dsn, f"ALTER SYSTEM SET {name} = {quoted(value)}")
     tools.sql(dsn, "SELECT pg_reload_conf()")
     time.sleep(0.5)  # the reload is asynchronous; pending_restart is read after it
-    waiting = tools.sql(dsn, "SELECT string_agg(name, ', ') FROM pg_settings"
-                             " WHERE pending_restart")
+    names = ", ".join(quoted(name) for name in settings)
+    waiting = tools.sql(dsn, "SELECT string_agg(name, ', ') FROM pg_settings"  # noqa: S608
+                             f" WHERE pending_restart AND name IN ({names})")
     print(f"WAL summaries on; WAL archived into {root / ARCHIVE}")
     if waiting:
         print(f"restart the server for {waiting} to apply (embedded: mhi db stop; mhi db up)")
@@ -125,7 +127,8 @@ def _restore(tools: Tools, dsn: str, root: Path, args: argparse.Namespace) -> in
           f"(combine {done.combine_seconds:.1f} s, recovery {done.recovery_seconds:.1f} s)")
     copy = urlunsplit(urlsplit(dsn)._replace(netloc=f"postgres@127.0.0.1:{port}"))
     print(f"running: {copy}")
-    print(f"stop it: {tools.bin_dir / 'pg_ctl'} -D {done.pgdata} stop")
+    as_user = f"sudo -u {tools.user} " if tools.user else ""
+    print(f"stop it: {as_user}{tools.bin_dir / 'pg_ctl'} -D {done.pgdata} stop")
     marked = root / "marks" / f"{args.target_name}.json"
     return _compare(marked, copy) if args.target_name and marked.exists() else 0
 

@@ -47,6 +47,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from backend.access import audit
 from backend.db import migrate
 from backend.db.admin import ensure_database
+from backend.db.embedded import SERVER_OPTIONS
 from backend.db.engine import create_engine
 from backend.db.reads import Reads
 from backend.demo.generator import generate
@@ -84,6 +85,18 @@ async def sources(engine: AsyncEngine) -> set[str]:
         return {str(row[0]) for row in rows}
 
 
+def embedded_settings() -> dict[str, str]:
+    """The embedded server's own settings (the ``-c`` of its command line), which the
+    drill's clusters get the same way: a copy must recover from a source whose
+    ``max_connections`` came from a command line that the copy does not inherit."""
+    settings = {}
+    for option in SERVER_OPTIONS:
+        name, _, value = option.removeprefix("-c ").partition("=")
+        if name not in ("listen_addresses", "unix_socket_directories"):
+            settings[name] = value.strip("'")
+    return settings
+
+
 @dataclass
 class Drill:
     """The drill's cluster, backups and figures; the source stays up until the end."""
@@ -111,7 +124,8 @@ class Drill:
         await asyncio.to_thread(backup.init_cluster, self.tools, pgdata)
         backup.append_settings(pgdata, backup.archiving_settings(self.root / backup.ARCHIVE))
         self.port = backup.free_port()
-        await asyncio.to_thread(backup.start, self.tools, pgdata, self.port)
+        await asyncio.to_thread(backup.start, self.tools, pgdata, self.port,
+                                settings=embedded_settings())
         url = f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/mhi"
         await ensure_database(url)
         self.engine = create_engine(url, pool_size=2, max_overflow=2)
@@ -297,7 +311,7 @@ def plain_cluster() -> Iterator[tuple[backup.Tools, Path, int]]:
     port = backup.free_port()
     try:
         backup.init_cluster(tools, work / "source")
-        backup.start(tools, work / "source", port)
+        backup.start(tools, work / "source", port, settings=embedded_settings())
         yield tools, work, port
     finally:
         for pid in work.glob("*/postmaster.pid"):
@@ -316,7 +330,7 @@ def test_mhi_backup_configures_backs_up_verifies_and_restores_a_named_point() ->
         said = mhi_backup(dsn, "configure", "--into", str(root))
         assert "restart the server for archive_mode" in said
         backup.stop(tools, source)
-        backup.start(tools, source, port)
+        backup.start(tools, source, port, settings=embedded_settings())
         tools.sql(dsn, "CREATE TABLE note (id int PRIMARY KEY); INSERT INTO note VALUES (1)")
         assert "full backup" in mhi_backup(dsn, "base", "--into", str(root))
         tools.sql(dsn, "INSERT INTO note VALUES (2)")
