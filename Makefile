@@ -67,8 +67,9 @@ test: $(STAMP) $(GRAPHIQL_STAMP) browser prometheus ## run the whole test suite 
 fuzz: $(STAMP) ## generated GraphQL input as every kind of caller: no HTTP 5xx, no INTERNAL (~3 min)
 	$(BIN)/python -m pytest -m fuzz tests/fuzz
 
-# The backup drill (tests/drill) also runs in `make test` (about 20 s at its default size on a quiet machine); this
-# runs it alone and prints its figures.  DRILL_PEOPLE=100000 measures them on a bigger demo.
+# The backup drill (tests/drill) also runs in `make test` (about 20 s at its default size on a
+# quiet machine); this runs it alone and prints its figures.  DRILL_PEOPLE=30000 measures them
+# on a bigger demo.
 .PHONY: drill
 drill: $(STAMP) ## back up (full, incremental, WAL archive), verify, restore to a point in time, compare every table; prints sizes and times
 	DRILL_PEOPLE=$(or $(DRILL_PEOPLE),300) $(BIN)/python -m pytest -s -q tests/drill
