@@ -1,7 +1,8 @@
 """The backup drill: a backup counts only once it has been restored.
 
-A fresh PostgreSQL cluster of its own (the embedded binaries, a free port, WAL archiving and
-WAL summaries on; never the suite's shared server) is migrated and given a small demo country.
+A fresh PostgreSQL cluster of its own (the embedded binaries, a free port, the embedded
+server's settings on its command line, WAL archiving and WAL summaries on; never the suite's
+shared server) is migrated and given a small demo country.
 Then, as in production:
 
 1. a full backup (``pg_basebackup``);
@@ -12,14 +13,15 @@ Then, as in production:
    table's row count and content checksum at it (``backend.ops.sums.mark``), and the server's
    clock just after;
 5. wave 3 of writes, after the target; the current WAL segment is archived;
-6. ``pg_verifybackup`` on both backups;
+6. ``pg_verifybackup`` on both backups (and on a copy with one changed byte, refused);
 7. restore by **time** from full + incremental + the archive, and by **name** from the full
    backup and the archive alone, each into a fresh directory on a free port; each copy must
    hold exactly what was committed before the target: waves 1 and 2, not wave 3.
 
-Every table of the schemas ``core``, ``auth``, ``notify``, ``stats`` (and ``tlog``, the
-verifiable log, when it exists) is compared, so a table added later is covered without an edit
-here.  The figures (sizes, times, the archive's lag) are printed: ``make drill`` shows them.
+Every table of the schemas ``core``, ``auth``, ``notify``, ``stats``, ``public`` (and ``tlog``,
+the verifiable log, when it exists) is compared, so a table added later is covered without an
+edit here.  Two more tests run ``mhi backup`` as an operator would, and make a writer deadlock
+with a mark.  The figures (sizes, times, the archive's lag) are printed: ``make drill`` shows them.
 """
 
 from __future__ import annotations
@@ -59,8 +61,8 @@ from backend.rates.repository import load_rate_book
 
 TODAY = date(2026, 11, 23)
 PEOPLE = int(os.environ.get("DRILL_PEOPLE", "300"))
-"""The demo's size: 300 keeps the drill within ``make test``; ``make drill DRILL_PEOPLE=100000``
-measures the figures at a size where copying dominates."""
+"""The demo's size: 300 keeps the drill within ``make test``; ``make drill DRILL_PEOPLE=30000``
+measures the figures at a size where copying dominates (loading that demo takes minutes)."""
 PAYERS = 25  # people paid for in each wave
 CORE = ("core.person", "core.contribution", "core.service_payment", "core.access_log",
         "core.ingestion_batch", "notify.outbox")
@@ -152,7 +154,7 @@ class Drill:
                            purpose="profile", reason="consent", reference=f"drill-{wave}")
 
     async def take(self, *, incremental: bool) -> backup.BackupInfo:
-        """A backup of the source, verified; its time and size kept as figures."""
+        """A backup of the source; its time and size kept as figures."""
         kind = "incremental" if incremental else "full"
         info = await asyncio.to_thread(backup.take_backup, self.tools, self.dsn, self.root,
                                        incremental=incremental)
