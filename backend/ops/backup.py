@@ -270,6 +270,30 @@ def take_backup(tools: Tools, dsn: str, root: Path, *, incremental: bool = False
     return info
 
 
+def prune(tools: Tools, root: Path, *, keep_full: int) -> tuple[list[str], int]:
+    """Keep the newest ``keep_full`` full backups with the incrementals after them, and the
+    WAL from the oldest kept one's start; remove the older backups and segments
+    (``pg_archivecleanup``).  The names removed, and how many archive files went."""
+    if keep_full < 1:
+        raise BackupError("keep at least one full backup")
+    known = catalog(root)
+    fulls = [info for info in known if info.kind == "full"]
+    if len(fulls) <= keep_full:
+        return [], 0
+    oldest = fulls[-keep_full]
+    label = (oldest.path(root) / "backup_label").read_text(encoding="utf-8")
+    # "START WAL LOCATION: 0/2000028 (file 000000010000000000000002)"
+    segment = label.split("(file ", 1)[1].split(")", 1)[0]
+    gone = [info for info in known if info.name < oldest.name]
+    for info in gone:
+        shutil.rmtree(info.path(root))
+        (root / f"{info.name}.json").unlink()
+    archive = root / ARCHIVE
+    before = sum(1 for _ in archive.iterdir())
+    tools.run("pg_archivecleanup", str(archive), segment)
+    return [info.name for info in gone], before - sum(1 for _ in archive.iterdir())
+
+
 def verify(tools: Tools, backup: Path) -> float:
     """``pg_verifybackup`` on one backup (each file's checksum, the WAL it needs); seconds."""
     began = time.monotonic()

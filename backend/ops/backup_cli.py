@@ -27,6 +27,7 @@ from backend.ops.backup import (
     archiving_settings,
     chain,
     free_port,
+    prune,
     quoted,
     restore,
     take_backup,
@@ -34,13 +35,14 @@ from backend.ops.backup import (
     wait_archived,
 )
 
-ACTIONS = ("configure", "base", "incremental", "verify", "mark", "restore", "compare")
+ACTIONS = ("configure", "base", "incremental", "verify", "mark", "restore", "compare", "prune")
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """``mhi backup``'s options (``backend.cli`` builds the parser)."""
     parser = sub.add_parser("backup", help="backups with PostgreSQL's own tools: configure, "
-                                           "base, incremental, verify, mark, restore, compare")
+                                           "base, incremental, verify, mark, restore, compare, "
+                                           "prune")
     parser.add_argument("action", choices=ACTIONS)
     parser.add_argument("--into", type=Path, metavar="DIR",
                         help="the backup root: the WAL archive, the backups, the marks' sums "
@@ -51,6 +53,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     parser.add_argument("--to", type=Path, metavar="DIR",
                         help="restore: the new data directory (must not exist or be empty)")
     parser.add_argument("--port", type=int, help="restore: its port (default: a free one)")
+    parser.add_argument("--keep", type=int, default=2, metavar="N",
+                        help="prune: the full backups to keep, with their incrementals and "
+                             "the WAL from the oldest one's start (default 2)")
     target = parser.add_mutually_exclusive_group()
     target.add_argument("--target-time", metavar="ISO8601",
                         help="restore: stop before the first commit after this time "
@@ -167,6 +172,10 @@ def run_backup(args: argparse.Namespace, dsn: str, root: Path) -> int:
             print(f"{info.name}: verified in {verify(tools, info.path(root)):.1f} s")
     elif args.action == "mark":
         _mark(tools, dsn, root, args.name)
+    elif args.action == "prune":
+        gone, segments = prune(tools, root, keep_full=args.keep)
+        print(f"removed {len(gone)} backups ({', '.join(gone) or 'none'}) and {segments} "
+              f"archived WAL files; kept the newest {args.keep} full backups")
     elif args.action == "compare":
         if args.sums is None:
             raise BackupError("compare needs --sums FILE")

@@ -324,7 +324,8 @@ def plain_cluster() -> Iterator[tuple[backup.Tools, Path, int]]:
 def test_mhi_backup_configures_backs_up_verifies_and_restores_a_named_point() -> None:
     """The commands of ``infra/README.md`` on a plain cluster: configure (then restart),
     base, incremental, mark, verify, restore; the copy has the rows before the mark only, and
-    says so by comparing itself with the mark's sums; the source, written since, does not."""
+    says so by comparing itself with the mark's sums; the source, written since, does not.
+    Then a new full backup, and prune keeps it alone with the WAL from its start."""
     with plain_cluster() as (tools, work, port):
         source, copy, root = work / "source", work / "copy", work / "backups"
         copy_port = backup.free_port()
@@ -351,6 +352,18 @@ def test_mhi_backup_configures_backs_up_verifies_and_restores_a_named_point() ->
         said = mhi_backup(dsn, "compare", "--sums", str(root / "marks" / "before-4.json"),
                           status=1)
         assert "differs: public.note: expected 3 rows" in said
+        archived = sorted(path.name for path in (root / "wal").iterdir())
+        assert "full backup" in mhi_backup(dsn, "base", "--into", str(root))
+        said = mhi_backup(dsn, "prune", "--keep", "1", "--into", str(root))
+        assert "removed 2 backups" in said
+        (newest,) = backup.chain(root)
+        label = (newest.path(root) / "backup_label").read_text(encoding="utf-8")
+        start = label.split("(file ", 1)[1].split(")", 1)[0]
+        kept = sorted(path.name for path in (root / "wal").iterdir()
+                      if len(path.name) == 24)  # segments (.backup files are a few bytes)
+        assert archived[0] < start and archived[0] not in kept
+        assert kept and all(name >= start for name in kept)
+        assert mhi_backup(dsn, "verify", "--into", str(root)).count("verified") == 1
 
 
 async def test_a_mark_among_writers_gives_way_and_aborts_none_of_them() -> None:
