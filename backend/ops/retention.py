@@ -197,10 +197,10 @@ class Report:
         if self.skipped:
             return ["another process is pruning now; nothing done"]
         verb = "would prune" if dry_run else "pruned"
-        out = [f"{job.name:22} {job.table:22} {verb} {job.rows:>12,}"
+        out = [f"{job.name:22} {job.table:24} {verb} {job.rows:>12,}"
                + ("" if job.done else "  (bound reached; more next run)")
                for job in self.jobs]
-        out.append(f"{'development SMS sink':22} {'(file)':22} {verb} {self.dev_sms:>12,}")
+        out.append(f"{'development SMS sink':22} {'(file)':24} {verb} {self.dev_sms:>12,}")
         return out
 
 

@@ -36,6 +36,6 @@ async def handle(args: argparse.Namespace) -> int:
     for line in report.lines(dry_run=args.dry_run):
         print(line)
     if not report.skipped:
-        print(f"{'in all':45} {'would prune' if args.dry_run else 'pruned'} "
+        print(f"{'in all':47} {'would prune' if args.dry_run else 'pruned'} "
               f"{report.total:>12,}")
     return 0
