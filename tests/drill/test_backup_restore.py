@@ -9,14 +9,16 @@ Then, as in production:
 2. wave 1 of writes: a batch of contributions through the ingestion pipeline (contributions,
    their outbox events, recomputed statuses, the batch record) and desk reads in the access log;
 3. an incremental backup (``--incremental`` on the full one's manifest);
-4. wave 2 of writes; the target: a restore point named ``drill-target`` written with every
+4. wave 2 of writes; everything queued for the verifiable log is appended (leaves, tiles),
+   and its size and root hash kept; the target: a restore point named ``drill-target`` with every
    table's row count and content checksum at it (``backend.ops.sums.mark``), and the server's
    clock just after;
 5. wave 3 of writes, after the target; the current WAL segment is archived;
 6. ``pg_verifybackup`` on both backups (and on a copy with one changed byte, refused);
 7. restore by **time** from full + incremental + the archive, and by **name** from the full
    backup and the archive alone, each into a fresh directory on a free port; each copy must
-   hold exactly what was committed before the target: waves 1 and 2, not wave 3.
+   hold exactly what was committed before the target: waves 1 and 2, not wave 3, and the
+   log's tree rebuilt from its tiles must have the size and root it had at the target.
 
 Every table of the schemas ``core``, ``auth``, ``notify``, ``stats``, ``public`` (and ``tlog``,
 the verifiable log, when it exists) is compared, so a table added later is covered without an
@@ -58,6 +60,8 @@ from backend.ingest.pipeline import docs_of, ingest
 from backend.models.audit import ActorKind
 from backend.ops import backup, sums
 from backend.rates.repository import load_rate_book
+from backend.tlog.append import append_all
+from backend.tlog.store import driver_of, root_hash, tree_size
 
 TODAY = date(2026, 11, 23)
 PEOPLE = int(os.environ.get("DRILL_PEOPLE", "300"))
@@ -69,6 +73,8 @@ CORE = ("core.person", "core.contribution", "core.service_payment", "core.access
 WRITTEN = ("core.contribution", "core.access_log", "core.ingestion_batch", "notify.outbox")
 TARGET_NAME = "drill-target"
 DESK = audit.Actor(ActorKind.STAFF, "drill-desk", "Drill Desk", "Drill clinic")
+LOG_KEY = bytes(range(32))
+"""The pseudonym key of the drill's verifiable log (only this throwaway cluster uses it)."""
 
 
 async def table_sums(dsn: str) -> sums.Sums:
@@ -78,6 +84,14 @@ async def table_sums(dsn: str) -> sums.Sums:
         return await sums.table_sums(conn)
     finally:
         await conn.close()
+
+
+async def log_root(engine: AsyncEngine) -> tuple[int, bytes]:
+    """The verifiable log's size and root hash, as the tiles stored in the database give it."""
+    async with engine.connect() as conn:
+        driver = await driver_of(conn)
+        size = await tree_size(driver)
+        return size, bytes(await root_hash(driver, size))
 
 
 async def sources(engine: AsyncEngine) -> set[str]:
@@ -182,6 +196,9 @@ class Outcome:
 
     at_target: sums.Sums
     at_end: sums.Sums
+    log_at_target: tuple[int, bytes]
+    log_at_end: tuple[int, bytes]
+    restored_log: dict[str, tuple[int, bytes]]
     restored: dict[str, sums.Sums]
     restored_sources: dict[str, set[str]]
     time_chain: list[str]
@@ -197,10 +214,14 @@ async def run_drill(drill: Drill) -> Outcome:
     await drill.write_wave(1)
     incremental = await drill.take(incremental=True)
     await drill.write_wave(2)
+    await append_all(engine, LOG_KEY)  # the log's leaves and tiles for everything so far
+    log_at_target = await log_root(engine)
     _, at_target = await sums.mark(drill.dsn, TARGET_NAME)
     async with engine.connect() as conn:
         moment: datetime = (await conn.execute(text("SELECT clock_timestamp()"))).scalar_one()
     await drill.write_wave(3)
+    await append_all(engine, LOG_KEY)
+    log_at_end = await log_root(engine)
     at_end = await table_sums(drill.dsn)
     drill.figures["tables compared"] = len(at_target)
     drill.figures["rows at the target"] = sum(value.rows for value in at_target.values())
@@ -212,6 +233,7 @@ async def run_drill(drill: Drill) -> Outcome:
         drill.figures[f"verify {info.kind} seconds"] = seconds
     restored: dict[str, sums.Sums] = {}
     restored_sources: dict[str, set[str]] = {}
+    restored_log: dict[str, tuple[int, bytes]] = {}
     plans = {"time": (backup.chain(drill.root, finished_before=moment),
                       backup.Target(time=moment)),
              "name": ([full], backup.Target(name=TARGET_NAME))}
@@ -220,11 +242,13 @@ async def run_drill(drill: Drill) -> Outcome:
         try:
             restored[label] = await table_sums(backup.conninfo(done.port, "mhi"))
             restored_sources[label] = await sources(copy)
+            restored_log[label] = await log_root(copy)
         finally:
             await copy.dispose()
             await asyncio.to_thread(backup.stop, drill.tools, done.pgdata)
-    return Outcome(at_target, at_end, restored, restored_sources,
-                   [info.name for info in plans["time"][0]], full, incremental, drill)
+    return Outcome(at_target, at_end, log_at_target, log_at_end, restored_log, restored,
+                   restored_sources, [info.name for info in plans["time"][0]], full,
+                   incremental, drill)
 
 
 @pytest.fixture(scope="module")
@@ -262,6 +286,17 @@ def test_the_restore_to_a_named_point_from_the_full_backup_and_the_archive_match
         outcome: Outcome) -> None:
     assert outcome.restored["name"] == outcome.at_target
     assert "drill-wave-3" not in outcome.restored_sources["name"]
+
+
+def test_the_restored_verifiable_log_has_the_root_it_had_at_the_target(
+        outcome: Outcome) -> None:
+    """The log's tree, rebuilt from the restored tiles, has the source's size and root hash at
+    the target, in both copies; the source's log grew after it (wave 3 was appended)."""
+    size, _ = outcome.log_at_target
+    assert size > 0
+    assert outcome.restored_log == {"time": outcome.log_at_target,
+                                    "name": outcome.log_at_target}
+    assert outcome.log_at_end[0] > size
 
 
 def test_the_comparison_would_see_writes_after_the_target(outcome: Outcome) -> None:
