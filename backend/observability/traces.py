@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,7 +57,6 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from opentelemetry.util.types import Attributes
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from starlette.types import ASGIApp
 
 from backend.logs import redact
 
@@ -223,11 +222,6 @@ class Tracing:
         app.add_middleware(OpenTelemetryMiddleware, tracer_provider=self.provider,
                            exclude_spans=["receive", "send"])
 
-    def wrap(self, app: ASGIApp) -> ASGIApp:
-        """``app`` inside OpenTelemetry's ASGI middleware (any ASGI app)."""
-        return OpenTelemetryMiddleware(app, tracer_provider=self.provider,
-                                       exclude_spans=["receive", "send"])
-
     def shutdown(self) -> None:
         """Export what is pending, stop exporting, take the instrumentation out."""
         for instrumentor in self._instrumentors:
@@ -237,8 +231,7 @@ class Tracing:
 
 def start_tracing(service: str, settings: TraceSettings | None = None, *,
                   exporter: SpanExporter | None = None, batch: bool = True,
-                  sampler: Sampler | None = None,
-                  attributes: Mapping[str, str] | None = None) -> Tracing | None:
+                  sampler: Sampler | None = None) -> Tracing | None:
     """Tracing for the process ``service`` (``mhi-api``, ``mhi-worker``) when ``settings``
     (default: the environment) turn it on, else ``None``.  ``exporter`` replaces the OTLP
     exporter (tests: an in-memory one; it is used whatever the settings); ``batch=False``
@@ -253,8 +246,8 @@ def start_tracing(service: str, settings: TraceSettings | None = None, *,
         endpoint = settings.exporter_otlp_traces_endpoint or (
             f"{str(settings.exporter_otlp_endpoint).rstrip('/')}/v1/traces")
         exporter = OTLPSpanExporter(endpoint=endpoint)  # headers, timeout: OTEL_EXPORTER_OTLP_*
-    resource = Resource.create({**(attributes or {}),
-                                SERVICE_NAME: settings.service_name or service})
+    # OTEL_RESOURCE_ATTRIBUTES are added by Resource.create
+    resource = Resource.create({SERVICE_NAME: settings.service_name or service})
     # sampler None: OTEL_TRACES_SAMPLER (and _ARG) decide, default parentbased_always_on
     provider = TracerProvider(resource=resource, sampler=sampler, id_generator=SafeIds())
     cleaned = RedactingExporter(exporter)
