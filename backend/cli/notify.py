@@ -37,7 +37,9 @@ async def worker(args: argparse.Namespace) -> int:
     from auth.service import gateway_for
     from auth.settings import AuthSettings
     from backend.api.app import almaty_today
+    from backend.api.request_id import new_request_id
     from backend.cli.log import run_log
+    from backend.logs import request_id
     from backend.observability.server import MetricsSettings
     from backend.observability.traces import start_tracing
     from backend.observability.traces_worker import name_jobs, trace_worker, worker_sampler
@@ -61,6 +63,7 @@ async def worker(args: argparse.Namespace) -> int:
     async def statuses() -> None:
         reminded_on = None  # the reminders read every self-payer: once a day is enough
         while not stop.is_set():
+            request_id.set(new_request_id())  # this pass's lines share an id (own task)
             try:
                 today = almaty_today()
                 ended = await rollups.month_end(engine, today)
@@ -79,6 +82,7 @@ async def worker(args: argparse.Namespace) -> int:
     async def stats() -> None:
         released_at = -math.inf  # months that changed are released every RELEASE_EVERY s
         while not stop.is_set():
+            request_id.set(new_request_id())  # this pass's lines share an id (own task)
             try:
                 folded = await rollups.fold_all(engine)
                 if folded.total:
