@@ -29,7 +29,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import SpanKind, StatusCode
 from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -433,3 +433,27 @@ async def test_mhi_serve_and_mhi_worker_export_to_the_endpoint_they_are_given(
 def _names(received: Received) -> list[str]:
     with received.lock:
         return [span.name for span in received.spans]
+
+
+def test_an_exception_a_url_and_an_address_are_cleaned_before_export(
+        memory_tracing: tuple[Tracing, InMemorySpanExporter]) -> None:
+    """What the redacting exporter does to whatever an instrumentation recorded."""
+    tracing, exporter = memory_tracing
+    with tracing.tracer("test").start_as_current_span("GET /x/790303402568") as span:
+        span.set_attributes({"http.url": "http://api/graphql?variables=%7B%22p%22%3A1%7D",
+                             "net.peer.ip": "10.1.2.3", "mhi.phone": 77011234567,
+                             "db.statement": "SELECT 1 WHERE iin = '790303402568'"})
+        try:
+            raise RuntimeError(f"Key (iin)=(790303 402568) token {FCM_TOKEN}")
+        except RuntimeError as error:
+            span.record_exception(error)
+            span.set_status(StatusCode.ERROR, str(error))
+    [exported] = exporter.get_finished_spans()
+    assert exported.name == "GET /x/[iin]"
+    assert exported.attributes == {"http.url": "http://api/graphql", "mhi.phone": "[phone]",
+                                   "db.statement": "SELECT 1 WHERE iin = '[iin]'"}
+    [event] = exported.events
+    assert event.attributes is not None
+    assert event.attributes["exception.message"] == "Key (iin)=([iin]) token [push-token]"
+    assert "790303" not in str(event.attributes["exception.stacktrace"])
+    assert exported.status.description == "Key (iin)=([iin]) token [push-token]"
