@@ -103,13 +103,3 @@ def prepare(handler: logging.Handler) -> logging.Handler:
     if not any(isinstance(known, RequestContext) for known in handler.filters):
         handler.addFilter(RequestContext())
     return handler
-
-
-def configure_logging(level: int = logging.INFO) -> None:
-    """Root logging to stderr through the redacting formatter (idempotent)."""
-    root = logging.getLogger()
-    if not root.handlers:
-        root.addHandler(logging.StreamHandler())
-    for handler in root.handlers:
-        prepare(handler)
-    root.setLevel(level)

@@ -138,6 +138,16 @@ class LogAudit:
 _AUDIT = pytest.StashKey[LogAudit]()
 
 
+class _AuditHandler(logging.FileHandler):
+    """The audit's file: JSON lines through the production formatter, whatever a test's
+    ``configure_logging`` (``mhi`` run in process) later sets on the root's handlers."""
+
+    def setFormatter(self, fmt: logging.Formatter | None) -> None:
+        """The first formatter stays."""
+        if self.formatter is None:
+            super().setFormatter(fmt)
+
+
 def audit_of(config: pytest.Config) -> LogAudit:
     """The run's audit (tests may read where it writes)."""
     return config.stash[_AUDIT]
@@ -147,7 +157,7 @@ def pytest_configure(config: pytest.Config) -> None:
     """Start writing every record of the run into the audit file."""
     named = os.environ.get("MHI_LOG_AUDIT_FILE")
     path = Path(named) if named else Path(tempfile.mkdtemp(prefix="mhi-log-audit-")) / "run.jsonl"
-    handler = logging.FileHandler(path, encoding="utf-8")
+    handler = _AuditHandler(path, encoding="utf-8")
     handler.setFormatter(JsonLogFormatter())
     handler.addFilter(RequestContext())
     logging.getLogger().addHandler(handler)

@@ -96,6 +96,7 @@ LIST_CAPS: Mapping[tuple[str, str], ListCap] = {
     ("DeskPatient", "pushDevices"): ListCap(20),
     ("HelpArticle", "tags"): ListCap(10),
     ("IngestPayload", "issues"): ListCap(1000),
+    ("LogProof", "hashes"): ListCap(64),  # an inclusion proof: at most one hash per level
     ("IngestPayload", "rejectedByCode"): ListCap(20),
     ("IngestPayload", "flaggedByFlag"): ListCap(20),
     ("GuardianshipPayload", "issues"): ListCap(1000),

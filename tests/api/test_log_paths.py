@@ -18,7 +18,8 @@ from fastapi import FastAPI
 
 from backend.api.server import uvicorn_options
 from backend.gql.errors import ErrorCodes
-from backend.logs import configure_logging, redact
+from backend.logs import redact
+from backend.observability.logs import LogSettings, configure_logging
 from backend.settings import AppSettings
 from tests.servers import serving
 
@@ -107,7 +108,7 @@ def test_the_workers_logging(log_lines: io.StringIO) -> None:
     stream = io.StringIO()
     root.handlers = [logging.StreamHandler(stream)]
     try:
-        configure_logging(logging.INFO)
+        configure_logging(logging.INFO, LogSettings(_env_file=None, format="text"))
         worker = logging.getLogger("mhi.notify")
         for variant in VARIANTS:
             worker.error("a push could not be built (%s: %s); dead-lettered",
