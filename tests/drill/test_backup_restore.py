@@ -214,7 +214,8 @@ async def run_drill(drill: Drill) -> Outcome:
     await drill.write_wave(1)
     incremental = await drill.take(incremental=True)
     await drill.write_wave(2)
-    await append_all(engine, LOG_KEY)  # the log's leaves and tiles for everything so far
+    appended = await append_all(engine, LOG_KEY)  # the log's leaves and tiles so far
+    drill.figures["log append seconds"] = appended.seconds
     log_at_target = await log_root(engine)
     _, at_target = await sums.mark(drill.dsn, TARGET_NAME)
     async with engine.connect() as conn:
