@@ -33,7 +33,8 @@ KAZAKH, RUSSIAN, ENGLISH = CAST[0], CAST[1], CAST[3]
 DESK_EXAMPLES = {"StaffSignIn", "OpenPatientWindow", "PatientWindow", "CreateOnboardingCode",
                  "Eligibility"}
 SESSION_OPERATIONS = {"RequestSignInCode", "SignIn", "RefreshSession", "MyDevices",
-                      "CreateConsentCode", "RedeemOnboardingCode", "AccessLog", "SignOut",
+                      "CreateConsentCode", "RedeemOnboardingCode", "AccessLog", "AccessLog2",
+                      "SignOut",
                       "SignOutEverywhere", *DESK_EXAMPLES}
 NOTIFICATION_OPERATIONS = {"RegisterPushDevice", "UnregisterPushDevice", "Inbox",
                            "MarkNotificationsRead", "MarkAllNotificationsRead",
@@ -85,6 +86,16 @@ class TestEveryOperation:
                          "MyCases"):
                 assert (await run(client, name, bearer))["me"]["id"] == home["id"]
                 covered.add(name)
+            # The same screens with each row's proof from the verifiable log: the same rows,
+            # each proof null until its record is in a cosigned checkpoint (none is here; the
+            # proofs themselves: tests/api/test_tlog_proofs.py).
+            for old, new, field in (("Receipts", "Receipts2", "contributions"),
+                                    ("CoveredServices", "CoveredServices2", "coveredServices")):
+                before = (await run(client, old, bearer))["me"][field]["edges"]
+                after = (await run(client, new, bearer))["me"][field]["edges"]
+                assert [e["node"]["id"] for e in after] == [e["node"]["id"] for e in before]
+                assert all(edge["node"]["proof"] is None for edge in after)
+                covered.add(new)
             services = home["coveredServices"]["edges"]
             if services:
                 for name in ("ServiceDetail", "ServiceDetail2"):
@@ -236,6 +247,9 @@ class TestEveryOperation:
         # The citizen sees who looked, then signs out here and everywhere.
         looks = (await run(client, "AccessLog", second, {"first": 10}))["me"]["accessLog"]
         assert {edge["node"]["actorName"] for edge in looks["edges"]} == {"Сәуле Нұрланқызы"}
+        proven = (await run(client, "AccessLog2", second, {"first": 10}))["me"]["accessLog"]
+        assert [(e["node"]["at"], e["node"]["proof"]) for e in proven["edges"]] == [
+            (e["node"]["at"], None) for e in looks["edges"]]  # not yet in a checkpoint
         assert (await run(client, "SignOut", second))["signOut"]["sessionsEnded"] == 1
         ended = (await run(client, "SignOutEverywhere", citizen))["signOutEverywhere"]
         assert ended["sessionsEnded"] == 1
