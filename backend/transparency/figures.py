@@ -278,13 +278,24 @@ RELEASED_PROVIDERS = RELEASED + (" AND (dimension = 'total' OR (dimension IN ('p
                                  " 'provider_id') AND key = ANY($3::text[])))")
 """The total and a page's providers' cells (money out, flags, cases)."""
 
+TOTAL_DIMENSION = "total"
+"""The dimension of a month's total in ``stats.release_cell`` (its key is empty)."""
+
+
+def released_cell(row: Record) -> tuple[CellKey, Shown]:
+    """A ``stats.release_cell`` row as a family's cell (``backend.transparency.release`` writes
+    them)."""
+    key = TOTAL if row["dimension"] == TOTAL_DIMENSION else (row["dimension"], row["key"])
+    return key, Shown(int(row["count"]), int(row["amount"]), row["hidden"], row["like_total"])
+
+
 Cells = str | frozenset[str]
 """Which released cells a reader needs: ``EVERY_CELL``, ``NO_PROVIDER``, or the ids of the
 providers on a page (with the total)."""
 EVERY_CELL = "every"
 NO_PROVIDER = "no provider"
 INSURED_RELEASED = (
-    "SELECT c.dimension, c.key, c.count, c.hidden, c.like_total, r.final"
+    "SELECT c.dimension, c.key, c.count, c.amount, c.hidden, c.like_total, r.final"
     " FROM stats.release_cell c JOIN stats.release r ON r.measure = c.measure"
     " AND r.month = c.month WHERE c.measure = 'insured' AND c.month = $1")
 """A released month of insured people, with whether its snapshot is final."""
@@ -414,10 +425,8 @@ class PublicFigures:
                 else:
                     rows = await self.fetch(RELEASED_PROVIDERS, measure, wanted, list(cells))
                 for row in rows:
-                    key = TOTAL if row["dimension"] == "total" else (row["dimension"],
-                                                                     row["key"])
-                    found[row["month"]][key] = Shown(int(row["count"]), int(row["amount"]),
-                                                     row["hidden"], row["like_total"])
+                    key, shown = released_cell(row)
+                    found[row["month"]][key] = shown
             now = self.clock()
             for month in missing:
                 self._kept[keys[month]] = _Kept(now, found[month])
@@ -437,10 +446,8 @@ class PublicFigures:
                 if released:
                     rows = await self.fetch(INSURED_RELEASED, month)
                     if rows:
-                        found = ({TOTAL if row["dimension"] == "total"
-                                  else (row["dimension"], row["key"]):
-                                  Shown(int(row["count"]), 0, row["hidden"], row["like_total"])
-                                  for row in rows}, bool(rows[0]["final"]))
+                        found = (dict(released_cell(row) for row in rows),
+                                 bool(rows[0]["final"]))
                 else:
                     rows = await self.fetch(SQL[INSURED], [month])
                     if rows:

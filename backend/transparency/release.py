@@ -44,24 +44,18 @@ RELEASE_EVERY = 30.0
 """Seconds the worker waits between releases of months that changed (a month that has just
 ended is released at once)."""
 LOCK = 0x6D68_6972_656C  # 'mhirel': one releaser at a time, whichever worker
-TOTAL_DIMENSION = "total"
 
 
 def to_rows(family: Family) -> list[tuple[str, str, int, int, bool, bool]]:
     """A protected month as ``release_cell`` rows: (dimension, key, count, amount, hidden,
-    like_total)."""
+    like_total); ``figures.released_cell`` reads one back."""
     rows = []
     for key, shown in family.items():
-        dimension, value = ((TOTAL_DIMENSION, "") if key == TOTAL
+        dimension, value = ((figures.TOTAL_DIMENSION, "") if key == TOTAL
                             else (str(key[0]), str(key[1])))  # type: ignore[index]
         rows.append((dimension, value, shown.count, shown.amount, shown.hidden,
                      shown.like_total))
     return rows
-
-
-def from_row(dimension: str, key: str) -> privacy.CellKey:
-    """A ``release_cell``'s key as a family's cell key."""
-    return TOTAL if dimension == TOTAL_DIMENSION else (dimension, key)
 
 
 @dataclass
