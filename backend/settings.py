@@ -32,6 +32,29 @@ class AppSettings(BaseSettings):
                     "off by default: a dropped connection fails one request, then the pool "
                     "is discarded and rebuilt).",
     )
+    database_replica_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DATABASE_REPLICA_URL", "APP_DATABASE_REPLICA_URL"),
+        description="A hot standby of DATABASE_URL that serves the citizens' screens "
+                    "(docs/scaling.md#reads-from-a-replica); unset: every read on the primary.")
+    replica_max_lag_seconds: float = Field(
+        default=2.0, gt=0,
+        description="A replica further behind the primary than this serves no reads until "
+                    "it has caught up.")
+    replica_wait_seconds: float = Field(
+        default=0.1, ge=0,
+        description="How long a citizen's read after their own write waits for the replica "
+                    "to replay it before it goes to the primary instead.")
+    replica_poll_seconds: float = Field(
+        default=0.25, gt=0,
+        description="How often the replica's replay position and lag are measured.")
+    replica_retry_seconds: float = Field(
+        default=5.0, gt=0,
+        description="After the replica failed (refused, timed out), reads stay on the primary "
+                    "this long before it is tried again.")
+    replica_connect_timeout_seconds: float = Field(
+        default=1.0, gt=0,
+        description="A connection to the replica not made within this counts as a failure.")
     host: str = "127.0.0.1"
     port: int = 8000
     download_url: str = Field(
