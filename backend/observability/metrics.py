@@ -27,7 +27,7 @@ from pathlib import Path
 from time import perf_counter
 from typing import Protocol
 
-from prometheus_client import Counter, Histogram, Info
+from prometheus_client import Counter, Gauge, Histogram, Info
 
 from backend.error_codes import CATALOGUE
 from backend.ingest.codes import REJECTIONS
@@ -92,6 +92,29 @@ INGEST_BATCH_FAILURES = Counter(
     "mhi_ingest_batch_failures", "Batches that stored nothing because of a fault (not a "
                                  "refusal: the whole transaction rolled back), by kind.",
     ["kind"])
+
+# --- the API: reads from a replica (backend.db.replica) ---------------------------------------
+
+REPLICA_ROUTES = Counter(
+    "mhi_replica_route", "Where a request's reads went when a replica is configured: target "
+    "(replica, primary) and reason (fresh; replayed: the reader's own write had been "
+    "replayed; waited: after waiting for it; own_write: not replayed in time; lagging; down; "
+    "failed: the replica failed mid-request; pinned: a mutation).", ["target", "reason"])
+REPLICA_WAIT = Histogram(
+    "mhi_replica_wait_seconds", "How long a read after the reader's own write waited for "
+    "the replica to replay it (whether it then went to the replica or the primary).",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0))
+REPLICA_LAG_SECONDS = Gauge(
+    "mhi_replica_lag_seconds", "How long ago the primary had written what the replica has "
+    "not replayed yet (0: caught up), measured by this process's monitor.")
+REPLICA_LAG_BYTES = Gauge(
+    "mhi_replica_lag_bytes", "WAL the primary has flushed that the replica has not replayed.")
+REPLICA_REPLAY_AGE = Gauge(
+    "mhi_replica_last_replay_age_seconds", "Since the last transaction the replica replayed "
+    "committed (pg_last_xact_replay_timestamp; grows on a quiet primary too).")
+REPLICA_USABLE = Gauge(
+    "mhi_replica_usable", "1 when reads may go to the replica (it answers and is within "
+    "APP_REPLICA_MAX_LAG_SECONDS), else 0.")
 
 # --- the worker -------------------------------------------------------------------------------
 
