@@ -82,11 +82,19 @@ class OperationLabels(SchemaExtension):
         try:
             yield
         finally:
-            labels = _current.get()
-            if labels is not None:
+            if _current.get() is not None:
                 context = self.execution_context
-                labels.operation = metrics.operation_label(context.operation_name)
-                labels.audience = audience_of(getattr(context.context, "principal", None))
+                label_operation(context.operation_name,
+                                getattr(context.context, "principal", None))
+
+
+def label_operation(name: str | None, principal: object) -> None:
+    """Note the operation's name and the caller's audience for the request's metrics (the
+    fast path for persisted operations, ``backend.gql.fastpath``, skips the extension)."""
+    labels = _current.get()
+    if labels is not None:
+        labels.operation = metrics.operation_label(name)
+        labels.audience = audience_of(principal)
 
 
 def graphql_answered(result: ExecutionResult) -> None:
