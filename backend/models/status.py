@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -24,6 +25,7 @@ from sqlalchemy import (
     func,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.models.base import Base
@@ -45,6 +47,10 @@ class PersonStatus(Base):
     # they pay for themselves: what the daily warnings job reads (``backend.status.warnings``).
     drops_on: Mapped[date | None] = mapped_column(Date)
     self_pays: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    # The engine's whole result on ``as_of`` (``backend.status.stored``), which readers show
+    # while it is fresh; None: a write left it stale, and the worker's status pass recomputes
+    # it (migration 0018).
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
                                                  server_default=func.now())
 
@@ -53,6 +59,7 @@ class PersonStatus(Base):
         Index("ix_person_status_drops_on", "drops_on",
               postgresql_where=text("drops_on IS NOT NULL")),
         Index("ix_person_status_self_pays", "person_id", postgresql_where=text("self_pays")),
+        Index("ix_person_status_stale", "person_id", postgresql_where=text("detail IS NULL")),
     )
 
 
