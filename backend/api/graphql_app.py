@@ -36,9 +36,10 @@ from strawberry.types import ExecutionResult
 from backend.api.graphiql import graphiql_page
 from backend.api.problems import localized, problem
 from backend.gql.context import Context
+from backend.gql.fastpath import FastPath
 from backend.logs import request_id
 from backend.messages import message
-from backend.observability.http import graphql_answered
+from backend.observability.http import graphql_answered, label_operation
 
 MAX_JSON_DEPTH = 32
 """Nesting of arrays and objects a request may use (the deepest input type needs 4)."""
@@ -110,6 +111,9 @@ class GraphQLApp(GraphQL[Context, None]):
         try:
             async with asyncio.timeout(self._query_seconds) as deadline:
                 context.deadline = deadline
+                fast = await self._fast(request_adapter.method, context, request_data)
+                if fast is not None:
+                    return fast
                 return await super().execute_single(request, request_adapter, sub_response,
                                                     context, root_value, request_data)
         except TimeoutError:
@@ -117,6 +121,34 @@ class GraphQLApp(GraphQL[Context, None]):
             text = message("query_timeout", seconds=seconds)[context.known_language]
             return ExecutionResult(data=None, errors=[GraphQLError(
                 text, extensions={"code": "TIMEOUT", "limit": "time"})])
+
+    async def _fast(self, method: str, context: Context, request_data: Any
+                    ) -> ExecutionResult | None:
+        """The answer of the fast path for persisted operations (``backend.gql.fastpath``),
+        or None: the generic path answers (also after the plan gave up, with the request's
+        context started over)."""
+        fast_path = self.fast_path
+        if fast_path is None or (method == "GET" and not self.allow_queries_via_get):
+            return None
+        plan = fast_path.plan_for(request_data.query, request_data.extensions,
+                                  request_data.operation_name)
+        if plan is None:
+            return None
+        admitted = fast_path.admit(plan, context, request_data.variables)
+        if admitted is None:
+            return None
+        try:
+            data = await plan.run(context, admitted.variables)
+        except Exception:  # an error, a null, a fault: the generic path words it
+            context.start_over()
+            return None
+        label_operation(plan.name, context.principal)
+        return ExecutionResult(data=data, errors=None, extensions=admitted.extensions)
+
+    @property
+    def fast_path(self) -> FastPath | None:
+        """The schema's fast path (``enabled = False`` forces the generic path)."""
+        return getattr(self.schema, "fast_path", None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

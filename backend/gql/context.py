@@ -94,6 +94,13 @@ class Context:
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.reads, self.reference)
 
+    def start_over(self) -> None:
+        """Forget what a first attempt at this request learnt (the reader's language, the
+        rows loaded), so that the generic path runs as on a new request
+        (``backend.gql.fastpath``); looks already recorded stay recorded, once."""
+        self._language = None
+        self.loaders = Loaders(self.reads, self.reference)
+
     def require_citizen(self) -> Citizen:
         """The citizen behind the request, or ``UNAUTHENTICATED`` with the reason."""
         principal = self.principal

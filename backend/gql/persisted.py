@@ -73,6 +73,7 @@ class Safelist:
 
     def __init__(self, operations: Mapping[str, PersistedOperation]) -> None:
         self._operations = dict(operations)
+        self._by_text = {found.text: found for found in self._operations.values()}
 
     @classmethod
     def load(cls, contract: Path = CONTRACT) -> Safelist:
@@ -92,6 +93,10 @@ class Safelist:
 
     def __len__(self) -> int:
         return len(self._operations)
+
+    def by_text(self, query: str) -> PersistedOperation | None:
+        """The operation whose text is exactly ``query`` (None: not one of the app's)."""
+        return self._by_text.get(query)
 
     def resolve(self, extensions: Mapping[str, Any] | None, query: str | None
                 ) -> PersistedOperation | None:

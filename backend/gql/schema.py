@@ -29,6 +29,7 @@ from backend.family.mutations import GuardianshipMutations
 from backend.gql.context import Context
 from backend.gql.enums import LanguageCode
 from backend.gql.errors import ErrorCodes
+from backend.gql.fastpath import FastPath
 from backend.gql.limits import Limits, Policy, limit_extensions
 from backend.gql.nodes import Node, NodeLoader, global_id, parse_global_id
 from backend.gql.pagination import Connection, build_connection, decode_cursor, page_size
@@ -251,12 +252,15 @@ class NoStoreMutations(SchemaExtension):
 
 
 class QuietSchema(strawberry.Schema):
-    """A schema that leaves error logging to ``ErrorCodes``.
+    """A schema that leaves error logging to ``ErrorCodes``, with the fast path for the
+    app's persisted operations (``fast_path``: see ``backend.gql.fastpath``).
 
     Strawberry logs every error with the request's source text, which can quote what a
     person typed (an IIN in a sign-in mutation); expected errors (codes a client sees) are
     not faults, and unexpected ones are logged by ``ErrorCodes`` without the source.
     """
+
+    fast_path: FastPath | None = None
 
     def process_errors(self, errors: list[GraphQLError],
                        execution_context: ExecutionContext | None = None) -> None:
@@ -268,7 +272,7 @@ def build_schema(limits: Limits | None = None, policy: Policy | None = None
     """The schema with guard rails (``policy``: production's rules), caches, error codes and
     masking on."""
     limit_strings(Mutation)
-    return QuietSchema(
+    schema = QuietSchema(
         query=Query,
         mutation=Mutation,
         types=[CitizenType, ContributionType, CoveredServiceType, ProviderType, HelpArticleType,
@@ -278,3 +282,5 @@ def build_schema(limits: Limits | None = None, policy: Policy | None = None
         config=StrawberryConfig(scalar_map={
             **SCALAR_MAP, **PUBLIC_SCALARS, **LOG_SCALARS}),
     )
+    schema.fast_path = FastPath(schema._schema, policy or Policy(), limits or Limits())
+    return schema

@@ -1,0 +1,526 @@
+"""A fast path for the app's persisted operations: plans compiled once per document, resolvers
+called directly, graphql-core's generic executor and Strawberry's per-request extension work
+skipped.
+
+Production accepts from the app only the manifest's operations (``backend.gql.persisted``), so
+everything that does not depend on the request is known in advance: the parsed and validated
+document, the operation, and for each selection set the fields to answer, in order, with their
+definitions, their resolvers and their constant arguments.  ``FastPath.plan_for`` compiles that
+plan the first time a document is asked for (a ``Plan``); ``Plan.run`` then executes it with
+direct calls: a field without a resolver is an attribute read, a field with one calls
+Strawberry's own resolver wrapper (argument conversion and the permission extension stay
+Strawberry's), and sibling awaitables are gathered as graphql-core gathers them, so DataLoader
+batches the same loads together.
+
+**Same answer, or the generic path.**  The fast path answers only what it answers exactly as
+the generic path would: a signed-in citizen's query named by a manifest hash (or sent with a
+manifest text), whose variables coerce, whose strings are clean and whose cost is within the
+citizen's cap.  Everything else goes the generic way (``None`` from ``plan_for`` or ``begin``):
+mutations, anonymous callers (paced per process), staff and integrators (budgets, consent
+windows), documents that are not the app's, introspection, directives.  And whenever running
+the plan meets anything but a clean answer (a resolver raises: NOT_FOUND for a stranger's id,
+FORBIDDEN, a fault; a null where the schema promises a value; a value that does not serialize)
+it gives up (``Bail``) after letting the work already started settle, and the caller runs the
+same request through the generic path, which produces the error with its code, message, path
+and language exactly as before.  ``tests/api/test_fastpath_equality.py`` is the oracle: every
+manifest operation, for the demo's cast and a sample of demo people, through both paths, the
+bodies compared byte for byte.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLAbstractType,
+    GraphQLEnumType,
+    GraphQLError,
+    GraphQLField,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLResolveInfo,
+    GraphQLScalarType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    Undefined,
+    get_argument_values,
+    get_variable_values,
+    specified_rules,
+    visit,
+)
+from graphql.execution.values import VariableValues
+from graphql.language import DirectiveNode, Visitor
+from graphql.pyutils import Path
+from graphql.type.definition import GraphQLResolveInfoHelpers
+from graphql.utilities import get_operation_ast
+from strawberry.execution import optimized_is_awaitable
+from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
+from strawberry.schema.schema import validate_document
+
+from auth.principals import Citizen
+from backend.gql.cost import CostModel
+from backend.gql.limits import Limits, Policy
+from backend.gql.persisted import PersistedOperation, PersistedQueryNotFound
+from backend.gql.strings import CleanStringLiterals, _forbidden_at, _may_hold_forbidden
+
+log = logging.getLogger(__name__)
+
+
+class Bail(Exception):
+    """The plan cannot give the generic path's answer: run the generic path instead."""
+
+
+@dataclass
+class _Field:
+    """One response key of a selection: what to call and how to complete its value."""
+
+    key: str
+    name: str
+    definition: GraphQLField | None
+    nodes: list[FieldNode]
+    attribute: str | None
+    """Read this attribute (a field without a resolver); else call ``resolve``."""
+    resolve: Callable[..., Any] | None
+    arguments: dict[str, Any] | None
+    """Arguments known when compiled (no variables in them); None: read per request."""
+    complete: Callable[[Any, Path, _Run], Any] | None = None
+
+
+@dataclass
+class _Selection:
+    """The fields one object type answers for one (merged) selection, in response order."""
+
+    type_: GraphQLObjectType
+    fields: list[_Field] = field(default_factory=list)
+
+
+@dataclass
+class _Run:
+    """What one request's execution of a plan shares: context, variables, the operation."""
+
+    plan: Plan
+    context: Any
+    variables: VariableValues
+    info_helpers: GraphQLResolveInfoHelpers
+
+
+def _no_directives(document: DocumentNode) -> bool:
+    """Whether the document uses no directive (``@skip``/``@include`` would make the fields
+    depend on variables; the manifest uses none)."""
+    found: list[bool] = []
+
+    class Finder(Visitor):
+        def enter_directive(self, node: DirectiveNode, *_: Any) -> None:
+            found.append(True)
+
+    visit(document, Finder())
+    return not found
+
+
+class Plan:
+    """The compiled plan of one operation of one persisted document."""
+
+    def __init__(self, schema: GraphQLSchema, operation: PersistedOperation,
+                 definition: OperationDefinitionNode) -> None:
+        self.schema = schema
+        self.text = operation.text
+        self.document = operation.document
+        self.operation = definition
+        self.name = definition.name.value if definition.name else None
+        self.fragments = {node.name.value: node for node in self.document.definitions
+                          if isinstance(node, FragmentDefinitionNode)}
+        root = schema.query_type
+        if root is None:
+            raise Bail("no query type")
+        self._selections: dict[tuple[str, tuple[int, ...]], _Selection] = {}
+        self.root = self._selection(root, [definition.selection_set])
+
+    # --- compiling -----------------------------------------------------------------------
+
+    def _selection(self, type_: GraphQLObjectType, sets: list[SelectionSetNode]
+                   ) -> _Selection:
+        """The fields ``type_`` answers for the selection sets ``sets`` (merged, as graphql-
+        core's collect_fields merges them), compiled once per type and sets."""
+        key = (type_.name, tuple(id(node) for node in sets))
+        found = self._selections.get(key)
+        if found is not None:
+            return found
+        selection = _Selection(type_)
+        self._selections[key] = selection
+        grouped: dict[str, list[FieldNode]] = {}
+        for node in sets:
+            self._collect(type_, node, grouped, set())
+        for response_key, nodes in grouped.items():
+            selection.fields.append(self._field(type_, response_key, nodes))
+        return selection
+
+    def _collect(self, type_: GraphQLObjectType, node: SelectionSetNode,
+                 grouped: dict[str, list[FieldNode]], visited: set[str]) -> None:
+        for selection in node.selections:
+            if isinstance(selection, FieldNode):
+                name = (selection.alias or selection.name).value
+                grouped.setdefault(name, []).append(selection)
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                if condition is None or self._applies(condition.name.value, type_):
+                    self._collect(type_, selection.selection_set, grouped, visited)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = self.fragments.get(name)
+                if name in visited or fragment is None:
+                    continue
+                visited.add(name)
+                if self._applies(fragment.type_condition.name.value, type_):
+                    self._collect(type_, fragment.selection_set, grouped, visited)
+
+    def _applies(self, condition: str, type_: GraphQLObjectType) -> bool:
+        conditional = self.schema.get_type(condition)
+        if conditional is type_:
+            return True
+        if isinstance(conditional, GraphQLAbstractType):
+            return self.schema.is_sub_type(conditional, type_)
+        return False
+
+    def _field(self, parent: GraphQLObjectType, key: str, nodes: list[FieldNode]) -> _Field:
+        name = nodes[0].name.value
+        if name == "__typename":
+            return _Field(key, name, None, nodes, None, None, None)
+        definition = parent.fields.get(name)
+        if definition is None:
+            raise Bail(f"unknown field {parent.name}.{name}")  # introspection: not planned
+        attribute, resolve = None, definition.resolve
+        if resolve is not None and getattr(resolve, "_is_default", False):
+            strawberry_field = definition.extensions.get("strawberry-definition")
+            default = getattr(strawberry_field, "default_resolver", None)
+            if strawberry_field is not None and default is getattr:
+                attribute, resolve = strawberry_field.python_name, None
+        if resolve is None and attribute is None:
+            attribute = name  # graphql-core's default resolver, for an object
+        arguments = None
+        if not any(_has_variable(argument.value) for argument in nodes[0].arguments or ()):
+            arguments = get_argument_values(definition, nodes[0])
+        planned = _Field(key, name, definition, nodes, attribute, resolve, arguments)
+        planned.complete = self._completer(definition.type, nodes)
+        return planned
+
+    def _completer(self, type_: GraphQLOutputType, nodes: list[FieldNode]
+                   ) -> Callable[[Any, Path, _Run], Any]:
+        """A function completing a resolved value of ``type_`` (graphql-core's
+        ``complete_value``, specialised), raising ``Bail`` where that would be an error."""
+        if isinstance(type_, GraphQLNonNull):
+            inner = self._completer(type_.of_type, nodes)
+
+            def non_null(value: Any, path: Path, run: _Run) -> Any:
+                if value is None:
+                    raise Bail("null for a non-null field")
+                return inner(value, path, run)
+            return non_null
+        if isinstance(type_, GraphQLList):
+            item = self._completer(type_.of_type, nodes)
+
+            def list_(value: Any, path: Path, run: _Run) -> Any:
+                if value is None:
+                    return None
+                if isinstance(value, Exception | str | bytes | Mapping) \
+                        or not hasattr(value, "__iter__"):
+                    raise Bail("not a list")
+                completed: list[Any] = []
+                awaitables: list[int] = []
+                for index, entry in enumerate(value):
+                    try:
+                        done = item(entry, path.add_key(index, None), run)
+                    except Exception as error:
+                        if not awaitables:
+                            raise
+                        return _settle_then_raise([completed[i] for i in awaitables], error)
+                    if optimized_is_awaitable(done):
+                        awaitables.append(index)
+                    completed.append(done)
+                if not awaitables:
+                    return completed
+                return _fill(completed, awaitables)
+            return list_
+        if isinstance(type_, GraphQLScalarType | GraphQLEnumType):
+            serialize = type_.serialize
+
+            def leaf(value: Any, path: Path, run: _Run) -> Any:
+                if value is None:
+                    return None
+                if isinstance(value, Exception):
+                    raise Bail("an error as a value")
+                serialized = serialize(value)
+                if serialized is Undefined or serialized is None:
+                    raise Bail("a value that does not serialize")
+                return serialized
+            return leaf
+        sets = [node.selection_set for node in nodes if node.selection_set is not None]
+        if isinstance(type_, GraphQLObjectType):
+            selection = self._selection(type_, sets)
+            is_type_of = type_.is_type_of
+
+            def object_(value: Any, path: Path, run: _Run) -> Any:
+                if value is None:
+                    return None
+                if isinstance(value, Exception):
+                    raise Bail("an error as a value")
+                if is_type_of is not None:
+                    matches = is_type_of(value, None)  # type: ignore[arg-type]
+                    if matches is not True:
+                        raise Bail("is_type_of")
+                return _execute(selection, value, path, run)
+            return object_
+        if isinstance(type_, GraphQLAbstractType):
+            abstract = type_
+            chosen: dict[str, _Selection] = {}
+            resolve_type = abstract.resolve_type
+
+            def abstract_(value: Any, path: Path, run: _Run) -> Any:
+                if value is None:
+                    return None
+                if isinstance(value, Exception) or resolve_type is None:
+                    raise Bail("an abstract value without a type")
+                name = resolve_type(value, _info(run, nodes[0].name.value, nodes, type_,
+                                                 None, path), abstract)
+                if not isinstance(name, str):
+                    raise Bail("resolve_type did not name a type")
+                selection = chosen.get(name)
+                if selection is None:
+                    runtime = self.schema.get_type(name)
+                    if not isinstance(runtime, GraphQLObjectType) \
+                            or not self.schema.is_sub_type(abstract, runtime):
+                        raise Bail("resolve_type named a type outside the abstract type")
+                    selection = chosen[name] = self._selection(runtime, sets)
+                if selection.type_.is_type_of is not None \
+                        and selection.type_.is_type_of(value, None) is not True:  # type: ignore[arg-type]
+                    raise Bail("is_type_of")
+                return _execute(selection, value, path, run)
+            return abstract_
+        raise Bail(f"cannot plan {type_}")
+
+    # --- running -------------------------------------------------------------------------
+
+    async def run(self, context: Any, variables: VariableValues) -> dict[str, Any]:
+        """The operation's ``data``, or ``Bail`` once every started resolver has settled."""
+        helpers = GraphQLResolveInfoHelpers(_settle, _ignore)  # type: ignore[arg-type]
+        run = _Run(self, context, variables, helpers)
+        result = _execute(self.root, None, None, run)
+        if optimized_is_awaitable(result):
+            result = await result
+        data: dict[str, Any] = result
+        return data
+
+
+def _has_variable(value: Any) -> bool:
+    kind = getattr(value, "kind", None)
+    if kind == "variable":
+        return True
+    if kind == "list_value":
+        return any(_has_variable(item) for item in value.values)
+    if kind == "object_value":
+        return any(_has_variable(entry.value) for entry in value.fields)
+    return False
+
+
+def _ignore(_: Any) -> None:
+    return None
+
+
+def _info(run: _Run, name: str, nodes: list[FieldNode], return_type: GraphQLOutputType,
+          parent: GraphQLObjectType | None, path: Path) -> GraphQLResolveInfo[Any]:
+    plan = run.plan
+    return GraphQLResolveInfo(
+        name, nodes, return_type, parent, path, plan.schema,  # type: ignore[arg-type]
+        plan.fragments, None, plan.operation, run.variables, run.context,
+        optimized_is_awaitable, None, run.info_helpers)  # type: ignore[arg-type]
+
+
+def _execute(selection: _Selection, source: Any, path: Path | None, run: _Run) -> Any:
+    """The fields of ``selection`` on ``source``: a dict, or an awaitable of it."""
+    result: dict[str, Any] = {}
+    waiting: list[str] | None = None
+    type_ = selection.type_
+    try:
+        for planned in selection.fields:
+            key = planned.key
+            if planned.definition is None:
+                result[key] = type_.name
+                continue
+            field_path = Path(path, key, type_.name)
+            if planned.attribute is not None:
+                value = getattr(source, planned.attribute)
+            else:
+                arguments = planned.arguments
+                if arguments is None:
+                    arguments = get_argument_values(planned.definition, planned.nodes[0],
+                                                    run.variables)
+                resolve: Callable[..., Any] = planned.resolve  # type: ignore[assignment]
+                value = resolve(source, _info(run, planned.name, planned.nodes,
+                                              planned.definition.type, type_, field_path),
+                                **arguments)
+            complete: Callable[[Any, Path, _Run], Any] = planned.complete  # type: ignore[assignment]
+            if optimized_is_awaitable(value):
+                result[key] = _then(value, complete, field_path, run)
+                waiting = [key] if waiting is None else [*waiting, key]
+                continue
+            completed = complete(value, field_path, run)
+            if optimized_is_awaitable(completed):
+                waiting = [key] if waiting is None else [*waiting, key]
+            result[key] = completed
+    except Exception as error:
+        if waiting is None:
+            raise
+        return _settle_then_raise([result[key] for key in waiting], error)
+    if waiting is None:
+        return result
+    return _fill_keys(result, waiting)
+
+
+async def _then(value: Awaitable[Any], complete: Callable[[Any, Path, _Run], Any],
+                path: Path, run: _Run) -> Any:
+    completed = complete(await value, path, run)
+    if optimized_is_awaitable(completed):
+        return await completed
+    return completed
+
+
+async def _settle(awaitables: list[Awaitable[Any]]) -> list[Any]:
+    """Every awaitable's value, concurrently; on a failure, the others are left to finish
+    (never cancelled: a cancelled wait would cancel a DataLoader's shared future, which the
+    generic path's rerun then reads) and the first failure is raised."""
+    if len(awaitables) == 1:
+        return [await awaitables[0]]
+    tasks = [asyncio.ensure_future(awaitable) for awaitable in awaitables]
+    outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
+    return outcomes
+
+
+async def _settle_then_raise(started: list[Awaitable[Any]], error: Exception) -> Any:
+    """Let the work already started finish (see ``_settle``), then fail with ``error``."""
+    await asyncio.gather(*started, return_exceptions=True)
+    raise error
+
+
+async def _fill_keys(result: dict[str, Any], keys: list[str]) -> dict[str, Any]:
+    values = await _settle([result[key] for key in keys])
+    for key, value in zip(keys, values, strict=True):
+        result[key] = value
+    return result
+
+
+async def _fill(completed: list[Any], indexes: list[int]) -> list[Any]:
+    values = await _settle([completed[index] for index in indexes])
+    for index, value in zip(indexes, values, strict=True):
+        completed[index] = value
+    return completed
+
+
+@dataclass(frozen=True)
+class Admitted:
+    """A request the fast path takes: its plan, coerced variables and the cost extension."""
+
+    plan: Plan
+    variables: VariableValues
+    extensions: dict[str, Any]
+
+
+class FastPath:
+    """Plans of the safelist's operations, and the checks that decide which requests they
+    answer (see the module).  ``enabled = False`` forces the generic path (the equality
+    test's other side)."""
+
+    def __init__(self, schema: GraphQLSchema, policy: Policy, limits: Limits,
+                 enabled: bool = True) -> None:
+        self.enabled = enabled
+        self._schema = schema
+        self._safelist = policy.safelist
+        self._by_text = not policy.production
+        """Production wants the hash (``PERSISTED_QUERY_REQUIRED`` for a bare text); elsewhere
+        a request sending a manifest operation's exact text is planned as well."""
+        self._limits = limits
+        self._costs = CostModel(limits.cache_size, expand_limit=max(
+            limits.cost_anonymous, limits.cost_citizen, limits.cost_staff,
+            limits.cost_integrator))
+        self._rules = (
+            *specified_rules,
+            *QueryDepthLimiter(max_depth=limits.max_depth).validation_rules,
+            *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules,
+            CleanStringLiterals,
+        )
+        self._plans: dict[tuple[str, str | None], Plan | None] = {}
+
+    def plan_for(self, query: str | None, extensions: Mapping[str, Any] | None,
+                 operation_name: str | None) -> Plan | None:
+        """The plan of the safelisted document a request names (by hash or by its text), or
+        None: not one of the app's, or not a query the fast path can plan."""
+        if not self.enabled or self._safelist is None:
+            return None
+        try:
+            found = self._safelist.resolve(extensions, query)
+        except PersistedQueryNotFound:
+            return None
+        if found is None:
+            found = self._safelist.by_text(query) if query and self._by_text else None
+            if found is None:
+                return None
+        key = (found.text, operation_name)
+        if key not in self._plans:
+            self._plans[key] = self._compile(found, operation_name)
+        return self._plans[key]
+
+    def _compile(self, found: PersistedOperation, operation_name: str | None) -> Plan | None:
+        definition = get_operation_ast(found.document, operation_name)
+        if definition is None or definition.operation is not OperationType.QUERY:
+            return None
+        if not _no_directives(found.document):
+            return None
+        if validate_document(self._schema, found.document, self._rules):
+            return None
+        try:
+            return Plan(self._schema, found, definition)
+        except Bail as reason:
+            log.info("operation %s is left to the generic path: %s",
+                     definition.name.value if definition.name else "?", reason)
+            return None
+
+    def admit(self, plan: Plan, context: Any, variables: Any) -> Admitted | None:
+        """The request's coerced variables and cost, when the fast path may answer it: a
+        citizen's, with variables that coerce and hold no forbidden string, within the cost
+        cap.  None: the generic path answers (and refuses, where it does)."""
+        principal = getattr(context, "principal", None)
+        if not isinstance(principal, Citizen):
+            return None
+        if variables is not None and not isinstance(variables, dict):
+            return None
+        if variables and _may_hold_forbidden(variables) and _forbidden_at(variables):
+            return None
+        estimate = self._costs.estimate(self._schema, plan.text, plan.document, plan.name,
+                                        variables)
+        if estimate is None or estimate.introspects:
+            return None
+        limit = self._limits.max_cost(principal)
+        if estimate.repeats > self._limits.max_repeats or estimate.cost > limit:
+            return None
+        try:
+            coerced = get_variable_values(self._schema, plan.operation.variable_definitions
+                                          or (), variables or {})
+        except (GraphQLError, RecursionError):
+            return None
+        if not isinstance(coerced, VariableValues):
+            return None  # coercion errors: the generic path words them
+        return Admitted(plan, coerced, {"cost": {"requested": estimate.cost, "limit": limit}})
