@@ -1,4 +1,5 @@
-"""Benchmark: bulk ingestion of contribution records over HTTP against a plain COPY floor.
+"""Benchmark: bulk ingestion of contribution records over HTTP against a COPY of the same rows
+into the real ``core.contribution`` (the floor).
 
     .venv/bin/python bench/ingest.py                         # 1,000,000 records, 100,000 people
     .venv/bin/python bench/ingest.py --records 100000        # a quicker run
@@ -27,16 +28,17 @@ What it does, in one run:
   streamed from disk in 1 MiB chunks: wall time from the first byte sent to the answer, the
   answer's counts, the rows added to ``core.contribution`` and ``notify.outbox``, the CPU time
   of the uvicorn process and of the database backends it used;
-* the floor: a plain (logged) table with the same data columns and no index or constraint, and
-  asyncpg's ``copy_records_to_table`` of the same rows, prepared in memory before the clock
-  starts, three times into a fresh table (the fastest counts); records/s and the ratio
-  end-to-end / floor (the target is 0.25 at least);
+* the floor, measured before the first POST, from the same state: asyncpg's
+  ``copy_records_to_table`` of the same rows (prepared in memory before the clock starts)
+  through the partitioned parent ``core.contribution`` with everything the schema hangs on it
+  (its partitions' indexes, checks and foreign keys, the key table ``core.contribution_key``
+  that its trigger fills, the rollups' and the verifiable log's triggers), rolled back;
+  ``FLOOR_RUNS`` times, the fastest counts; records/s and the ratio end-to-end / floor (the
+  target is 0.5 at least, issue 18); for reference only, the same rows into a bare table
+  (no index or constraint), and through the parent without the rollups' trigger;
 * POSTs the same file again and checks that nothing changed: 0 accepted, every record a
   duplicate, and ``core.contribution``, ``notify.outbox``, ``core.status_history`` and
   ``core.person_status`` as they were (row counts, and a digest of the stored statuses);
-* for reference (not the floor): COPY of the same rows straight into ``core.contribution``
-  with its indexes, foreign keys and checks, rolled back — what storing alone costs — with the
-  rollups' statement trigger and without it (disabled inside the rolled-back transaction);
 * the cost of keeping the public rollups current (``bench/rollups_cost.py``): while the first
   POST runs, a folder thread folds every 2 s as ``mhi worker`` does, and the lag is how long
   after the answer the last delta was folded; then the same file is POSTed into a second fresh
@@ -97,14 +99,14 @@ from bench.rollups_cost import (  # noqa: E402
 TODAY = date(2026, 11, 23)
 SEED = 1
 CHUNK = 1024 * 1024
-TARGET_RATIO = 0.25
+TARGET_RATIO = 0.5  # end-to-end / a COPY into the real table (issue 18)
 SELF_PAYMENT_TIYN = 4_250_00  # 5 % of the 2026 minimum wage (85,000 ₸)
 EMPLOYED_SINCE = date(2026, 9, 1)  # a latest employer deduction this recent: still employed
 EMPLOYEE_LAST = date(2026, 10, 1)  # paid by the employer in the following month
 SELF_LAST = date(2026, 11, 1)  # paid within the month
 TOKEN_SECONDS = 6 * 3600
 TEMPLATE_WAIT_SECONDS = 300
-FLOOR_RUNS = 3
+FLOOR_RUNS = 2
 FLOOR_TABLE = "bench_ingest_floor"
 FLOOR_COLUMNS = ("person_id", "kind", "period", "amount_tiyn", "paid_on", "payment_code",
                  "payer_bin", "record_id")
@@ -420,9 +422,10 @@ def post_file(port: int, token: str, path: Path, pid: int, url: str) -> Post:
 
 
 async def copy_into_contributions(url: str, data: Dataset, *, triggers: bool = True) -> float:
-    """For reference, not the floor: COPY the same rows straight into ``core.contribution``
-    (its indexes, foreign keys and checks, no validation, events or statuses; the rollups'
-    trigger unless ``triggers`` is false), rolled back; seconds."""
+    """The floor: COPY the same rows through the parent ``core.contribution`` (its
+    partitions' indexes, checks and foreign keys, its key table's trigger, the verifiable
+    log's trigger; the rollups' trigger unless ``triggers`` is false; no validation, events
+    or statuses), rolled back; seconds."""
     rows = [(person, data.employers.get(bin_) if bin_ else None, "employer" if bin_ else None,
              kind, period, amount, paid, code, REFERENCE_SOURCE, record_id)
             for person, kind, period, amount, paid, code, bin_, record_id in data.rows]
@@ -445,9 +448,9 @@ async def copy_into_contributions(url: str, data: Dataset, *, triggers: bool = T
         await conn.close()
 
 
-async def copy_floor(url: str, rows: list[Row]) -> list[float]:
-    """COPY the rows into a new bare table (no index, no constraint), ``FLOOR_RUNS`` times;
-    the seconds of each (the fastest is the floor: a short run is easily disturbed)."""
+async def copy_bare(url: str, rows: list[Row]) -> list[float]:
+    """For reference: COPY the rows into a new bare table (no index, no constraint),
+    ``FLOOR_RUNS`` times; the seconds of each."""
     conn = await _connect(url)
     times = []
     try:
@@ -493,27 +496,27 @@ def print_post(title: str, post: Post, records: int) -> None:
 
 
 def print_summary(data: Dataset, facts: str, first: Post, floor: float, again: Post,
-                  table: float, unchanged: bool) -> None:
+                  bare: float, unchanged: bool) -> None:
     """The final table."""
-    ratio = (data.records / first.seconds) / (data.records / floor)
+    ratio = floor / first.seconds
     print()
     print(f"Summary ({data.records:,} records, {data.size / 1024**2:,.0f} MiB of NDJSON, "
           f"for {data.people:,} people; {facts}; server: uvicorn 1 worker)")
     print(f"{'step':<34}{'records':>11}{'seconds':>9}{'records/s':>11}{'uvicorn cpu s':>15}"
           f"{'db cpu s':>10}")
     steps = (("bulk endpoint, first time", first.seconds, first.server_cpu, first.backend_cpu),
-             ("COPY into a bare table (floor)", floor, None, None),
+             ("COPY into core.contribution (floor)", floor, None, None),
              ("bulk endpoint, same file again", again.seconds, again.server_cpu,
               again.backend_cpu),
-             ("COPY into core.contribution (ref)", table, None, None))
+             ("COPY into a bare table (ref)", bare, None, None))
     for name, seconds, server_cpu, db_cpu in steps:
         print(f"{name:<34}{data.records:>11,}{seconds:>9.1f}{_rate(data.records, seconds):>11}"
               f"{_cpu(server_cpu):>15}{_cpu(db_cpu):>10}")
     verdict = "met" if ratio >= TARGET_RATIO else "NOT met"
-    print(f"ratio end-to-end / floor: {ratio:.3f} (target >= {TARGET_RATIO}: {verdict})")
-    print(f"for reference: a bare COPY into core.contribution itself (its indexes, foreign "
-          f"keys and checks; nothing else) / floor: {floor / table:.3f}; end-to-end / that: "
-          f"{table / first.seconds:.3f}")
+    print(f"ratio end-to-end / floor (a COPY into the real partitioned core.contribution, "
+          f"rolled back): {ratio:.3f} (target >= {TARGET_RATIO}: {verdict})")
+    print(f"for reference: end-to-end / a COPY into a bare table (no index, no constraint): "
+          f"{bare / first.seconds:.3f}; the real table / the bare one: {bare / floor:.3f}")
     print(f"second ingest changed nothing: {'yes' if unchanged else 'NO'}")
 
 
@@ -592,6 +595,20 @@ def run(args: argparse.Namespace, url: str, target: str, origin: tuple[str, str]
         conn_facts = asyncio.run(_facts(url))
         print(f"  database {target}: {conn_facts}", flush=True)
         client_id, token = asyncio.run(client_token(url))
+        # The floor first, from the state the first POST starts from (it is rolled back).
+        floors = [asyncio.run(copy_into_contributions(url, data)) for _ in range(FLOOR_RUNS)]
+        floor = min(floors)
+        print(f"COPY floor: the same rows through core.contribution (partitions, key table, "
+              f"triggers), rolled back, best of {', '.join(f'{t:.2f}' for t in floors)} s: "
+              f"{floor:,.2f} s, {_rate(data.records, floor)} records/s", flush=True)
+        table_bare = asyncio.run(copy_into_contributions(url, data, triggers=False))
+        print(f"(reference) the same without the rollups' trigger: {table_bare:,.1f} s, "
+              f"{_rate(data.records, table_bare)} records/s", flush=True)
+        bares = asyncio.run(copy_bare(url, data.rows))
+        bare = min(bares)
+        print(f"(reference) the same rows into a bare table (no index or constraint), best of "
+              f"{', '.join(f'{t:.2f}' for t in bares)} s: {bare:,.2f} s, "
+              f"{_rate(data.records, bare)} records/s", flush=True)
         os.environ["BENCH_TODAY"] = TODAY.isoformat()
         with server("bench.servers:graphql_app", url, args.port, folder / "api.log") as pid:
             print(f"  API up (pid {pid}); integrator client {client_id}", flush=True)
@@ -601,29 +618,19 @@ def run(args: argparse.Namespace, url: str, target: str, origin: tuple[str, str]
             print_post("bulk endpoint, first time", first, data.records)
             print(f"  rollups: {lag[1]:,} deltas folded {lag[0]:.2f} s after the answer "
                   f"(longest fold {lag[2]:.2f} s; the folder runs every 2 s)", flush=True)
-            floors = asyncio.run(copy_floor(url, data.rows))
-            floor = min(floors)
             ratio = floor / first.seconds
-            print(f"COPY floor (best of {', '.join(f'{t:.2f}' for t in floors)} s): "
-                  f"{floor:,.2f} s, {_rate(data.records, floor)} records/s; "
-                  f"ratio end-to-end / floor {ratio:.3f} "
+            print(f"ratio end-to-end / floor {ratio:.3f} "
                   f"({'meets' if ratio >= TARGET_RATIO else 'misses'} the target "
                   f"{TARGET_RATIO})", flush=True)
             again = post_file(args.port, token, data.path, pid, url)
             print_post("bulk endpoint, same file again", again, data.records)
-        table = asyncio.run(copy_into_contributions(url, data))
-        print(f"(reference) COPY of the same rows straight into core.contribution, rolled "
-              f"back: {table:,.1f} s, {_rate(data.records, table)} records/s", flush=True)
-        bare = asyncio.run(copy_into_contributions(url, data, triggers=False))
-        print(f"(reference) the same without the rollups' trigger: {bare:,.1f} s, "
-              f"{_rate(data.records, bare)} records/s", flush=True)
         deltas, fold_seconds = asyncio.run(fold_throughput(url, args.fold_deltas))
         print(f"fold: {deltas:,} synthetic deltas in {fold_seconds:.2f} s, "
               f"{_rate(deltas, fold_seconds)} deltas/s", flush=True)
         plain = None if args.no_rollups else without_rollups(args, origin, data, folder_of=tmp)
     unchanged = unchanged_by(again)
-    print_summary(data, conn_facts, first, floor, again, table, unchanged)
-    print_rollups(data.records, first, plain, (table, bare), lag, (deltas, fold_seconds))
+    print_summary(data, conn_facts, first, floor, again, bare, unchanged)
+    print_rollups(data.records, first, plain, (floor, table_bare), lag, (deltas, fold_seconds))
     problems = []
     if first.answer["rejected"] or first.answer["accepted"] != data.records:
         problems.append(f"the first ingest accepted {first.answer['accepted']:,} of "
