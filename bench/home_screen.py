@@ -41,6 +41,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 
 import asyncpg
@@ -53,6 +54,7 @@ if str(ROOT) not in sys.path:  # run as a script: make ``bench`` and the project
 from auth.service import AuthService  # noqa: E402
 from auth.settings import AuthSettings  # noqa: E402
 from auth.tokens import Audience  # noqa: E402
+from backend.cli.shared import refresh_statuses  # noqa: E402
 from backend.db import migrate  # noqa: E402
 from backend.db.engine import create_engine, resolve_database_url  # noqa: E402
 from backend.settings import AppSettings  # noqa: E402
@@ -137,6 +139,9 @@ async def _migrate(url: str) -> None:
     engine = create_engine(url, pool_size=1, max_overflow=0)
     try:
         await migrate.upgrade(engine)
+        # As the worker does after an upgrade: store the statuses that are missing or stale
+        # on the bench's day, which the home screen reads (quick when none is).
+        print(f"  {await refresh_statuses(engine, date.fromisoformat(AS_OF))}", flush=True)
     finally:
         await engine.dispose()
 

@@ -14,6 +14,7 @@ adds months.  That is what makes the engine's monotonicity properties hold.
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -67,10 +68,12 @@ def due_month(day: date) -> int:
 
 @dataclass(frozen=True)
 class MonthPayer:
-    """Who paid for a covered month: the kind of money and the payer's name (None: self)."""
+    """Who paid for a covered month: the kind of money and the payer's name (None: self) and
+    id (None: self, or not known to the caller)."""
 
     kind: ContributionKind
     name: str | None
+    payer_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -117,9 +120,16 @@ def grace_months(as_of: date, coverage: Coverage) -> int:
     return SHORT_GRACE
 
 
-def _payer_key(fact: ContributionFact) -> tuple[int, date, str, str]:
-    """Orders the contributions of one month: the largest (then latest) names the payer."""
-    return (fact.amount_tiyn, fact.paid_on, fact.kind.value, fact.payer_name or "")
+def _payer_key(fact: ContributionFact) -> tuple[int, date, str, str, str]:
+    """Orders the contributions of one month: the largest (then latest) names the payer; a
+    tie is broken by the payer's id before the name, so that every language names the same
+    payer."""
+    return (fact.amount_tiyn, fact.paid_on, fact.kind.value, _id_key(fact),
+            fact.payer_name or "")
+
+
+def _id_key(fact: ContributionFact) -> str:
+    return "" if fact.payer_id is None else str(fact.payer_id)
 
 
 def _is_prepayment(fact: ContributionFact, rates: RateBook) -> bool:
@@ -151,7 +161,8 @@ def compute_coverage(contributions: Iterable[ContributionFact], rates: RateBook)
         if fact.amount_tiyn > 0 and (champion is None or _payer_key(fact) > _payer_key(champion)):
             best[month] = fact
     direct = {month for month, net in direct_net.items() if net > 0}
-    payers = {month: MonthPayer(best[month].kind, best[month].payer_name) for month in direct}
+    payers = {month: MonthPayer(best[month].kind, best[month].payer_name, best[month].payer_id)
+              for month in direct}
     allocated = _allocate(groups, direct, rates)
     payers.update(allocated)
     own = {month for month in direct if own_net.get(month, 0) > 0} | allocated.keys()
@@ -180,8 +191,9 @@ def _allocate(
         if monthly <= 0 or net < monthly:
             continue
         count = min(net // monthly, MAX_MONTHS_PER_GROUP)
-        latest = max(facts, key=lambda fact: (fact.paid_on, fact.payer_name or ""))
-        payer = MonthPayer(kind, latest.payer_name)
+        latest = max(facts, key=lambda fact: (fact.paid_on, _id_key(fact),
+                                              fact.payer_name or ""))
+        payer = MonthPayer(kind, latest.payer_name, latest.payer_id)
         month = period if prepaid else period - ARREARS_MONTHS
         while count > 0:
             if month not in occupied:

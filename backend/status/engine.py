@@ -214,6 +214,8 @@ def _payer_facts(coverage: Coverage, month: int) -> dict[str, str]:
     facts = {"kind": payer.kind.value}
     if payer.name is not None:
         facts["payer"] = payer.name
+    if payer.payer_id is not None:
+        facts["payer_id"] = str(payer.payer_id)
     return facts
 
 

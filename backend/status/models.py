@@ -5,6 +5,7 @@ Everything here is a frozen dataclass or a string enum: no database, no I/O.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -95,6 +96,10 @@ class ContributionFact:
     """Money received for one person for one month (``period``, the month's first day).
 
     ``payer_name`` None means the person paid themself.  A negative amount is a correction.
+    ``payer_id`` (when the caller knows it) orders two equal payments of one month by payer
+    before their names do, so the payer a reason names does not depend on the language; and
+    the reason carries it (fact ``payer_id``), so a stored status can name the payer later
+    in any language (``backend.status.stored``).
     """
 
     period: date
@@ -102,6 +107,7 @@ class ContributionFact:
     amount_tiyn: int
     paid_on: date
     payer_name: str | None = None
+    payer_id: uuid.UUID | None = None
 
     def __post_init__(self) -> None:
         """Reject a period that is not the first day of a month."""

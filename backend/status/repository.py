@@ -20,7 +20,7 @@ MEMBERSHIPS = ("SELECT category_code, valid_from, valid_to FROM core.category_me
 CONTRIBUTIONS = {
     language: (
         "SELECT c.period, c.kind, c.amount_tiyn, c.paid_on,"
-        f" (SELECT p.name_{language} FROM core.payer p WHERE p.id = c.payer_id)"
+        f" (SELECT p.name_{language} FROM core.payer p WHERE p.id = c.payer_id), c.payer_id"
         " FROM core.contribution c WHERE c.person_id = $1 ORDER BY c.period, c.id"
     )
     for language in ("kk", "ru", "en")
@@ -37,5 +37,17 @@ async def contributions_of(db: Fetcher, person_id: uuid.UUID,
                            language: str) -> list[ContributionFact]:
     """Every contribution for a person, with the payer's name in ``language``."""
     rows = await db.fetch(CONTRIBUTIONS[language], person_id)
-    return [ContributionFact(period, ContributionKind(kind), amount, paid_on, name)
-            for period, kind, amount, paid_on, name in rows]
+    return [ContributionFact(period, ContributionKind(kind), amount, paid_on, name, payer)
+            for period, kind, amount, paid_on, name, payer in rows]
+
+# A stored status (``backend.status.stored``) with the payer its reason names, in the
+# reader's language, looked up by its key.
+STORED = {
+    language: (
+        "SELECT s.status, s.reason_code, s.as_of, s.stable_until, s.detail,"
+        f" (SELECT p.name_{language} FROM core.payer p"
+        "   WHERE p.id = (s.detail #>> '{facts,payer_id}')::uuid) AS payer"
+        " FROM core.person_status s WHERE s.person_id = $1"
+    )
+    for language in ("kk", "ru", "en")
+}

@@ -2,11 +2,12 @@
 ends, a category starts or ends) with no record arriving.
 
 ``refresh_due`` recomputes every person whose stored status has reached its
-``stable_until`` (or who has none yet), in chunks of one transaction each, with the same
-``store.refresh`` that ingestion uses, so a change is stored and announced the same way.  It
-is cheap when nothing is due (an index on ``stable_until``), so the worker runs it every few
-minutes; at a month boundary or on the 26th it finds the people whose deadline passed.  One
-process at a time does it (an advisory lock); a crash loses at most the chunk in hand, which
+``stable_until`` (or who has none yet, or whose stored result a write left stale), in chunks
+of one transaction each, with the same ``store.refresh`` that ingestion uses, so a change is
+stored and announced the same way.  It is cheap when nothing is due (an index on
+``stable_until``, a partial one on stale rows), so the worker runs it every few minutes; at
+a month boundary or on the 26th it finds the people whose deadline passed.  One process at a
+time does it (an advisory lock); a crash loses at most the chunk in hand, which
 the next run does again.
 """
 
@@ -26,7 +27,8 @@ _LOCK = 0x6D68692D73746174  # "mhi-stat"
 CHUNK = 5_000
 DUE = (
     "SELECT p.id FROM core.person p LEFT JOIN core.person_status s ON s.person_id = p.id"
-    " WHERE p.id > $1 AND (s.person_id IS NULL OR s.stable_until <= $2 OR s.as_of > $2)"
+    " WHERE p.id > $1 AND (s.person_id IS NULL OR s.stable_until <= $2 OR s.as_of > $2"
+    " OR s.detail IS NULL)"
     " ORDER BY p.id LIMIT $3"
 )
 

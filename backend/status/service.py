@@ -7,11 +7,12 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from backend.db.reads import fetcher_of
+from backend.db.reads import Fetcher, fetcher_of
 from backend.rates.book import RateBook
+from backend.status import stored
 from backend.status.engine import compute_status
 from backend.status.models import StatusResult
-from backend.status.repository import contributions_of, memberships_of
+from backend.status.repository import STORED, contributions_of, memberships_of
 
 
 async def status_of(db: AsyncSession | AsyncConnection, person_id: uuid.UUID, *,
@@ -25,3 +26,14 @@ async def status_of(db: AsyncSession | AsyncConnection, person_id: uuid.UUID, *,
         contributions=await contributions_of(fetcher, person_id, language),
         rates=rates,
     )
+
+
+async def stored_status(db: Fetcher, person_id: uuid.UUID, *, today: date,
+                        language: str) -> StatusResult | None:
+    """The stored status of one person while it is fresh on ``today`` (exactly what the
+    engine would compute; payer names in ``language``), else None: compute it then."""
+    rows = await db.fetch(STORED[language], person_id)
+    if not rows or not stored.is_fresh(rows[0], today):
+        return None
+    row = rows[0]
+    return stored.decode(row, stored.detail_of(row), row["payer"])

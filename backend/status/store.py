@@ -5,7 +5,10 @@ Runs on the caller's asyncpg connection, inside the caller's transaction: an ing
 and the statuses it changes commit together.  People are computed in chunks with the status
 engine (``compute_status``); only people whose status can have changed are computed: adding
 money never lowers a status, so an INSURED person whose stored status is still within its
-``stable_until`` is skipped unless ``force`` names them (a refund can lower it).
+``stable_until`` is skipped unless ``force`` names them (a refund can lower it); its
+stored result (``detail``: the reason, dates and what is owed, read back by
+``backend.status.stored``) can have changed, so it is cleared in the same transaction and
+the worker's status pass recomputes it (readers compute it meanwhile).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from backend.rates.book import RateBook
 from backend.rates.kinds import ContributionKind
 from backend.status import ContributionFact, Membership, compute_status, next_change_day
 from backend.status.models import Status, StatusResult
+from backend.status.stored import encode
 from notifications import outbox
 
 CHUNK = 5_000
@@ -42,19 +46,22 @@ MEMBERSHIPS = (
     " WHERE person_id = ANY($1::uuid[])"
 )
 CONTRIBUTIONS = (
-    "SELECT person_id, period, kind, amount_tiyn, paid_on FROM core.contribution"
+    "SELECT person_id, period, kind, amount_tiyn, paid_on, payer_id FROM core.contribution"
     " WHERE person_id = ANY($1::uuid[]) ORDER BY person_id, period, id"
 )
 UPSERT = (
     "INSERT INTO core.person_status (person_id, status, reason_code, as_of, stable_until,"
-    " drops_on, self_pays, updated_at) SELECT p, s, r, $4, u, d, f, now()"
-    " FROM unnest($1::uuid[], $2::text[], $3::text[], $5::date[], $6::date[], $7::bool[])"
-    " AS t(p, s, r, u, d, f)"
+    " drops_on, self_pays, detail, updated_at) SELECT p, s, r, $4, u, d, f, j::jsonb, now()"
+    " FROM unnest($1::uuid[], $2::text[], $3::text[], $5::date[], $6::date[], $7::bool[],"
+    " $8::text[]) AS t(p, s, r, u, d, f, j)"
     " ON CONFLICT (person_id) DO UPDATE SET status = excluded.status,"
     " reason_code = excluded.reason_code, as_of = excluded.as_of,"
     " stable_until = excluded.stable_until, drops_on = excluded.drops_on,"
-    " self_pays = excluded.self_pays, updated_at = now()"
+    " self_pays = excluded.self_pays, detail = excluded.detail, updated_at = now()"
 )
+# Touched but not recomputed (see the module's docstring): the stored result goes stale.
+STALE = ("UPDATE core.person_status SET detail = NULL, updated_at = now()"
+         " WHERE person_id = ANY($1::uuid[]) AND detail IS NOT NULL")
 CHANGES = (
     "WITH changed AS (INSERT INTO core.status_history (person_id, changed_on, old_status,"
     " new_status, reason_code, cause)"
@@ -71,7 +78,7 @@ CHANGES = (
 )
 
 
-Computed = tuple[list[str], list[str], list[date], list[date | None], list[bool],
+Computed = tuple[list[str], list[str], list[date], list[date | None], list[bool], list[str],
                  tuple[list[uuid.UUID], list[str | None], list[str], list[str]]]
 
 
@@ -84,8 +91,9 @@ def facts_by_person(membership_rows: Sequence[Any], contribution_rows: Sequence[
     for person, code, since, until in membership_rows:
         memberships[person].append(Membership(code, since, until))
     facts: dict[uuid.UUID, list[ContributionFact]] = defaultdict(list)
-    for person, period, kind, amount, paid_on in contribution_rows:
-        facts[person].append(ContributionFact(period, ContributionKind(kind), amount, paid_on))
+    for person, period, kind, amount, paid_on, payer in contribution_rows:
+        facts[person].append(ContributionFact(period, ContributionKind(kind), amount, paid_on,
+                                              payer_id=payer))
     return memberships, facts
 
 
@@ -93,13 +101,15 @@ def _compute(people: Sequence[uuid.UUID], membership_rows: Sequence[Any],
              contribution_rows: Sequence[Any], stored: dict[uuid.UUID, str], today: date,
              rates: RateBook) -> Computed:
     """Each person's status, reason, stable-until, the day they become not insured if
-    nothing new arrives, whether they pay for themselves, and who changed (no I/O)."""
+    nothing new arrives, whether they pay for themselves, the whole result (JSON), and who
+    changed (no I/O)."""
     memberships, facts = facts_by_person(membership_rows, contribution_rows)
     statuses: list[str] = []
     reasons: list[str] = []
     stable: list[date] = []
     drops: list[date | None] = []
     self_pays: list[bool] = []
+    details: list[str] = []
     changed: tuple[list[uuid.UUID], list[str | None], list[str], list[str]] = ([], [], [], [])
     for person in people:
         result = compute_status(as_of=today, memberships=memberships[person],
@@ -107,15 +117,26 @@ def _compute(people: Sequence[uuid.UUID], membership_rows: Sequence[Any],
         status, reason = result.status.value, result.reason.code.value
         statuses.append(status)
         reasons.append(reason)
-        stable.append(next_change_day(today, memberships[person]))
+        stable.append(stable_until(today, memberships[person], facts[person]))
         drops.append(drops_on(result))
         self_pays.append(result.self_payment is not None)
+        details.append(encode(result))
         if stored.get(person) != status:
             changed[0].append(person)
             changed[1].append(stored.get(person))
             changed[2].append(status)
             changed[3].append(reason)
-    return statuses, reasons, stable, drops, self_pays, changed
+    return statuses, reasons, stable, drops, self_pays, details, changed
+
+
+def stable_until(today: date, memberships: Sequence[Membership],
+                 contributions: Sequence[ContributionFact]) -> date:
+    """The first day after ``today`` on which the status can change with nothing new
+    written: ``next_change_day``, or the day a payment dated later than ``today`` starts to
+    count (the engine ignores it until then), whichever comes first."""
+    day = next_change_day(today, memberships)
+    later = [fact.paid_on for fact in contributions if fact.paid_on > today]
+    return min(day, *later) if later else day
 
 
 def drops_on(result: StatusResult) -> date | None:
@@ -147,6 +168,9 @@ async def refresh(db: Any, people: Sequence[uuid.UUID], *, today: date, rates: R
     ``db`` is an asyncpg connection inside the caller's transaction.
     """
     due = [row[0] for row in await db.fetch(DUE, list(people), today, list(force))]
+    if len(due) < len(people):
+        chosen = set(due)
+        await db.execute(STALE, [person for person in people if person not in chosen])
     total = StatusRefresh()
     for start in range(0, len(due), CHUNK):
         total = total + await _refresh_chunk(db, due[start:start + CHUNK], today, rates, cause)
@@ -162,9 +186,10 @@ async def _refresh_chunk(db: Any, people: list[uuid.UUID], today: date, rates: R
     # The engine is pure Python: a thread keeps the event loop (other requests) moving.
     computed = await asyncio.to_thread(_compute, people, membership_rows, contribution_rows,
                                        stored, today, rates)
-    statuses, reasons, stable, drops, self_pays, changed = computed
+    statuses, reasons, stable, drops, self_pays, details, changed = computed
     changed_people, changed_from, changed_to, changed_why = changed
-    await db.execute(UPSERT, people, statuses, reasons, today, stable, drops, self_pays)
+    await db.execute(UPSERT, people, statuses, reasons, today, stable, drops, self_pays,
+                     details)
     written, events = 0, 0
     if changed_people:
         written, events = await db.fetchrow(CHANGES, changed_people, changed_from, changed_to,

@@ -17,7 +17,7 @@ from backend.i18n import pick
 from backend.messages import message
 from backend.payment.types import HowToPay, how_to_pay
 from backend.reference.types import CategoryType
-from backend.status import Reason, compute_status, status_changes
+from backend.status import Reason, status_changes
 from backend.status.coverage import month_index, month_start
 from backend.status.models import ReasonCode, Status
 from backend.status.texts import STATUS_NAMES, reason_text
@@ -158,9 +158,8 @@ async def insurance_status(info: Info[Context, None], person_id: uuid.UUID) -> I
     """The status of ``person_id`` today, in the reader's language."""
     context = info.context
     language = await context.language()
-    facts = await context.loaders.status_facts.load((person_id, language))
-    result = compute_status(as_of=context.today, memberships=facts.memberships,
-                            contributions=facts.contributions, rates=await context.rates())
+    result = await context.loaders.status(context.today, context.rates).load(
+        (person_id, language))
     due = result.self_payment
     return InsuranceStatus(
         person_id=person_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -16,6 +17,9 @@ from auth.service import AuthService
 from auth.tokens import Audience
 from backend.db.reads import Reads
 from backend.models import Person
+from backend.rates.repository import load_rate_book
+from backend.status import store
+from tests.api.conftest import TODAY
 from tests.api.gql import data, graphql, operation
 from tests.factories import (
     create_contribution,
@@ -64,6 +68,18 @@ async def person_with(session: AsyncSession, months: int, services: int) -> Pers
     return person
 
 
+async def store_statuses(engine: AsyncEngine, people: list[uuid.UUID], today: date) -> None:
+    """Store the statuses of ``people`` on ``today``, as the worker's status pass does."""
+    async with engine.connect() as conn:
+        rates = await load_rate_book(conn)
+    async with engine.connect() as conn:
+        raw = await conn.get_raw_connection()
+        db: Any = raw.driver_connection
+        async with db.transaction():
+            await store.refresh(db, people, today=today, rates=rates, cause="test",
+                                force=people)
+
+
 async def statements_for(
     client: httpx.AsyncClient, app: FastAPI, engine: AsyncEngine, token: str, query: str,
     variables: dict[str, Any] | None = None,
@@ -89,8 +105,20 @@ class TestStatementCounts:
             token = auth_service.mint(str(person.id), Audience.MOBILE)
             counts.append(await statements_for(client, app, engine, token, operation("HomeScreen")))
         assert len(counts[0]) == len(counts[1]), (counts[0], counts[1])
-        # the five reads of the screen, and the inbox's unread count (one indexed count)
-        assert len(counts[1]) == 6, counts[1]
+        # No stored status yet, so it is computed: the stored row, the person's memberships
+        # and contributions, the screen's other reads, and the inbox's unread count.
+        assert len(counts[1]) == 7, counts[1]
+        before = [data(await graphql(client, operation("HomeScreen"),
+                                     token=auth_service.mint(str(p.id), Audience.MOBILE)))
+                  for p in (small, large)]
+        # With their statuses stored (the worker's pass): the stored row is the status.
+        await store_statuses(engine, [small.id, large.id], TODAY)
+        for index, person in enumerate((small, large)):
+            token = auth_service.mint(str(person.id), Audience.MOBILE)
+            stored = await statements_for(client, app, engine, token, operation("HomeScreen"))
+            assert len(stored) == 5, stored
+            assert data(await graphql(client, operation("HomeScreen"), token=token)) \
+                == before[index]
 
     async def test_a_hundred_item_page_costs_what_a_ten_item_page_costs(
         self, client: httpx.AsyncClient, app: FastAPI, committed: AsyncSession,

@@ -162,7 +162,8 @@ async def test_a_status_stable_into_the_future_is_not_recomputed(
     async with engine.begin() as conn:
         await conn.execute(text(
             "INSERT INTO core.person_status (person_id, status, reason_code, as_of, stable_until,"
-            " updated_at) VALUES (:p, 'insured', 'paid', :as_of, :until, '2026-11-01')"),
+            " detail, updated_at)"  # with a detail: a row without one is stale, so due
+            " VALUES (:p, 'insured', 'paid', :as_of, :until, '{}', '2026-11-01')"),
             {"p": person.id, "as_of": date(2026, 11, 1), "until": date(2026, 11, 26)})
     before = await stored(engine, person)
 

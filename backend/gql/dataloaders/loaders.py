@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from datetime import date
+from functools import cached_property, partial
 
 from strawberry.dataloader import DataLoader
 
@@ -20,9 +21,12 @@ from backend.db.reads import Reads
 from backend.disputes.repository import DisputeRow, StepRow, latest_of_services, steps_of
 from backend.gql.dataloaders.keyed import keyed_loader, reference_loader
 from backend.people.repository import PersonRow, people_by_ids
+from backend.rates.book import RateBook
 from backend.reference.cache import CategoryRow, ReferenceCache, RegionRow, ServiceRow
-from backend.status.models import ContributionFact, Membership
+from backend.status import compute_status
+from backend.status.models import ContributionFact, Membership, StatusResult
 from backend.status.repository import contributions_of, memberships_of
+from backend.status.service import stored_status
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,7 @@ class Loaders:
     def __init__(self, reads: Reads, reference: ReferenceCache) -> None:
         self._reads = reads
         self._reference = reference
+        self._status: DataLoader[tuple[uuid.UUID, str], StatusResult] | None = None
 
     @cached_property
     def person(self) -> DataLoader[uuid.UUID, PersonRow | None]:
@@ -104,3 +109,24 @@ class Loaders:
                     contributions=await contributions_of(db, person_id, language),
                 ))
         return facts
+
+    def status(self, today: date, rates: Callable[[], Awaitable[RateBook]]
+               ) -> DataLoader[tuple[uuid.UUID, str], StatusResult]:
+        """A person's status on ``today`` (payer names in one language): the stored one
+        while it is fresh (``backend.status.stored``), else computed by the engine from the
+        person's facts (``rates`` is asked only then).  One ``today`` per request."""
+        if self._status is None:
+            self._status = DataLoader(load_fn=partial(self._load_status, today, rates))
+        return self._status
+
+    async def _load_status(self, today: date, rates: Callable[[], Awaitable[RateBook]],
+                           keys: Sequence[tuple[uuid.UUID, str]]) -> list[StatusResult]:
+        results: list[StatusResult] = []
+        async with self._reads.connection() as db:
+            for person_id, language in keys:
+                result = await stored_status(db, person_id, today=today, language=language)
+                results.append(result or compute_status(
+                    as_of=today, memberships=await memberships_of(db, person_id),
+                    contributions=await contributions_of(db, person_id, language),
+                    rates=await rates()))
+        return results
