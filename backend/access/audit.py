@@ -74,7 +74,7 @@ async def record(reads: Reads, actor: Actor, people: Iterable[uuid.UUID], *, pur
     if not ids:
         return
     sql = _RECORD + (_FIRST_OF_REFERENCE if once_per_reference else "")
-    async with reads.connection() as db:
+    async with reads.primary.connection() as db:  # never a replica: a write
         await db.fetch(sql, ids, actor.kind.value, actor.id, actor.name,
                        actor.organization, purpose, reason, reference)
 

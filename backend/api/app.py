@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.routing import Route
 
-from auth.principals import Principal
+from auth.principals import Citizen, Principal
 from auth.service import AuthService
 from auth.settings import AuthSettings
 from auth.sms import SmsGateway
@@ -31,9 +31,11 @@ from backend.api.oauth import add_oauth
 from backend.api.probes import add_probes
 from backend.api.request_id import RequestIdMiddleware
 from backend.api.server import BodyReadTimeout, ReadTimeouts
-from backend.db.engine import create_engine, create_session_factory
+from backend.db.engine import async_url, create_engine, create_session_factory
 from backend.db.reads import Reads
+from backend.db.replica import TOKEN_HEADER, ReplicaRouter
 from backend.desk.console import add_desk_console
+from backend.gql.consistency import with_read_your_writes
 from backend.gql.context import Context, language_from_header
 from backend.gql.limits import Limits, Policy
 from backend.gql.persisted import Safelist
@@ -74,6 +76,15 @@ class Runtime:
     auth: AuthService
     ingestion: Ingestion
     notifications: NotificationCenter
+    router: ReplicaRouter | None = None
+    """Where citizens' reads go when a read replica is configured (``backend.db.replica``)."""
+
+    def reads_for(self, principal: Principal, token: str | None) -> Reads:
+        """The reads of one request: a citizen's may go to the replica, all else the
+        primary's (``backend.db.replica`` says why)."""
+        if self.router is None or not isinstance(principal, Citizen):
+            return self.reads
+        return self.router.reads_for(principal.person_id, token)
 
     @classmethod
     async def on(cls, engine: AsyncEngine, auth_settings: AuthSettings,
@@ -137,11 +148,27 @@ def create_app(
         runtime = await Runtime.on(active, auth_settings, sms_gateway, today, notify_settings,
                                    IngestLimits(settings.ingest_max_body_bytes,
                                                 settings.ingest_issues_per_code))
+        router = None
+        if settings.database_replica_url:
+            router = ReplicaRouter(
+                runtime.reads, create_engine(
+                    async_url(settings.database_replica_url),
+                    pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow,
+                    pre_ping=False, application_name="mhi-replica-reads",
+                    connect_timeout=settings.replica_connect_timeout_seconds),
+                max_lag=settings.replica_max_lag_seconds, wait=settings.replica_wait_seconds,
+                poll=settings.replica_poll_seconds, retry=settings.replica_retry_seconds,
+                timeout=settings.replica_connect_timeout_seconds)
+            runtime = replace(runtime, router=router)
+            await router.start()
         app.state.runtime = runtime
         try:
             async with runtime.auth.maintained():
                 yield
         finally:
+            if router is not None:
+                await router.close()
+                await router.replica_engine.dispose()
             if engine is None:
                 await active.dispose()
 
@@ -156,9 +183,10 @@ def create_app(
         """The context of a request made as ``principal`` reading ``language`` (the API's
         bearer token; the desk console's signed-in worker)."""
         runtime: Runtime = request.app.state.runtime
+        reads = runtime.reads_for(principal, request.headers.get(TOKEN_HEADER))
         return Context(
             principal=principal,
-            reads=runtime.reads,
+            reads=reads,
             header_language=language,
             rate_cache=runtime.rates,
             reference=runtime.reference,
@@ -166,7 +194,7 @@ def create_app(
             today=today(),
             auth=runtime.auth,
             ingestion=runtime.ingestion,
-            notifications=runtime.notifications,
+            notifications=runtime.notifications.reading(reads),
             client_address=request.client.host if request.client else "unknown",
             engine=runtime.engine,
             dispute_daily_limit=settings.dispute_daily_limit,
@@ -176,6 +204,8 @@ def create_app(
     app = HardenedAPI(title="MHI citizens' API", lifespan=lifespan, docs_url=None, redoc_url=None)
     policy = Policy(production=settings.environment == "production", safelist=Safelist.load())
     schema = build_schema(limits, policy)
+    if settings.database_replica_url:
+        schema = with_read_your_writes(schema)
     graphql = GraphQLApp(schema, context_factory=context_for,
                          query_seconds=limits.query_seconds,
                          graphiql=settings.graphiql_enabled)

@@ -30,7 +30,11 @@ def add_probes(app: FastAPI) -> None:
             body = {"status": "unavailable", "database": "up", "migrations": migrations,
                     "keys": "missing"}
             return JSONResponse(body, status_code=503)
-        return JSONResponse({"status": "ready", "database": "up", "migrations": migrations})
+        body = {"status": "ready", "database": "up", "migrations": migrations}
+        router = getattr(request.app.state.runtime, "router", None)
+        if router is not None:  # a replica that is down or behind never makes the API unready
+            body["replica"] = router.state.state
+        return JSONResponse(body)
 
     @app.get("/.well-known/jwks.json", include_in_schema=False)
     async def jwks(request: Request) -> JSONResponse:

@@ -36,17 +36,23 @@ def resolve_database_url(settings: AppSettings) -> str:
 
 
 def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10,
-                  pre_ping: bool = True, application_name: str = "mhi") -> AsyncEngine:
+                  pre_ping: bool = True, application_name: str = "mhi",
+                  connect_timeout: float | None = None) -> AsyncEngine:
     """An asyncpg engine with UTC sessions; its pool pings a connection before lending it
     unless ``pre_ping`` is off (then a dropped connection fails one request, and SQLAlchemy
-    discards the whole pool on that disconnect)."""
+    discards the whole pool on that disconnect).  ``connect_timeout``: a connection not made
+    by then fails (asyncpg's default is 60 s; the read replica's is short)."""
+    connect_args: dict[str, object] = {
+        "server_settings": {"timezone": "UTC", "application_name": application_name}}
+    if connect_timeout is not None:
+        connect_args["timeout"] = connect_timeout
     return create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_pre_ping=pre_ping,
         pool_recycle=1800,
-        connect_args={"server_settings": {"timezone": "UTC", "application_name": application_name}},
+        connect_args=connect_args,
     )
 
 

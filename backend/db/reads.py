@@ -60,6 +60,12 @@ class Reads:
         self._engine = engine
         self.listeners: list[StatementListener] = []
 
+    @property
+    def primary(self) -> Reads:
+        """Reads that never go to a replica: these (``backend.db.replica.RoutedReads`` gives
+        the primary's).  What writes through a ``Reads`` (the access audit) uses this."""
+        return self
+
     async def fetch(self, sql: str, *args: object) -> list[Record]:
         """The rows of ``sql`` on a connection held just for it."""
         try:

@@ -3,6 +3,7 @@ with its refusals turned into localized ``BAD_USER_INPUT`` errors."""
 
 from __future__ import annotations
 
+import copy
 import json
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -36,6 +37,15 @@ class NotificationCenter:
         self.engine = engine
         self.reads = reads
         self.settings = settings
+
+    def reading(self, reads: Reads) -> NotificationCenter:
+        """This center with its inbox reads on ``reads`` (one request's: a citizen's may go
+        to a read replica, ``backend.db.replica``); itself when they are its own."""
+        if reads is self.reads:
+            return self
+        center = copy.copy(self)
+        center.reads = reads
+        return center
 
     @asynccontextmanager
     async def _writing(self) -> AsyncIterator[AsyncConnection]:
