@@ -4,7 +4,9 @@ Inside one transaction: set aside the tables' foreign keys, unique constraints a
 indexes (primary keys and CHECK constraints stay, so every row is still checked on the way in),
 load with COPY, then build the indexes once and validate the foreign keys with one join each.
 Definitions are read back from the catalog, so what comes back is exactly what the migrations
-made.  If anything fails, the transaction rolls back and the tables are as they were.
+made; on a partitioned table (``core.contribution``, ``core.service_payment``) an index is set
+aside and rebuilt on every partition with its parent.  If anything fails, the transaction
+rolls back and the tables are as they were.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ _CONSTRAINTS = text("""
            pg_get_constraintdef(c.oid) AS definition
     FROM pg_constraint c
     WHERE c.conrelid = ANY(CAST(:tables AS regclass[])) AND c.contype IN ('f', 'u')
+      AND c.conparentid = 0  -- not the clones a key to a partitioned table makes per partition
     ORDER BY c.contype DESC, c.conname
 """)
 _INDEXES = text("""
@@ -50,7 +53,9 @@ async def _saved(conn: AsyncConnection, tables: Sequence[str]) -> list[_Saved]:
         for row in await conn.execute(_CONSTRAINTS, {"tables": names})
     ]
     saved += [
-        _Saved(f"DROP INDEX {row.name}", row.definition)
+        # A partitioned table's index reads back as ``ON ONLY`` (the parent's alone): built
+        # without ONLY, it is built on every partition as the migration made it.
+        _Saved(f"DROP INDEX {row.name}", row.definition.replace(" ON ONLY ", " ON ", 1))
         for row in await conn.execute(_INDEXES, {"tables": names})
     ]
     return saved

@@ -43,7 +43,9 @@ from backend.transparency.rollups import fold_all
 CHUNK = 5_000
 DEMO_TABLES = (
     "service_payment",
+    "service_payment_key",
     "contribution",
+    "contribution_key",
     "category_membership",
     "person",
     "payer",

@@ -88,12 +88,16 @@ CHECK = DOCS + r"""
                AS amount_tiyn,
            CASE WHEN orig.id IS NULL THEN 0 ELSE
                coalesce((SELECT -sum(r.amount_tiyn) FROM core.contribution r
-                         WHERE r.refund_of = orig.id), 0) END AS stored_corrected
+                         WHERE r.refund_of = orig.id AND r.person_id = orig.person_id), 0)
+           END AS stored_corrected
     FROM parsed p
     LEFT JOIN core.person person ON person.iin = p.iin
+    LEFT JOIN core.contribution_key orig_key
+           ON p.refund_record IS NOT NULL AND orig_key.source = $1
+          AND orig_key.source_record_id = p.refund_record
     LEFT JOIN core.contribution orig
-           ON p.refund_record IS NOT NULL AND orig.source = $1
-          AND orig.source_record_id = p.refund_record AND orig.refund_of IS NULL
+           ON orig.id = orig_key.id AND orig.person_id = orig_key.person_id
+          AND orig.refund_of IS NULL
     LEFT JOIN core.payer employer ON employer.kind = 'employer' AND employer.bin = p.payer_bin
     LEFT JOIN core.payer local
            ON local.kind = 'local_budget' AND local.region_code = p.payer_region
@@ -107,7 +111,9 @@ CHECK = DOCS + r"""
             AND ex.payer_id IS NOT DISTINCT FROM r.payer_id
             AND ex.refund_of IS NOT DISTINCT FROM r.original_id) AS same_as_stored
     FROM resolved r
-    LEFT JOIN core.contribution ex ON ex.source = $1 AND ex.source_record_id = r.record_id
+    LEFT JOIN core.contribution_key ex_key
+           ON ex_key.source = $1 AND ex_key.source_record_id = r.record_id
+    LEFT JOIN core.contribution ex ON ex.id = ex_key.id AND ex.person_id = ex_key.person_id
 ), pre AS MATERIALIZED (  -- computed once: the codes are read three times below
     SELECT *, is_refund AS is_correction,
            existing_id IS NOT NULL AND same_as_stored AS stored_before,
@@ -147,15 +153,23 @@ FROM checked
 
 
 PAYER_NAMES = names_json("p")
+# The record ids are claimed first in the key table (``ON CONFLICT DO NOTHING``: a record
+# stored meanwhile by a concurrent identical batch waits for it, then counts as a duplicate),
+# with the ids the rows then get; the table's key trigger finds them there (migration 0019).
 STORE = (
-    "WITH inserted AS ("
-    " INSERT INTO core.contribution (person_id, payer_id, payer_kind, kind, period,"
+    "WITH keyed AS ("
+    " INSERT INTO core.contribution_key (source, source_record_id, id, person_id)"
+    " SELECT $1, record_id, nextval('core.contribution_id_seq'), person_id FROM ingest_checked"
+    " WHERE code IS NULL AND NOT duplicate ORDER BY line"
+    " ON CONFLICT (source, source_record_id) DO NOTHING RETURNING source_record_id, id),"
+    " inserted AS ("
+    " INSERT INTO core.contribution (id, person_id, payer_id, payer_kind, kind, period,"
     " amount_tiyn, paid_on, payment_code, source, source_record_id, refund_of, batch_id,"
     " flags)"
-    " SELECT person_id, payer_id, payer_kind, kind, period, amount_tiyn, paid_on,"
-    " payment_code, $1, record_id, original_id, $2, flags FROM ingest_checked"
-    " WHERE code IS NULL AND NOT duplicate ORDER BY line"
-    " ON CONFLICT (source, source_record_id) DO NOTHING"
+    " SELECT k.id, c.person_id, c.payer_id, c.payer_kind, c.kind, c.period, c.amount_tiyn,"
+    " c.paid_on, c.payment_code, $1, c.record_id, c.original_id, $2, c.flags"
+    " FROM keyed k JOIN ingest_checked c ON c.record_id = k.source_record_id"
+    " AND c.code IS NULL AND NOT c.duplicate ORDER BY c.line"
     " RETURNING id, person_id, payer_id, kind, period, amount_tiyn, paid_on, refund_of), "
     + outbox.cte("received", (
         "SELECT i.person_id, 'contribution.received', jsonb_build_object('batch', $2::bigint,"

@@ -230,8 +230,10 @@ def lock_sql(table: str, pointer: str, key: str) -> str:
     A line is parsed only when its text could hold ``key`` (literally, or spelled with a
     ``\\u`` escape), so that a file without corrections costs one text scan.
     """
-    return (f"SELECT o.id FROM core.{table} o WHERE o.source = $1 AND o.{pointer} IS NULL"
-            f" AND o.source_record_id IN (SELECT core.try_jsonb(doc) ->> '{key}' FROM {RAW}"
+    return (f"SELECT o.id FROM core.{table}_key k JOIN core.{table} o"
+            f" ON o.id = k.id AND o.person_id = k.person_id"  # one partition (migration 0019)
+            f" WHERE k.source = $1 AND o.{pointer} IS NULL"
+            f" AND k.source_record_id IN (SELECT core.try_jsonb(doc) ->> '{key}' FROM {RAW}"
             f" WHERE strpos(doc, '{key}') > 0 OR strpos(doc, '\\u') > 0)"
             f" ORDER BY o.id FOR NO KEY UPDATE OF o")
 

@@ -70,12 +70,16 @@ CHECK = DOCS + r"""
                 ELSE p.amount_value END AS amount_tiyn,
            CASE WHEN orig.id IS NULL THEN 0 ELSE
                coalesce((SELECT -sum(w.amount_tiyn) FROM core.service_payment w
-                         WHERE w.withdrawal_of = orig.id), 0) END AS stored_corrected
+                         WHERE w.withdrawal_of = orig.id AND w.person_id = orig.person_id),
+                        0) END AS stored_corrected
     FROM parsed p
     LEFT JOIN core.person person ON person.iin = p.iin
+    LEFT JOIN core.service_payment_key orig_key
+           ON p.withdrawal_record IS NOT NULL AND orig_key.source = $1
+          AND orig_key.source_record_id = p.withdrawal_record
     LEFT JOIN core.service_payment orig
-           ON p.withdrawal_record IS NOT NULL AND orig.source = $1
-          AND orig.source_record_id = p.withdrawal_record AND orig.withdrawal_of IS NULL
+           ON orig.id = orig_key.id AND orig.person_id = orig_key.person_id
+          AND orig.withdrawal_of IS NULL
     LEFT JOIN core.provider provider ON provider.bin = p.provider_bin
     LEFT JOIN core.medical_service service ON service.code = p.service_text
 ), existing AS (
@@ -87,7 +91,9 @@ CHECK = DOCS + r"""
             AND ex.practitioner_ref IS NOT DISTINCT FROM r.practitioner
             AND ex.withdrawal_of IS NOT DISTINCT FROM r.original_id) AS same_as_stored
     FROM resolved r
-    LEFT JOIN core.service_payment ex ON ex.source = $1 AND ex.source_record_id = r.record_id
+    LEFT JOIN core.service_payment_key ex_key
+           ON ex_key.source = $1 AND ex_key.source_record_id = r.record_id
+    LEFT JOIN core.service_payment ex ON ex.id = ex_key.id AND ex.person_id = ex_key.person_id
 ), pre AS MATERIALIZED (  -- computed once: the codes are read three times below
     SELECT e.*, is_withdrawal AS is_correction,
            existing_id IS NOT NULL AND same_as_stored AS stored_before,
@@ -146,15 +152,21 @@ PROVIDER_NAMES = names_json("pr")
 SERVICE_NAMES = names_json("ms")
 NAMED = (" JOIN core.provider pr ON pr.id = i.provider_id"
          " JOIN core.medical_service ms ON ms.code = i.service_code")
+# Record ids claimed first in the key table, as contributions do (``contributions.STORE``).
 STORE = (
-    "WITH inserted AS ("
-    " INSERT INTO core.service_payment (person_id, provider_id, service_code, care_date,"
+    "WITH keyed AS ("
+    " INSERT INTO core.service_payment_key (source, source_record_id, id, person_id)"
+    " SELECT $1, record_id, nextval('core.service_payment_id_seq'), person_id"
+    " FROM ingest_checked WHERE code IS NULL AND NOT duplicate ORDER BY line"
+    " ON CONFLICT (source, source_record_id) DO NOTHING RETURNING source_record_id, id),"
+    " inserted AS ("
+    " INSERT INTO core.service_payment (id, person_id, provider_id, service_code, care_date,"
     " amount_tiyn, package, paid_on, practitioner_ref, source, source_record_id,"
     " withdrawal_of, flags, batch_id)"
-    " SELECT person_id, provider_id, service_code, care_date, amount_tiyn, package, paid_on,"
-    " practitioner, $1, record_id, original_id, flags, $2 FROM ingest_checked"
-    " WHERE code IS NULL AND NOT duplicate ORDER BY line"
-    " ON CONFLICT (source, source_record_id) DO NOTHING"
+    " SELECT k.id, c.person_id, c.provider_id, c.service_code, c.care_date, c.amount_tiyn,"
+    " c.package, c.paid_on, c.practitioner, $1, c.record_id, c.original_id, c.flags, $2"
+    " FROM keyed k JOIN ingest_checked c ON c.record_id = k.source_record_id"
+    " AND c.code IS NULL AND NOT c.duplicate ORDER BY c.line"
     " RETURNING id, person_id, provider_id, service_code, care_date, amount_tiyn,"
     " withdrawal_of, flags), "
     + outbox.cte("paid", (

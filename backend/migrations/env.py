@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from auth.models import AuthBase
+from backend.db.partitions import include_object, is_partition
 from backend.models import Base
 from notifications.models import NotifyBase
 
@@ -14,10 +15,11 @@ SCHEMAS = ("core", "auth", "notify", "stats", "tlog")
 
 
 def include_name(name: str | None, type_: str, parent_names: object) -> bool:
-    """Autogenerate looks only at our schemas."""
+    """Autogenerate looks only at our schemas, and at partitioned tables, not their
+    partitions."""
     if type_ == "schema":
         return name in SCHEMAS
-    return True
+    return not (type_ == "table" and is_partition(name))
 
 
 def run_on(connection: Connection) -> None:
@@ -27,6 +29,7 @@ def run_on(connection: Connection) -> None:
         target_metadata=target_metadata,
         include_schemas=True,
         include_name=include_name,
+        include_object=include_object,
         version_table_schema="public",
         compare_type=True,
         transaction_per_migration=False,

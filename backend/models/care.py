@@ -10,12 +10,12 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     ForeignKey,
+    ForeignKeyConstraint,
     Identity,
     Index,
     SmallInteger,
     String,
     Text,
-    UniqueConstraint,
     func,
     text,
 )
@@ -69,12 +69,16 @@ class MedicalService(Trilingual, Base):
 
 
 class ServicePayment(Timestamped, Base):
-    """An amount the Fund paid a provider for a service given to a person."""
+    """An amount the Fund paid a provider for a service given to a person.
+
+    Partitioned by a hash of ``person_id`` as ``Contribution`` is (migration 0019); the
+    sender's record id is unique through ``ServicePaymentKey``.
+    """
 
     __tablename__ = "service_payment"
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id"))
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id"), primary_key=True)
     provider_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("provider.id"))
     service_code: Mapped[str] = mapped_column(ForeignKey("medical_service.code"))
     care_date: Mapped[date] = mapped_column(Date)
@@ -84,17 +88,17 @@ class ServicePayment(Timestamped, Base):
     practitioner_ref: Mapped[str | None] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(String(64))
     source_record_id: Mapped[str] = mapped_column(String(128))
-    withdrawal_of: Mapped[int | None] = mapped_column(BigInteger,
-                                                      ForeignKey("service_payment.id"))
+    withdrawal_of: Mapped[int | None] = mapped_column(BigInteger)
     flags: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
     batch_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("ingestion_batch.id"))
 
     __table_args__ = (
-        UniqueConstraint("source", "source_record_id"),
         # A withdrawal (money withheld for a defect) is its own negative row pointing at the
         # payment it takes back from; history keeps both.
         CheckConstraint("amount_tiyn <> 0 AND (withdrawal_of IS NULL) = (amount_tiyn > 0)",
                         name="amount_sign"),
+        ForeignKeyConstraint(["withdrawal_of", "person_id"],
+                             ["service_payment.id", "service_payment.person_id"]),
         CheckConstraint("paid_on >= care_date", name="paid_after_care"),
         Index("ix_service_payment_withdrawal_of", "withdrawal_of",
               postgresql_where=text("withdrawal_of IS NOT NULL")),
@@ -103,4 +107,17 @@ class ServicePayment(Timestamped, Base):
         Index("ix_service_payment_practitioner_day", "provider_id", "practitioner_ref",
               "care_date", postgresql_where=text("practitioner_ref IS NOT NULL")),
         Index("ix_service_payment_person_care_date", "person_id", care_date.desc(), id.desc()),
+        {"postgresql_partition_by": "HASH (person_id)"},
     )
+
+
+class ServicePaymentKey(Base):
+    """The sender's record id of every service payment, unique across the partitions (as
+    ``ContributionKey`` is for contributions)."""
+
+    __tablename__ = "service_payment_key"
+
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source_record_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger)
+    person_id: Mapped[uuid.UUID]

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Identity,
     Index,
     String,
@@ -102,8 +103,8 @@ class Dispute(Timestamped, Base):
     __tablename__ = "dispute"
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    service_payment_id: Mapped[int] = mapped_column(BigInteger,
-                                                    ForeignKey("service_payment.id"))
+    service_payment_id: Mapped[int] = mapped_column(BigInteger)
+    """The patient's own payment: ``(service_payment_id, person_id)`` is its key (0019)."""
     person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id"))
     reported_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id"))
     provider_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("provider.id"))
@@ -128,8 +129,7 @@ class Dispute(Timestamped, Base):
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     recovered_tiyn: Mapped[int | None] = mapped_column(BigInteger)
     """What a confirmed case took back from the provider (0: nothing was left to take)."""
-    recovery_id: Mapped[int | None] = mapped_column(BigInteger,
-                                                    ForeignKey("service_payment.id"))
+    recovery_id: Mapped[int | None] = mapped_column(BigInteger)
     """The withdrawal row that took it back (``service_payment.withdrawal_of`` the service)."""
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
                                                  server_default=func.now())
@@ -148,6 +148,10 @@ class Dispute(Timestamped, Base):
                         " AND (recovery_id IS NOT NULL) = (coalesce(recovered_tiyn, 0) > 0)",
                         name="recovery"),
         CheckConstraint("due_on >= reported_on", name="due_after_report"),
+        ForeignKeyConstraint(["service_payment_id", "person_id"],
+                             ["service_payment.id", "service_payment.person_id"]),
+        ForeignKeyConstraint(["recovery_id", "person_id"],
+                             ["service_payment.id", "service_payment.person_id"]),
         # One open case per service, whoever reports it and however many try at once.
         Index("ix_dispute_open_service", "service_payment_id", unique=True,
               postgresql_where=text(f"state IN ({_OPEN})")),

@@ -105,7 +105,7 @@ class TestContribution:
         person = await create_person(session)
         await create_contribution(session, person, source="gfss", source_record_id="R1")
         await create_contribution(session, person, source="other", source_record_id="R1")
-        with pytest.raises(IntegrityError, match="uq_contribution_source_source_record_id"):
+        with pytest.raises(IntegrityError, match="pk_contribution_key"):
             await create_contribution(session, person, source="gfss", source_record_id="R1")
 
     async def test_employer_bin_must_be_valid(self, session: AsyncSession) -> None:

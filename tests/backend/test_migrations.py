@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from auth.models import AuthBase
 from backend.db import migrate
 from backend.db.admin import drop_database
+from backend.db.partitions import include_object, is_partition
 from backend.models import Base
 from backend.settings import AppSettings
 from notifications.models import NotifyBase
@@ -23,7 +24,9 @@ def _diff(connection: Connection) -> list[object]:
     context = MigrationContext.configure(
         connection,
         opts={"include_schemas": True, "compare_type": True,
-              "include_name": lambda name, type_, _: type_ != "schema" or name in SCHEMAS},
+              "include_name": lambda name, type_, _: (name in SCHEMAS if type_ == "schema"
+                                                      else not is_partition(name)),
+              "include_object": include_object},
     )
     metadata = [Base.metadata, AuthBase.metadata, NotifyBase.metadata]
     return list(compare_metadata(context, metadata))  # type: ignore[arg-type]
