@@ -140,8 +140,10 @@ class GraphQLApp(GraphQL[Context, None]):
         try:
             data = await plan.run(context, admitted.variables)
         except Exception:  # an error, a null, a fault: the generic path words it
+            fast_path.gave_up += 1
             context.start_over()
             return None
+        fast_path.answered += 1
         label_operation(plan.name, context.principal)
         return ExecutionResult(data=data, errors=None, extensions=admitted.extensions)
 

@@ -463,6 +463,10 @@ class FastPath:
             CleanStringLiterals,
         )
         self._plans: dict[tuple[str, str | None], Plan | None] = {}
+        self.answered = 0
+        """Requests the fast path answered (for tests and the benchmark's check)."""
+        self.gave_up = 0
+        """Requests whose plan gave up (``Bail``, an error): the generic path answered."""
 
     def plan_for(self, query: str | None, extensions: Mapping[str, Any] | None,
                  operation_name: str | None) -> Plan | None:
