@@ -77,6 +77,11 @@ class AppSettings(BaseSettings):
         description="An ingestion answer lists at most this many records of each refusal "
                     "code and each flag; all are counted.")
 
+    graphql_fast_path: bool = Field(
+        default=True,
+        description="Answer a citizen's persisted query (the app's manifest) by its compiled "
+                    "plan (backend/gql/fastpath.py); off: every request takes the generic "
+                    "GraphQL path (the answers are the same bytes either way).")
     dispute_daily_limit: int = Field(
         default=5, ge=1,
         description="Reports about services (\"I did not receive this\") one citizen may "

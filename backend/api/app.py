@@ -203,7 +203,7 @@ def create_app(
 
     app = HardenedAPI(title="MHI citizens' API", lifespan=lifespan, docs_url=None, redoc_url=None)
     policy = Policy(production=settings.environment == "production", safelist=Safelist.load())
-    schema = build_schema(limits, policy)
+    schema = build_schema(limits, policy, fast_path=settings.graphql_fast_path)
     if settings.database_replica_url:
         schema = with_read_your_writes(schema)
     graphql = GraphQLApp(schema, context_factory=context_for,

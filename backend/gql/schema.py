@@ -267,10 +267,10 @@ class QuietSchema(strawberry.Schema):
         """Nothing: see the class."""
 
 
-def build_schema(limits: Limits | None = None, policy: Policy | None = None
-                 ) -> strawberry.Schema:
+def build_schema(limits: Limits | None = None, policy: Policy | None = None,
+                 fast_path: bool = True) -> strawberry.Schema:
     """The schema with guard rails (``policy``: production's rules), caches, error codes and
-    masking on."""
+    masking on; ``fast_path``: the app's persisted queries answered by compiled plans."""
     limit_strings(Mutation)
     schema = QuietSchema(
         query=Query,
@@ -282,5 +282,6 @@ def build_schema(limits: Limits | None = None, policy: Policy | None = None
         config=StrawberryConfig(scalar_map={
             **SCALAR_MAP, **PUBLIC_SCALARS, **LOG_SCALARS}),
     )
-    schema.fast_path = FastPath(schema._schema, policy or Policy(), limits or Limits())
+    schema.fast_path = FastPath(schema._schema, policy or Policy(), limits or Limits(),
+                                enabled=fast_path)
     return schema
