@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from backend.db.partitions import NAME_PARTITION_INDEXES
+
 
 @dataclass(frozen=True)
 class _Saved:
@@ -71,3 +73,4 @@ async def deferred_indexes(conn: AsyncConnection, tables: Sequence[str]) -> Asyn
     await conn.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
     for item in reversed(saved):
         await conn.execute(text(item.create))
+    await conn.execute(text(NAME_PARTITION_INDEXES))  # rebuilt on partitions: named again

@@ -34,3 +34,28 @@ def include_object(obj: object, name: str | None, type_: str, reflected: bool,
         referred = getattr(obj, "referred_table", None)
         return not is_partition(getattr(referred, "name", None))
     return True
+
+
+# PostgreSQL names a partition's copy of an index after its columns
+# (``contribution_p03_person_id_period_id_idx``); this names it after the partitioned index
+# and the partition (``ix_contribution_person_period_p03``), so that a plan names the index
+# the models know.  Run after the indexes of a partitioned table are (re)built.
+NAME_PARTITION_INDEXES = """DO $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN
+        SELECT child.relname AS child,
+               parent.relname || substring(part.relname FROM '_p[0-9]+$') AS wanted
+        FROM pg_inherits i
+        JOIN pg_class child ON child.oid = i.inhrelid
+        JOIN pg_class parent ON parent.oid = i.inhparent AND parent.relkind = 'I'
+        JOIN pg_index x ON x.indexrelid = child.oid
+        JOIN pg_class part ON part.oid = x.indrelid
+        WHERE parent.relnamespace = 'core'::regnamespace
+          AND part.relname ~ '_p[0-9]+$'
+          AND child.relname <> parent.relname || substring(part.relname FROM '_p[0-9]+$')
+    LOOP
+        EXECUTE format('ALTER INDEX core.%I RENAME TO %I', r.child, r.wanted);
+    END LOOP;
+END $$"""

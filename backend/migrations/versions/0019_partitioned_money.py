@@ -88,6 +88,27 @@ TRIGGERS = (
     ("stats_{t}_delete", "DELETE", "OLD TABLE AS old_rows", "stats.stats_{t}_delete"),
     ("tlog_{t}_insert", "INSERT", "NEW TABLE AS new_rows", "tlog.tlog_{t}_insert"),
 )
+# A partition's index is named after its partitioned index (``ix_contribution_person_period_p03``,
+# ``pk_contribution_p03``), so that plans name the index the models know.
+NAME_PARTITION_INDEXES = """DO $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN
+        SELECT child.relname AS child,
+               parent.relname || substring(part.relname FROM '_p[0-9]+$') AS wanted
+        FROM pg_inherits i
+        JOIN pg_class child ON child.oid = i.inhrelid
+        JOIN pg_class parent ON parent.oid = i.inhparent AND parent.relkind = 'I'
+        JOIN pg_index x ON x.indexrelid = child.oid
+        JOIN pg_class part ON part.oid = x.indrelid
+        WHERE parent.relnamespace = 'core'::regnamespace
+          AND part.relname ~ '_p[0-9]+$'
+          AND child.relname <> parent.relname || substring(part.relname FROM '_p[0-9]+$')
+    LOOP
+        EXECUTE format('ALTER INDEX core.%I RENAME TO %I', r.child, r.wanted);
+    END LOOP;
+END $$"""
 DISPUTE_KEYS = (("service_payment_id", "fk_dispute_service_payment_id_service_payment"),
                 ("recovery_id", "fk_dispute_recovery_id_service_payment"))
 
@@ -194,6 +215,7 @@ def upgrade() -> None:
     for column, name in DISPUTE_KEYS:
         op.execute(f"ALTER TABLE core.dispute ADD CONSTRAINT {name} FOREIGN KEY"
                    f" ({column}, person_id) REFERENCES core.service_payment (id, person_id)")
+    op.execute(NAME_PARTITION_INDEXES)
 
 
 def downgrade() -> None:
