@@ -11,6 +11,7 @@ system user when this process is root (``backend.ops.backup.Tools``).
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 import time
@@ -111,8 +112,6 @@ def replica_pair(*, settings: dict[str, str] | None = None) -> Iterator[ReplicaP
         yield pair
     finally:
         for pgdata in reversed(started):
-            try:
+            with contextlib.suppress(Exception):  # already stopped (a test stopped it)
                 stop(tools, pgdata)
-            except Exception:  # already stopped (a test stopped the standby)  # noqa: S110
-                pass
         shutil.rmtree(root, ignore_errors=True)
