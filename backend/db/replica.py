@@ -53,6 +53,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.db.reads import DriverFetcher, Fetcher, Reads, Record, StatementListener
 from backend.observability import metrics
+from backend.observability.probes import POOLS
 
 log = logging.getLogger(__name__)
 
@@ -219,7 +220,9 @@ class ReplicaRouter:
         metrics.REPLICA_USABLE.set(1 if self.state.state == "fresh" else 0)
 
     async def start(self) -> None:
-        """Measure once, then keep measuring in a task of this event loop."""
+        """Measure once, then keep measuring in a task of this event loop; the replica's
+        pool is reported as ``mhi_db_pool_connections{pool="replica"}``."""
+        POOLS.watch("replica", lambda: self.replica_engine)
         await self.poll()
         self._task = asyncio.create_task(self._monitor_loop(), name="replica-monitor")
 
