@@ -119,8 +119,22 @@ class KeyRing:
         return list(self._live)
 
     def public_keys(self) -> dict[str, Ed25519PublicKey]:
-        """Every key a token may be signed with now, by ``kid``."""
-        return {k.key.kid: k.key.public_key for k in self._live}
+        """Every key a token may be signed with now, by ``kid``: a retired key drops out the
+        moment its overlap ends, not at the next reload (up to ``keyring_refresh_seconds``
+        later)."""
+        now = self._clock()
+        return {k.key.kid: k.key.public_key for k in self._live
+                if k.verify_until is None or k.verify_until > now}
+
+    def retires_next(self) -> datetime | None:
+        """When the next key that verifies now stops verifying (None: none is retiring)."""
+        now = self._clock()
+        return min((k.verify_until for k in self._live
+                    if k.verify_until is not None and k.verify_until > now), default=None)
+
+    def has_passed(self, moment: datetime | None) -> bool:
+        """Whether ``moment`` (None: never) has come, on this ring's clock."""
+        return moment is not None and self._clock() >= moment
 
     def jwks(self) -> dict[str, Any]:
         """``/.well-known/jwks.json``: the keys that verify now and the one about to sign."""

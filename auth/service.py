@@ -79,7 +79,7 @@ class AuthService:
         self.console = Console(engine, self.secrets, settings)
         self.clients = Clients(engine, self.secrets, settings, self._mint)
         self._leeway = timedelta(seconds=settings.clock_leeway_seconds)
-        self._verifier: tuple[int, TokenVerifier] | None = None
+        self._verifier: tuple[int, datetime | None, TokenVerifier] | None = None
 
     @classmethod
     async def open(cls, engine: AsyncEngine, settings: AuthSettings, *,
@@ -107,11 +107,15 @@ class AuthService:
         return self._mint(subject, audience, extra or {})[0]
 
     def verifier(self) -> TokenVerifier:
-        """A verifier trusting every key that verifies now (rebuilt when the ring reloads)."""
-        if self._verifier is None or self._verifier[0] != self.keyring.generation:
-            self._verifier = (self.keyring.generation, TokenVerifier(
-                self.keyring.public_keys(), self.settings.issuer, self._leeway))
-        return self._verifier[1]
+        """A verifier trusting every key that verifies now (rebuilt when the ring reloads,
+        and when a retired key's overlap ends: without that, each process kept accepting the
+        retired key until its next reload, up to ``keyring_refresh_seconds`` more)."""
+        ring = self.keyring
+        cached = self._verifier
+        if cached is None or cached[0] != ring.generation or ring.has_passed(cached[1]):
+            cached = self._verifier = (ring.generation, ring.retires_next(), TokenVerifier(
+                ring.public_keys(), self.settings.issuer, self._leeway))
+        return cached[2]
 
     async def principal_from_header(self, authorization: str | None) -> Principal:
         """The principal of an ``Authorization: Bearer`` header (``Anonymous`` when absent).

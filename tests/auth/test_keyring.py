@@ -303,6 +303,26 @@ class TestReload:
         assert isinstance(principal, Citizen) and str(principal.person_id) == subject
         assert new_kid in here.keyring.public_keys()
 
+    async def test_a_retired_key_is_refused_when_its_overlap_ends_not_at_the_next_reload(
+            self, engine: AsyncEngine, auth_settings: AuthSettings, no_keys: None) -> None:
+        clock = Clock(datetime.now(UTC))
+        service = AuthService(engine, auth_settings)
+        service.keyring = _ring(engine, auth_settings, clock)
+        await service.keyring.refresh()
+        subject = str(uuid.uuid4())
+        old_token = service.mint(subject, Audience.MOBILE)
+        await service.keyring.rotate(immediately=True)
+        await service.keyring.load()
+        new_token = service.mint(subject, Audience.MOBILE)
+        for token in (old_token, new_token):
+            assert isinstance(await service.principal_from_header(_bearer(token)), Citizen)
+        # The overlap ends; the process has not reloaded its keys since (its next scheduled
+        # reload may be minutes away).
+        clock.now += timedelta(seconds=auth_settings.key_overlap_seconds + 1)
+        refused = await service.principal_from_header(_bearer(old_token))
+        assert isinstance(refused, Anonymous) and refused.failure is not None
+        assert isinstance(await service.principal_from_header(_bearer(new_token)), Citizen)
+
     async def test_unknown_keys_reload_at_most_once_per_interval(
             self, engine: AsyncEngine, auth_settings: AuthSettings) -> None:
         service = await AuthService.open(engine, auth_settings)
