@@ -132,13 +132,14 @@ AppFactory = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
 @pytest.fixture
 def app_with(pair: ReplicaPair, primary: AsyncEngine, auth_settings: AuthSettings
              ) -> AppFactory:
-    """``async with app_with(max_lag=...) as client``: an app (its own process state: marks,
-    monitor) reading the standby, served over ASGI."""
+    """``async with app_with(max_lag_seconds=...) as client``: an app (its own process state:
+    marks, monitor) reading the standby (or ``url``), served over ASGI."""
 
     @asynccontextmanager
-    async def made(**replica: Any) -> AsyncIterator[httpx.AsyncClient]:
+    async def made(url: str | None = None, **replica: Any) -> AsyncIterator[httpx.AsyncClient]:
         settings = AppSettings(
-            environment="development", database_replica_url=pair.url(DATABASE, standby=True),
+            environment="development",
+            database_replica_url=url or pair.url(DATABASE, standby=True),
             replica_poll_seconds=0.05, replica_retry_seconds=0.3,
             **{f"replica_{name}": value for name, value in replica.items()})
         app = create_app(settings, auth_settings, engine=primary, today=lambda: TODAY)

@@ -10,6 +10,7 @@ part of HomeScreen, read through the request's ``Reads``).
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 
 import httpx
@@ -19,6 +20,7 @@ from backend.db.replica import TOKEN_HEADER
 from backend.db.standby import ReplicaPair
 from tests.api.gql import data, graphql
 from tests.replica.conftest import (
+    DATABASE,
     MARK_ALL,
     UNREAD,
     AppFactory,
@@ -157,3 +159,18 @@ class TestUnfitReplica:
             before = routed("replica", "fresh")
             assert await unread(client, reader) == 3
             assert routed("replica", "fresh") == before + 1
+
+    async def test_a_replica_that_never_answers_is_given_up_on_quickly(
+            self, app_with: AppFactory, reader: Reader) -> None:
+        with socket.socket() as silent:  # accepts connections, never says a word
+            silent.bind(("127.0.0.1", 0))
+            silent.listen(64)
+            port = silent.getsockname()[1]
+            url = f"postgresql+asyncpg://postgres@127.0.0.1:{port}/{DATABASE}"
+            async with app_with(url, connect_timeout_seconds=0.2) as client:
+                started = time.monotonic()
+                assert await unread(client, reader) == 3
+                assert time.monotonic() - started < 10  # not asyncpg's 60 s
+                response = await client.get("/readyz")
+                assert response.status_code == 200
+                assert response.json()["replica"] in ("down", "starting")
