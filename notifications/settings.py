@@ -7,6 +7,7 @@ Development and tests send to ``fcm-local`` (``fcm_local_url``); production sets
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -24,7 +25,12 @@ class NotifySettings(BaseSettings):
     fcm_local_url: str = "http://127.0.0.1:8470"
     http_timeout_seconds: int = 30
     connections: int = Field(default=16, ge=1, description="HTTP connections to FCM per "
-                             "worker (HTTP/2 to Google multiplexes over them).")
+                             "worker: one call at a time each, so at least the rate times "
+                             "FCM's round trip (500/s at 60 ms: 30).")
+    transport: Literal["pooled", "httpx"] = Field(
+        default="pooled", description="pooled: HTTP/1.1 keep-alive connections tuned for one "
+        "small call per message (notifications.transport); httpx: httpx's own transport "
+        "(HTTP/2 to Google), as firebase-admin has it.")
 
     # Devices: a device not seen for ``stale_after_days`` gets no pushes (its token is most
     # likely dead; the app re-registers at every start); it is deleted after ``prune_after_days``.

@@ -11,8 +11,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from firebase_admin import credentials, messaging
 
-from notifications.gateway import StaticTokenCredential, close_app, open_app
+from notifications.gateway import CachedCredentialAuth, StaticTokenCredential, close_app, open_app
 from notifications.settings import NotifySettings
+from notifications.transport import PooledTransport
 
 GOOGLE = "https://fcm.googleapis.com/v1/projects/mhi-prod/messages:send"
 
@@ -37,6 +38,22 @@ async def test_a_service_account_sends_to_google_with_no_sdk_retries(tmp_path: P
         service = messaging._get_messaging_service(app)
         assert service._fcm_url == GOOGLE
         assert isinstance(app.credential, credentials.Certificate)
+        assert service._async_client._retry_config.retries_left == 0
+        client = service._async_client._async_client
+        assert isinstance(client._transport, PooledTransport)  # HTTP/1.1 over TLS
+        assert client._transport.connections == settings.connections
+        assert isinstance(client.auth, CachedCredentialAuth)
+    finally:
+        await close_app(app)
+
+
+async def test_httpx_transport_is_firebase_admins_own_with_http2_to_google(
+        tmp_path: Path) -> None:
+    settings = NotifySettings(project_id="mhi-prod", transport="httpx",
+                              service_account_file=service_account(tmp_path / "sa.json"))
+    app = open_app(settings)
+    try:
+        service = messaging._get_messaging_service(app)
         assert service._async_client._retry_config.retries_left == 0
         pool = service._async_client._async_client._transport._pool
         assert pool._max_connections == settings.connections
