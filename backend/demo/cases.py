@@ -25,9 +25,10 @@ _OPEN = text(
     " reported_on, due_on)"
     " SELECT id, person_id, person_id, provider_id, region_code, :care_given, false, :comment,"
     " :category, 'submitted', :today, :due FROM latest RETURNING id, person_id)"
-    " INSERT INTO core.dispute_event (dispute_id, action, to_state, actor_kind, actor_id,"
-    " actor_name)"
-    " SELECT id, 'reported', 'submitted', 'citizen', person_id::text, :name FROM opened")
+    " INSERT INTO core.dispute_event (dispute_id, person_id, action, to_state, actor_kind,"
+    " actor_id, actor_name)"
+    " SELECT id, person_id, 'reported', 'submitted', 'citizen', person_id::text, :name"
+    " FROM opened")
 
 
 async def open_cast_case(conn: AsyncConnection, as_of: date) -> None:

@@ -74,13 +74,15 @@ _INSERT = text(
     " category, state, reported_on, due_on)"
     " VALUES (:service, :person, :reporter, :provider, :region, :care_given, :date_correct,"
     " :asked_to_pay, :amount, :comment, :category, 'submitted', :today, :due)"
-    " ON CONFLICT (service_payment_id) WHERE state IN ('submitted', 'in_review') DO NOTHING"
+    " ON CONFLICT (service_payment_id, person_id) WHERE state IN ('submitted', 'in_review')"
+    " DO NOTHING"
     " RETURNING id")
+# The line carries its case's person (the key a distribution by person needs: migration 0020).
 _HISTORY = text(
-    "INSERT INTO core.dispute_event (dispute_id, action, from_state, to_state, actor_kind,"
-    " actor_id, actor_name, organization, reviewer, assignee)"
-    " VALUES (:case, :action, :from_state, :to_state, :actor_kind, :actor_id, :actor_name,"
-    " :organization, :reviewer, :assignee)")
+    "INSERT INTO core.dispute_event (dispute_id, person_id, action, from_state, to_state,"
+    " actor_kind, actor_id, actor_name, organization, reviewer, assignee)"
+    " SELECT d.id, d.person_id, :action, :from_state, :to_state, :actor_kind, :actor_id,"
+    " :actor_name, :organization, :reviewer, :assignee FROM core.dispute d WHERE d.id = :case")
 _GUARDIAN_LOOK = text(
     "INSERT INTO core.access_log (person_id, actor_kind, actor_id, actor_name, organization,"
     " purpose, reason, reference)"

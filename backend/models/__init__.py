@@ -9,7 +9,7 @@ from backend.models.disputes import Dispute, DisputeEvent
 from backend.models.family import Guardianship, GuardianshipKind
 from backend.models.money import Contribution, Payer
 from backend.models.payee import PayeeAccount
-from backend.models.people import CategoryMembership, Person
+from backend.models.people import CategoryMembership, Person, PersonIin
 from backend.models.reference import ContributionRate, MinimumWage, PreferentialCategory, Region
 from backend.models.retention import RetentionHorizon
 from backend.models.stats import (
@@ -52,6 +52,7 @@ __all__ = [
     "Payer",
     "Pending",
     "Person",
+    "PersonIin",
     "PersonStatus",
     "PreferentialCategory",
     "Provider",

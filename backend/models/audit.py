@@ -34,7 +34,8 @@ class AccessLogEntry(Base):
     __tablename__ = "access_log"
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"),
+                                                 primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     actor_kind: Mapped[ActorKind] = mapped_column(str_enum(ActorKind, "actor_kind", 16))
     actor_id: Mapped[str] = mapped_column(Text)

@@ -105,8 +105,9 @@ class Dispute(Timestamped, Base):
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     service_payment_id: Mapped[int] = mapped_column(BigInteger)
     """The patient's own payment: ``(service_payment_id, person_id)`` is its key (0019)."""
-    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id"))
-    reported_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id"))
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id"), primary_key=True)
+    # No foreign key: a parent reporting for a child may live on another shard (migration 0020).
+    reported_by: Mapped[uuid.UUID]
     provider_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("provider.id"))
     region_code: Mapped[str] = mapped_column(ForeignKey("region.code"))
     care_given: Mapped[Answer] = mapped_column(str_enum(Answer, "dispute_care_given", 8))
@@ -153,7 +154,7 @@ class Dispute(Timestamped, Base):
         ForeignKeyConstraint(["recovery_id", "person_id"],
                              ["service_payment.id", "service_payment.person_id"]),
         # One open case per service, whoever reports it and however many try at once.
-        Index("ix_dispute_open_service", "service_payment_id", unique=True,
+        Index("ix_dispute_open_service", "service_payment_id", "person_id", unique=True,
               postgresql_where=text(f"state IN ({_OPEN})")),
         Index("ix_dispute_service", "service_payment_id", id.desc()),
         Index("ix_dispute_person_reported", "person_id", reported_on.desc(), id.desc()),
@@ -170,7 +171,9 @@ class DisputeEvent(Base):
     __tablename__ = "dispute_event"
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    dispute_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("dispute.id"))
+    dispute_id: Mapped[int] = mapped_column(BigInteger)
+    person_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    """The case's person (its key under a distribution by person: migration 0020)."""
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     action: Mapped[DisputeAction] = mapped_column(
         str_enum(DisputeAction, "dispute_action", 16))
@@ -189,4 +192,8 @@ class DisputeEvent(Base):
     """The Fund's reviewer who acted through the integrator (their name as the Fund gives it)."""
     assignee: Mapped[str | None] = mapped_column(String(ASSIGNEE_LENGTH))
 
-    __table_args__ = (Index("ix_dispute_event_dispute", "dispute_id", "id"),)
+    __table_args__ = (
+        ForeignKeyConstraint(["dispute_id", "person_id"], ["dispute.id", "dispute.person_id"],
+                             name="fk_dispute_event_dispute_id_dispute"),
+        Index("ix_dispute_event_dispute", "dispute_id", "id"),
+    )

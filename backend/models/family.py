@@ -11,7 +11,6 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
-    ForeignKey,
     Identity,
     Index,
     String,
@@ -43,8 +42,11 @@ class Guardianship(Timestamped, Base):
     __tablename__ = "guardianship"
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    guardian_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
-    child_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    # No foreign keys to ``core.person``: the link stays on the coordinator when people are
+    # distributed (``backend.db.distribution``, migration 0020); the feed resolves both IINs to
+    # people in the link's own transaction, and people are never deleted.
+    guardian_id: Mapped[uuid.UUID]
+    child_id: Mapped[uuid.UUID]
     kind: Mapped[GuardianshipKind] = mapped_column(
         str_enum(GuardianshipKind, "guardianship_kind", 16))
     valid_from: Mapped[date] = mapped_column(Date)

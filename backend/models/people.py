@@ -32,7 +32,8 @@ class Person(Timestamped, Base):
     __tablename__ = "person"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, server_default=func.gen_random_uuid())
-    iin: Mapped[str] = mapped_column(String(12), unique=True)
+    iin: Mapped[str] = mapped_column(String(12))
+    """Unique through ``PersonIin`` (a key that a distribution by person can keep)."""
     last_name: Mapped[str] = mapped_column(Text)
     first_name: Mapped[str] = mapped_column(Text)
     patronymic: Mapped[str | None] = mapped_column(Text)
@@ -55,7 +56,22 @@ class Person(Timestamped, Base):
         CheckConstraint(r"phone ~ '^\+7[0-9]{10}$'", name="phone_format"),
         CheckConstraint("death_date IS NULL OR death_date >= birth_date", name="death_after_birth"),
         Index(None, "region_code"),
+        Index(None, "iin"),
     )
+
+
+class PersonIin(Base):
+    """The IIN's key: one row per person, kept by triggers on ``core.person`` (migration 0020).
+
+    The IIN is unique here rather than on ``core.person``, whose keys must all hold the
+    person's id once people are distributed by it (``backend.db.distribution``): this table
+    stays on the coordinator, where IINs are resolved to people.
+    """
+
+    __tablename__ = "person_iin"
+
+    iin: Mapped[str] = mapped_column(String(12), primary_key=True)
+    person_id: Mapped[uuid.UUID]
 
 
 class CategoryMembership(Timestamped, Base):
@@ -64,7 +80,8 @@ class CategoryMembership(Timestamped, Base):
     __tablename__ = "category_membership"
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"),
+                                                 primary_key=True)
     category_code: Mapped[str] = mapped_column(ForeignKey("preferential_category.code"))
     valid_from: Mapped[date] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)

@@ -69,7 +69,8 @@ class StatusHistory(Base):
     __tablename__ = "status_history"
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"),
+                                                 primary_key=True)
     changed_on: Mapped[date] = mapped_column(Date)
     old_status: Mapped[str | None] = mapped_column(Text)
     new_status: Mapped[str] = mapped_column(Text)

@@ -50,7 +50,7 @@ class TestPerson:
 
     async def test_iin_is_unique(self, session: AsyncSession) -> None:
         first = await create_person(session)
-        with pytest.raises(IntegrityError, match="uq_person_iin"):
+        with pytest.raises(IntegrityError, match="pk_person_iin"):
             await create_person(session, iin=first.iin)
 
     async def test_phone_must_be_a_kazakhstan_mobile_number(self, session: AsyncSession) -> None:
