@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -41,6 +42,7 @@ from backend.logs import request_id
 from backend.messages import message
 from backend.observability.http import graphql_answered, label_operation
 
+log = logging.getLogger(__name__)
 MAX_JSON_DEPTH = 32
 """Nesting of arrays and objects a request may use (the deepest input type needs 4)."""
 _QUOTED = re.compile(r'"[^"]*"')
@@ -128,13 +130,18 @@ class GraphQLApp(GraphQL[Context, None]):
         or None: the generic path answers (also after the plan gave up, with the request's
         context started over)."""
         fast_path = self.fast_path
-        if fast_path is None or (method == "GET" and not self.allow_queries_via_get):
+        if (fast_path is None or (method == "GET" and not self.allow_queries_via_get)
+                or not fast_path.covers(getattr(self.schema, "extensions", ()))):
             return None
         plan = fast_path.plan_for(request_data.query, request_data.extensions,
                                   request_data.operation_name)
         if plan is None:
             return None
-        admitted = fast_path.admit(plan, context, request_data.variables)
+        try:
+            admitted = fast_path.admit(plan, context, request_data.variables)
+        except Exception as fault:  # the generic path meets (and words) the same problem
+            log.warning("the fast path declined a request: %s", type(fault).__name__)
+            return None
         if admitted is None:
             return None
         try:

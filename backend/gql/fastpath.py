@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -430,6 +430,21 @@ async def _fill(completed: list[Any], indexes: list[int]) -> list[Any]:
     return completed
 
 
+KNOWN_EXTENSIONS = frozenset({
+    # GuardRails (by its factory): the safelist, cost and repeats, validation, integrators'
+    # budgets, the anonymous pace, the deadline of writes: ``FastPath.admit`` takes only
+    # what these let through untouched (a citizen's query within the cap), with its cost.
+    "limit_extensions.<locals>.<lambda>",
+    "StringChecks",  # forbidden strings in variables: ``admit`` leaves them to it
+    "ErrorCodes",  # errors only: the fast path answers none
+    "NoStoreMutations",  # mutations only
+    "OperationLabels",  # the request's metric labels: ``label_operation``
+    "ReadYourWrites",  # mutations only (backend.gql.consistency)
+})
+"""The schema extensions (by qualified name) whose work on a citizen's query is done here or
+is none; the fast path runs only on a schema with no others (``FastPath.covers``)."""
+
+
 @dataclass(frozen=True)
 class Admitted:
     """A request the fast path takes: its plan, coerced variables and the cost extension."""
@@ -463,10 +478,27 @@ class FastPath:
             CleanStringLiterals,
         )
         self._plans: dict[tuple[str, str | None], Plan | None] = {}
+        self._checked: tuple[Any, ...] | None = None
+        self._covered = False
         self.answered = 0
         """Requests the fast path answered (for tests and the benchmark's check)."""
         self.gave_up = 0
         """Requests whose plan gave up (``Bail``, an error): the generic path answered."""
+
+    def covers(self, extensions: Sequence[Any]) -> bool:
+        """Whether a schema's extensions are those whose work on a citizen's query the fast
+        path does itself or knows to be none (``KNOWN_EXTENSIONS``).  An extension added
+        later turns the fast path off, loudly, until it is looked at here."""
+        key = tuple(extensions)
+        if key != self._checked:
+            self._checked = key
+            unknown = [getattr(found, "__qualname__", repr(found)) for found in key
+                       if getattr(found, "__qualname__", None) not in KNOWN_EXTENSIONS]
+            self._covered = not unknown
+            if unknown:
+                log.warning("the fast path for persisted operations is off: it does not know "
+                            "what the schema extensions %s do", ", ".join(unknown))
+        return self._covered
 
     def plan_for(self, query: str | None, extensions: Mapping[str, Any] | None,
                  operation_name: str | None) -> Plan | None:
@@ -484,7 +516,11 @@ class FastPath:
                 return None
         key = (found.text, operation_name)
         if key not in self._plans:
-            self._plans[key] = self._compile(found, operation_name)
+            try:
+                self._plans[key] = self._compile(found, operation_name)
+            except Exception:  # a fault of the planner: that operation stays generic
+                log.exception("operation %s is left to the generic path", operation_name)
+                self._plans[key] = None
         return self._plans[key]
 
     def _compile(self, found: PersistedOperation, operation_name: str | None) -> Plan | None:
