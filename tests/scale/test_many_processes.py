@@ -30,6 +30,8 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -41,6 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from auth.principals import Scope
 from auth.service import AuthService
 from auth.settings import AuthSettings
+from backend.api.app import almaty_today
 from backend.db.admin import drop_database
 from backend.settings import AppSettings
 from tests.backend.rollups_recompute import assert_exact, deltas_waiting
@@ -57,6 +60,7 @@ from tests.scale.cluster import (
 PAYERS = 40  # people whose contributions arrive
 TWO_PHONES = 4  # of them, with a second phone
 LAPSING = 20  # people whose stored status runs out of time
+WARNED = 10  # people whose cover ends in 14 or in 3 days
 FILES = 24  # payroll files, each sent through both APIs at once
 RECORDS_PER_PERSON = 2  # in each file
 KILL_AFTER = 80  # pushes at fcm-local before one worker is killed
@@ -188,24 +192,49 @@ async def test_two_processes_starting_at_once_make_one_successor_key(
 # --- pushes and statuses under load, one worker killed --------------------------------------
 
 
-async def make_people(engine: AsyncEngine) -> tuple[list[Any], list[Any]]:
-    """The payers (with their phones) and the people whose stored status will run out."""
+@dataclass(frozen=True)
+class Crowd:
+    """The people of the load test, each with a phone (some payers with two)."""
+
+    payers: list[Any]  # their contributions arrive
+    lapsing: list[Any]  # their stored status runs out of time
+    warned: list[Any]  # their cover ends soon: 14 days (even places) or 3 days (odd)
+
+
+async def make_people(engine: AsyncEngine) -> Crowd:
+    """The people; the stored statuses give the workers nothing to do before the phones are
+    on (``start_the_clock`` does that)."""
     async with AsyncSession(bind=engine, expire_on_commit=False) as db:
         payers = [await create_person(db, phone=new_phone(), language=("kk", "ru", "en")[n % 3])
                   for n in range(PAYERS)]
         lapsing = [await create_person(db, phone=new_phone()) for _ in range(LAPSING)]
-        # Stored as insured in February, not to be looked at again before the phones are on.
+        warned = [await create_person(db, phone=new_phone()) for _ in range(WARNED)]
         await db.execute(text(
             "INSERT INTO core.person_status (person_id, status, reason_code, as_of,"
-            " stable_until, updated_at) SELECT p, 'insured', 'paid', '2026-02-10',"
-            " '2999-01-01', '2026-02-10' FROM unnest(CAST(:people AS uuid[])) AS p"),
-            {"people": [p.id for p in lapsing]})
+            " stable_until, self_pays, updated_at) SELECT p, 'insured', 'paid', :today,"
+            " '2999-01-01', true, now() FROM unnest(CAST(:people AS uuid[])) AS p"),
+            {"people": [p.id for p in [*lapsing, *warned]], "today": almaty_today()})
         await db.commit()
-    for number, person in enumerate([*payers, *lapsing]):
+    for number, person in enumerate([*payers, *lapsing, *warned]):
         await add_device(engine, person.id, language=("kk", "ru", "en")[number % 3])
     for person in payers[:TWO_PHONES]:
         await add_device(engine, person.id, language="en")
-    return payers, lapsing
+    return Crowd(payers, lapsing, warned)
+
+
+async def start_the_clock(engine: AsyncEngine, crowd: Crowd) -> None:
+    """Time passes: the lapsing people's stored status (from February) is due now, and the
+    warned people's cover ends in 14 or 3 days."""
+    today = almaty_today()
+    async with engine.begin() as conn:
+        await conn.execute(text(
+            "UPDATE core.person_status SET as_of = '2026-02-10', stable_until = '2026-02-26'"
+            " WHERE person_id = ANY(CAST(:people AS uuid[]))"),
+            {"people": [p.id for p in crowd.lapsing]})
+        for place, person in enumerate(crowd.warned):
+            await conn.execute(text(
+                "UPDATE core.person_status SET drops_on = :day WHERE person_id = :person"),
+                {"person": person.id, "day": today + timedelta(days=3 if place % 2 else 14)})
 
 
 def payroll(payers: list[Any], number: int) -> bytes:
@@ -281,16 +310,11 @@ async def settled(engine: AsyncEngine, killed_at: float) -> bool:
 async def test_pushes_and_status_changes_once_with_a_worker_killed_midway(
         cluster: Cluster, engine_of_cluster: AsyncEngine) -> None:
     engine = engine_of_cluster
-    payers, lapsing = await make_people(engine)
+    crowd = await make_people(engine)
     killer = asyncio.create_task(kill_a_worker_midway(cluster))
     try:
-        # Time passes for the lapsing people: their stored status is due now.
-        async with engine.begin() as conn:
-            await conn.execute(text(
-                "UPDATE core.person_status SET stable_until = '2026-02-26'"
-                " WHERE person_id = ANY(CAST(:people AS uuid[]))"),
-                {"people": [p.id for p in lapsing]})
-        summaries = await send_files(cluster, engine, payers)
+        await start_the_clock(engine, crowd)
+        summaries = await send_files(cluster, engine, crowd.payers)
         killed_at = await asyncio.wait_for(killer, 120)
     finally:
         if not killer.done():
@@ -305,13 +329,22 @@ async def test_pushes_and_status_changes_once_with_a_worker_killed_midway(
     [(stored,)] = await rows(engine, "SELECT count(*) FROM core.contribution")
     assert stored == records
 
-    # The lapsing people's statuses changed, once each, and the survivor sent everything.
-    lapsed = await until(lambda: _lapsed(engine, lapsing), 60, "the statuses to lapse")
+    # The lapsing people's statuses changed and the warnings were written (both workers
+    # write the day's warnings on every pass); the survivor sent everything.
+    lapsed = await until(lambda: _lapsed(engine, crowd.lapsing), 60, "the statuses to lapse")
     assert lapsed == LAPSING
+    await until(lambda: _warned(engine, crowd.warned), 60, "the warnings")
     await until(lambda: settled(engine, killed_at), DRAIN_SECONDS, "the pushes to drain")
     await check_pushes(cluster, engine, killed_at)
     await check_contribution_events(engine, records)
-    await check_status_history(engine, lapsing)
+    await check_status_history(engine, crowd)
+
+
+async def _warned(engine: AsyncEngine, warned: list[Any]) -> bool:
+    [(count,)] = await rows(engine, (
+        "SELECT count(DISTINCT person_id) FROM notify.outbox WHERE kind = 'status.warning'"
+        " AND person_id = ANY(CAST(:p AS uuid[]))"), p=[x.id for x in warned])
+    return bool(count == len(warned))
 
 
 async def _lapsed(engine: AsyncEngine, lapsing: list[Any]) -> int:
@@ -367,9 +400,10 @@ async def check_contribution_events(engine: AsyncEngine, records: int) -> None:
     assert len(announced) == records and max(announced.values()) == 1
 
 
-async def check_status_history(engine: AsyncEngine, lapsing: list[Any]) -> None:
+async def check_status_history(engine: AsyncEngine, crowd: Crowd) -> None:
     """Each change of anyone's status is one history row and, unless it is the first, one
-    ``status.changed`` event; the lapsing people have exactly one each."""
+    ``status.changed`` event; the lapsing people have exactly one each; each warned person
+    has the one warning of their deadline."""
     history = await rows(engine, (
         "SELECT person_id, old_status, new_status, cause FROM core.status_history"
         " ORDER BY person_id, id"))
@@ -379,15 +413,16 @@ async def check_status_history(engine: AsyncEngine, lapsing: list[Any]) -> None:
     for changes in by_person.values():  # a chain: each change starts where the last ended
         assert all(a[1] == b[0] for a, b in itertools.pairwise(changes)), changes
         assert all(old != new for old, new, _ in changes), changes
-    for person in lapsing:
+    for person in crowd.lapsing:
         assert by_person[person.id] == [("insured", "not_insured", "schedule")]
     [(events,)] = await rows(engine, "SELECT count(*) FROM notify.outbox"
                                      " WHERE kind = 'status.changed'")
     assert events == sum(1 for *_, old, _, _ in history if old is not None)
     warnings = Counter(
-        (person, payload["dropsOn"], payload["daysLeft"]) for person, payload in await rows(
+        (person, payload["daysLeft"]) for person, payload in await rows(
             engine, "SELECT person_id, payload FROM notify.outbox WHERE kind = 'status.warning'"))
-    assert not warnings or max(warnings.values()) == 1
+    assert warnings == Counter({(person.id, 3 if place % 2 else 14): 1
+                                for place, person in enumerate(crowd.warned)})
 
 
 # --- the periodic jobs ----------------------------------------------------------------------
