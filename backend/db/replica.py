@@ -146,6 +146,7 @@ class ReplicaRouter:
         self._replica = Reads(replica_engine)
         self._replica.listeners = primary.listeners
         self._monitor = Reads(replica_engine)
+        self._watch = Reads(primary._engine)  # the monitor's own: no statement listeners
         self._max_lag, self._wait, self._poll = max_lag, wait, poll
         self._retry, self._timeout, self._clock = retry, timeout, clock
         self.marks = WriteMarks(clock=clock)
@@ -189,7 +190,7 @@ class ReplicaRouter:
             return
         try:
             async with asyncio.timeout(self._timeout + 1.0):
-                [flushed] = await self.primary.fetch(_FLUSHED)
+                [flushed] = await self._watch.fetch(_FLUSHED)
         except Exception:  # the primary is away: the requests will say so, not the monitor
             return
         try:
@@ -277,13 +278,13 @@ class ReplicaRouter:
         """``person_id`` just committed a write: their mark, and its token for the client."""
         if self._precise_marks:
             try:
-                [row] = await self.primary.fetch(_MARK)
+                [row] = await self._watch.fetch(_MARK)
             except asyncpg.InsufficientPrivilegeError:
                 log.warning("pg_logical_emit_message is not allowed: read-your-writes waits "
                             "for the WAL writer (grant it to the API's role)")
                 self._precise_marks = False
         if not self._precise_marks:
-            [row] = await self.primary.fetch(_INSERT_POSITION)
+            [row] = await self._watch.fetch(_INSERT_POSITION)
         position = lsn(row[0])
         self.marks.note(person_id, position)
         return token_of(position)
