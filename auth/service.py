@@ -114,7 +114,8 @@ class AuthService:
         cached = self._verifier
         if cached is None or cached[0] != ring.generation or ring.has_passed(cached[1]):
             cached = self._verifier = (ring.generation, ring.retires_next(), TokenVerifier(
-                ring.public_keys(), self.settings.issuer, self._leeway))
+                ring.public_keys(), self.settings.issuer, self._leeway,
+                self.settings.token_cache_size))
         return cached[2]
 
     async def principal_from_header(self, authorization: str | None) -> Principal:

@@ -34,6 +34,8 @@ class AuthSettings(BaseSettings):
 
     access_token_ttl_seconds: int = 900
     clock_leeway_seconds: int = 30
+    # Verified access tokens each process remembers (``auth.tokens``): about 1 KB each.
+    token_cache_size: int = 10_000
 
     # Signing keys: a key signs for ``key_rotation_days``; its successor is published in the
     # JWKS ``key_prepublish_seconds`` before it starts signing (caches pick it up first), and a

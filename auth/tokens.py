@@ -3,13 +3,24 @@
 Verification pins the algorithm list to ``EdDSA`` and always checks issuer, audience, expiry and
 the ``kid``: an unsigned token, an HMAC token, a token for another audience, an expired or
 tampered token, or an unknown key are all ``InvalidToken``.
+
+A verifier remembers the tokens it has verified (``cache_size``, least recently used first
+out, keyed by the token's SHA-256), so an app that sends the same token with every request
+pays for the Ed25519 signature and the parsing once.  Only what cannot change is skipped: a
+remembered token is still checked for expiry (with the same leeway) and audience on every
+use, and the memory belongs to one verifier, i.e. one set of trusted keys: when a key is
+retired or the ring reloads, ``AuthService.verifier`` builds a new verifier and nothing
+verified under the old keys is remembered.  Failures are never remembered.
 """
 
 from __future__ import annotations
 
+import hashlib
+import time
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -89,16 +100,46 @@ class TokenIssuer:
 
 @dataclass(frozen=True)
 class TokenVerifier:
-    """Verifies access tokens against known public keys (by ``kid``)."""
+    """Verifies access tokens against known public keys (by ``kid``), remembering up to
+    ``cache_size`` verified ones (0: none); ``clock`` is the time in seconds (tests)."""
 
     keys: Mapping[str, Ed25519PublicKey]
     issuer: str
     leeway: timedelta = timedelta(seconds=30)
+    cache_size: int = 0
+    clock: Callable[[], float] = time.time
+    _verified: OrderedDict[bytes, Claims] = field(
+        default_factory=OrderedDict, init=False, repr=False, compare=False)
 
     def verify(self, token: str, *audiences: Audience) -> Claims:
         """The claims of a valid token for one of ``audiences``; ``InvalidToken`` otherwise."""
         if not audiences:
             raise ValueError("name the audiences a token may be for")
+        if self.cache_size <= 0:
+            return self._verify(token, audiences)
+        digest = hashlib.sha256(token.encode()).digest()
+        claims = self._verified.get(digest)
+        if claims is None:
+            claims = self._verify(token, audiences)
+            self._verified[digest] = claims
+            if len(self._verified) > self.cache_size:
+                self._verified.popitem(last=False)
+            return claims
+        # The checks PyJWT makes that time or the caller can change, in its order.
+        if claims.expires_at.timestamp() <= self.clock() - self.leeway.total_seconds():
+            del self._verified[digest]
+            raise InvalidToken("The access token has expired.", "TOKEN_EXPIRED")
+        if claims.audience not in audiences:
+            raise InvalidToken("The access token is not valid.")
+        self._verified.move_to_end(digest)
+        return claims
+
+    @property
+    def remembered(self) -> int:
+        """How many verified tokens are remembered now."""
+        return len(self._verified)
+
+    def _verify(self, token: str, audiences: tuple[Audience, ...]) -> Claims:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -134,6 +175,8 @@ class TokenVerifier:
         )
 
 
-def verifier_for(*keys: SigningKey, issuer: str, leeway: timedelta) -> TokenVerifier:
+def verifier_for(*keys: SigningKey, issuer: str, leeway: timedelta,
+                 cache_size: int = 0) -> TokenVerifier:
     """A verifier that trusts the public halves of ``keys``."""
-    return TokenVerifier({key.kid: key.public_key for key in keys}, issuer, leeway)
+    return TokenVerifier({key.kid: key.public_key for key in keys}, issuer, leeway,
+                         cache_size)

@@ -318,6 +318,7 @@ class TestReload:
             assert isinstance(await service.principal_from_header(_bearer(token)), Citizen)
         # The overlap ends; the process has not reloaded its keys since (its next scheduled
         # reload may be minutes away).
+        assert service.verifier().remembered == 2  # both verified tokens are remembered
         clock.now += timedelta(seconds=auth_settings.key_overlap_seconds + 1)
         refused = await service.principal_from_header(_bearer(old_token))
         assert isinstance(refused, Anonymous) and refused.failure is not None

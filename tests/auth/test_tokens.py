@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -124,6 +125,83 @@ class TestVerify:
         _, verifier = key_pair
         with pytest.raises(InvalidToken):
             verifier.verify(garbage, Audience.MOBILE)
+
+
+class FakeTime:
+    """A clock for a verifier's remembered tokens, moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC).timestamp()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class TestRemembered:
+    """A verifier with a memory of verified tokens skips only the signature and parsing."""
+
+    @pytest.fixture
+    def pair(self) -> tuple[TokenIssuer, TokenVerifier, FakeTime]:
+        key = signing_key_from(Ed25519PrivateKey.generate())
+        clock = FakeTime()
+        return (TokenIssuer(key, ISSUER, timedelta(minutes=15)),
+                TokenVerifier({key.kid: key.public_key}, ISSUER, timedelta(seconds=30),
+                              cache_size=3, clock=clock), clock)
+
+    def test_a_remembered_token_gives_the_same_claims(
+            self, pair: tuple[TokenIssuer, TokenVerifier, FakeTime]) -> None:
+        issuer, verifier, _ = pair
+        token = issuer.mint("p", Audience.MOBILE)
+        first = verifier.verify(token, Audience.MOBILE)
+        assert verifier.remembered == 1
+        assert verifier.verify(token, Audience.MOBILE) == first
+        assert verifier.remembered == 1
+
+    def test_a_remembered_token_past_its_expiry_is_refused(
+            self, pair: tuple[TokenIssuer, TokenVerifier, FakeTime]) -> None:
+        issuer, verifier, clock = pair
+        token = issuer.mint("p", Audience.MOBILE)
+        claims = verifier.verify(token, Audience.MOBILE)
+        clock.now = claims.expires_at.timestamp() + 29  # within the leeway, as PyJWT
+        assert verifier.verify(token, Audience.MOBILE) == claims
+        clock.now = claims.expires_at.timestamp() + 30
+        with pytest.raises(InvalidToken, match="expired") as refused:
+            verifier.verify(token, Audience.MOBILE)
+        assert refused.value.reason == "TOKEN_EXPIRED"
+        assert verifier.remembered == 0
+
+    def test_a_remembered_token_is_still_refused_for_another_audience(
+            self, pair: tuple[TokenIssuer, TokenVerifier, FakeTime]) -> None:
+        issuer, verifier, _ = pair
+        token = issuer.mint("p", Audience.DESK)
+        verifier.verify(token, Audience.DESK, Audience.MOBILE)
+        with pytest.raises(InvalidToken, match="not valid"):
+            verifier.verify(token, Audience.MOBILE)
+
+    def test_failures_are_not_remembered(
+            self, pair: tuple[TokenIssuer, TokenVerifier, FakeTime]) -> None:
+        issuer, verifier, _ = pair
+        token = issuer.mint("p", Audience.MOBILE)
+        tampered = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+        for _ in range(2):
+            with pytest.raises(InvalidToken):
+                verifier.verify(tampered, Audience.MOBILE)
+        assert verifier.remembered == 0
+
+    def test_the_memory_is_bounded_least_recently_used_first_out(
+            self, pair: tuple[TokenIssuer, TokenVerifier, FakeTime]) -> None:
+        issuer, verifier, _ = pair
+        tokens = [issuer.mint(f"p{index}", Audience.MOBILE) for index in range(5)]
+        for token in tokens[:3]:
+            verifier.verify(token, Audience.MOBILE)
+        verifier.verify(tokens[0], Audience.MOBILE)  # used again: the newest
+        for token in tokens[3:]:
+            verifier.verify(token, Audience.MOBILE)
+        assert verifier.remembered == 3
+        assert set(verifier._verified) == {  # which ones, by their hashes
+            hashlib.sha256(token.encode()).digest() for token in (tokens[0], *tokens[3:])}
+        # A forgotten token is verified again, not refused.
+        assert verifier.verify(tokens[1], Audience.MOBILE).subject == "p1"
 
 
 class TestKeys:
