@@ -136,7 +136,7 @@ async def _state(url: str) -> tuple[int, int]:
 
 
 async def _migrate(url: str) -> None:
-    engine = create_engine(url, pool_size=1, max_overflow=0)
+    engine = create_engine(url, pool_size=2, max_overflow=0)  # the status job holds a lock
     try:
         await migrate.upgrade(engine)
         # As the worker does after an upgrade: store the statuses that are missing or stale
