@@ -33,35 +33,51 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from backend.ingest.pipeline import DOCS, FIRST_CHECKS, lock_sql, names_json, settle
+from backend.ingest import reader
+from backend.ingest.pipeline import FIRST_CHECKS, lock_sql, names_json, settle
 from notifications import outbox
 
 # 1,000,000 tenge: more than a year's capped deductions and contributions for anyone.
 MAX_AMOUNT_TIYN = 100_000_000
 
-LOCK = lock_sql("contribution", "refund_of", "refundOf")
-CHECK = DOCS + r"""
-, fields AS (
-    SELECT line, j, jsonb_typeof(j) = 'object' AS is_object,
-           CASE WHEN jsonb_typeof(j) = 'object' THEN j ->> 'recordId' END AS record_id,
-           j ->> 'iin' AS iin, j ->> 'kind' AS kind_text, j ->> 'period' AS period_text,
-           j ->> 'amount' AS amount_text, j ->> 'paidOn' AS paid_text,
-           j -> 'paymentCode' AS code_json, j ->> 'payerBin' AS payer_bin,
-           j ->> 'payerRegion' AS payer_region, j ->> 'refundOf' AS refund_record
-    FROM docs
+LOCK = lock_sql("contribution", "refund_of", "refundOf",
+                named=reader.LOCKED.format(key="refundOf"))
+# How the SQL check reads each field of a line from its JSON (``j``), for the lines that
+# ``reader`` left to it; ``reader`` reads plain lines to the same values (the staging
+# table's columns, in this order), and ``tests/backend/test_ingest_reader.py`` holds it to
+# these expressions.
+JSON_FIELDS = (
+    ("record_id", "CASE WHEN jsonb_typeof(j) = 'object' THEN j ->> 'recordId' END"),
+    ("iin", "j ->> 'iin'"),
+    ("kind_text", "j ->> 'kind'"),
+    ("period_value", "core.try_date((j ->> 'period') || '-01')"),
+    ("paid_on", "core.try_date(j ->> 'paidOn')"),
+    ("amount_value", r"CASE WHEN (j ->> 'amount') ~ '^[0-9]{1,13}(\.[0-9]{1,2})?$'"
+                     " THEN ((j ->> 'amount')::numeric * 100)::bigint END"),
+    ("code_value", "CASE WHEN j -> 'paymentCode' IS NULL OR j -> 'paymentCode' = 'null'::jsonb"
+                   " THEN NULL WHEN (j -> 'paymentCode' #>> '{}') ~ '^[0-9]{3}$'"
+                   " THEN (j -> 'paymentCode' #>> '{}')::int ELSE -1 END"),
+    ("payer_bin", "j ->> 'payerBin'"),
+    ("payer_region", "j ->> 'payerRegion'"),
+    ("refund_record", "j ->> 'refundOf'"),
+)
+CHECK = r"""
+CREATE TEMP TABLE ingest_checked ON COMMIT DROP AS
+WITH slow AS MATERIALIZED (  -- the lines Python did not read (``reader``): parsed here, once
+    SELECT line, ctid AS rid, core.try_jsonb(doc) AS j FROM ingest_raw
+    WHERE NOT plain AND btrim(coalesce(doc, ''), E' \t') <> ''
+), fields AS (
+    SELECT line, ctid AS rid, true AS is_object, """ + ", ".join(c for c, _ in JSON_FIELDS) + """
+    FROM ingest_raw WHERE plain
+    UNION ALL
+    SELECT line, rid, jsonb_typeof(j) = 'object', """ + ", ".join(e for _, e in JSON_FIELDS) + """
+    FROM slow
 ), parsed AS MATERIALIZED (
     SELECT f.*,
-           core.try_date(period_text || '-01') AS period_value,
-           core.try_date(paid_text) AS paid_on,
-           CASE WHEN amount_text ~ '^[0-9]{1,13}(\.[0-9]{1,2})?$'
-                THEN (amount_text::numeric * 100)::bigint END AS amount_value,
-           CASE WHEN code_json IS NULL OR code_json = 'null'::jsonb THEN NULL
-                WHEN (code_json #>> '{}') ~ '^[0-9]{3}$' THEN (code_json #>> '{}')::int
-                ELSE -1 END AS code_value,
            kind_text IN ('employer_deduction', 'employee_contribution', 'self_payment',
                          'entrepreneur_contribution', 'state_contribution') AS kind_known,
            row_number() OVER (PARTITION BY record_id ORDER BY line) AS nth,
-           first_value(j) OVER (PARTITION BY record_id ORDER BY line) AS first_doc
+           first_value(rid) OVER (PARTITION BY record_id ORDER BY line) AS first_rid
     FROM fields f
 ), resolved AS (
     SELECT p.*, person.id AS person_id, person.death_date, orig.id AS original_id,
@@ -114,6 +130,13 @@ CHECK = DOCS + r"""
     LEFT JOIN core.contribution_key ex_key
            ON ex_key.source = $1 AND ex_key.source_record_id = r.record_id
     LEFT JOIN core.contribution ex ON ex.id = ex_key.id AND ex.person_id = ex_key.person_id
+), repeated AS (  -- a repeated record id: its document and the first one's, parsed to compare
+    SELECT e.*,
+           CASE WHEN nth > 1 THEN (SELECT core.try_jsonb(r.doc) FROM ingest_raw r
+                                   WHERE r.ctid = e.rid) END AS j,
+           CASE WHEN nth > 1 THEN (SELECT core.try_jsonb(r.doc) FROM ingest_raw r
+                                   WHERE r.ctid = e.first_rid) END AS first_doc
+    FROM existing e
 ), pre AS MATERIALIZED (  -- computed once: the codes are read three times below
     SELECT *, is_refund AS is_correction,
            existing_id IS NOT NULL AND same_as_stored AS stored_before,
@@ -140,7 +163,7 @@ CHECK = DOCS + r"""
               AND payer_id IS NULL THEN 'PAYER_UNKNOWN'
          WHEN existing_id IS NOT NULL THEN 'RECORD_ID_CONFLICT'
        END AS own_code
-    FROM existing
+    FROM repeated existing
 )""" + settle() + """
 SELECT line, record_id, person_id, kind, period, amount_tiyn, paid_on, payment_code, payer_id,
        payer_kind, original_id,
@@ -199,6 +222,7 @@ class Contributions:
     max_amount_tiyn: int = MAX_AMOUNT_TIYN
     name: str = "contributions"
     affects_status: bool = True
+    reads_lines: bool = True  # staged by ``reader``: read in Python, typed, as it streams
 
     def lock_sql(self) -> str:
         """Lock the originals that the batch's refunds name."""

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from backend.ingest import reader
 from backend.ingest.codes import REJECTIONS
 from backend.rates.book import RateBook
 from backend.status import store
@@ -217,7 +218,7 @@ def settle() -> str:
 """
 
 
-def lock_sql(table: str, pointer: str, key: str) -> str:
+def lock_sql(table: str, pointer: str, key: str, named: str | None = None) -> str:
     """SQL ($1 source): lock the originals this batch's corrections name, in id order.
 
     The check reads what stored corrections took back from each original; two batches
@@ -228,13 +229,16 @@ def lock_sql(table: str, pointer: str, key: str) -> str:
     KEY UPDATE`` conflicts with itself but not with the foreign-key checks of inserts.
 
     A line is parsed only when its text could hold ``key`` (literally, or spelled with a
-    ``\\u`` escape), so that a file without corrections costs one text scan.
+    ``\\u`` escape), so that a file without corrections costs one text scan.  A kind staged
+    by ``reader`` gives ``named``: the query of the record ids, read already.
     """
+    if named is None:
+        named = (f"SELECT core.try_jsonb(doc) ->> '{key}' FROM {RAW}"
+                 f" WHERE strpos(doc, '{key}') > 0 OR strpos(doc, '\\u') > 0")
     return (f"SELECT o.id FROM core.{table}_key k JOIN core.{table} o"
             f" ON o.id = k.id AND o.person_id = k.person_id"  # one partition (migration 0019)
             f" WHERE k.source = $1 AND o.{pointer} IS NULL"
-            f" AND k.source_record_id IN (SELECT core.try_jsonb(doc) ->> '{key}' FROM {RAW}"
-            f" WHERE strpos(doc, '{key}') > 0 OR strpos(doc, '\\u') > 0)"
+            f" AND k.source_record_id IN ({named})"
             f" ORDER BY o.id FOR NO KEY UPDATE OF o")
 
 
@@ -334,11 +338,21 @@ async def ingest(engine: AsyncEngine, kind: Kind, *, source: str, today: date, r
 async def _run(db: Any, kind: Kind, *, source: str, today: date, rates: RateBook,
                rows: Sequence[tuple[str]] | None, stream: AsyncIterable[bytes] | None,
                issues_per_code: int) -> IngestResult:
-    await db.execute(STAGE)
-    if rows is not None:
-        await db.copy_records_to_table(RAW, records=rows, columns=["doc"])
-    elif stream is not None:
-        await db.copy_to_table(RAW, source=lines_of(stream), columns=["doc"], **COPY_OPTIONS)
+    if getattr(kind, "reads_lines", False):  # read in Python as it streams (``reader``)
+        await db.execute(reader.STAGE)
+        if rows is not None:
+            await db.copy_records_to_table(RAW, records=list(reader.rows_of_docs(
+                doc for doc, in rows)), columns=reader.COLUMNS)
+        elif stream is not None:
+            await db.copy_records_to_table(RAW, records=reader.flatten(reader.rows_of_blocks(
+                lines_of(stream))), columns=reader.COLUMNS)
+    else:
+        await db.execute(STAGE)
+        if rows is not None:
+            await db.copy_records_to_table(RAW, records=rows, columns=["doc"])
+        elif stream is not None:
+            await db.copy_to_table(RAW, source=lines_of(stream), columns=["doc"],
+                                   **COPY_OPTIONS)
     await db.execute(kind.lock_sql(), source)
     await db.execute(kind.check_sql(), source, today, *kind.check_args())
     batch_id = await db.fetchval(BATCH_INSERT, source, kind.name)
