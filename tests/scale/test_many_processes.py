@@ -15,7 +15,8 @@ load test stays dead for the tests after it.
 - the periodic jobs (rollup fold, verifiable log) count every record once.
 - keys: two processes starting at once make one successor; a key made with
   ``mhi keys rotate --now`` is used and trusted by both APIs, the retired one refused by both.
-- sessions and throttles are held in PostgreSQL, so they hold across the APIs.
+- sessions, sign-in throttles and an integrator's request budget are held in PostgreSQL, so they
+  hold across the APIs.
 - and no process wrote an IIN or a phone number into its log.
 """
 
@@ -535,6 +536,24 @@ async def test_sign_in_throttles_count_over_both_apis(
         session = await sign_in(cluster, person, two, one, new_address())
         assert (await graphql(two, ME, token=session["accessToken"]))["data"]["me"] == {
             "firstName": "Owner"}
+
+
+async def test_an_integrators_budget_counts_requests_at_both_apis(
+        cluster: Cluster, engine_of_cluster: AsyncEngine) -> None:
+    query = "query Eligibility($iins: [String!]!) { eligibility(iins: $iins) { iin found } }"
+    async with (httpx.AsyncClient(base_url=cluster.apis[0], timeout=30.0) as one,
+                httpx.AsyncClient(base_url=cluster.apis[1], timeout=30.0) as two):
+        for _ in range(2):  # a second client if the minute's window ended mid-way
+            made = await auth_service(engine_of_cluster).clients.create(
+                f"Clinic MIS {secrets.token_hex(4)}", "ГКП «Поликлиника № 5»",
+                [Scope.ELIGIBILITY_READ], requests_per_minute=4)
+            token = await integrator_token(cluster, engine_of_cluster, cluster.apis[0],
+                                           made.info.id, made.secret)
+            answers = [code_of(await graphql(api, query, {"iins": []}, token=token))
+                       for api in (one, two, one, two, one, two)]
+            if answers == [None] * 4 + ["RATE_LIMITED"] * 2:
+                break  # 4 a minute in all, not 4 at each process
+    assert answers == [None] * 4 + ["RATE_LIMITED"] * 2
 
 
 # --- key rotation while both APIs serve -----------------------------------------------------
