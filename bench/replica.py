@@ -33,21 +33,26 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import asyncpg
+import httpx
+from prometheus_client import REGISTRY
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make ``bench`` and the project importable
     sys.path.insert(0, str(ROOT))
 
+from auth.settings import AuthSettings  # noqa: E402
+from backend.api.app import create_app  # noqa: E402
 from backend.db.engine import resolve_database_url  # noqa: E402
 from backend.db.standby import ReplicaPair, replica_pair  # noqa: E402
 from backend.ops.backup import conninfo  # noqa: E402
 from backend.settings import AppSettings  # noqa: E402
-from bench.home_screen import _without_request_id as without_request_id  # noqa: E402
 from bench.home_screen import (  # noqa: E402
+    AS_OF,
     cpu_seconds,
     database_url,
     ensure_demo,
@@ -59,6 +64,7 @@ from bench.home_screen import (  # noqa: E402
     server,
     write_inputs,
 )
+from bench.home_screen import _without_request_id as without_request_id  # noqa: E402
 from bench.raw_floor import asyncpg_dsn  # noqa: E402
 from bench.report import Load  # noqa: E402
 
@@ -189,6 +195,83 @@ def one_round(pair: ReplicaPair, reads_on: str, load: Load, inputs: tuple[Path, 
     ), bodies
 
 
+MARK_ALL = "mutation { markAllNotificationsRead { marked unreadCount } }"
+REASONS = ("replayed", "waited", "own_write", "fresh", "lagging", "down", "failed")
+
+
+def _routes() -> dict[str, float]:
+    return {reason: REGISTRY.get_sample_value("mhi_replica_route_total", {
+        "target": "primary" if reason in ("own_write", "lagging", "down", "failed")
+        else "replica", "reason": reason}) or 0.0 for reason in REASONS}
+
+
+def _waits() -> list[tuple[float, float]]:
+    """The wait histogram's cumulative buckets: (upper bound, count)."""
+    found = []
+    for metric in REGISTRY.collect():
+        if metric.name == "mhi_replica_wait_seconds":
+            found = [(float(sample.labels["le"]), sample.value) for sample in metric.samples
+                     if sample.name.endswith("_bucket")]
+    return found
+
+
+def _quantile(before: list[tuple[float, float]], after: list[tuple[float, float]],
+              q: float) -> str:
+    deltas = [(bound, late - early) for (bound, late), (_, early)
+              in zip(after, before or [(b, 0.0) for b, _ in after], strict=True)]
+    total = deltas[-1][1] if deltas else 0
+    for bound, count in deltas:
+        if total and count >= q * total:
+            return f"<= {bound * 1000:g} ms" if bound != float("inf") else "> 1 s"
+    return "-"
+
+
+async def _read_your_writes(pair: ReplicaPair, tokens: list[str], body: bytes) -> None:
+    settings = AppSettings(environment="development", graphiql=False,
+                           database_replica_url=pair.url(DATABASE, standby=True))
+    app = create_app(settings, AuthSettings(), database_url=pair.url(DATABASE),
+                     today=lambda: date.fromisoformat(AS_OF))
+    transport = httpx.ASGITransport(app=app)
+    async with (app.router.lifespan_context(app),
+                httpx.AsyncClient(transport=transport, base_url="http://bench") as client):
+        router = app.state.runtime.router
+        for _ in range(200):
+            if router.state.state == "fresh":
+                break
+            await asyncio.sleep(0.05)
+        routes, waits = _routes(), _waits()
+        started = time.perf_counter()
+        failures = 0
+        for token in tokens:
+            signed = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+            wrote = await client.post("/graphql", json={"query": MARK_ALL}, headers=signed)
+            again = {**signed, "X-Consistency-Token": wrote.headers.get(
+                "x-consistency-token", "")}
+            read = await client.post("/graphql", content=body, headers=again)
+            if wrote.status_code != 200 or read.status_code != 200 or "errors" in read.json() \
+                    or "errors" in wrote.json():
+                failures += 1
+                if failures == 1:
+                    print(f"  a failed pair: {wrote.text[:500]} / {read.text[:500]}")
+        seconds = time.perf_counter() - started
+        after, waited = _routes(), _waits()
+    moved = {reason: int(after[reason] - routes[reason]) for reason in REASONS}
+    print(f"read-your-writes: {len(tokens)} citizens each marked their inbox read, then opened "
+          f"HomeScreen with the token at once ({seconds:.1f} s in all, {failures} failures):")
+    print(f"  HomeScreen read from the replica: {moved['replayed'] + moved['waited']} "
+          f"({moved['replayed']} already replayed, {moved['waited']} after waiting), from "
+          f"the primary: {moved['own_write']} (not replayed within the wait), "
+          f"{moved['lagging'] + moved['down'] + moved['failed']} (replica unfit)")
+    print(f"  wait for the replica: p50 {_quantile(waits, waited, 0.5)}, "
+          f"p99 {_quantile(waits, waited, 0.99)} (histogram buckets)")
+
+
+def read_your_writes(pair: ReplicaPair, inputs: tuple[Path, Path], count: int) -> None:
+    """A mutation then HomeScreen with its token, ``count`` citizens in turn, in process."""
+    tokens = inputs[0].read_text().split()[:count]
+    asyncio.run(_read_your_writes(pair, tokens, inputs[1].read_bytes()))
+
+
 def print_rounds(rounds: list[Round], load: Load, generator: str) -> None:
     """The table: one line per measured run."""
     print(f"HomeScreen over HTTP, {generator} ({load.connections} connections, "
@@ -216,6 +299,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--duration", type=int, default=15, help="seconds measured per run")
     parser.add_argument("--people", type=int, default=1000, help="distinct people (tokens)")
     parser.add_argument("--port", type=int, default=18750, help="the API's loopback port")
+    parser.add_argument("--writers", type=int, default=200,
+                        help="citizens who write then read at once (default %(default)s)")
     return parser.parse_args()
 
 
@@ -255,6 +340,7 @@ def main() -> None:
         print(f"  checked before load: the answers read from the replica are byte-identical "
               f"to the primary's for {same}/{len(answers['primary'])} people")
         print_rounds(rounds, load, generator)
+        read_your_writes(pair, inputs, args.writers)
 
 
 if __name__ == "__main__":
