@@ -90,7 +90,7 @@ class ServicePayment(Timestamped, Base):
     source_record_id: Mapped[str] = mapped_column(String(128))
     withdrawal_of: Mapped[int | None] = mapped_column(BigInteger)
     flags: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
-    batch_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("ingestion_batch.id"))
+    batch_id: Mapped[int | None] = mapped_column(BigInteger)  # no foreign key: migration 0021
 
     __table_args__ = (
         # A withdrawal (money withheld for a defect) is its own negative row pointing at the

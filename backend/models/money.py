@@ -90,7 +90,7 @@ class Contribution(Timestamped, Base):
     source_record_id: Mapped[str] = mapped_column(String(128))
     note: Mapped[str | None] = mapped_column(Text)
     refund_of: Mapped[int | None] = mapped_column(BigInteger)
-    batch_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("ingestion_batch.id"))
+    batch_id: Mapped[int | None] = mapped_column(BigInteger)  # no foreign key: migration 0021
     # Anomalies the ingestion found (AFTER_DEATH): stored, not refused, for the Fund to review.
     flags: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
 
