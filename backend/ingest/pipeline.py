@@ -1,6 +1,8 @@
 """The ingestion pipeline every batch goes through, whatever its kind and however it arrived.
 
-1. The records, as JSON text one per row, are copied (COPY) into a temporary table.
+1. The records are copied (COPY) into a temporary table: as JSON text one per row, or, for a
+   kind that ``reads_lines`` (contributions), read in Python as they stream, with their
+   typed fields beside their text (``backend.ingest.reader``).
 2. One statement parses and checks them all (``Kind.check_sql``): each row gets its parsed
    values, a rejection ``code`` or none, and whether it repeats a record already stored.
    Just before, the originals that the batch's corrections name are locked
