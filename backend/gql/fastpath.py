@@ -161,8 +161,9 @@ class Plan:
         selection = _Selection(type_)
         self._selections[key] = selection
         grouped: dict[str, list[FieldNode]] = {}
+        visited: set[str] = set()  # one fragment collected once, as graphql-core does
         for node in sets:
-            self._collect(type_, node, grouped, set())
+            self._collect(type_, node, grouped, visited)
         for response_key, nodes in grouped.items():
             selection.fields.append(self._field(type_, response_key, nodes))
         return selection
