@@ -15,7 +15,7 @@ batches the same loads together.
 **Same answer, or the generic path.**  The fast path answers only what it answers exactly as
 the generic path would: a signed-in citizen's query named by a manifest hash (or sent with a
 manifest text), whose variables coerce, whose strings are clean and whose cost is within the
-citizen's cap.  Everything else goes the generic way (``None`` from ``plan_for`` or ``begin``):
+citizen's cap.  Everything else goes the generic way (``None`` from ``plan_for`` or ``admit``):
 mutations, anonymous callers (paced per process), staff and integrators (budgets, consent
 windows), documents that are not the app's, introspection, directives.  And whenever running
 the plan meets anything but a clean answer (a resolver raises: NOT_FOUND for a stranger's id,
