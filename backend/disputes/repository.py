@@ -194,7 +194,8 @@ def queue_query(where: QueueFilter, *, today: date, limit: int,
     if after is not None:
         add("(d.due_on, d.id) > ({}, {})", *after)
     sql = (f"SELECT {REVIEW_COLUMNS} FROM core.dispute d"
-           " JOIN core.service_payment s ON s.id = d.service_payment_id"
+           " JOIN core.service_payment s"
+           " ON s.id = d.service_payment_id AND s.person_id = d.person_id"  # one partition
            + (" WHERE " + " AND ".join(conditions) if conditions else "")
            + f" ORDER BY d.due_on, d.id LIMIT {int(limit)}")
     return sql, args
@@ -214,7 +215,8 @@ async def queue(db: Fetcher, where: QueueFilter, *, today: date, limit: int,
 
 
 REVIEW_BY_IDS = (f"SELECT {REVIEW_COLUMNS} FROM core.dispute d"
-                 " JOIN core.service_payment s ON s.id = d.service_payment_id"
+                 " JOIN core.service_payment s"
+                 " ON s.id = d.service_payment_id AND s.person_id = d.person_id"
                  " WHERE d.id = ANY($1::bigint[])")
 
 

@@ -101,7 +101,8 @@ _ANNOUNCE = "WITH " + outbox.cte("event", (  # noqa: S608 (constant fragments)
     " 'provider', " + names_json("pr") + ", 'service', " + names_json("ms") + ","
     " 'patient', CASE WHEN d.person_id <> d.reported_by THEN pt.first_name END),"
     " 'dispute:' || d.id || ':' || d.state"
-    " FROM core.dispute d JOIN core.service_payment s ON s.id = d.service_payment_id"
+    " FROM core.dispute d JOIN core.service_payment s"
+    " ON s.id = d.service_payment_id AND s.person_id = d.person_id"
     " JOIN core.provider pr ON pr.id = d.provider_id"
     " JOIN core.medical_service ms ON ms.code = s.service_code"
     " JOIN core.person pt ON pt.id = d.person_id WHERE d.id = :case"
@@ -191,18 +192,21 @@ async def assign(engine: AsyncEngine, *, case_id: int, assignee: str, actor: Act
         return await _case(conn, case_id)
 
 
-_SERVICE_OF_CASE = text("SELECT service_payment_id FROM core.dispute WHERE id = :case")
+# The case's payment by its key (id, person): one partition of core.service_payment (0019).
+_SERVICE_OF_CASE = text(
+    "SELECT service_payment_id, person_id FROM core.dispute WHERE id = :case")
 _LOCK_PAYMENT = text(
     "SELECT s.amount_tiyn + coalesce((SELECT sum(w.amount_tiyn) FROM core.service_payment w"
-    " WHERE w.withdrawal_of = s.id), 0) AS left_tiyn"
-    " FROM core.service_payment s WHERE s.id = :service FOR NO KEY UPDATE OF s")
+    " WHERE w.withdrawal_of = s.id AND w.person_id = s.person_id), 0) AS left_tiyn"
+    " FROM core.service_payment s WHERE s.id = :service AND s.person_id = :person"
+    " FOR NO KEY UPDATE OF s")
 _RECOVER = text(
     "INSERT INTO core.service_payment (person_id, provider_id, service_code, care_date,"
     " amount_tiyn, package, paid_on, practitioner_ref, source, source_record_id,"
     " withdrawal_of)"
     " SELECT person_id, provider_id, service_code, care_date, -CAST(:amount AS bigint),"
     " package, GREATEST(:today, care_date), practitioner_ref, :source, :record, id"
-    " FROM core.service_payment WHERE id = :service RETURNING id")
+    " FROM core.service_payment WHERE id = :service AND person_id = :person RETURNING id")
 _RESOLVE = text(
     "UPDATE core.dispute SET state = :state, resolution_kk = :kk, resolution_ru = :ru,"
     " resolution_en = :en, resolved_at = now(), recovered_tiyn = :recovered,"
@@ -215,10 +219,12 @@ async def resolve(engine: AsyncEngine, *, case_id: int, confirmed: bool,
     the provider) or not, with the Fund's explanation in kk, ru and en.  ``Refusal``:
     ``DISPUTE_NOT_FOUND``, ``DISPUTE_RESOLVED``, ``DISPUTE_NOT_IN_REVIEW``."""
     async with engine.begin() as conn:
-        service_id = (await conn.execute(_SERVICE_OF_CASE, {"case": case_id})).scalar()
-        if service_id is None:
+        payment = (await conn.execute(_SERVICE_OF_CASE, {"case": case_id})).first()
+        if payment is None:
             raise Refusal("DISPUTE_NOT_FOUND", "id")
-        left = int((await conn.execute(_LOCK_PAYMENT, {"service": service_id})).scalar_one())
+        service_id, person_id = payment
+        left = int((await conn.execute(_LOCK_PAYMENT, {"service": service_id,
+                                                       "person": person_id})).scalar_one())
         before = DisputeState((await conn.execute(_LOCK_CASE, {"case": case_id})).scalar_one())
         after = rules.check_resolution(before, confirmed)
         recovered: int | None = None
@@ -228,7 +234,8 @@ async def resolve(engine: AsyncEngine, *, case_id: int, confirmed: bool,
             if recovered:
                 recovery = (await conn.execute(_RECOVER, {
                     "amount": recovered, "today": today, "source": RECOVERY_SOURCE,
-                    "record": f"dispute:{case_id}", "service": service_id})).scalar_one()
+                    "record": f"dispute:{case_id}", "service": service_id,
+                    "person": person_id})).scalar_one()
         await conn.execute(_RESOLVE, {"case": case_id, "state": after.value, **explanation,
                                       "recovered": recovered, "recovery": recovery})
         action = DisputeAction.CONFIRMED if confirmed else DisputeAction.NOT_CONFIRMED
