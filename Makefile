@@ -92,6 +92,7 @@ bench: $(STAMP) ## benchmarks (print their figures): demo load, HomeScreen vs a 
 	$(BIN)/python bench/cost.py
 	$(BIN)/python bench/sign_in.py
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/partitioning.py
 	$(BIN)/python bench/tlog.py
 	$(BIN)/python bench/public_stats.py
 	$(BIN)/python bench/notify.py
