@@ -65,7 +65,7 @@ _COUNT_TODAY = text(
 _SERVICE = text(
     "SELECT s.id, s.person_id, s.provider_id, p.region_code, s.withdrawal_of"
     " FROM core.service_payment s JOIN core.provider p ON p.id = s.provider_id"
-    " WHERE s.id = :service FOR SHARE OF s")
+    " WHERE s.id = :service AND s.person_id = :patient FOR SHARE OF s")
 _CONFIRMED = text(
     "SELECT 1 FROM core.dispute WHERE service_payment_id = :service AND state = 'confirmed'")
 _INSERT = text(
@@ -140,7 +140,8 @@ async def report(engine: AsyncEngine, *, reporter: Actor, patient: uuid.UUID, se
     reporter_id = uuid.UUID(reporter.id)
     async with engine.begin() as conn:
         await conn.execute(_LOCK_REPORTER, {"reporter": reporter.id})
-        service = (await conn.execute(_SERVICE, {"service": service_id})).first()
+        service = (await conn.execute(_SERVICE, {"service": service_id,
+                                                 "patient": patient})).first()
         if service is None or service.person_id != patient:
             raise Refusal("SERVICE_NOT_FOUND", "serviceId")
         if service.withdrawal_of is not None:
