@@ -55,6 +55,10 @@ class AppSettings(BaseSettings):
     replica_connect_timeout_seconds: float = Field(
         default=1.0, gt=0,
         description="A connection to the replica not made within this counts as a failure.")
+    replica_statement_timeout_seconds: float = Field(
+        default=5.0, gt=0,
+        description="A read on the replica that has not answered by then (a hung standby) "
+                    "is read on the primary instead, and the replica set aside.")
     host: str = "127.0.0.1"
     port: int = 8000
     download_url: str = Field(

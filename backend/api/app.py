@@ -155,7 +155,8 @@ def create_app(
                     async_url(settings.database_replica_url),
                     pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow,
                     pre_ping=False, application_name="mhi-replica-reads",
-                    connect_timeout=settings.replica_connect_timeout_seconds),
+                    connect_timeout=settings.replica_connect_timeout_seconds,
+                    command_timeout=settings.replica_statement_timeout_seconds),
                 max_lag=settings.replica_max_lag_seconds, wait=settings.replica_wait_seconds,
                 poll=settings.replica_poll_seconds, retry=settings.replica_retry_seconds,
                 timeout=settings.replica_connect_timeout_seconds)

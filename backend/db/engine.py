@@ -37,15 +37,19 @@ def resolve_database_url(settings: AppSettings) -> str:
 
 def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10,
                   pre_ping: bool = True, application_name: str = "mhi",
-                  connect_timeout: float | None = None) -> AsyncEngine:
+                  connect_timeout: float | None = None,
+                  command_timeout: float | None = None) -> AsyncEngine:
     """An asyncpg engine with UTC sessions; its pool pings a connection before lending it
     unless ``pre_ping`` is off (then a dropped connection fails one request, and SQLAlchemy
     discards the whole pool on that disconnect).  ``connect_timeout``: a connection not made
-    by then fails (asyncpg's default is 60 s; the read replica's is short)."""
+    by then fails (asyncpg's default is 60 s; the read replica's is short);
+    ``command_timeout``: a statement not answered by then raises ``TimeoutError``."""
     connect_args: dict[str, object] = {
         "server_settings": {"timezone": "UTC", "application_name": application_name}}
     if connect_timeout is not None:
         connect_args["timeout"] = connect_timeout
+    if command_timeout is not None:
+        connect_args["command_timeout"] = command_timeout
     return create_async_engine(
         url,
         pool_size=pool_size,

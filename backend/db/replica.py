@@ -259,7 +259,8 @@ class ReplicaRouter:
         delay = 0.001
         try:
             while True:
-                replayed = lsn((await self._monitor.fetch(_REPLAYED))[0][0])
+                async with asyncio.timeout(self._timeout + 1.0):
+                    replayed = lsn((await self._monitor.fetch(_REPLAYED))[0][0])
                 self._replayed = max(self._replayed, replayed)
                 if replayed >= need:
                     return True, "waited"

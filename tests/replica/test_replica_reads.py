@@ -10,8 +10,11 @@ part of HomeScreen, read through the request's ``Reads``).
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import socket
 import time
+from pathlib import Path
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -174,3 +177,36 @@ class TestUnfitReplica:
                 response = await client.get("/readyz")
                 assert response.status_code == 200
                 assert response.json()["replica"] in ("down", "starting")
+
+    async def test_a_hung_replica_is_read_around(
+            self, pair: ReplicaPair, app_with: AppFactory, reader: Reader) -> None:
+        async with app_with(statement_timeout_seconds=0.5, connect_timeout_seconds=0.5) as client:
+            await until(client, "fresh")
+            assert await unread(client, reader) == 3  # a pooled connection to the standby
+            frozen = cluster_processes(pair.standby_data)
+            try:
+                for pid in frozen:
+                    os.kill(pid, signal.SIGSTOP)
+                started = time.monotonic()
+                assert await unread(client, reader) == 3  # from the primary, no error
+                assert time.monotonic() - started < 10
+                assert (await client.get("/readyz")).json()["replica"] in ("down", "starting")
+            finally:
+                for pid in frozen:
+                    os.kill(pid, signal.SIGCONT)
+            await until(client, "fresh")
+
+
+def cluster_processes(pgdata: Path) -> list[int]:
+    """The postmaster of the cluster in ``pgdata`` and its children."""
+    postmaster = int((pgdata / "postmaster.pid").read_text().splitlines()[0])
+    children = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+            if parent == postmaster:
+                children.append(int(entry.name))
+    return [postmaster, *children]
