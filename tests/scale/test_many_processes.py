@@ -32,7 +32,7 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -46,11 +46,14 @@ from auth.service import AuthService
 from auth.settings import AuthSettings
 from backend.api.app import almaty_today
 from backend.db.admin import drop_database
+from backend.rates.repository import load_rate_book
 from backend.settings import AppSettings
+from backend.status import store
+from notifications import devices
 from tests.backend.rollups_recompute import assert_exact, deltas_waiting
 from tests.conftest import AUTH_ROOT_SECRET, migrated_database, throwaway_url
-from tests.factories import create_person
-from tests.notifications.dispatch_helpers import add_device
+from tests.factories import create_membership, create_person
+from tests.notifications.dispatch_helpers import new_token
 from tests.scale.cluster import (
     KEY_OVERLAP_SECONDS,
     KEYRING_REFRESH_SECONDS,
@@ -198,44 +201,42 @@ class Crowd:
     """The people of the load test, each with a phone (some payers with two)."""
 
     payers: list[Any]  # their contributions arrive
-    lapsing: list[Any]  # their stored status runs out of time
-    warned: list[Any]  # their cover ends soon: 14 days (even places) or 3 days (odd)
+    lapsing: list[Any]  # their stored status, computed in April, has run out of time
+    warned: list[Any]  # their cover ends soon: in 14 days (even places) or 3 days (odd)
 
 
 async def make_people(engine: AsyncEngine) -> Crowd:
-    """The people; the stored statuses give the workers nothing to do before the phones are
-    on (``start_the_clock`` does that)."""
+    """The people, their phones and their stored statuses, in one transaction: the workers
+    see the lapsing people due (a pensioner's category that ended in June, judged in April)
+    and the warned people's deadlines only once their phones are on."""
+    today = almaty_today()
     async with AsyncSession(bind=engine, expire_on_commit=False) as db:
         payers = [await create_person(db, phone=new_phone(), language=("kk", "ru", "en")[n % 3])
                   for n in range(PAYERS)]
         lapsing = [await create_person(db, phone=new_phone()) for _ in range(LAPSING)]
         warned = [await create_person(db, phone=new_phone()) for _ in range(WARNED)]
-        await db.execute(text(
-            "INSERT INTO core.person_status (person_id, status, reason_code, as_of,"
-            " stable_until, self_pays, updated_at) SELECT p, 'insured', 'paid', :today,"
-            " '2999-01-01', true, now() FROM unnest(CAST(:people AS uuid[])) AS p"),
-            {"people": [p.id for p in [*lapsing, *warned]], "today": almaty_today()})
+        for person in lapsing:
+            await create_membership(db, person, valid_to=date(2026, 6, 30))
+        for place, person in enumerate(warned):  # covered up to the day before the drop
+            await create_membership(db, person, valid_to=today + timedelta(
+                days=(3 if place % 2 else 14) - 1))
+        conn = await db.connection()
+        for number, person in enumerate([*payers, *lapsing, *warned]):
+            await devices.register(conn, person.id, devices.Registration(
+                token=new_token(), platform="android", app_version="1.4.0",
+                language=("kk", "ru", "en")[number % 3], time_zone="Asia/Almaty"))
+        for person in payers[:TWO_PHONES]:
+            await devices.register(conn, person.id, devices.Registration(
+                token=new_token(), platform="ios", app_version="1.4.0", language="en",
+                time_zone="Asia/Almaty"))
+        rates = await load_rate_book(conn)
+        driver: Any = (await conn.get_raw_connection()).driver_connection
+        await store.refresh(driver, [p.id for p in lapsing], today=date(2026, 4, 10),
+                            rates=rates, cause="test")
+        await store.refresh(driver, [p.id for p in warned], today=today, rates=rates,
+                            cause="test")
         await db.commit()
-    for number, person in enumerate([*payers, *lapsing, *warned]):
-        await add_device(engine, person.id, language=("kk", "ru", "en")[number % 3])
-    for person in payers[:TWO_PHONES]:
-        await add_device(engine, person.id, language="en")
     return Crowd(payers, lapsing, warned)
-
-
-async def start_the_clock(engine: AsyncEngine, crowd: Crowd) -> None:
-    """Time passes: the lapsing people's stored status (from February) is due now, and the
-    warned people's cover ends in 14 or 3 days."""
-    today = almaty_today()
-    async with engine.begin() as conn:
-        await conn.execute(text(
-            "UPDATE core.person_status SET as_of = '2026-02-10', stable_until = '2026-02-26'"
-            " WHERE person_id = ANY(CAST(:people AS uuid[]))"),
-            {"people": [p.id for p in crowd.lapsing]})
-        for place, person in enumerate(crowd.warned):
-            await conn.execute(text(
-                "UPDATE core.person_status SET drops_on = :day WHERE person_id = :person"),
-                {"person": person.id, "day": today + timedelta(days=3 if place % 2 else 14)})
 
 
 def payroll(payers: list[Any], number: int) -> bytes:
@@ -314,7 +315,6 @@ async def test_pushes_and_status_changes_once_with_a_worker_killed_midway(
     crowd = await make_people(engine)
     killer = asyncio.create_task(kill_a_worker_midway(cluster))
     try:
-        await start_the_clock(engine, crowd)
         summaries = await send_files(cluster, engine, crowd.payers)
         killed_at = await asyncio.wait_for(killer, 120)
     finally:
@@ -414,8 +414,9 @@ async def check_status_history(engine: AsyncEngine, crowd: Crowd) -> None:
     for changes in by_person.values():  # a chain: each change starts where the last ended
         assert all(a[1] == b[0] for a, b in itertools.pairwise(changes)), changes
         assert all(old != new for old, new, _ in changes), changes
-    for person in crowd.lapsing:
-        assert by_person[person.id] == [("insured", "not_insured", "schedule")]
+    for person in crowd.lapsing:  # judged in April, then once by a worker
+        assert [c[0::2] for c in by_person[person.id]] == [(None, "test"),
+                                                           ("insured", "schedule")]
     [(events,)] = await rows(engine, "SELECT count(*) FROM notify.outbox"
                                      " WHERE kind = 'status.changed'")
     assert events == sum(1 for *_, old, _, _ in history if old is not None)
