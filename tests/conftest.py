@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from backend.db import migrate
 from backend.db.admin import drop_database, ensure_database
 from backend.db.engine import create_engine, resolve_database_url
-from backend.demo.generator import DEMO_TABLES
+from backend.demo.generator import DEMO_TABLES, UNLINKED_TABLES
 from backend.models.stats import STATS_TABLES
 from backend.models.tlog import TLOG_TABLES
 from backend.settings import AppSettings
@@ -95,7 +95,7 @@ async def empty_data(engine: AsyncEngine) -> None:
     outbox (whose keys name ids), the batches, the rollups and the log's queue and leaves go
     too: a record id met again would be a second leaf of the same record."""
     async with engine.begin() as conn:
-        tables = ", ".join([*(f"core.{table}" for table in DEMO_TABLES),
+        tables = ", ".join([*(f"core.{table}" for table in (*DEMO_TABLES, *UNLINKED_TABLES)),
                             "core.ingestion_batch", *NOTIFY_TABLES,
                             *(f"stats.{table}" for table in STATS_TABLES),
                             *(f"tlog.{table}" for table in TLOG_TABLES)])

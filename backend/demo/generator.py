@@ -52,6 +52,10 @@ DEMO_TABLES = (
     "provider",
     "medical_service",
 )
+UNLINKED_TABLES = ("guardianship",)
+"""Demo tables that point at people without a foreign key (links between two people, who may
+live on two shards: migration 0020), so ``TRUNCATE core.person … CASCADE`` does not reach
+them: whoever empties the people empties these too."""
 
 
 @dataclass(frozen=True)
@@ -281,7 +285,7 @@ async def clear(engine: AsyncEngine) -> None:
     them (reference data stays): a new demo is a new log, which witnesses of the old one
     refuse as a fork (give it another ``TLOG_ORIGIN``, or reset their storage)."""
     async with engine.begin() as conn:
-        tables = ", ".join([*(f"core.{table}" for table in DEMO_TABLES),
+        tables = ", ".join([*(f"core.{table}" for table in (*DEMO_TABLES, *UNLINKED_TABLES)),
                             *(f"stats.{table}" for table in STATS_TABLES),
                             *(f"tlog.{table}" for table in TLOG_TABLES)])
         await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
