@@ -19,9 +19,11 @@ calls, with the partitions its plan reads; a lookup by id alone; a COPY of one m
 payroll file (every positive contribution of ``--month``, new record ids) through every
 index, constraint and trigger; and the table's size with its indexes and key table.
 
-The throwaway database is dropped at the end unless ``--keep``.  Built this way, not as a
-TEMPLATE copy of the demo, so that it needs about 10 GB of disk at its peak instead of the
-demo's 18 GB more.  Uses DATABASE_URL when set, otherwise the embedded server.
+The three tables stand side by side while the reads are timed, the variants taking turns
+person by person, so that a busy machine weighs on all three alike.  The throwaway database
+is dropped at the end unless ``--keep``.  Built this way, not as a TEMPLATE copy of the
+demo, so that it needs about 3 GB of disk with ``--sample 10`` and 30 GB with all the rows,
+instead of the demo's 18 GB more.  Uses DATABASE_URL when set, otherwise the embedded server.
 """
 
 from __future__ import annotations
@@ -208,35 +210,46 @@ def _plan_summary(plan: dict[str, Any], variant: Variant) -> str:
     return f"{len(scanned)} partition(s) of {prefix}: {shape}"
 
 
-async def _reads(db: Any, variant: Variant, people: list[uuid.UUID],
-                 ids: list[int]) -> dict[str, Any]:
-    """Keyset pages and id lookups, timed one after another on one connection."""
-    first_sql, _ = contributions.page_query(people[0], limit=21)
-    first_sql = first_sql.replace("core.contribution c", f"{variant.table} c")
-    later_sql, _ = contributions.page_query(people[0], limit=21,
-                                            after=(date(2026, 1, 1), 1))
-    later_sql = later_sql.replace("core.contribution c", f"{variant.table} c")
-    by_id = f"SELECT * FROM {variant.table} WHERE id = $1"
-    first = await db.prepare(first_sql)
-    later = await db.prepare(later_sql)
-    lookup = await db.prepare(by_id)
-    firsts, laters, lookups = [], [], []
+async def _reads(db: Any, variants: list[Variant], people: list[uuid.UUID],
+                 ids: list[int]) -> dict[str, dict[str, Any]]:
+    """Keyset pages and id lookups on one connection, the variants taking turns person by
+    person (so that the machine's load falls on all of them alike)."""
+    statements: dict[str, tuple[Any, Any, Any, str, str]] = {}
+    for variant in variants:
+        first_sql = contributions.page_query(people[0], limit=21)[0]
+        later_sql = contributions.page_query(people[0], limit=21,
+                                             after=(date(2026, 1, 1), 1))[0]
+        first_sql = first_sql.replace("core.contribution c", f"{variant.table} c")
+        later_sql = later_sql.replace("core.contribution c", f"{variant.table} c")
+        by_id = f"SELECT * FROM {variant.table} WHERE id = $1"
+        statements[variant.name] = (await db.prepare(first_sql), await db.prepare(later_sql),
+                                    await db.prepare(by_id), first_sql, by_id)
+    times: dict[str, dict[str, Any]] = {
+        v.name: {"first": [], "later": [], "lookup": [], "plans": {}} for v in variants}
     for person in people:  # warm the statements and the cache as a serving pool would be
-        await first.fetch(person)
-    for person in people:
-        took, rows = await _timed(first, person)
-        firsts.append(took)
-        if len(rows) == 21:
-            laters.append((await _timed(later, person, rows[-1][3], rows[-1][0]))[0])
-    for row_id in ids:
-        lookups.append((await _timed(lookup, row_id))[0])
-    busy = people[0]
-    plans = {}
-    for label, sql, args in (("first page", first_sql, [busy]),
-                             ("by id", by_id, [ids[0]])):
-        explained = await db.fetchval(f"EXPLAIN (FORMAT JSON) {sql}", *args)
-        plans[label] = _plan_summary(json.loads(explained)[0]["Plan"], variant)
-    return {"first": firsts, "later": laters, "lookup": lookups, "plans": plans}
+        for first, *_ in statements.values():
+            await first.fetch(person)
+    for turn, (person, row_id) in enumerate(zip(people, ids, strict=True)):
+        order = variants[turn % len(variants):] + variants[:turn % len(variants)]
+        for variant in order:
+            first, later, lookup, _, _ = statements[variant.name]
+            took, rows = await _timed(first, person)
+            times[variant.name]["first"].append(took)
+            if len(rows) == 21:
+                times[variant.name]["later"].append(
+                    (await _timed(later, person, rows[-1][3], rows[-1][0]))[0])
+            times[variant.name]["lookup"].append((await _timed(lookup, row_id))[0])
+    for variant in variants:
+        _, _, _, first_sql, by_id = statements[variant.name]
+        for label, sql, args in (("first page", first_sql, [people[0]]),
+                                 ("by id", by_id, [ids[0]])):
+            explained = json.loads(await db.fetchval(
+                f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", *args))[0]
+            times[variant.name]["plans"][label] = (
+                f"{_plan_summary(explained['Plan'], variant)}; planning"
+                f" {explained['Planning Time']:.2f} ms, execution"
+                f" {explained['Execution Time']:.2f} ms")
+    return times
 
 
 async def _copy_month(db: Any, variant: Variant, payroll: bytes, columns: list[str]) -> float:
@@ -350,25 +363,18 @@ async def run(people_db: int, sample: int, people: int, month: date, keep: bool)
         payroll_bytes = payroll.getvalue()
         await db.execute(f"CREATE TEMP TABLE payroll AS SELECT {', '.join(payroll_columns)}"
                          " FROM bench.contribution_flat LIMIT 0")
-        results = []
-        flat_build = await _build(db, FLAT, months)
-        flat_reads = await _reads(db, FLAT, chosen, ids)
-        for variant in (HASH, MONTH):
-            build = await _build(db, variant, months)
-            reads = await _reads(db, variant, chosen, ids)
-            copy_s = await _copy_month(db, variant, await _renamed(db, payroll_bytes,
-                                                                    payroll_columns),
-                                       payroll_columns)
-            size = await _size(db, variant)
-            results.append((variant, reads, build, copy_s, size))
-            await db.execute(f"DROP TABLE {variant.table}, {variant.table}_key CASCADE")
-        flat_size = await _size(db, FLAT)
-        flat_copy = await _copy_month(db, FLAT, await _renamed(db, payroll_bytes,
-                                                                payroll_columns),
-                                      payroll_columns)
-        _print(FLAT, flat_reads, flat_build, flat_copy, payroll_rows, flat_size)
-        for variant, reads, build, copy_s, size in results:
-            _print(variant, reads, build, copy_s, payroll_rows, size)
+        variants = [FLAT, HASH, MONTH]
+        builds = {v.name: await _build(db, v, months) for v in variants}
+        reads = await _reads(db, variants, chosen, ids)
+        sizes = {v.name: await _size(db, v) for v in variants}
+        copies = {}
+        for variant in (HASH, MONTH, FLAT):  # the flat table last: the others copy it
+            copies[variant.name] = await _copy_month(
+                db, variant, await _renamed(db, payroll_bytes, payroll_columns),
+                payroll_columns)
+        for variant in variants:
+            _print(variant, reads[variant.name], builds[variant.name], copies[variant.name],
+                   payroll_rows, sizes[variant.name])
     finally:
         await db.close()
         await source.close()
