@@ -251,8 +251,7 @@ def payroll(payers: list[Any], number: int) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-async def integrator_token(cluster: Cluster, engine: AsyncEngine, api: str,
-                           client_id: str, secret: str) -> str:
+async def integrator_token(api: str, client_id: str, secret: str) -> str:
     """A client-credentials token from ``api``."""
     async with httpx.AsyncClient(base_url=api, timeout=30.0) as http:
         answer = await http.post("/oauth/token", data={"grant_type": "client_credentials"},
@@ -269,7 +268,7 @@ async def send_files(cluster: Cluster, engine: AsyncEngine, payers: list[Any]
     made = await auth_service(engine).clients.create(
         f"Payroll {secrets.token_hex(4)}", "ЕНПФ", [Scope.CONTRIBUTIONS_WRITE],
         requests_per_minute=10_000)
-    tokens = [await integrator_token(cluster, engine, api, made.info.id, made.secret)
+    tokens = [await integrator_token(api, made.info.id, made.secret)
               for api in cluster.apis]
     gate = asyncio.Semaphore(4)
 
@@ -288,7 +287,8 @@ async def send_files(cluster: Cluster, engine: AsyncEngine, payers: list[Any]
 
 
 async def kill_a_worker_midway(cluster: Cluster) -> float:
-    """Once fcm-local has ``KILL_AFTER`` pushes, SIGKILL worker 1; when (monotonic)."""
+    """Once fcm-local has ``KILL_AFTER`` pushes, SIGKILL worker 1; when (seconds since the
+    epoch, to compare with the database's times)."""
     await until(lambda: _at_least(cluster, KILL_AFTER), 120, "the first pushes")
     await cluster.processes["worker1"].kill()
     return time.time()
@@ -548,8 +548,7 @@ async def test_an_integrators_budget_counts_requests_at_both_apis(
             made = await auth_service(engine_of_cluster).clients.create(
                 f"Clinic MIS {secrets.token_hex(4)}", "ГКП «Поликлиника № 5»",
                 [Scope.ELIGIBILITY_READ], requests_per_minute=4)
-            token = await integrator_token(cluster, engine_of_cluster, cluster.apis[0],
-                                           made.info.id, made.secret)
+            token = await integrator_token(cluster.apis[0], made.info.id, made.secret)
             answers = [code_of(await graphql(api, query, {"iins": []}, token=token))
                        for api in (one, two, one, two, one, two)]
             if answers == [None] * 4 + ["RATE_LIMITED"] * 2:
