@@ -479,6 +479,7 @@ class FastPath:
             CleanStringLiterals,
         )
         self._plans: dict[tuple[str, str | None], Plan | None] = {}
+        self._names: dict[str, frozenset[str]] = {}
         self._checked: tuple[Any, ...] | None = None
         self._covered = False
         self.answered = 0
@@ -515,6 +516,8 @@ class FastPath:
             found = self._safelist.by_text(query) if query and self._by_text else None
             if found is None:
                 return None
+        if operation_name is not None and operation_name not in self._names_in(found):
+            return None  # the generic path refuses it; a client's names are never kept here
         key = (found.text, operation_name)
         if key not in self._plans:
             try:
@@ -523,6 +526,16 @@ class FastPath:
                 log.exception("operation %s is left to the generic path", operation_name)
                 self._plans[key] = None
         return self._plans[key]
+
+    def _names_in(self, found: PersistedOperation) -> frozenset[str]:
+        """The names of a safelisted document's operations (kept per document: as many as
+        the safelist has)."""
+        names = self._names.get(found.text)
+        if names is None:
+            names = self._names[found.text] = frozenset(
+                node.name.value for node in found.document.definitions
+                if isinstance(node, OperationDefinitionNode) and node.name is not None)
+        return names
 
     def _compile(self, found: PersistedOperation, operation_name: str | None) -> Plan | None:
         definition = get_operation_ast(found.document, operation_name)
