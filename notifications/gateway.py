@@ -16,24 +16,19 @@ from __future__ import annotations
 import asyncio
 import enum
 import itertools
-import math
-import time
-from collections.abc import AsyncGenerator, Generator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import firebase_admin
-import google.auth.credentials
 import google.auth.exceptions
-import google.auth.transport.requests
 import google.oauth2.credentials
 import httpx
 from firebase_admin import credentials, exceptions, messaging
 from firebase_admin._http_client import GoogleAuthCredentialFlow, HttpxAsyncClient
 from firebase_admin._retry import HttpxRetry
-from google.auth import _helpers
 
+from notifications.fcm_client import FcmHttpClient
 from notifications.settings import NotifySettings
-from notifications.transport import PooledTransport
 
 _apps = itertools.count(1)
 # Transport failures after the request may have reached FCM: retrying could push twice.
@@ -65,77 +60,6 @@ class StaticTokenCredential(credentials.Base):  # type: ignore[misc]
     def get_credential(self) -> google.oauth2.credentials.Credentials:
         """The google-auth credential firebase-admin signs requests with."""
         return self._credential
-
-
-class CachedCredentialAuth(httpx.Auth):
-    """firebase-admin's ``GoogleAuthCredentialFlow``, with the credential's headers computed
-    once per token lifetime instead of once per request.
-
-    The SDK's flow makes a ``google.auth`` transport (a ``requests.Session``) and runs the
-    credential's ``before_request`` for every call; here the headers ``before_request`` sets
-    (``Authorization``, the metrics header) are kept until the token is due for refresh
-    (google-auth's threshold before ``expiry``; a token without expiry, never), and the
-    refresh, an HTTP call to Google for a service account, runs in a thread, once for all the
-    calls waiting on it.  As in the SDK, a 401 answer refreshes the credential and sends
-    again, at most twice (FCM's THIRD_PARTY_AUTH_ERROR is a 401 too: it was not delivered).
-    """
-
-    MAX_REFRESHES = 2
-
-    def __init__(self, credential: google.auth.credentials.Credentials) -> None:
-        self._credential = credential
-        self._headers: dict[str, str] = {}
-        self._until = -math.inf  # time.monotonic() when the headers must be made again
-        self._version = 0  # bumped at each refresh: a 401 on old headers needs none
-        self._locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
-
-    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request,
-                                                                   httpx.Response, None]:
-        """Not for synchronous clients (firebase-admin's ``send`` uses requests)."""
-        raise RuntimeError("CachedCredentialAuth works with httpx.AsyncClient only")
-
-    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request,
-                                                                               httpx.Response]:
-        """Sign ``request``; on a 401, refresh and send again (at most twice)."""
-        if time.monotonic() >= self._until:
-            await self._refresh(self._version, request, force=False)
-        for attempt in range(self.MAX_REFRESHES + 1):
-            used = self._version
-            request.headers.update(self._headers)
-            response = yield request
-            if response.status_code != 401 or attempt == self.MAX_REFRESHES:
-                return
-            await self._refresh(used, request, force=True)
-
-    async def _refresh(self, used: int, request: httpx.Request, *, force: bool) -> None:
-        loop = asyncio.get_running_loop()
-        lock = self._locks.get(loop)
-        if lock is None:  # per loop: an asyncio.Lock belongs to the loop it first waited on
-            self._locks.clear()
-            lock = self._locks[loop] = asyncio.Lock()
-        async with lock:
-            if self._version != used:  # refreshed meanwhile, for another call
-                return
-            base = {key: value for key, value in request.headers.items()
-                    if key == "x-goog-api-client"}
-            await asyncio.to_thread(self._make_headers, base, str(request.url), force)
-
-    def _make_headers(self, headers: dict[str, str], url: str, force: bool) -> None:
-        """In a thread: refresh when needed (or ``force``d), then the headers to send."""
-        transport = google.auth.transport.requests.Request()
-        if force:
-            self._credential.refresh(transport)  # type: ignore[no-untyped-call]
-        self._credential.before_request(  # type: ignore[no-untyped-call]
-            transport, "POST", url, headers)
-        expiry = self._credential.expiry
-        if expiry is None:
-            self._until = math.inf
-        else:
-            left = (expiry - _helpers.REFRESH_THRESHOLD
-                    - _helpers.utcnow())  # type: ignore[no-untyped-call]
-            self._until = time.monotonic() + max(0.0, left.total_seconds())
-        self._headers = headers
-        self._version += 1
 
 
 class Verdict(enum.Enum):
@@ -172,24 +96,26 @@ def open_app(settings: NotifySettings) -> firebase_admin.App:
     if settings.service_account_file is None:
         service._fcm_url = (f"{settings.fcm_local_url.rstrip('/')}/v1/projects/"
                             f"{settings.project_id}/messages:send")
+    if settings.transport == "pooled":
+        # One call per message: a pool of HTTP/1.1 connections handed over in O(1), the
+        # credential's headers kept for the token's life, the request made without httpx's
+        # client machinery (notifications.fcm_client; what each gave:
+        # docs/performance.md#pushes).
+        service._async_client = FcmHttpClient(service._credential,
+                                              settings.http_timeout_seconds,
+                                              settings.connections)
+        return app
     client = HttpxAsyncClient(credential=service._credential,
                               timeout=settings.http_timeout_seconds,
                               retry_config=HttpxRetry(max_retries=0))
-    if settings.transport == "pooled":
-        # One call per message: a pool of HTTP/1.1 connections handed over in O(1) and the
-        # credential's headers kept for the token's life (notifications.transport; what
-        # each gave: docs/performance.md#pushes).
-        client._async_client = httpx.AsyncClient(
-            timeout=settings.http_timeout_seconds, headers=client._headers,
-            auth=CachedCredentialAuth(service._credential),
-            transport=PooledTransport(settings.connections))
-    else:  # httpx's own transport (httpcore; HTTP/2 to Google), as firebase-admin has it
-        client._async_client = httpx.AsyncClient(
-            http2=settings.service_account_file is not None,
-            timeout=settings.http_timeout_seconds, headers=client._headers,
-            auth=GoogleAuthCredentialFlow(service._credential),
-            limits=httpx.Limits(max_connections=settings.connections,
-                                max_keepalive_connections=settings.connections))
+    # NOTIFY_TRANSPORT=httpx: httpx's own transport (httpcore; HTTP/2 to Google), as
+    # firebase-admin has it, with the pool the worker used before (bench/notify.py's old floor)
+    client._async_client = httpx.AsyncClient(
+        http2=settings.service_account_file is not None,
+        timeout=settings.http_timeout_seconds, headers=client._headers,
+        auth=GoogleAuthCredentialFlow(service._credential),
+        limits=httpx.Limits(max_connections=settings.connections,
+                            max_keepalive_connections=settings.connections))
     service._async_client = client
     return app
 

@@ -39,6 +39,7 @@ import collections
 import contextlib
 import ssl
 import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import certifi
@@ -46,8 +47,17 @@ import httptools
 import httpx
 
 KEEPALIVE_SECONDS = 4.0
+Answer = tuple[int, list[tuple[bytes, bytes]], bytes]  # status, raw headers, body
 _HTTP11 = {"http_version": b"HTTP/1.1"}
 _SKIP_HEADERS = frozenset({b"transfer-encoding"})
+
+
+def traced() -> Callable[..., Any] | None:
+    """OpenTelemetry's wrapper of httpx's transport, when httpx is instrumented (wrapt keeps
+    the wrapper function as ``_self_wrapper``); else None."""
+    wrapper: Callable[..., Any] | None = getattr(
+        httpx.AsyncHTTPTransport.__dict__["handle_async_request"], "_self_wrapper", None)
+    return wrapper
 
 
 class _Connection(asyncio.Protocol):
@@ -56,7 +66,7 @@ class _Connection(asyncio.Protocol):
     def __init__(self) -> None:
         self.transport: asyncio.Transport = None  # type: ignore[assignment]  # set at once
         self.parser = httptools.HttpResponseParser(self)
-        self.waiter: asyncio.Future[tuple[int, list[tuple[bytes, bytes]], bytes]] | None = None
+        self.waiter: asyncio.Future[Answer] | None = None
         self.closed = False
         self.idle_since = 0.0
         self.keep_alive = True
@@ -137,7 +147,7 @@ class _Pool:
         self.waiters: collections.deque[asyncio.Future[_Connection | None]] = (
             collections.deque())
 
-    async def acquire(self, timeouts: dict[str, float | None]) -> _Connection:
+    async def acquire(self, timeouts: Mapping[str, float | None]) -> _Connection:
         """An idle connection, a new one, or the next one released (``PoolTimeout``)."""
         now = time.monotonic()
         while self.idle:
@@ -269,8 +279,7 @@ class PooledTransport(httpx.AsyncHTTPTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request``; through tracing's wrapper when httpx is instrumented."""
-        wrapper = getattr(httpx.AsyncHTTPTransport.__dict__["handle_async_request"],
-                          "_self_wrapper", None)
+        wrapper = traced()
         if wrapper is None:
             return await self.send(request)
         response: httpx.Response = await wrapper(self.send, self, (request,), {})
@@ -290,20 +299,28 @@ class PooledTransport(httpx.AsyncHTTPTransport):
         if body and not length:
             head += (b"Content-Length: ", str(len(body)).encode(), b"\r\n")
         head += (b"\r\n", body)
-        timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
-        pool = self._pool_for(request.url)
+        status, headers, content = await self.exchange(
+            request.url, b"".join(head), request.extensions.get("timeout", {}))
+        return httpx.Response(status, headers=headers, stream=httpx.ByteStream(content),
+                              extensions=_HTTP11)
+
+    async def exchange(self, url: httpx.URL, data: bytes,
+                       timeouts: Mapping[str, float | None]) -> Answer:
+        """Write ``data`` (a whole request) on a connection to ``url``'s origin and wait for
+        the answer: (status, raw headers, body)."""
+        pool = self._pool_for(url)
         conn = await pool.acquire(timeouts)
         try:
-            waiter = conn.waiter = asyncio.get_running_loop().create_future()
-            conn.transport.write(b"".join(head))
+            waiter: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
+            conn.waiter = waiter
+            conn.transport.write(data)
             async with _deadline(timeouts.get("read"), httpx.ReadTimeout):
-                status, headers, content = await waiter
+                answer = await waiter
         except BaseException:
             pool.discard(conn)
             raise
         pool.release(conn)
-        return httpx.Response(status, headers=headers, stream=httpx.ByteStream(content),
-                              extensions=_HTTP11)
+        return answer
 
     async def __aenter__(self) -> PooledTransport:
         return self

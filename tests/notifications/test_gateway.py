@@ -11,7 +11,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from firebase_admin import credentials, messaging
 
-from notifications.gateway import CachedCredentialAuth, StaticTokenCredential, close_app, open_app
+from notifications.fcm_client import CachedCredentialAuth, FcmHttpClient
+from notifications.gateway import StaticTokenCredential, close_app, open_app
 from notifications.settings import NotifySettings
 from notifications.transport import PooledTransport
 
@@ -38,8 +39,10 @@ async def test_a_service_account_sends_to_google_with_no_sdk_retries(tmp_path: P
         service = messaging._get_messaging_service(app)
         assert service._fcm_url == GOOGLE
         assert isinstance(app.credential, credentials.Certificate)
+        assert isinstance(service._async_client, FcmHttpClient)
         assert service._async_client._retry_config.retries_left == 0
-        client = service._async_client._async_client
+        client = service._async_client._async_client  # the path for anything but a send
+        assert client._transport is service._async_client.transport
         assert isinstance(client._transport, PooledTransport)  # HTTP/1.1 over TLS
         assert client._transport.connections == settings.connections
         assert isinstance(client.auth, CachedCredentialAuth)

@@ -19,7 +19,8 @@ import httpx
 import pytest
 from firebase_admin import messaging
 
-from notifications.gateway import CachedCredentialAuth, Gateway, Verdict, close_app, open_app
+from notifications.fcm_client import CachedCredentialAuth
+from notifications.gateway import Gateway, Verdict, close_app, open_app
 from notifications.settings import NotifySettings
 from notifications.transport import PooledTransport
 from tests.notifications.conftest import FcmLocalServer
