@@ -13,14 +13,18 @@ notifications.fcm_local``):
   client (``gateway.open_app``), messages built beforehand (``messages.build``, the same kinds
   and languages), batches of ``--send-batch``, as many at once as the worker has send loops,
   no database, for ``--floor-seconds``: messages/s, the client's CPU per message, and what
-  fcm-local could take on its own (messages per second of its CPU);
+  fcm-local could take on its own (messages per second of its CPU).  Once per transport
+  (``--transports``): ``httpx``, firebase-admin's own (httpx's transport: the old floor), and
+  ``pooled``, the worker's (``notifications.transport``: the new floor);
 * end to end: a real ``Dispatcher.run`` as ``mhi worker`` runs it (in this process, an engine
   from ``open_engine``, default settings but ``senders``, ``send_batch`` and a digest window
   of 0), started idle; the events are written in one transaction and the clock runs from its
   commit until no event is left unexpanded and no delivery pending or sending (or
-  ``--max-seconds`` pass): pushes/s, the ratio to the floor of the same concurrency, the CPU
-  of the worker, fcm-local and the database backends, and where the loops spent their time.
-  ``--processes 2`` runs two ``mhi worker`` processes instead;
+  ``--max-seconds`` pass): pushes/s, the ratio to the new floor of the same concurrency, the
+  CPU of the worker, fcm-local and the database backends, and where the loops spent their
+  time.  ``--processes 1,2,4`` (the default) runs it in this process, then with two and four
+  ``mhi worker`` processes; the summary puts pushes/s per worker process beside the old
+  floor;
 * expansion alone: the same events expanded by ``expand_once`` in a loop, nothing sent;
 * faults: the run again (``--fault-events``) with 5 % transient errors at fcm-local
   (UNAVAILABLE, INTERNAL and QUOTA_EXCEEDED, Retry-After 1 s) and 1 % of the tokens
@@ -28,8 +32,8 @@ notifications.fcm_local``):
   count per device against the events and the deliveries: exits 1 unless nothing was lost or
   doubled and every unregistered device was retired with nothing accepted for it.
 
-The worker's HTTP client costs milliseconds of CPU per message, so a full run takes about
-as many minutes as 130,000 pushes take at that rate (see the floor); ``--quick`` is ~2 min.
+A full run takes about as many minutes as 130,000 pushes take at the end-to-end rate, five
+times (three process counts, expansion, faults); ``--quick`` is ~3 min.
 """
 
 from __future__ import annotations
@@ -180,8 +184,9 @@ class Run:
 
 @dataclass(frozen=True)
 class Floor:
-    """The floor at one concurrency."""
+    """The floor at one concurrency, through one transport."""
 
+    transport: str
     senders: int
     messages: int  # accepted by fcm-local
     seconds: float
@@ -217,10 +222,11 @@ def floor_messages(pop: setup.Population, count: int) -> list[messaging.Message]
 
 
 async def floor(fcm: setup.FcmProcess, messages: list[messaging.Message], seconds: float,
-                senders: int, size: int) -> Floor:
+                senders: int, size: int, transport: str) -> Floor:
     """Batches of ``size`` messages, ``senders`` batches at once, for ``seconds``, straight to
-    fcm-local through firebase-admin (the app ``open_app`` makes: the worker's client)."""
-    app = open_app(NotifySettings(fcm_local_url=fcm.url))
+    fcm-local through firebase-admin (the app ``open_app`` makes: the worker's client, on
+    ``transport``)."""
+    app = open_app(NotifySettings(fcm_local_url=fcm.url, transport=transport))
     failed: Counter[str] = Counter()
     turn = 0
 
@@ -247,7 +253,7 @@ async def floor(fcm: setup.FcmProcess, messages: list[messaging.Message], second
         await close_app(app)
     accepted = int(fcm.stats()["accepted"])
     fcm.clear()
-    return Floor(senders, accepted, elapsed, cpu,
+    return Floor(transport, senders, accepted, elapsed, cpu,
                  None if fcm_cpu is None or fcm_after is None else fcm_after - fcm_cpu, failed)
 
 
@@ -315,7 +321,7 @@ def processes(url: str, fcm: setup.FcmProcess, batch: setup.Events, count: int, 
                                             env=env, stdout=out, stderr=out))
     label = f"{count} × mhi worker"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 300  # four at once on a busy 2-core machine: minutes
         while not all("worker started" in log.read_text() for log in logs):
             if time.monotonic() > deadline or any(w.poll() is not None for w in workers):
                 sys.exit(f"{label}: the workers did not start:\n{logs[0].read_text()[-3000:]}")
@@ -376,12 +382,12 @@ def machine(version: str, url: str) -> str:
 def print_floor(result: Floor, size: int) -> None:
     """One row of the floor table."""
     ceiling = f"{result.messages / result.fcm_cpu:,.0f}" if result.fcm_cpu else "-"
-    print(f"{result.senders:<9}{size:>6}{result.messages:>10,}{sum(result.failed.values()):>9,}"
+    print(f"{result.transport:<10}{result.senders:<9}{size:>6}{result.messages:>10,}{sum(result.failed.values()):>9,}"
           f"{result.seconds:>9.1f}{result.rate:>9,.0f}{result.client_cpu:>12.1f}"
           f"{1000 * result.client_cpu / max(result.messages, 1):>11.2f}"
           f"{_cpu(result.fcm_cpu):>9}{ceiling:>13}", flush=True)
     if result.failed:
-        print(f"{'':9}refused: {dict(result.failed)}")
+        print(f"{'':19}refused: {dict(result.failed)}")
 
 
 def print_run(run: Run, floors: dict[int, Floor], pushes: int) -> None:
@@ -398,6 +404,25 @@ def print_run(run: Run, floors: dict[int, Floor], pushes: int) -> None:
         done = "finished" if run.finished else f"DID NOT FINISH within {run.seconds:.0f} s"
         print(f"{'':20}{done}: deliveries {run.states} (want {pushes:,} sent); "
               f"retries asked for: {'?' if run.retried is None else f'{run.retried:,}'}")
+
+
+def print_summary(runs: list[Run], floors: dict[tuple[str, int, int], Floor],
+                  transports: list[str]) -> None:
+    """Pushes/s per worker process for each process count, beside the old floor (firebase-
+    admin's own transport at the same senders and batch) and the new one."""
+    print("\npushes/s per worker process (end to end / processes), against the floors of "
+          "the same senders and batch measured above:")
+    for run in runs:
+        count = int(run.label.split()[0])
+        rate = run.sent / run.seconds
+        line = (f"  {count} process{'es' if count > 1 else '':<2}{rate:>8,.0f} pushes/s in all"
+                f"{rate / count:>8,.0f} per process")
+        for transport in transports:
+            base = floors.get((transport, run.senders, run.size))
+            if base is not None:
+                line += (f"   {rate / count / base.rate:>5.2f} × the {transport} floor "
+                         f"({base.rate:,.0f}/s)")
+        print(line, flush=True)
 
 
 def print_phases(run: Run) -> None:
@@ -428,12 +453,16 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--senders", type=numbers, default=[2],
                         help="send loops per worker, a run each (default 2; e.g. 2,4)")
-    parser.add_argument("--send-batch", type=numbers, default=[500], dest="send_batch",
-                        help="messages per send_each call, a run each (default 500 as the "
-                             "worker; e.g. 500,50)")
-    parser.add_argument("--processes", type=numbers, default=[1],
+    parser.add_argument("--send-batch", type=numbers, default=[NotifySettings().send_batch],
+                        dest="send_batch", help="messages per send_each call, a run each "
+                        "(default %(default)s, the worker's; e.g. 500,50)")
+    parser.add_argument("--processes", type=numbers, default=[1, 2, 4],
                         help="worker processes: 1 runs in this process, more run `mhi worker`"
-                             " (default 1; e.g. 1,2)")
+                             " (default 1,2,4)")
+    parser.add_argument("--transports", default="httpx,pooled",
+                        type=lambda text: [part for part in text.split(",") if part],
+                        help="the floor through each: httpx (firebase-admin's own, the old "
+                             "floor), pooled (the worker's); default %(default)s")
     parser.add_argument("--floor-seconds", type=float, default=20.0, dest="floor_seconds")
     parser.add_argument("--max-seconds", type=float, default=1800.0, dest="max_seconds",
                         help="give a run up this long (default %(default)s)")
@@ -465,17 +494,19 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="mhi-bench-notify-") as tmp, \
             setup.fcm_local(Path(tmp) / "fcm-local.log") as fcm:
         messages = floor_messages(pop, FLOOR_DISTINCT)
-        floors: dict[tuple[int, int], Floor] = {}
+        floors: dict[tuple[str, int, int], Floor] = {}
         print(f"\nfloor: firebase-admin send_each_async -> fcm-local for {args.floor_seconds:.0f}"
-              f" s, {len(messages):,} distinct messages built beforehand, no database")
-        print(f"{'senders':<9}{'batch':>6}{'accepted':>10}{'refused':>9}{'seconds':>9}"
-              f"{'msgs/s':>9}{'client cpu':>12}{'ms/msg cpu':>11}{'fcm cpu':>9}"
+              f" s, {len(messages):,} distinct messages built beforehand, no database; "
+              f"httpx: firebase-admin's own transport (the old floor), pooled: the worker's")
+        print(f"{'transport':<10}{'senders':<9}{'batch':>6}{'accepted':>10}{'refused':>9}"
+              f"{'seconds':>9}{'msgs/s':>9}{'client cpu':>12}{'ms/msg cpu':>11}{'fcm cpu':>9}"
               f"{'fcm-local/s':>13}")
         for size in args.send_batch:
             for senders in args.senders:
-                floors[senders, size] = asyncio.run(
-                    floor(fcm, messages, args.floor_seconds, senders, size))
-                print_floor(floors[senders, size], size)
+                for transport in args.transports:
+                    floors[transport, senders, size] = asyncio.run(
+                        floor(fcm, messages, args.floor_seconds, senders, size, transport))
+                    print_floor(floors[transport, senders, size], size)
         print(f"\nend to end: events written in one transaction (not timed), then a running "
               f"worker until all {batch.pushes:,} pushes are finished (at most "
               f"{args.max_seconds:.0f} s)")
@@ -497,8 +528,9 @@ def main() -> int:
                         run = processes(url, fcm, batch, count, senders, size, Path(tmp),
                                         args.max_seconds)
                     runs.append(run)
-                    print_run(run, {s: f for (s, b), f in floors.items() if b == size},
-                              batch.pushes)
+                    print_run(run, {s: f for (t, s, b), f in floors.items()
+                                    if b == size and t == args.transports[-1]}, batch.pushes)
+        print_summary(runs, floors, args.transports)
         for run in runs:
             print()
             print_phases(run)
