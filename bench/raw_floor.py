@@ -10,7 +10,7 @@ any implementation of the home screen must do:
   statement, names already picked in the person's language;
 * run the pure domain rules (``compute_status``, ``reason_text``, ``STATUS_NAMES``) with the
   rate book loaded once at startup;
-* encode ``{"data": ...}`` exactly as Strawberry does (``json.dumps`` with compact separators).
+* encode ``{"data": ...}`` exactly as the API does (``orjson.dumps``, ``GraphQLApp.encode_json``).
 
 No Strawberry, no SQLAlchemy session, no DataLoader.  ``tests/api/test_bench_floor.py`` proves
 the body is byte-for-byte the GraphQL HomeScreen response.
@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import orjson
 from graphql import parse
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -192,7 +193,7 @@ def home_screen_cost() -> JsonObject:
 
 
 def _json(body: JsonObject) -> Response:
-    encoded = json.dumps(body, separators=(",", ":"))  # what Strawberry's encode_json does
+    encoded = orjson.dumps(body)  # what the API's GraphQLApp.encode_json does
     return Response(encoded, media_type="application/json")
 
 
