@@ -21,7 +21,7 @@ from auth.sms import SmsGateway
 from backend.access.directory import PeopleDirectory
 from backend.api.body_limit import BodyLimit, BodyRule
 from backend.api.dev_pages import add_dev_pages
-from backend.api.etag import ETagMiddleware
+from backend.api.etag import ETagMiddleware, ETagRule
 from backend.api.graphiql import add_graphiql_assets
 from backend.api.graphql_app import GraphQLApp
 from backend.api.headers import HardenedAPI
@@ -213,16 +213,17 @@ def create_app(
     app.router.routes.append(
         Route("/graphql", graphql, methods=["GET", "POST"], include_in_schema=False))
     app.add_middleware(BodyReadTimeout, timeouts=read_timeouts or ReadTimeouts())
-    app.add_middleware(ETagMiddleware, path="/graphql")
-    app.add_middleware(ETagMiddleware, path="/open-data/", media_types=("application/json",
-                       CSV_TYPE.split(";")[0]), vary=None, max_age=3600, public_always=True)
-    # The page names its own Vary (none when ?lang= names the language).
-    app.add_middleware(ETagMiddleware, path="/transparency", media_types=("text/html",),
-                       vary=None, max_age=PAGE_MAX_AGE, public_always=True)
-    # The verifiable log's checkpoint and tiles say their own lifetimes (backend.tlog.http).
-    app.add_middleware(ETagMiddleware, path="/log/", media_types=(
-        "text/plain", "application/octet-stream"), vary=None, public_always=True,
-        keep_cache_control=True)
+    app.add_middleware(ETagMiddleware, rules=[
+        ETagRule("/graphql"),
+        ETagRule("/open-data/", media_types=("application/json", CSV_TYPE.split(";")[0]),
+                 vary=None, max_age=3600, public_always=True),
+        # The page names its own Vary (none when ?lang= names the language).
+        ETagRule("/transparency", media_types=("text/html",), vary=None,
+                 max_age=PAGE_MAX_AGE, public_always=True),
+        # The verifiable log's checkpoint and tiles say their own lifetimes (backend.tlog.http).
+        ETagRule("/log/", media_types=("text/plain", "application/octet-stream"), vary=None,
+                 public_always=True, keep_cache_control=True),
+    ])
     app.add_middleware(BodyLimit, rules=[
         BodyRule("/graphql", limits.max_body_bytes, limits.max_integrator_body_bytes),
         BodyRule("/oauth/token", OAUTH_MAX_BODY, shape="oauth"),

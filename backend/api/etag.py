@@ -16,6 +16,8 @@ The tag is a hash of the response body: the same data gives the same tag, on any
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -23,27 +25,37 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from backend.logs import request_id
 
 
-class ETagMiddleware:
-    """Adds a strong ETag and ``Cache-Control`` to error-free answers under ``path`` whose
-    media type is one of ``media_types``; 304 on a match.  ``public_always``: the answer is
-    the same for everyone, so shared caches may keep it ``max_age`` seconds even when the
-    request carried credentials; ``vary`` names the request headers it depends on;
-    ``keep_cache_control``: an answer that says its own ``Cache-Control`` keeps it."""
+@dataclass(frozen=True)
+class ETagRule:
+    """Error-free answers under ``path`` whose media type is one of ``media_types`` get a
+    strong ETag and ``Cache-Control``.  ``public_always``: the answer is the same for
+    everyone, so shared caches may keep it ``max_age`` seconds even when the request carried
+    credentials; ``vary`` names the request headers it depends on; ``keep_cache_control``: an
+    answer that says its own ``Cache-Control`` keeps it."""
 
-    def __init__(self, app: ASGIApp, *, path: str,
-                 media_types: tuple[str, ...] = ("application/json",),
-                 vary: str | None = "Authorization, Accept-Language", max_age: int = 300,
-                 public_always: bool = False, keep_cache_control: bool = False) -> None:
+    path: str
+    media_types: tuple[str, ...] = ("application/json",)
+    vary: str | None = "Authorization, Accept-Language"
+    max_age: int = 300
+    public_always: bool = False
+    keep_cache_control: bool = False
+
+
+class ETagMiddleware:
+    """Applies the first of ``rules`` whose path starts the request's (the paths do not
+    nest); 304 on a match.  One layer for every rule, so a request passes through one
+    middleware, not one per cacheable path."""
+
+    def __init__(self, app: ASGIApp, *, rules: Sequence[ETagRule]) -> None:
         self.app = app
-        self.path = path
-        self.media_types = media_types
-        self.vary = vary
-        self.max_age = max_age
-        self.public_always = public_always
-        self.keep_cache_control = keep_cache_control
+        self.rules = tuple(rules)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(self.path):
+        rule = None
+        if scope["type"] == "http":
+            path = scope["path"]
+            rule = next((rule for rule in self.rules if path.startswith(rule.path)), None)
+        if rule is None:
             await self.app(scope, receive, send)
             return
         request_headers = Headers(scope=scope)
@@ -61,13 +73,14 @@ class ETagMiddleware:
             chunks.append(message.get("body", b""))
             if message.get("more_body", False):
                 return
-            await self._finish(start, b"".join(chunks), request_headers, send)
+            await self._finish(rule, start, b"".join(chunks), request_headers, send)
 
         await self.app(scope, receive, buffered)
 
-    async def _finish(self, start: Message, body: bytes, request: Headers, send: Send) -> None:
+    async def _finish(self, rule: ETagRule, start: Message, body: bytes, request: Headers,
+                      send: Send) -> None:
         headers = MutableHeaders(scope=start)
-        cacheable = headers.get("content-type", "").startswith(self.media_types)
+        cacheable = headers.get("content-type", "").startswith(rule.media_types)
         # A response with errors is not worth keeping, and one the app marked ``no-store``
         # (a mutation: it may carry tokens) must not be kept: either is sent as it is.
         no_store = "no-store" in headers.get("cache-control", "")
@@ -78,13 +91,13 @@ class ETagMiddleware:
         own_id = f'"requestId":"{request_id.get()}"'.encode()
         etag = '"' + hashlib.sha256(body.replace(own_id, b"")).hexdigest()[:32] + '"'
         headers["etag"] = etag
-        if self.vary:
-            headers["vary"] = self.vary
+        if rule.vary:
+            headers["vary"] = rule.vary
         # Without credentials the answer is public (help articles): shared caches may keep it
         # a few minutes; with them it is the person's own and is revalidated every time.
-        public = self.public_always or "authorization" not in request
-        if not (self.keep_cache_control and "cache-control" in headers):
-            headers["cache-control"] = (f"public, max-age={self.max_age}" if public
+        public = rule.public_always or "authorization" not in request
+        if not (rule.keep_cache_control and "cache-control" in headers):
+            headers["cache-control"] = (f"public, max-age={rule.max_age}" if public
                                         else "private, no-cache")
         if etag in [tag.strip() for tag in request.get("if-none-match", "").split(",")]:
             del headers["content-length"]
