@@ -134,16 +134,15 @@ class GraphQLApp(GraphQL[Context, None]):
         if (fast_path is None or (method == "GET" and not self.allow_queries_via_get)
                 or not fast_path.covers(getattr(self.schema, "extensions", ()))):
             return None
-        plan = fast_path.plan_for(request_data.query, request_data.extensions,
-                                  request_data.operation_name)
-        if plan is None:
-            return None
         try:
-            admitted = fast_path.admit(plan, context, request_data.variables)
+            plan = fast_path.plan_for(request_data.query, request_data.extensions,
+                                      request_data.operation_name)
+            admitted = (fast_path.admit(plan, context, request_data.variables)
+                        if plan is not None else None)
         except Exception as fault:  # the generic path meets (and words) the same problem
             log.warning("the fast path declined a request: %s", type(fault).__name__)
             return None
-        if admitted is None:
+        if plan is None or admitted is None:
             return None
         try:
             data = await plan.run(context, admitted.variables)

@@ -12,7 +12,7 @@ hash.  Mutations are never planned (each is checked to be declined, not run twic
 ``MHI_FASTPATH_SAMPLE`` sets how many demo people besides the cast are compared.  The default,
 40, keeps the test near 2 minutes on a busy 2-core machine (each person costs 1.2–1.8 s there:
 ~30 requests, each sent twice); ``MHI_FASTPATH_SAMPLE=1000`` runs the issue's thousand
-(about 20 minutes).
+(40 minutes and more on a busy 2-core machine).
 """
 
 from __future__ import annotations
@@ -52,6 +52,10 @@ QUERIES = {name for name, body in TEXTS.items()
 MUTATIONS = set(MANIFEST) - QUERIES
 SAMPLE = int(os.environ.get("MHI_FASTPATH_SAMPLE", "40"))
 _REQUEST_ID = re.compile(rb'"requestId": ?"[^"]*"')
+_TRANSIENT = (b'"code":"TIMEOUT"', b'"code":"INTERNAL"')
+"""What a busy machine can make of any request (out of time; the database not answering in
+time): such a pair is sent again, both ways; the third answers are compared whatever they
+are, so an error that one path makes every time still fails the test."""
 _VARYING_HEADERS = {"x-request-id", "date", "content-length"}
 
 
@@ -91,24 +95,28 @@ class Both:
         sent = dict(headers or {})
         if token is not None:
             sent["Authorization"] = f"Bearer {token}"
+        params = {key: json.dumps(value) for key, value in body.items()}
         if get:  # Apollo's GET of a persisted query: its parts as JSON in the query string
-            params = {key: json.dumps(value) for key, value in body.items()}
             sent["Accept"] = "application/json"
-        self.fast_path.enabled = False
-        generic = await (self.client.get("/graphql", params=params, headers=sent) if get
-                         else self.client.post("/graphql", json=body, headers=sent))
-        self.fast_path.enabled = True
-        before = self.fast_path.answered
-        fast = await (self.client.get("/graphql", params=params, headers=sent) if get
-                      else self.client.post("/graphql", json=body, headers=sent))
+        for _attempt in range(3):
+            self.fast_path.enabled = False
+            generic = await (self.client.get("/graphql", params=params, headers=sent) if get
+                             else self.client.post("/graphql", json=body, headers=sent))
+            self.fast_path.enabled = True
+            before = self.fast_path.answered
+            fast = await (self.client.get("/graphql", params=params, headers=sent) if get
+                          else self.client.post("/graphql", json=body, headers=sent))
+            if not any(code in answer.content for code in _TRANSIENT
+                       for answer in (generic, fast)):
+                break
         self.last_fast = self.fast_path.answered > before
         if self.last_fast:
             self.answered_fast[name] = self.answered_fast.get(name, 0) + 1
         where = f"{name} {variables}"
-        assert fast.status_code == generic.status_code, where
-        assert _headers(fast) == _headers(generic), where
         assert _REQUEST_ID.sub(b"", fast.content) == _REQUEST_ID.sub(b"", generic.content), (
             where, generic.content[:600], fast.content[:600])
+        assert fast.status_code == generic.status_code, where
+        assert _headers(fast) == _headers(generic), where
         self.compared += 1
         answer: dict[str, Any] = fast.json()
         return answer
@@ -274,8 +282,10 @@ async def test_every_operation_answers_the_same_bytes_through_both_paths(
                             if name == "ServiceDetail" else None)
     # The sample: every query screen of each person, with the cast's ids as a stranger's.
     started = time.monotonic()
-    for person in country:
+    for done, person in enumerate(country, 1):
         await screens(both, auth_service.mint(str(person), Audience.MOBILE), stranger)
+        if done % 100 == 0:  # a long run (MHI_FASTPATH_SAMPLE=1000) says how far it got
+            print(f"{done} people compared in {time.monotonic() - started:.0f} s")
     print(f"{len(country)} people compared in {time.monotonic() - started:.1f} s; "
           f"{both.compared} requests through both paths")
     # The comparison meant something: the fast path answered every query operation itself
