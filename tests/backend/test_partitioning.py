@@ -26,6 +26,7 @@ from backend.contributions import repository as contributions
 from backend.db.admin import drop_database
 from backend.demo import generator
 from backend.demo.cast import CAST
+from backend.ingest import reader
 from backend.ingest.contributions import LOCK
 from backend.settings import AppSettings
 from tests.conftest import migrated_database, throwaway_url
@@ -171,10 +172,11 @@ class TestRefundLock:
                 "SELECT id, person_id, source, source_record_id FROM core.contribution"
                 " WHERE refund_of IS NULL AND person_id = $1 ORDER BY id LIMIT 1", CAST[0].id)
             async with db.transaction():
-                await db.execute("CREATE TEMP TABLE ingest_raw (line bigint GENERATED ALWAYS"
-                                 " AS IDENTITY, doc text) ON COMMIT DROP")
-                await db.execute("INSERT INTO ingest_raw (doc) VALUES ($1)", json.dumps(
-                    {"recordId": "R-1", "refundOf": original["source_record_id"]}))
+                await db.execute(reader.STAGE)  # the staging table, as a batch has it
+                await db.execute("INSERT INTO ingest_raw (line, doc, plain) VALUES (1, $1,"
+                                 " false)", json.dumps(
+                                     {"recordId": "R-1",
+                                      "refundOf": original["source_record_id"]}))
                 # A batch names a few originals among millions: a nested loop from the key
                 # table, each original found in its own partition (pruned as it runs).
                 for setting in ("seqscan", "bitmapscan", "hashjoin", "mergejoin"):
