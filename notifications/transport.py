@@ -144,6 +144,7 @@ class _Pool:
         self.ssl = ssl_context if scheme == "https" else None
         self.idle: list[_Connection] = []
         self.count = 0  # open or opening
+        self.closed = False  # the transport was closed: connections in use close when done
         self.waiters: collections.deque[asyncio.Future[_Connection | None]] = (
             collections.deque())
 
@@ -194,7 +195,7 @@ class _Pool:
 
     def release(self, conn: _Connection) -> None:
         """Back to the pool after a whole answer; closed if it cannot carry another."""
-        if conn.closed or not conn.keep_alive:
+        if conn.closed or not conn.keep_alive or self.closed:
             conn.close()
             self.count -= 1
             self._pass_on(None)
@@ -219,6 +220,8 @@ class _Pool:
             self.idle.append(conn)
 
     def close(self) -> None:
+        """Close the idle connections; those in use close when their call ends."""
+        self.closed = True
         for conn in self.idle:
             conn.close()
         self.count -= len(self.idle)
