@@ -85,7 +85,7 @@ check: lint typecheck test fuzz ## everything CI cares about
 schema: $(STAMP) ## export graphql/schema.graphql from the code
 	$(BIN)/mhi export-schema
 
-bench: $(STAMP) ## benchmarks (print their figures): demo load, HomeScreen vs a raw floor, HomeScreen read from a streaming replica vs the primary, HomeScreen under a cost attack, sign-in timing, bulk ingestion vs COPY, the contribution table unpartitioned vs by person vs by month, the verifiable log (1M leaves appended vs the ingestion's rate, proofs at 1M and 10M, bytes per leaf), the public figures (publicStats, open data, /transparency) vs a raw floor, pushes vs fcm-local, the day's warnings over 1M people, 10M push deliveries pruned while HomeScreen is served
+bench: $(STAMP) ## benchmarks (print their figures): demo load, HomeScreen vs a raw floor, HomeScreen read from a streaming replica vs the primary, HomeScreen under a cost attack, sign-in timing, bulk ingestion vs COPY, the contribution table unpartitioned vs by person vs by month, the verifiable log (1M leaves appended vs the ingestion's rate, proofs at 1M and 10M, bytes per leaf), the public figures (publicStats, open data, /transparency) vs a raw floor, pushes vs fcm-local, the day's warnings over 1M people, 10M push deliveries pruned while HomeScreen is served, the monthly peak (payroll files, HomeScreen and pushes at once)
 	$(BIN)/python bench/demo_load.py
 	$(BIN)/python bench/home_screen.py
 	$(BIN)/python bench/replica.py
@@ -98,6 +98,7 @@ bench: $(STAMP) ## benchmarks (print their figures): demo load, HomeScreen vs a 
 	$(BIN)/python bench/notify.py
 	$(BIN)/python bench/warnings.py
 	$(BIN)/python bench/prune.py
+	$(BIN)/python bench/peak.py
 
 lock: $(STAMP) ## re-resolve requirements.lock from pyproject.toml
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes \
