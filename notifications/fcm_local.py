@@ -61,6 +61,12 @@ UNAUTHENTICATED: Final = {"error": {
     "message": "Request is missing required authentication credential. Expected OAuth 2 access "
                "token, login cookie or other valid authentication credential."}}
 _TOKEN = re.compile(r"[A-Za-z0-9_:.\-]+")
+# How long an idle keep-alive connection stays open.  Google's front ends keep one for
+# minutes; uvicorn's default of 5 s is just above the sender's own 4 s (``transport.py``), and
+# on a loaded machine the server's timer could close a connection while the worker was reusing
+# it: the call then failed with no answer, its outcome unknown, and the push was never sent
+# (bench/peak.py lost 21 of 2,000 that way).  The client drops idle connections first.
+KEEP_ALIVE_SECONDS: Final = 620
 _FAULT_KEYS: Final = {"rates", "retry_after", "latency_ms", "seed", "unregistered", "script"}
 
 
@@ -439,7 +445,8 @@ def main() -> None:
         state.set_faults(json.loads(faults))
     log.info("fcm-local on http://%s:%d (%d error rates set)", host, port, len(state.rates))
     uvicorn.run(create_app(state), host=host, port=port, log_level="warning", access_log=False,
-                lifespan="off", log_config=None)  # uvicorn's lines through the root's handler
+                lifespan="off", log_config=None,  # uvicorn's lines through the root's handler
+                timeout_keep_alive=KEEP_ALIVE_SECONDS)
     log.info("fcm-local stopped: %d accepted, %d refused", state.accepted,
              sum(state.errors.values()))
 

@@ -34,7 +34,7 @@ from backend.db.reads import Reads
 from backend.observability.server import MetricsSettings
 from backend.observability.worker import instrument_worker
 from backend.settings import AppSettings
-from notifications.fcm_local import FcmLocal
+from notifications.fcm_local import KEEP_ALIVE_SECONDS, FcmLocal
 from notifications.fcm_local import create_app as create_fcm_local
 from notifications.gateway import Gateway, close_app, open_app
 from notifications.settings import NotifySettings
@@ -69,7 +69,8 @@ async def fcm_local() -> AsyncIterator[FcmLocalServer]:
     """fcm-local under uvicorn in the test's event loop, on a free port."""
     state = FcmLocal()
     config = uvicorn.Config(create_fcm_local(state), log_config=None, log_level="warning",
-                            access_log=False, lifespan="off")
+                            access_log=False, lifespan="off",
+                            timeout_keep_alive=KEEP_ALIVE_SECONDS)
     async with serving(config) as port:
         yield FcmLocalServer(f"http://127.0.0.1:{port}", state)
 
