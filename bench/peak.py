@@ -384,7 +384,21 @@ def _worker(url: str, fcm: setup.FcmProcess, log: Path) -> subprocess.Popen[byte
         if time.monotonic() > deadline or process.poll() is not None:
             sys.exit(f"the worker did not start:\n{log.read_text()[-3000:]}")
         time.sleep(0.2)
+    settle(process.pid)
     return process
+
+
+def settle(pid: int, limit: float = 300.0) -> None:
+    """Wait until the worker's first passes are done (statuses due, the day's warnings, the
+    rollups, the log) and it idles: under 5 % of a core for two seconds in a row."""
+    deadline = time.monotonic() + limit
+    quiet = 0
+    last = cpu_seconds(pid) or 0.0
+    while quiet < 2 and time.monotonic() < deadline:
+        time.sleep(1.0)
+        now = cpu_seconds(pid) or 0.0
+        quiet = quiet + 1 if now - last < 0.05 else 0
+        last = now
 
 
 async def drive(args: argparse.Namespace, url: str, payroll: Payroll, fcm: setup.FcmProcess,
@@ -457,7 +471,9 @@ def report(args: argparse.Namespace, payroll: Payroll, figures: dict[str, Any]) 
     for name in figures["peak_cpu"]:
         print(f"    {name:<28} {figures['idle_cpu'].get(name, 0.0):>6.2f} "
               f"{figures['peak_cpu'][name]:>7.2f}")
-    print(f"  peak phase: {figures['peak_seconds']:.1f} s")
+    sizes = sorted(upload.records for upload in uploads)
+    print(f"  peak phase: {figures['peak_seconds']:.1f} s; records per file: median "
+          f"{sizes[len(sizes) // 2]}, largest {sizes[-1]}")
     per_record = (figures["peak_cpu"]["database"] * figures["peak_seconds"]
                   / max(1, accepted)) * 1000
     print(f"  database CPU per record during the peak (HomeScreen's share included): "
