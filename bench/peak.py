@@ -50,7 +50,7 @@ import tempfile
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -350,7 +350,6 @@ def _messages(fcm: setup.FcmProcess, limit: int) -> list[dict[str, Any]]:
 
 
 def datetime_seconds(text: str) -> float:
-    from datetime import datetime
     return datetime.fromisoformat(text).timestamp()
 
 

@@ -153,23 +153,16 @@ async def screens(both: Both, token: str, stranger: dict[str, str]) -> dict[str,
     await both.send("WhereMyMoneyWent", token)
     await both.send("WhereMyMoneyWent", token, {"year": 2025})
     await both.send("Children", token)
-    for name in ("Receipts", "Receipts2"):
-        answer = await both.send(name, token, {"first": 5})
-        _, cursor = _page(answer, "me", "contributions")
-        if cursor:
-            await both.send(name, token, {"first": 5, "after": cursor})
+    for names, field, first in ((("Receipts", "Receipts2"), "contributions", 5),
+                                (("CoveredServices", "CoveredServices2"), "coveredServices", 5),
+                                (("AccessLog", "AccessLog2"), "accessLog", 3)):
+        for name in names:  # the first page, then the next one by its cursor
+            answer = await both.send(name, token, {"first": first})
+            _, cursor = _page(answer, "me", field)
+            if cursor:
+                await both.send(name, token, {"first": first, "after": cursor})
     await both.send("Receipts", token, {"year": 2026, "kind": "EMPLOYER_DEDUCTION"})
-    for name in ("CoveredServices", "CoveredServices2"):
-        answer = await both.send(name, token, {"first": 5})
-        _, cursor = _page(answer, "me", "coveredServices")
-        if cursor:
-            await both.send(name, token, {"first": 5, "after": cursor})
     await both.send("CoveredServices", token, {"year": 2025, "package": "OSMS"})
-    for name in ("AccessLog", "AccessLog2"):
-        answer = await both.send(name, token, {"first": 3})
-        _, cursor = _page(answer, "me", "accessLog")
-        if cursor:
-            await both.send(name, token, {"first": 3, "after": cursor})
     cases, _ = _page(await both.send("MyCases", token), "me", "cases")
     for edge in cases[:1]:
         await both.send("CaseDetail", token, {"id": edge["node"]["id"]})
