@@ -184,7 +184,7 @@ def create_app(
         """The context of a request made as ``principal`` reading ``language`` (the API's
         bearer token; the desk console's signed-in worker)."""
         runtime: Runtime = request.app.state.runtime
-        reads = runtime.reads_for(principal, request.headers.get(TOKEN_HEADER))
+        reads = runtime.reads_for(principal, request.headers.get(TOKEN_HEADER)).for_request()
         return Context(
             principal=principal,
             reads=reads,

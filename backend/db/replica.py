@@ -51,7 +51,7 @@ import asyncpg
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from backend.db.reads import DriverFetcher, Fetcher, Reads, Record, StatementListener
+from backend.db.reads import DriverFetcher, Fetcher, Held, Reads, Record, StatementListener
 from backend.observability import metrics
 from backend.observability.probes import POOLS
 
@@ -351,7 +351,8 @@ class _FallbackFetcher:
 class RoutedReads(Reads):
     """One request's reads: on the replica when it is fresh and has replayed what the reader
     needs, else on the primary; decided once, at the first read, for the whole request (so a
-    screen is read from one place)."""
+    screen is read from one place).  Its statements share one connection, as a
+    ``RequestReads``' do (``Held``)."""
 
     def __init__(self, router: ReplicaRouter, person_id: uuid.UUID, need: int | None) -> None:
         super().__init__(router.primary._engine)
@@ -361,6 +362,23 @@ class RoutedReads(Reads):
         self.need = need
         self.on_replica: bool | None = None
         self._lock = asyncio.Lock()
+        self.held = Held(self._lend)
+
+    def for_request(self) -> Reads:
+        return self
+
+    @property
+    def shared(self) -> Reads:
+        return self.router.primary
+
+    async def fetch(self, sql: str, *args: object) -> list[Record]:
+        """The rows of ``sql``, on the request's connection."""
+        return await self.held.fetch(sql, *args)
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[Fetcher]:
+        """The request's connection for a few statements in a row (``RequestReads``)."""
+        yield self.held
 
     @property
     def primary(self) -> Reads:
@@ -396,7 +414,7 @@ class RoutedReads(Reads):
         return bool(self.on_replica)
 
     @asynccontextmanager
-    async def connection(self) -> AsyncIterator[Fetcher]:
+    async def _lend(self) -> AsyncIterator[Fetcher]:
         """A connection on the chosen server (see ``Reads.connection``); a replica that
         fails under it hands the statements to the primary."""
         raw = None

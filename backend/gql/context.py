@@ -57,8 +57,9 @@ def language_from_header(accept_language: str | None) -> str:
 class Context:
     """What every resolver receives as ``info.context``; built anew for each request.
 
-    ``reads`` lends a pooled connection per statement (sibling resolvers run concurrently,
-    so nothing here holds one connection across resolvers).
+    ``reads`` is the request's own (``Reads.for_request``): its statements, sibling
+    resolvers' included, take turns on one pooled connection, given back as soon as the
+    request stops reading.
 
     ``today`` is the date in Almaty when the request arrived: statuses are judged on it.
     """

@@ -189,7 +189,7 @@ async def _tables(info: Ctx, measure: str, first: date | None, last: date | None
     groupings = [by for by in (figures.MONEY_IN_GROUPINGS if measure == figures.MONEY_IN
                                else figures.MONEY_OUT_GROUPINGS)
                  if by != "provider"]  # providers: their own connection
-    found = await figures.money(figures_of(info.context.reads), measure, start, end,
+    found = await figures.money(figures_of(info.context.reads.shared), measure, start, end,
                                 info.context.today, groupings)
     language = await info.context.language()
     reference = await info.context.reference.get()
@@ -223,7 +223,7 @@ class PublicStats:
         if on is not None and on > today:
             raise _refused("DAY_NOT_YET", "on", day=format_date(today, await
                                                                 info.context.language()))
-        found = await figures.balance(figures_of(info.context.reads), on or today)
+        found = await figures.balance(figures_of(info.context.reads.shared), on or today)
         return FundBalance(on=found.on, received=Money.of_tiyn(found.received_tiyn),
                            paid_out=Money.of_tiyn(found.paid_tiyn),
                            balance=Money.of_tiyn(found.balance_tiyn))
@@ -254,7 +254,7 @@ class PublicStats:
         current = month_start(info.context.today)
         if month is not None and month > current:
             raise _refused("MONTH_NOT_YET", "month", month=f"{current:%Y-%m}")
-        public = figures_of(info.context.reads)
+        public = figures_of(info.context.reads.shared)
         chosen = month or await figures.latest_insured_month(public, current)
         language = await info.context.language()
         found = None if chosen is None else await figures.insured(
@@ -284,11 +284,11 @@ class PublicStats:
         key = decode_cursor("public_providers", after, 2, (str, str))
         await _region(info, region_code)
         rows = await figures.provider_page(
-            figures_of(info.context.reads), region_code=region_code,
+            figures_of(info.context.reads.shared), region_code=region_code,
             zone=None if zone is None else graphql_value(zone), limit=size + 1,
             after=None if key is None else (key[0], key[1]))
-        found = await figures.providers(figures_of(info.context.reads), rows[:size], start, end,
-                                        info.context.today)
+        found = await figures.providers(figures_of(info.context.reads.shared), rows[:size],
+                                        start, end, info.context.today)
         language = await info.context.language()
         nodes = [ProviderFigures(
             provider=ProviderType.build(item.provider, language),
