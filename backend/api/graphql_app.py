@@ -10,6 +10,13 @@ JSON that is not an object, JSON nested deeper than ``MAX_JSON_DEPTH`` (which wo
 exhaust the recursion of the JSON decoder or of variable coercion), and whatever Strawberry
 refuses while reading (a wrong content type, no query, variables that are not an object).
 Every GraphQL answer carries ``extensions.requestId``.
+
+A ``POST`` of JSON that the fast path for persisted operations answers (``backend.gql.fastpath``:
+the app's screens) skips Strawberry's view (``GraphQLApp.__call__``): the request is read,
+refused and answered as the view would, byte for byte, without its adapters and response
+objects (0.1–0.2 ms of a home screen's CPU).  Whatever the fast path does not answer is handed
+to the view with what was already made (the context, the parsed body, the time already spent),
+so it goes on exactly as if it had started there.
 """
 
 from __future__ import annotations
@@ -19,18 +26,21 @@ import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from cross_web import HTTPException
 from graphql import GraphQLError
+from starlette.background import BackgroundTask
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.types import QueryParams
 from strawberry.schema import BaseSchema
 from strawberry.types import ExecutionResult
@@ -47,6 +57,10 @@ log = logging.getLogger(__name__)
 MAX_JSON_DEPTH = 32
 """Nesting of arrays and objects a request may use (the deepest input type needs 4)."""
 _QUOTED = re.compile(r'"[^"]*"')
+_JSON_TYPES = frozenset({b"application/json", b"application/json; charset=utf-8",
+                         b"application/json;charset=utf-8"})
+"""The content types of a ``POST`` the view may be skipped for (any other goes to the view,
+which reads or refuses it as it always did)."""
 
 
 class Unreadable(Exception):
@@ -94,6 +108,44 @@ def read_json(data: str | bytes) -> Any:
     return parsed
 
 
+@dataclass
+class _Begun:
+    """What ``GraphQLApp.__call__`` made of a request before handing it to Strawberry's
+    view, for the view to go on with instead of making it again."""
+
+    sub_response: Response
+    request_data: GraphQLRequestData | None
+    """The parsed body (None: the view parses it again, and refuses it as it does)."""
+    tried: bool = False
+    """Whether the fast path was tried (and left the request to the view)."""
+    deadline: float | None = None
+    """When the operation's time ends, once the fast path was tried (the loop's clock;
+    None: no limit)."""
+
+
+_begun: ContextVar[_Begun | None] = ContextVar("mhi_graphql_begun", default=None)
+
+
+class _Answer:
+    """A finished answer: the ASGI messages Strawberry's ``create_response`` would send."""
+
+    __slots__ = ("background", "body", "headers", "status")
+
+    def __init__(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes,
+                 background: BackgroundTask | None) -> None:
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.background = background
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status,
+                    "headers": self.headers})
+        await send({"type": "http.response.body", "body": self.body})
+        if self.background is not None:
+            await self.background()
+
+
 class GraphQLApp(GraphQL[Context, None]):
     """Strawberry's ASGI app with our per-request ``Context`` and typed refusals."""
 
@@ -103,6 +155,11 @@ class GraphQLApp(GraphQL[Context, None]):
         super().__init__(schema, graphql_ide="graphiql" if graphiql else None)
         self._context_factory = context_factory
         self._query_seconds = query_seconds
+        self.skip_view = True
+        """Whether the fast path's answers skip Strawberry's view (``False``: every request
+        goes through it, the other side of ``tests/api/test_view_bypass.py``)."""
+        self.answered_without_view = 0
+        """Requests answered without the view (tests and the benchmark's check)."""
 
     async def execute_single(
         self, request: Request, request_adapter: Any, sub_response: Response,
@@ -111,7 +168,14 @@ class GraphQLApp(GraphQL[Context, None]):
         """One operation within ``query_seconds`` (lifted for mutations by the guard rails,
         ``backend.gql.limits``): a query still running then is cancelled and answered with
         ``TIMEOUT``, so one slow request cannot hold a worker's time for ever."""
+        begun = _begun.get()
         try:
+            if begun is not None and begun.tried:  # by ``_skip_view``: its time counts
+                async with asyncio.timeout_at(begun.deadline) as deadline:
+                    context.deadline = deadline
+                    return await super().execute_single(request, request_adapter,
+                                                        sub_response, context, root_value,
+                                                        request_data)
             async with asyncio.timeout(self._query_seconds) as deadline:
                 context.deadline = deadline
                 fast = await self._fast(request_adapter.method, context, request_data)
@@ -120,10 +184,7 @@ class GraphQLApp(GraphQL[Context, None]):
                 return await super().execute_single(request, request_adapter, sub_response,
                                                     context, root_value, request_data)
         except TimeoutError:
-            seconds = f"{self._query_seconds:g}"
-            text = message("query_timeout", seconds=seconds)[context.known_language]
-            return ExecutionResult(data=None, errors=[GraphQLError(
-                text, extensions={"code": "TIMEOUT", "limit": "time"})])
+            return self._timed_out(context)
 
     async def _fast(self, method: str, context: Context, request_data: Any
                     ) -> ExecutionResult | None:
@@ -163,8 +224,9 @@ class GraphQLApp(GraphQL[Context, None]):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
+        request = Request(scope=scope, receive=receive)
         try:
-            response = await self.run(Request(scope=scope, receive=receive))
+            response: Response | _Answer = await self._skip_view(request, scope)
         except Unreadable as refused:
             response = problem(400, "BAD_REQUEST",
                                localized(Headers(scope=scope), refused.key, **refused.values))
@@ -176,6 +238,74 @@ class GraphQLApp(GraphQL[Context, None]):
             text = localized(Headers(scope=scope), "request_unreadable", detail=detail)
             response = problem(refused.status_code, code, text)
         await response(scope, receive, send)
+
+    async def _skip_view(self, request: Request, scope: Scope) -> Response | _Answer:
+        """The answer to a request, without Strawberry's view when the fast path answers it.
+
+        The steps are the view's own for a ``POST`` of JSON (``AsyncBaseHTTPView.run``), in
+        its order: the sub-response and the context, the body read and parsed (refused with
+        the same errors), then the operation within ``query_seconds``.  Anything else (GET,
+        another content type, a streaming ``Accept``, a batch, a body the view would refuse
+        in its own words, an operation the fast path leaves) is the view's, from where this
+        stopped."""
+        fast_path = self.fast_path
+        if (not self.skip_view or fast_path is None or not fast_path.enabled
+                or scope["method"] != "POST"
+                or _content_type(scope) not in _JSON_TYPES
+                or self._get_stream_transport_from_headers(request.headers) is not None):
+            return await self.run(request)
+        sub_response = await self.get_sub_response(request)
+        context = await self.get_context(request, sub_response)
+        data = read_json(await request.body())
+        request_data = _request_data(data)
+        if request_data is None:  # a batch, or a part of the wrong type: the view's words
+            return await self._view(request, context, _Begun(sub_response, None))
+        try:
+            async with asyncio.timeout(self._query_seconds) as deadline:
+                context.deadline = deadline
+                result = await self._fast("POST", context, request_data)
+        except TimeoutError:
+            result = self._timed_out(context)
+        if result is None:  # the view goes on, within the time that is left
+            return await self._view(request, context, _Begun(
+                sub_response, request_data, tried=True, deadline=deadline.when()))
+        self.answered_without_view += 1
+        answer = await self.process_result(request, result)
+        if result.errors:
+            self._handle_errors(result.errors, answer)
+        body = self.encode_json(answer)
+        return _Answer(sub_response.status_code or 200, [
+            (b"content-length", str(len(body)).encode("latin-1")),
+            (b"content-type", b"application/json"),
+            *sub_response.headers.raw], body, sub_response.background)
+
+    async def _view(self, request: Request, context: Context, begun: _Begun) -> Response:
+        """Strawberry's view, going on from ``begun``."""
+        token = _begun.set(begun)
+        try:
+            return await self.run(request, context=context)
+        finally:
+            _begun.reset(token)
+
+    def _timed_out(self, context: Context) -> ExecutionResult:
+        seconds = f"{self._query_seconds:g}"
+        text = message("query_timeout", seconds=seconds)[context.known_language]
+        return ExecutionResult(data=None, errors=[GraphQLError(
+            text, extensions={"code": "TIMEOUT", "limit": "time"})])
+
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        """Strawberry's empty sub-response, or the one ``_skip_view`` made already."""
+        begun = _begun.get()
+        if begun is not None:
+            return begun.sub_response
+        return await super().get_sub_response(request)
+
+    async def parse_http_body(self, request: Any) -> Any:
+        """Strawberry's reading of the request, or what ``_skip_view`` read already."""
+        begun = _begun.get()
+        if begun is not None and begun.request_data is not None:
+            return begun.request_data
+        return await super().parse_http_body(request)
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         """Not for a GET naming a persisted operation by hash (Apollo's clients send such a
@@ -220,3 +350,28 @@ class GraphQLApp(GraphQL[Context, None]):
         answer["extensions"] = {**(answer.get("extensions") or {}),
                                 "requestId": request_id.get()}
         return answer
+
+
+def _content_type(scope: Scope) -> bytes | None:
+    """The request's ``content-type`` header as sent (Strawberry's view reads it case and
+    all: ``Application/JSON`` is refused there), or None."""
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            return bytes(value)
+    return None
+
+
+def _request_data(data: Any) -> GraphQLRequestData | None:
+    """One operation's parts from a parsed body, as Strawberry's ``parse_http_body`` makes
+    them; None for what it answers itself (a batch, a part of the wrong type)."""
+    if not isinstance(data, dict):
+        return None
+    query = data.get("query")
+    variables = data.get("variables")
+    extensions = data.get("extensions")
+    if (not isinstance(query, str | None) or not isinstance(variables, dict | None)
+            or not isinstance(extensions, dict | None)):
+        return None
+    return GraphQLRequestData(query=query, variables=variables,
+                              operation_name=data.get("operationName"),
+                              extensions=extensions, protocol="http")

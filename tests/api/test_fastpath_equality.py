@@ -22,7 +22,7 @@ import os
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -71,11 +71,15 @@ def route_of(app: FastAPI) -> GraphQLApp:
 class Both:
     """Sends each request through the generic path, then the fast path, and compares."""
 
-    def __init__(self, client: httpx.AsyncClient, route: GraphQLApp) -> None:
+    def __init__(self, client: httpx.AsyncClient, route: GraphQLApp,
+                 switch: Callable[[bool], None] | None = None) -> None:
         self.client = client
         fast_path = route.fast_path
         assert isinstance(fast_path, FastPath)
         self.fast_path = fast_path
+        self.switch = switch or self._fast_path_on
+        """What is compared: ``switch(False)`` sets the first side, ``switch(True)`` the
+        second (by default the generic path, then the fast path)."""
         self.compared = 0
         self.answered_fast: dict[str, int] = {}
         self.last_fast = False
@@ -99,10 +103,10 @@ class Both:
         if get:  # Apollo's GET of a persisted query: its parts as JSON in the query string
             sent["Accept"] = "application/json"
         for _attempt in range(3):
-            self.fast_path.enabled = False
+            self.switch(False)
             generic = await (self.client.get("/graphql", params=params, headers=sent) if get
                              else self.client.post("/graphql", json=body, headers=sent))
-            self.fast_path.enabled = True
+            self.switch(True)
             before = self.fast_path.answered
             fast = await (self.client.get("/graphql", params=params, headers=sent) if get
                           else self.client.post("/graphql", json=body, headers=sent))
@@ -120,6 +124,9 @@ class Both:
         self.compared += 1
         answer: dict[str, Any] = fast.json()
         return answer
+
+    def _fast_path_on(self, on: bool) -> None:
+        self.fast_path.enabled = on
 
 
 def _headers(response: httpx.Response) -> list[tuple[str, str]]:
