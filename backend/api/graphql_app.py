@@ -12,11 +12,12 @@ refuses while reading (a wrong content type, no query, variables that are not an
 Every GraphQL answer carries ``extensions.requestId``.
 
 A ``POST`` of JSON that the fast path for persisted operations answers (``backend.gql.fastpath``:
-the app's screens) skips Strawberry's view (``GraphQLApp.__call__``): the request is read,
-refused and answered as the view would, byte for byte, without its adapters and response
-objects (0.1–0.2 ms of a home screen's CPU).  Whatever the fast path does not answer is handed
-to the view with what was already made (the context, the parsed body, the time already spent),
-so it goes on exactly as if it had started there.
+the app's screens) skips Strawberry's view (``GraphQLApp._skip_view``): the request is read,
+refused and answered as the view would, byte for byte, without its adapters, content-type
+parsing and response objects (about 0.06 ms of a home screen's 1.3 ms of CPU, measured in
+process).  Whatever the fast path does not answer is handed to the view with what was already
+made (the context, the parsed body, the time already spent), so it goes on exactly as if it
+had started there.
 """
 
 from __future__ import annotations
