@@ -20,8 +20,11 @@ from notifications import templates
 COLUMNS: Final = "event_id, kind, category, payload, created_at, read_at"
 # Reading is the API's read path (asyncpg, $n parameters); marking read goes through the
 # caller's SQLAlchemy connection.
-UNREAD_COUNT: Final = ("SELECT count(*) FROM notify.notification WHERE person_id = $1"
-                       " AND read_at IS NULL")
+UNREAD_OF: Final = ("SELECT count(*) FROM notify.notification WHERE person_id = {person}"
+                    " AND read_at IS NULL")
+"""The unread count of the person ``{person}`` (SQL: a parameter, or a column of an outer
+query, as ``backend.people.own`` reads it beside the person)."""
+UNREAD_COUNT: Final = UNREAD_OF.format(person="$1")
 BY_IDS: Final = (f"SELECT {COLUMNS} FROM notify.notification"  # noqa: S608
                  " WHERE person_id = $1 AND event_id = ANY($2::bigint[])")
 PAGE: Final = (f"SELECT {COLUMNS} FROM notify.notification WHERE person_id = $1"  # noqa: S608

@@ -56,6 +56,7 @@ from backend.ingest.anomalies import (
 from backend.ingest.types import IngestMutations
 from backend.messages import message
 from backend.observability.http import OperationLabels
+from backend.people.own import own_row
 from backend.people.types import CitizenType
 from backend.tlog.gql import SCALARS as LOG_SCALARS
 from backend.transparency.types import SCALARS as PUBLIC_SCALARS
@@ -83,11 +84,12 @@ class Query:
     @strawberry.field(description="The signed-in citizen.", extensions=guarded(CitizenOnly()))
     async def me(self, info: Info[Context, None]) -> CitizenType:
         citizen = info.context.require_citizen()
-        person = await info.context.loaders.person.load(citizen.person_id)
-        if person is None:
+        own = await own_row(info.context.reads, citizen.person_id)  # with status and inbox
+        if own is None:
             raise NotFound(message("profile_not_found"))
+        info.context.loaders.know_own(own)
         await info.context.language()  # now known, for any error below (no extra query)
-        return CitizenType.build(person)
+        return CitizenType.build(own.person, unread=own.unread)
 
     @strawberry.field(description="Any object by its global id (your own data only).",
                       extensions=guarded(OwnNodesOnly()))

@@ -46,15 +46,18 @@ class CitizenType(Node):
     masked_iin: str = strawberry.field(
         description="The IIN with all but its last 4 digits hidden, for example ••••••••2568.")
     language: LanguageCode = strawberry.field(description="The language the person reads in.")
+    unread: strawberry.Private[int | None] = None
+    """The unread count when it was read with the person (``backend.people.own``)."""
 
     @classmethod
-    def build(cls, person: PersonRow) -> CitizenType:
-        """The citizen's own view of their person row."""
+    def build(cls, person: PersonRow, unread: int | None = None) -> CitizenType:
+        """The citizen's own view of their person row (``unread``: their inbox's unread count,
+        when it was read with it)."""
         return cls(
             id=global_id("Citizen", person.id), person_id=person.id, region_code=person.region_code,
             first_name=person.first_name, last_name=person.last_name,
             patronymic=person.patronymic, masked_iin=mask_iin(person.iin),
-            language=LanguageCode(person.language),
+            language=LanguageCode(person.language), unread=unread,
         )
 
     @classmethod
@@ -160,6 +163,8 @@ class CitizenType(Node):
 
     @strawberry.field(description="Unread items in the in-app inbox.")
     async def unread_notifications(self, info: Info[Context, None]) -> int:
+        if self.unread is not None:
+            return self.unread
         return await info.context.notifications.unread(self.person_id)
 
     @strawberry.field(description="The inbox: what happened to your money and insurance, and "

@@ -40,14 +40,15 @@ async def contributions_of(db: Fetcher, person_id: uuid.UUID,
     return [ContributionFact(period, ContributionKind(kind), amount, paid_on, name, payer)
             for period, kind, amount, paid_on, name, payer in rows]
 
-# A stored status (``backend.status.stored``) with the payer its reason names, in the
-# reader's language, looked up by its key.
-STORED = {
-    language: (
-        "SELECT s.status, s.reason_code, s.as_of, s.stable_until, s.detail,"
-        f" (SELECT p.name_{language} FROM core.payer p"
-        "   WHERE p.id = (s.detail #>> '{facts,payer_id}')::uuid) AS payer"
-        " FROM core.person_status s WHERE s.person_id = $1"
-    )
-    for language in ("kk", "ru", "en")
-}
+def stored_select(person: str, payer_name: str) -> str:
+    """SQL for the stored status (``backend.status.stored``) of the person ``person`` (a
+    parameter, or a column of an outer query) with the name of the payer its reason names,
+    ``payer_name`` (an expression over that payer, ``y``), looked up by its key."""
+    return ("SELECT s.status, s.reason_code, s.as_of, s.stable_until, s.detail,"
+            f" (SELECT {payer_name} FROM core.payer y"
+            "   WHERE y.id = (s.detail #>> '{facts,payer_id}')::uuid) AS payer"
+            f" FROM core.person_status s WHERE s.person_id = {person}")
+
+
+# A stored status with its payer named in the reader's language.
+STORED = {language: stored_select("$1", f"y.name_{language}") for language in ("kk", "ru", "en")}

@@ -7,7 +7,7 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from backend.db.reads import Fetcher, fetcher_of
+from backend.db.reads import Fetcher, Record, fetcher_of
 from backend.rates.book import RateBook
 from backend.status import stored
 from backend.status.engine import compute_status
@@ -33,7 +33,12 @@ async def stored_status(db: Fetcher, person_id: uuid.UUID, *, today: date,
     """The stored status of one person while it is fresh on ``today`` (exactly what the
     engine would compute; payer names in ``language``), else None: compute it then."""
     rows = await db.fetch(STORED[language], person_id)
-    if not rows or not stored.is_fresh(rows[0], today):
+    return fresh_status(rows[0] if rows else None, today)
+
+
+def fresh_status(row: Record | None, today: date) -> StatusResult | None:
+    """The status a row of ``STORED`` holds while it is fresh on ``today``, else None (no row,
+    or a stale one: compute it then)."""
+    if row is None or not stored.is_fresh(row, today):
         return None
-    row = rows[0]
     return stored.decode(row, stored.detail_of(row), row["payer"])

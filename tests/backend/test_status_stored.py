@@ -22,14 +22,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from backend.db.admin import drop_database
 from backend.db.reads import fetcher_of
 from backend.demo import generator
+from backend.people.own import own_row
+from backend.people.repository import people_by_ids
 from backend.rates.book import RateBook
 from backend.rates.repository import load_rate_book
 from backend.settings import AppSettings
 from backend.status import StatusResult, compute_status, store
 from backend.status.repository import contributions_of, memberships_of
 from backend.status.schedule import refresh_due
-from backend.status.service import stored_status
+from backend.status.service import fresh_status, stored_status
 from backend.status.texts import reason_text
+from notifications.inbox import UNREAD_COUNT
 from tests.conftest import migrated_database, throwaway_url
 
 AS_OF = date(2026, 11, 23)
@@ -154,3 +157,41 @@ async def test_money_for_an_insured_person_leaves_the_stored_result_stale_until_
     await refresh_due(demo, today=AS_OF, rates=rates)  # the worker's next pass
     fresh, computed = await _both(demo, person_id, "en", AS_OF, rates)
     assert fresh == computed
+
+
+async def test_the_citizens_own_row_holds_what_the_separate_reads_hold(
+    demo: AsyncEngine,
+) -> None:
+    """``me`` reads the person, their stored status and their unread count in one statement
+    (``backend.people.own``): for every demo person it is what the three statements read,
+    the payer named in the person's own language, fresh or stale alike."""
+    rates = await _rates(demo)
+    await refresh_due(demo, today=AS_OF, rates=rates)
+    async with demo.connect() as conn:
+        await conn.execute(text(  # some unread items, and a stored row gone for one person
+            "INSERT INTO notify.notification (event_id, person_id, kind, category, payload,"
+            " created_at) SELECT -row_number() OVER (), id, 'test', 'announcements', '{}',"
+            " now() FROM core.person, generate_series(1, 2) ORDER BY id LIMIT 40"))
+        await conn.execute(text(
+            "DELETE FROM core.person_status WHERE person_id ="
+            " (SELECT id FROM core.person ORDER BY id LIMIT 1)"))
+        await conn.commit()
+        people = [row[0] for row in await conn.execute(text("SELECT id FROM core.person"))]
+    seen_unread = seen_missing = 0
+    for day in (AS_OF, date(2026, 11, 22)):  # fresh, then stored for a later day: stale
+        for person_id in people:
+            async with demo.connect() as conn:
+                db = await fetcher_of(conn)
+                own = await own_row(db, person_id)
+                assert own is not None
+                [person] = (await people_by_ids(db, [person_id])).values()
+                separate = await stored_status(db, person_id, today=day,
+                                               language=person.language)
+                [unread] = await db.fetch(UNREAD_COUNT, person_id)
+            assert own.person == person
+            assert fresh_status(own.stored, day) == separate
+            assert own.unread == unread[0]
+            seen_unread += own.unread > 0
+            seen_missing += own.stored is None
+    assert seen_unread and seen_missing
+    assert await own_row(db, uuid.uuid4()) is None

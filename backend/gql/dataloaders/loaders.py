@@ -17,16 +17,17 @@ from backend.care.repository import (
     providers_by_ids,
 )
 from backend.contributions.repository import PayerRow, payers_by_ids
-from backend.db.reads import Reads
+from backend.db.reads import Reads, Record
 from backend.disputes.repository import DisputeRow, StepRow, latest_of_services, steps_of
 from backend.gql.dataloaders.keyed import keyed_loader, reference_loader
+from backend.people.own import OwnRow
 from backend.people.repository import PersonRow, people_by_ids
 from backend.rates.book import RateBook
 from backend.reference.cache import CategoryRow, ReferenceCache, RegionRow, ServiceRow
 from backend.status import compute_status
 from backend.status.models import ContributionFact, Membership, StatusResult
 from backend.status.repository import contributions_of, memberships_of
-from backend.status.service import stored_status
+from backend.status.service import fresh_status, stored_status
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,15 @@ class Loaders:
         self._reads = reads
         self._reference = reference
         self._status: DataLoader[tuple[uuid.UUID, str], StatusResult] | None = None
+        self._stored: dict[tuple[uuid.UUID, str], Record | None] = {}
+        """Stored status rows already read by this request (``know_own``), by person and
+        the language their payer is named in (None: none is stored)."""
+
+    def know_own(self, own: OwnRow) -> None:
+        """What the signed-in citizen's own row brought (``backend.people.own``): their
+        person, and their stored status in their language, are not read again."""
+        self.person.prime(own.person.id, own.person)
+        self._stored[(own.person.id, own.person.language)] = own.stored
 
     @cached_property
     def person(self) -> DataLoader[uuid.UUID, PersonRow | None]:
@@ -124,7 +134,10 @@ class Loaders:
         results: list[StatusResult] = []
         async with self._reads.connection() as db:
             for person_id, language in keys:
-                result = await stored_status(db, person_id, today=today, language=language)
+                known = (person_id, language)
+                result = (fresh_status(self._stored[known], today) if known in self._stored
+                          else await stored_status(db, person_id, today=today,
+                                                   language=language))
                 results.append(result or compute_status(
                     as_of=today, memberships=await memberships_of(db, person_id),
                     contributions=await contributions_of(db, person_id, language),
