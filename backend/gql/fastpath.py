@@ -7,10 +7,14 @@ everything that does not depend on the request is known in advance: the parsed a
 document, the operation, and for each selection set the fields to answer, in order, with their
 definitions, their resolvers and their constant arguments.  ``FastPath.plan_for`` compiles that
 plan the first time a document is asked for (a ``Plan``); ``Plan.run`` then executes it with
-direct calls: a field without a resolver is an attribute read, a field with one calls
-Strawberry's own resolver wrapper (argument conversion and the permission extension stay
-Strawberry's), and sibling awaitables are gathered as graphql-core gathers them, so DataLoader
-batches the same loads together.
+direct calls: a field without a resolver is an attribute read (``operator.attrgetter``; a
+string or boolean copied as it is, an enum member named from a table), a field with one calls
+the Python resolver function itself, doing what Strawberry's wrapper would (its arguments
+converted once per plan where they are constants, ``self`` and ``info`` passed, the field's
+permission classes checked) wherever the wrapper would do nothing more, else the wrapper
+(``Plan._direct``); paths and resolve infos are built only for fields that call a resolver,
+and sibling awaitables are gathered as graphql-core gathers them, so DataLoader batches the
+same loads together.
 
 **Same answer, or the generic path.**  The fast path answers only what it answers exactly as
 the generic path would: a signed-in citizen's query named by a manifest hash (or sent with a
@@ -30,9 +34,12 @@ bodies compared byte for byte.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import Enum
+from operator import attrgetter
 from typing import Any
 
 from graphql import (
@@ -65,10 +72,15 @@ from graphql.execution.values import VariableValues
 from graphql.language import DirectiveNode, Visitor
 from graphql.pyutils import Path
 from graphql.type.definition import GraphQLResolveInfoHelpers
+from graphql.type.scalars import serialize_boolean, serialize_id, serialize_string
 from graphql.utilities import get_operation_ast
 from strawberry.execution import optimized_is_awaitable
-from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
+from strawberry.extensions import FieldExtension, MaxAliasesLimiter, QueryDepthLimiter
+from strawberry.permission import PermissionExtension
 from strawberry.schema.schema import validate_document
+from strawberry.schema.schema_converter import CustomGraphQLEnumType, GraphQLCoreConverter
+from strawberry.types.arguments import convert_arguments
+from strawberry.types.field import StrawberryField
 
 from auth.principals import Citizen
 from backend.gql.cost import CostModel
@@ -83,6 +95,24 @@ class Bail(Exception):
     """The plan cannot give the generic path's answer: run the generic path instead."""
 
 
+Completer = Callable[[Any, "Path | None", "_Run"], Any]
+"""Completes a resolved value (graphql-core's ``complete_value``, specialised): the value,
+the field's path (None where nothing below needs it) and the run."""
+
+
+class _Never:
+    """A type no value has: the ``same`` of a field whose values always need completing."""
+
+
+@dataclass
+class _Shape:
+    """What a completer may do: return an awaitable (a resolver below it), need the path
+    (a resolver or an abstract type below it)."""
+
+    waits: bool
+    pathed: bool
+
+
 @dataclass
 class _Field:
     """One response key of a selection: what to call and how to complete its value."""
@@ -91,12 +121,17 @@ class _Field:
     name: str
     definition: GraphQLField | None
     nodes: list[FieldNode]
-    attribute: str | None
-    """Read this attribute (a field without a resolver); else call ``resolve``."""
-    resolve: Callable[..., Any] | None
-    arguments: dict[str, Any] | None
-    """Arguments known when compiled (no variables in them); None: read per request."""
-    complete: Callable[[Any, Path, _Run], Any] | None = None
+    get: Callable[[Any], Any] | None
+    """Read the value (a field without a resolver: ``operator.attrgetter``); else ``call``."""
+    call: Callable[[Any, Path, _Run], Any] | None
+    """Call the resolver (with the field's path); None for ``__typename``."""
+    complete: Completer
+    shape: _Shape
+    same: type = _Never
+    """A leaf whose completion of a value of exactly this type is the value itself."""
+    enum: type = _Never
+    names: Mapping[Any, str] | None = None
+    """An enum leaf: the GraphQL name of each member of ``enum`` (the Python enum)."""
 
 
 @dataclass
@@ -105,6 +140,8 @@ class _Selection:
 
     type_: GraphQLObjectType
     fields: list[_Field] = field(default_factory=list)
+    shape: _Shape = field(default_factory=lambda: _Shape(True, True))
+    """Until its fields are known (never, for a selection inside itself): assume the worst."""
 
 
 @dataclass
@@ -130,6 +167,18 @@ def _no_directives(document: DocumentNode) -> bool:
     return not found
 
 
+_STRAWBERRY_WRAPPERS = {
+    "GraphQLCoreConverter.from_resolver.<locals>._async_resolver": True,
+    "GraphQLCoreConverter.from_resolver.<locals>._resolver": False,
+}
+"""Strawberry's resolver wrappers (by qualified name; whether the field is async): what a
+direct call replaces, and only these."""
+_IMMUTABLE = (type(None), int, str, bool, float, Enum)
+_SAME: dict[Callable[[Any], Any], type] = {
+    serialize_string: str, serialize_id: str, serialize_boolean: bool}
+"""graphql-core's output coercions that return a value of exactly this type unchanged."""
+
+
 class Plan:
     """The compiled plan of one operation of one persisted document."""
 
@@ -142,6 +191,13 @@ class Plan:
         self.name = definition.name.value if definition.name else None
         self.fragments = {node.name.value: node for node in self.document.definitions
                           if isinstance(node, FragmentDefinitionNode)}
+        strawberry_schema = getattr(schema, "_strawberry_schema", None)
+        self._converter: GraphQLCoreConverter | None = getattr(
+            strawberry_schema, "schema_converter", None)
+        self.direct = 0
+        """Resolvers the plan calls directly (``Plan._direct``)."""
+        self.wrapped = 0
+        """Resolvers the plan calls through Strawberry's wrapper (it might do more)."""
         root = schema.query_type
         if root is None:
             raise Bail("no query type")
@@ -166,6 +222,11 @@ class Plan:
             self._collect(type_, node, grouped, visited)
         for response_key, nodes in grouped.items():
             selection.fields.append(self._field(type_, response_key, nodes))
+        selection.shape = _Shape(
+            waits=any(planned.call is not None or planned.shape.waits
+                      for planned in selection.fields),
+            pathed=any(planned.call is not None or planned.shape.pathed
+                       for planned in selection.fields))
         return selection
 
     def _collect(self, type_: GraphQLObjectType, node: SelectionSetNode,
@@ -198,7 +259,7 @@ class Plan:
     def _field(self, parent: GraphQLObjectType, key: str, nodes: list[FieldNode]) -> _Field:
         name = nodes[0].name.value
         if name == "__typename":
-            return _Field(key, name, None, nodes, None, None, None)
+            return _Field(key, name, None, nodes, None, None, _typename, _Shape(False, False))
         definition = parent.fields.get(name)
         if definition is None:
             raise Bail(f"unknown field {parent.name}.{name}")  # introspection: not planned
@@ -206,43 +267,181 @@ class Plan:
         if resolve is not None and getattr(resolve, "_is_default", False):
             strawberry_field = definition.extensions.get("strawberry-definition")
             default = getattr(strawberry_field, "default_resolver", None)
-            if strawberry_field is not None and default is getattr:
+            if isinstance(strawberry_field, StrawberryField) and default is getattr \
+                    and not strawberry_field.extensions and self._converter is not None \
+                    and not self._converter._get_field_exception_handlers(strawberry_field):
+                # an attribute (an extension or an exception handler: Strawberry's wrapper)
                 attribute, resolve = strawberry_field.python_name, None
         if resolve is None and attribute is None:
             attribute = name  # graphql-core's default resolver, for an object
-        arguments = None
-        if not any(_has_variable(argument.value) for argument in nodes[0].arguments or ()):
-            arguments = get_argument_values(definition, nodes[0])
-        planned = _Field(key, name, definition, nodes, attribute, resolve, arguments)
-        planned.complete = self._completer(definition.type, nodes)
+        complete, shape = self._completer(definition.type, nodes)
+        planned = _Field(key, name, definition, nodes, None, None, complete, shape)
+        if attribute is not None:
+            planned.get = attrgetter(attribute)
+        else:
+            planned.call = self._caller(parent, definition, nodes, resolve)
+        leaf = definition.type.of_type if isinstance(definition.type, GraphQLNonNull) \
+            else definition.type
+        if isinstance(leaf, GraphQLScalarType):
+            planned.same = _SAME.get(leaf.coerce_output_value, _Never)
+        elif isinstance(leaf, GraphQLEnumType):
+            planned.enum, planned.names = _enum_names(leaf)
         return planned
 
-    def _completer(self, type_: GraphQLOutputType, nodes: list[FieldNode]
-                   ) -> Callable[[Any, Path, _Run], Any]:
+    def _caller(self, parent: GraphQLObjectType, definition: GraphQLField,
+                nodes: list[FieldNode], resolve: Callable[..., Any] | None
+                ) -> Callable[[Any, Path, _Run], Any]:
+        """The call of a field's resolver: the Python function itself where Strawberry's
+        wrapper would add nothing (``_direct``), else the wrapper."""
+        if resolve is None:
+            raise Bail("a field without a resolver or an attribute")
+        constants = None
+        if not any(_has_variable(argument.value) for argument in nodes[0].arguments or ()):
+            constants = get_argument_values(definition, nodes[0])
+        direct = self._direct(parent, definition, nodes, constants)
+        if direct is not None:
+            self.direct += 1
+            return direct
+        self.wrapped += 1
+        name, return_type = nodes[0].name.value, definition.type
+
+        def wrapped(source: Any, path: Path, run: _Run) -> Any:
+            arguments = constants
+            if arguments is None:
+                arguments = get_argument_values(definition, nodes[0], run.variables)
+            return resolve(source, _info(run, name, nodes, return_type, parent, path),
+                           **arguments)
+        return wrapped
+
+    def _direct(self, parent: GraphQLObjectType, definition: GraphQLField,
+                nodes: list[FieldNode], constants: dict[str, Any] | None
+                ) -> Callable[[Any, Path, _Run], Any] | None:
+        """A direct call of a Strawberry field's Python resolver doing what Strawberry's
+        wrapper does (``from_resolver``: arguments converted, ``self``/``root``/``info``
+        passed, the permission classes checked, the result awaited), or None where the
+        wrapper might do more: field extensions other than permissions, exception handlers,
+        an argument that is not a plain value.  A refused permission gives up (``Bail``):
+        the generic path words the refusal."""
+        converter = self._converter
+        strawberry_field = definition.extensions.get("strawberry-definition")
+        is_async = _STRAWBERRY_WRAPPERS.get(getattr(definition.resolve, "__qualname__", ""))
+        if converter is None or is_async is None \
+                or not isinstance(strawberry_field, StrawberryField) \
+                or strawberry_field.base_resolver is None \
+                or strawberry_field.is_async is not is_async \
+                or converter._get_field_exception_handlers(strawberry_field):
+            return None
+        permissions: list[Any] = []
+        for extension in strawberry_field.extensions:
+            if type(extension) is not PermissionExtension \
+                    or type(extension).map_arguments is not FieldExtension.map_arguments:
+                return None
+            permissions.extend(extension.permissions)
+        if not is_async and any(inspect.iscoroutinefunction(permission.has_permission)
+                                for permission in permissions):
+            return None  # Strawberry would run a sync field asynchronously
+        base = strawberry_field.base_resolver
+        function = base.wrapped_func
+        if not callable(function) or inspect.iscoroutinefunction(function) is not is_async:
+            return None  # an async generator, a callable object: the wrapper knows
+        info_name = base.info_parameter.name if base.info_parameter else None
+        passes_self = base.self_parameter is not None
+        sources = [parameter.name for parameter in (base.parent_parameter,
+                                                    base.root_parameter)
+                   if parameter is not None]
+        config, registry = converter.config, converter.scalar_registry
+        arguments = strawberry_field.arguments
+        converted: dict[str, Any] | None = None
+        if constants is not None:
+            try:
+                converted = convert_arguments(constants, arguments, scalar_registry=registry,
+                                              config=config, info=None)
+            except Exception:
+                converted = None
+            if converted is not None and not all(
+                    isinstance(value, _IMMUTABLE) for value in converted.values()):
+                converted = None  # an object a resolver could change: one per request
+        name, return_type, info_class = nodes[0].name.value, definition.type, config.info_class
+
+        def prepare(source: Any, path: Path, run: _Run) -> tuple[Any, dict[str, Any]]:
+            info = info_class(_raw_info=_info(run, name, nodes, return_type, parent, path),
+                              _field=strawberry_field)
+            if converted is not None:
+                kwargs = dict(converted)
+            else:
+                raw = constants if constants is not None else get_argument_values(
+                    definition, nodes[0], run.variables)
+                kwargs = convert_arguments(raw, arguments, scalar_registry=registry,
+                                           config=config, info=info)
+            for source_name in sources:
+                kwargs[source_name] = source
+            return info, kwargs
+
+        def invoke(source: Any, info: Any, kwargs: dict[str, Any]) -> Any:
+            if info_name is not None:
+                kwargs[info_name] = info
+            return function(source, **kwargs) if passes_self else function(**kwargs)
+
+        if not permissions:
+            def call(source: Any, path: Path, run: _Run) -> Any:
+                info, kwargs = prepare(source, path, run)
+                return invoke(source, info, kwargs)
+            return call
+
+        if is_async:
+            async def guarded(source: Any, info: Any, kwargs: dict[str, Any]) -> Any:
+                for permission in permissions:
+                    allowed = permission.has_permission(source, info, **kwargs)
+                    if inspect.isawaitable(allowed):
+                        allowed = await allowed
+                    if allowed is not True:
+                        raise Bail("a permission refused")
+                return await invoke(source, info, kwargs)
+
+            def call_guarded(source: Any, path: Path, run: _Run) -> Any:
+                info, kwargs = prepare(source, path, run)
+                return guarded(source, info, kwargs)
+            return call_guarded
+
+        def call_checked(source: Any, path: Path, run: _Run) -> Any:
+            info, kwargs = prepare(source, path, run)
+            for permission in permissions:
+                if permission.has_permission(source, info, **kwargs) is not True:
+                    raise Bail("a permission refused")
+            return invoke(source, info, kwargs)
+        return call_checked
+
+    def _completer(self, type_: GraphQLOutputType, nodes: list[FieldNode],
+                   nullable: bool = True) -> tuple[Completer, _Shape]:
         """A function completing a resolved value of ``type_`` (graphql-core's
-        ``complete_value``, specialised), raising ``Bail`` where that would be an error."""
+        ``complete_value``, specialised), raising ``Bail`` where that would be an error
+        (a null for a non-null type: ``nullable`` False)."""
         if isinstance(type_, GraphQLNonNull):
-            inner = self._completer(type_.of_type, nodes)
-
-            def non_null(value: Any, path: Path, run: _Run) -> Any:
-                if value is None:
-                    raise Bail("null for a non-null field")
-                return inner(value, path, run)
-            return non_null
+            return self._completer(type_.of_type, nodes, nullable=False)
         if isinstance(type_, GraphQLList):
-            item = self._completer(type_.of_type, nodes)
+            item, shape = self._completer(type_.of_type, nodes)
+            waits, pathed = shape.waits, shape.pathed
 
-            def list_(value: Any, path: Path, run: _Run) -> Any:
+            def list_(value: Any, path: Path | None, run: _Run) -> Any:
                 if value is None:
-                    return None
-                if isinstance(value, Exception | str | bytes | Mapping) \
-                        or not hasattr(value, "__iter__"):
+                    if nullable:
+                        return None
+                    raise Bail("null for a non-null field")
+                if type(value) is not list and (
+                        isinstance(value, Exception | str | bytes | Mapping)
+                        or not hasattr(value, "__iter__")):
                     raise Bail("not a list")
+                if not waits:
+                    if not pathed:
+                        return [item(entry, None, run) for entry in value]
+                    return [item(entry, path.add_key(index, None), run)  # type: ignore[union-attr]
+                            for index, entry in enumerate(value)]
                 completed: list[Any] = []
                 awaitables: list[int] = []
                 for index, entry in enumerate(value):
                     try:
-                        done = item(entry, path.add_key(index, None), run)
+                        done = item(entry, path.add_key(index, None) if pathed  # type: ignore[union-attr]
+                                    else None, run)
                     except Exception as error:
                         if not awaitables:
                             raise
@@ -253,28 +452,38 @@ class Plan:
                 if not awaitables:
                     return completed
                 return _fill(completed, awaitables)
-            return list_
+            return list_, shape
         if isinstance(type_, GraphQLScalarType | GraphQLEnumType):
-            serialize = type_.serialize
+            coerce = type_.coerce_output_value
+            enum, names = _enum_names(type_) if isinstance(type_, GraphQLEnumType) \
+                else (_Never, None)
 
-            def leaf(value: Any, path: Path, run: _Run) -> Any:
+            def leaf(value: Any, path: Path | None, run: _Run) -> Any:
                 if value is None:
-                    return None
+                    if nullable:
+                        return None
+                    raise Bail("null for a non-null field")
+                if names is not None and type(value) is enum:
+                    name = names.get(value)
+                    if name is not None:
+                        return name
                 if isinstance(value, Exception):
                     raise Bail("an error as a value")
-                serialized = serialize(value)
-                if serialized is Undefined or serialized is None:
+                coerced = coerce(value)
+                if coerced is Undefined or coerced is None:
                     raise Bail("a value that does not serialize")
-                return serialized
-            return leaf
+                return coerced
+            return leaf, _Shape(False, False)
         sets = [node.selection_set for node in nodes if node.selection_set is not None]
         if isinstance(type_, GraphQLObjectType):
             selection = self._selection(type_, sets)
             is_type_of = type_.is_type_of
 
-            def object_(value: Any, path: Path, run: _Run) -> Any:
+            def object_(value: Any, path: Path | None, run: _Run) -> Any:
                 if value is None:
-                    return None
+                    if nullable:
+                        return None
+                    raise Bail("null for a non-null field")
                 if isinstance(value, Exception):
                     raise Bail("an error as a value")
                 if is_type_of is not None:
@@ -282,15 +491,17 @@ class Plan:
                     if matches is not True:
                         raise Bail("is_type_of")
                 return _execute(selection, value, path, run)
-            return object_
+            return object_, selection.shape
         if isinstance(type_, GraphQLAbstractType):
             abstract = type_
             chosen: dict[str, _Selection] = {}
             resolve_type = abstract.resolve_type
 
-            def abstract_(value: Any, path: Path, run: _Run) -> Any:
+            def abstract_(value: Any, path: Path | None, run: _Run) -> Any:
                 if value is None:
-                    return None
+                    if nullable:
+                        return None
+                    raise Bail("null for a non-null field")
                 if isinstance(value, Exception) or resolve_type is None:
                     raise Bail("an abstract value without a type")
                 name = resolve_type(value, _info(run, nodes[0].name.value, nodes, type_,
@@ -308,7 +519,7 @@ class Plan:
                         and selection.type_.is_type_of(value, None) is not True:  # type: ignore[arg-type]
                     raise Bail("is_type_of")
                 return _execute(selection, value, path, run)
-            return abstract_
+            return abstract_, _Shape(True, True)  # the runtime type's fields: not known yet
         raise Bail(f"cannot plan {type_}")
 
     # --- running -------------------------------------------------------------------------
@@ -322,6 +533,27 @@ class Plan:
             result = await result
         data: dict[str, Any] = result
         return data
+
+
+def _typename(value: Any, path: Path | None, run: _Run) -> Any:
+    raise Bail("__typename is answered by its selection")  # never called: see _execute
+
+
+def _enum_names(type_: GraphQLEnumType) -> tuple[type, Mapping[Any, str] | None]:
+    """The GraphQL name of each member of the Python enum behind a Strawberry enum type, as
+    its ``coerce_output_value`` finds it (the first value equal to the member's), or
+    ``(_Never, None)`` for another enum type."""
+    wrapped = getattr(type_, "wrapped_cls", None)
+    if not isinstance(type_, CustomGraphQLEnumType) or not isinstance(wrapped, type) \
+            or not issubclass(wrapped, Enum):
+        return _Never, None
+    names: dict[Any, str] = {}
+    for member in wrapped:
+        for name, value in type_.values.items():
+            if member.value == value.value:
+                names[member] = name
+                break
+    return wrapped, names
 
 
 def _has_variable(value: Any) -> bool:
@@ -340,7 +572,7 @@ def _ignore(_: Any) -> None:
 
 
 def _info(run: _Run, name: str, nodes: list[FieldNode], return_type: GraphQLOutputType,
-          parent: GraphQLObjectType | None, path: Path) -> GraphQLResolveInfo[Any]:
+          parent: GraphQLObjectType | None, path: Path | None) -> GraphQLResolveInfo[Any]:
     plan = run.plan
     return GraphQLResolveInfo(
         name, nodes, return_type, parent, path, plan.schema,  # type: ignore[arg-type]
@@ -349,37 +581,51 @@ def _info(run: _Run, name: str, nodes: list[FieldNode], return_type: GraphQLOutp
 
 
 def _execute(selection: _Selection, source: Any, path: Path | None, run: _Run) -> Any:
-    """The fields of ``selection`` on ``source``: a dict, or an awaitable of it."""
+    """The fields of ``selection`` on ``source``: a dict, or an awaitable of it.  ``path``
+    is None where nothing below needs it (no resolver, no abstract type)."""
     result: dict[str, Any] = {}
     waiting: list[str] | None = None
-    type_ = selection.type_
+    type_name = selection.type_.name
     try:
         for planned in selection.fields:
             key = planned.key
-            if planned.definition is None:
-                result[key] = type_.name
+            get = planned.get
+            if get is not None:  # an attribute: never an awaitable (no resolver)
+                value = get(source)
+                if type(value) is planned.same:
+                    result[key] = value
+                    continue
+                names = planned.names
+                if names is not None and type(value) is planned.enum:
+                    name = names.get(value)
+                    if name is not None:
+                        result[key] = name
+                        continue
+                shape = planned.shape
+                completed = planned.complete(
+                    value, Path(path, key, type_name) if shape.pathed else None, run)
+                if shape.waits and optimized_is_awaitable(completed):
+                    if waiting is None:
+                        waiting = []
+                    waiting.append(key)
+                result[key] = completed
                 continue
-            field_path = Path(path, key, type_.name)
-            if planned.attribute is not None:
-                value = getattr(source, planned.attribute)
-            else:
-                arguments = planned.arguments
-                if arguments is None:
-                    arguments = get_argument_values(planned.definition, planned.nodes[0],
-                                                    run.variables)
-                resolve: Callable[..., Any] = planned.resolve  # type: ignore[assignment]
-                value = resolve(source, _info(run, planned.name, planned.nodes,
-                                              planned.definition.type, type_, field_path),
-                                **arguments)
-            complete: Callable[[Any, Path, _Run], Any] = planned.complete  # type: ignore[assignment]
+            call = planned.call
+            if call is None:
+                result[key] = type_name
+                continue
+            field_path = Path(path, key, type_name)
+            value = call(source, field_path, run)
             if optimized_is_awaitable(value):
-                result[key] = _then(value, complete, field_path, run)
-                waiting = [key] if waiting is None else [*waiting, key]
-                continue
-            completed = complete(value, field_path, run)
-            if optimized_is_awaitable(completed):
-                waiting = [key] if waiting is None else [*waiting, key]
-            result[key] = completed
+                result[key] = _then(value, planned.complete, field_path, run)
+            else:
+                completed = planned.complete(value, field_path, run)
+                result[key] = completed
+                if not planned.shape.waits or not optimized_is_awaitable(completed):
+                    continue
+            if waiting is None:
+                waiting = []
+            waiting.append(key)
     except Exception as error:
         if waiting is None:
             raise
@@ -389,8 +635,7 @@ def _execute(selection: _Selection, source: Any, path: Path | None, run: _Run) -
     return _fill_keys(result, waiting)
 
 
-async def _then(value: Awaitable[Any], complete: Callable[[Any, Path, _Run], Any],
-                path: Path, run: _Run) -> Any:
+async def _then(value: Awaitable[Any], complete: Completer, path: Path, run: _Run) -> Any:
     completed = complete(await value, path, run)
     if optimized_is_awaitable(completed):
         return await completed
