@@ -38,7 +38,7 @@ def graphql_app() -> FastAPI:
     """The real API (``create_app``), exactly as ``mhi serve`` builds it, on a fixed day."""
     day = _today()
     return create_app(AppSettings(), AuthSettings(),
-                      database_url=_database_url(), today=lambda: day)
+                      database_url=_database_url(), today=lambda: day, server_gc=True)
 
 
 def floor_app() -> Starlette:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -58,6 +59,12 @@ from notifications.settings import NotifySettings
 
 ALMATY = ZoneInfo("Asia/Almaty")
 log = logging.getLogger(__name__)
+
+
+GC_YOUNG = 10_000
+"""Allocations between two collections of the youngest generation in a server process (the
+interpreter's default is 700; a request allocates a few thousand objects, almost all freed
+by reference counting)."""
 
 
 def almaty_today() -> date:
@@ -125,6 +132,7 @@ def create_app(
     notify_settings: NotifySettings | None = None,
     read_timeouts: ReadTimeouts | None = None,
     tlog: TlogSettings | LogProofs | None = None,
+    server_gc: bool = False,
 ) -> FastAPI:
     """Build the app around a database (an engine, or a URL to open one at startup).
 
@@ -132,7 +140,13 @@ def create_app(
     ``sms_gateway`` where sign-in codes go (default: as ``auth_settings`` say);
     ``read_timeouts`` how slowly a client may send a body (``backend.api.server``);
     ``tlog`` the verifiable log whose proofs the API serves (its keys are read when the first
-    proof is asked).
+    proof is asked); ``server_gc``: tune the cyclic garbage collector for a long-lived server
+    process (``mhi serve``): once started, every object made so far is moved out of its reach
+    (``gc.freeze``: the schema, the app and the caches live as long as the process, and each
+    full pass walked them all, 200,000 objects), and the youngest generation is collected
+    every ``GC_YOUNG`` allocations instead of 700.  Together about a fifth of a home screen's
+    CPU under load (docs/performance.md).  Off for apps made and dropped by the dozen in one
+    process (tests), whose frozen objects would never be freed.
     """
     if engine is None and database_url is None:
         raise ValueError("create_app needs an engine or a database URL")
@@ -163,6 +177,10 @@ def create_app(
             runtime = replace(runtime, router=router)
             await router.start()
         app.state.runtime = runtime
+        if server_gc:
+            gc.collect()
+            gc.freeze()
+            gc.set_threshold(GC_YOUNG, *gc.get_threshold()[1:])
         try:
             async with runtime.auth.maintained():
                 yield

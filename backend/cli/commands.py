@@ -269,7 +269,7 @@ def _serve(settings: AppSettings, url: str) -> None:
     for name in ("uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).setLevel(logging.INFO)
 
-    app = create_app(settings, AuthSettings(), database_url=url)
+    app = create_app(settings, AuthSettings(), database_url=url, server_gc=True)
     # Spans over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set, else nothing (operations.md)
     tracing = start_tracing("mhi-api")
     if tracing is not None:
