@@ -3,7 +3,6 @@ with its refusals turned into localized ``BAD_USER_INPUT`` errors."""
 
 from __future__ import annotations
 
-import copy
 import json
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -43,9 +42,7 @@ class NotificationCenter:
         to a read replica, ``backend.db.replica``); itself when they are its own."""
         if reads is self.reads:
             return self
-        center = copy.copy(self)
-        center.reads = reads
-        return center
+        return NotificationCenter(self.engine, reads, self.settings)
 
     @asynccontextmanager
     async def _writing(self) -> AsyncIterator[AsyncConnection]:
