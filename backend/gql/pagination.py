@@ -31,20 +31,42 @@ Row = TypeVar("Row")
 NodeT = TypeVar("NodeT")
 
 
+# Cursors are encoded when a client asks for them, not for every row of every page: the home
+# screen shows six rows and asks for none.
+
+
 @strawberry.type(description="Where a page sits in its list.")
 class PageInfo:
     has_next_page: bool = strawberry.field(description="Whether more items follow this page.")
     has_previous_page: bool = strawberry.field(
         description="Whether this page was asked for after a cursor.")
-    start_cursor: str | None = strawberry.field(description="Cursor of the first item.")
-    end_cursor: str | None = strawberry.field(
-        description="Cursor of the last item: pass it as `after` for the next page.")
+    first: strawberry.Private[Edge[Any] | None]
+    last: strawberry.Private[Edge[Any] | None]
+
+    @strawberry.field(description="Cursor of the first item.")
+    def start_cursor(self) -> str | None:
+        return None if self.first is None else self.first.cursor_text()
+
+    @strawberry.field(description="Cursor of the last item: pass it as `after` for the next "
+                                  "page.")
+    def end_cursor(self) -> str | None:
+        return None if self.last is None else self.last.cursor_text()
+
+
+def _cursor(root: Edge[Any]) -> str:
+    return root.cursor_text()
 
 
 @strawberry.type(description="An item of a list, with its cursor.")
 class Edge(Generic[NodeT]):
-    cursor: str = strawberry.field(description="Opaque position of this item.")
+    kind: strawberry.Private[str]
+    key: strawberry.Private[Sequence[Any]]
+    cursor: str = strawberry.field(resolver=_cursor, description="Opaque position of this item.")
     node: NodeT = strawberry.field(description="The item.")
+
+    def cursor_text(self) -> str:
+        """This item's cursor."""
+        return encode_cursor(self.kind, self.key)
 
 
 @strawberry.type(description="A page of a list (Relay connection, keyset cursors).")
@@ -123,15 +145,15 @@ def build_connection(
     """A connection from up to ``size + 1`` rows (the extra row only says a next page exists)
     and the nodes of the first ``size`` of them."""
     page = rows[:size]
-    edges = [Edge(cursor=encode_cursor(kind, key(row)), node=node)
+    edges = [Edge(kind=kind, key=key(row), node=node)
              for row, node in zip(page, nodes, strict=True)]
     return Connection(
         edges=edges,
         page_info=PageInfo(
             has_next_page=len(rows) > size,
             has_previous_page=has_previous,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
+            first=edges[0] if edges else None,
+            last=edges[-1] if edges else None,
         ),
     )
 
