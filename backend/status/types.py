@@ -158,8 +158,10 @@ async def insurance_status(info: Info[Context, None], person_id: uuid.UUID) -> I
     """The status of ``person_id`` today, in the reader's language."""
     context = info.context
     language = await context.language()
-    result = await context.loaders.status(context.today, context.rates).load(
-        (person_id, language))
+    result = context.loaders.known_status(person_id, language, context.today)
+    if result is None:
+        result = await context.loaders.status(context.today, context.rates).load(
+            (person_id, language))
     due = result.self_payment
     return InsuranceStatus(
         person_id=person_id,

@@ -56,6 +56,14 @@ class Loaders:
         self.person.prime(own.person.id, own.person)
         self._stored[(own.person.id, own.person.language)] = own.stored
 
+    def known_status(self, person_id: uuid.UUID, language: str, today: date
+                     ) -> StatusResult | None:
+        """The status on ``today`` held by a stored row this request has already read and
+        that is fresh (``know_own``), without a DataLoader's round of the event loop; None:
+        ask ``status``."""
+        row = self._stored.get((person_id, language))
+        return None if row is None else fresh_status(row, today)
+
     @cached_property
     def person(self) -> DataLoader[uuid.UUID, PersonRow | None]:
         """People by id."""
