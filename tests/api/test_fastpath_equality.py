@@ -23,6 +23,7 @@ import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -235,33 +236,11 @@ async def public_screens(both: Both, token: str | None) -> None:
     await both.send("PublicStatsProviders", token)
 
 
-@pytest.fixture
-async def country(engine: AsyncEngine) -> AsyncIterator[list[uuid.UUID]]:
-    """A demo country of the cast and ``SAMPLE`` more people; the sample's ids."""
-    await generator.generate(engine, people=len(CAST) + SAMPLE, seed=7, as_of=TODAY,
-                             quiet=True)
-    try:
-        # The public figures, as the worker keeps them (tests/api/test_operations_on_demo.py).
-        await refresh_statuses(engine, TODAY, everyone=True)
-        await fold_and_snapshot(engine, [TODAY], final=False)
-        async with engine.connect() as conn:
-            rows = (await conn.execute(text(
-                "SELECT id FROM core.person WHERE id <> ALL(:cast) ORDER BY md5(id::text) "
-                "LIMIT :n"), {"cast": [person.id for person in CAST], "n": SAMPLE})).all()
-        yield [row[0] for row in rows]
-    finally:
-        await generator.clear(engine)
-
-
-async def test_every_operation_answers_the_same_bytes_through_both_paths(
-    app: FastAPI, client: httpx.AsyncClient, auth_service: AuthService,
-    country: list[uuid.UUID],
-) -> None:
-    both = Both(client, route_of(app))
-    for name in MUTATIONS:  # never planned: a mutation is not run twice
-        assert both.fast_path.plan_for(None, {"persistedQuery": {
-            "version": 1, "sha256Hash": MANIFEST[name]["sha256"]}}, None) is None, name
-    # The cast, each in their own language, then once more with an English header.
+async def cast_and_outsiders(both: Both, auth_service: AuthService) -> dict[str, str]:
+    """Every screen of the cast, each in their own language, then HomeScreen with an English
+    header and by GET; the public screens signed in and not; bad requests; and those who are
+    not citizens (no token, a token that is not valid, a desk token).  The ids of the cast's
+    rows, for a stranger to ask for."""
     stranger: dict[str, str] = {}
     cast_tokens = [auth_service.mint(str(person.id), Audience.MOBILE) for person in CAST]
     for token in cast_tokens:
@@ -273,13 +252,50 @@ async def test_every_operation_answers_the_same_bytes_through_both_paths(
     await public_screens(both, cast_tokens[0])
     await public_screens(both, None)
     await bad_requests(both, cast_tokens[1])
-    # Who is not a citizen: no token, a token that is not valid, a desk token.
     outsiders: list[str | None] = [None, "not-a-token", cast_tokens[0][:-4] + "AAAA",
                                    auth_service.mint(str(uuid.uuid4()), Audience.DESK)]
     for outsider in outsiders:
         for name in ("HomeScreen", "Receipts", "ServiceDetail"):
             await both.send(name, outsider, {"id": stranger.get("service", "x")}
                             if name == "ServiceDetail" else None)
+    return stranger
+
+
+@asynccontextmanager
+async def demo_country(engine: AsyncEngine, *, people: int, seed: int
+                       ) -> AsyncIterator[list[uuid.UUID]]:
+    """A demo country of the cast and ``people`` more people; those people's ids."""
+    await generator.generate(engine, people=len(CAST) + people, seed=seed, as_of=TODAY,
+                             quiet=True)
+    try:
+        # The public figures, as the worker keeps them (tests/api/test_operations_on_demo.py).
+        await refresh_statuses(engine, TODAY, everyone=True)
+        await fold_and_snapshot(engine, [TODAY], final=False)
+        async with engine.connect() as conn:
+            rows = (await conn.execute(text(
+                "SELECT id FROM core.person WHERE id <> ALL(:cast) ORDER BY md5(id::text) "
+                "LIMIT :n"), {"cast": [person.id for person in CAST], "n": people})).all()
+        yield [row[0] for row in rows]
+    finally:
+        await generator.clear(engine)
+
+
+@pytest.fixture
+async def country(engine: AsyncEngine) -> AsyncIterator[list[uuid.UUID]]:
+    """A demo country of the cast and ``SAMPLE`` more people; the sample's ids."""
+    async with demo_country(engine, people=SAMPLE, seed=7) as people:
+        yield people
+
+
+async def test_every_operation_answers_the_same_bytes_through_both_paths(
+    app: FastAPI, client: httpx.AsyncClient, auth_service: AuthService,
+    country: list[uuid.UUID],
+) -> None:
+    both = Both(client, route_of(app))
+    for name in MUTATIONS:  # never planned: a mutation is not run twice
+        assert both.fast_path.plan_for(None, {"persistedQuery": {
+            "version": 1, "sha256Hash": MANIFEST[name]["sha256"]}}, None) is None, name
+    stranger = await cast_and_outsiders(both, auth_service)
     # The sample: every query screen of each person, with the cast's ids as a stranger's.
     started = time.monotonic()
     for done, person in enumerate(country, 1):

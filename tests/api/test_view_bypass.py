@@ -18,7 +18,6 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from prometheus_client import REGISTRY
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from auth.service import AuthService
@@ -26,20 +25,17 @@ from auth.settings import AuthSettings
 from auth.tokens import Audience
 from backend.api.app import create_app
 from backend.api.graphql_app import MAX_JSON_DEPTH, GraphQLApp
-from backend.cli.shared import refresh_statuses
-from backend.demo import generator
 from backend.demo.cast import CAST
 from backend.gql.limits import Limits
 from backend.settings import AppSettings
-from backend.transparency.rollups import fold_and_snapshot
 from tests.api.conftest import TODAY, new_ip
 from tests.api.test_fastpath_equality import (
     MANIFEST,
     QUERIES,
     TEXTS,
     Both,
-    bad_requests,
-    public_screens,
+    cast_and_outsiders,
+    demo_country,
     route_of,
     screens,
 )
@@ -60,18 +56,8 @@ def _without_view(route: GraphQLApp) -> Any:
 @pytest.fixture
 async def country(engine: AsyncEngine) -> AsyncIterator[list[uuid.UUID]]:
     """A demo country of the cast and ``SAMPLE`` more people; the sample's ids."""
-    await generator.generate(engine, people=len(CAST) + SAMPLE, seed=11, as_of=TODAY,
-                             quiet=True)
-    try:
-        await refresh_statuses(engine, TODAY, everyone=True)
-        await fold_and_snapshot(engine, [TODAY], final=False)
-        async with engine.connect() as conn:
-            rows = (await conn.execute(text(
-                "SELECT id FROM core.person WHERE id <> ALL(:cast) ORDER BY md5(id::text) "
-                "LIMIT :n"), {"cast": [person.id for person in CAST], "n": SAMPLE})).all()
-        yield [row[0] for row in rows]
-    finally:
-        await generator.clear(engine)
+    async with demo_country(engine, people=SAMPLE, seed=11) as people:
+        yield people
 
 
 async def test_every_operation_answers_the_same_bytes_with_and_without_the_view(
@@ -80,21 +66,7 @@ async def test_every_operation_answers_the_same_bytes_with_and_without_the_view(
 ) -> None:
     route = route_of(app)
     both = Both(client, route, switch=_without_view(route))
-    cast_tokens = [auth_service.mint(str(person.id), Audience.MOBILE) for person in CAST]
-    stranger: dict[str, str] = {}
-    for token in cast_tokens:
-        stranger = await screens(both, token, stranger) or stranger
-        await both.send("HomeScreen", token, headers={"Accept-Language": "en"})
-        await both.send("HomeScreen", token, get=True)
-    await public_screens(both, cast_tokens[0])
-    await public_screens(both, None)
-    await bad_requests(both, cast_tokens[1])
-    outsiders: list[str | None] = [None, "not-a-token", cast_tokens[0][:-4] + "AAAA",
-                                   auth_service.mint(str(uuid.uuid4()), Audience.DESK)]
-    for outsider in outsiders:
-        for name in ("HomeScreen", "Receipts", "ServiceDetail"):
-            await both.send(name, outsider, {"id": stranger.get("service", "x")}
-                            if name == "ServiceDetail" else None)
+    stranger = await cast_and_outsiders(both, auth_service)
     skipped = route.answered_without_view
     for person in country:
         await screens(both, auth_service.mint(str(person), Audience.MOBILE), stranger)
