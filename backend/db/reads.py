@@ -121,8 +121,8 @@ class Held:
 
     Lending a pooled connection costs about as much CPU as running a small statement on it
     (SQLAlchemy's checkout in a greenlet, the reset on return: ~60 µs against ~50 µs), and a
-    citizen's screen is five small statements, four of them issued at once by sibling
-    fields: one connection for them all saves four checkouts.  The connection is taken at the
+    citizen's screen is a few small statements, several issued at once by sibling fields:
+    one connection for them all saves a checkout each.  The connection is taken at the
     first statement and given back ``IDLE_TURNS`` turns of the event loop after the last one,
     so it is held only while the request is reading: never while the request waits for
     something else (another pool's connection, a session's), which could otherwise leave
@@ -140,7 +140,7 @@ class Held:
         self._fetcher: Fetcher | None = None
         self._statements = 0
         self.taken = 0
-        """Connections taken so far (tests and the benchmark's check)."""
+        """Connections taken so far (tests)."""
 
     async def fetch(self, sql: str, *args: object) -> list[Record]:
         """The rows of ``sql``, on the shared connection."""
@@ -185,23 +185,17 @@ class Held:
 _CLOSING: set[asyncio.Task[None]] = set()
 
 
-class RequestReads(Reads):
-    """The reads of one request on ``base``: its statements share one pooled connection
-    (``Held``), also inside ``connection()``."""
+class OneConnection(Reads):
+    """Reads whose statements, also inside ``connection()``, share one connection lent by
+    ``_lend`` (``Held``): one request's.  ``RequestReads`` lends the primary's;
+    ``backend.db.replica.RoutedReads`` the replica's or the primary's."""
 
-    def __init__(self, base: Reads) -> None:
-        super().__init__(base._engine)
-        self.listeners = base.listeners
-        self._base = base
-        self.held = Held(base.connection)
+    def __init__(self, engine: AsyncEngine) -> None:
+        super().__init__(engine)
+        self.held = Held(self._lend)
 
-    @property
-    def primary(self) -> Reads:
-        return self._base.primary
-
-    @property
-    def shared(self) -> Reads:
-        return self._base.shared
+    def _lend(self) -> AbstractAsyncContextManager[Fetcher]:
+        raise NotImplementedError
 
     def for_request(self) -> Reads:
         return self
@@ -215,6 +209,26 @@ class RequestReads(Reads):
         """The request's connection for a few statements in a row (still one at a time:
         a sibling's statement may run between two of them, which autocommit reads allow)."""
         yield self.held
+
+
+class RequestReads(OneConnection):
+    """The reads of one request on ``base`` (the process's)."""
+
+    def __init__(self, base: Reads) -> None:
+        self._base = base
+        super().__init__(base._engine)
+        self.listeners = base.listeners
+
+    def _lend(self) -> AbstractAsyncContextManager[Fetcher]:
+        return self._base.connection()
+
+    @property
+    def primary(self) -> Reads:
+        return self._base.primary
+
+    @property
+    def shared(self) -> Reads:
+        return self._base.shared
 
 
 class ConnectionLost(Exception):

@@ -51,7 +51,14 @@ import asyncpg
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from backend.db.reads import DriverFetcher, Fetcher, Held, Reads, Record, StatementListener
+from backend.db.reads import (
+    DriverFetcher,
+    Fetcher,
+    OneConnection,
+    Reads,
+    Record,
+    StatementListener,
+)
 from backend.observability import metrics
 from backend.observability.probes import POOLS
 
@@ -348,11 +355,11 @@ class _FallbackFetcher:
         return await self._primary.fetch(sql, *args)
 
 
-class RoutedReads(Reads):
+class RoutedReads(OneConnection):
     """One request's reads: on the replica when it is fresh and has replayed what the reader
     needs, else on the primary; decided once, at the first read, for the whole request (so a
-    screen is read from one place).  Its statements share one connection, as a
-    ``RequestReads``' do (``Held``)."""
+    screen is read from one place).  Its statements share one connection
+    (``OneConnection``)."""
 
     def __init__(self, router: ReplicaRouter, person_id: uuid.UUID, need: int | None) -> None:
         super().__init__(router.primary._engine)
@@ -362,23 +369,10 @@ class RoutedReads(Reads):
         self.need = need
         self.on_replica: bool | None = None
         self._lock = asyncio.Lock()
-        self.held = Held(self._lend)
-
-    def for_request(self) -> Reads:
-        return self
 
     @property
     def shared(self) -> Reads:
         return self.router.primary
-
-    async def fetch(self, sql: str, *args: object) -> list[Record]:
-        """The rows of ``sql``, on the request's connection."""
-        return await self.held.fetch(sql, *args)
-
-    @asynccontextmanager
-    async def connection(self) -> AsyncIterator[Fetcher]:
-        """The request's connection for a few statements in a row (``RequestReads``)."""
-        yield self.held
 
     @property
     def primary(self) -> Reads:
